@@ -1,0 +1,31 @@
+"""RQ entry points: thin functions that take ids, open an app context and call a service.
+
+A job raises on failure so RQ can retry it; none swallows exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+from flask import Flask, has_app_context
+
+_app: Flask | None = None
+_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def app_context() -> Iterator[None]:
+    """Reuse the caller's app context (inline jobs) or one app per worker process."""
+    if has_app_context():
+        yield
+        return
+    global _app
+    with _lock:
+        if _app is None:
+            from wxdist import create_app
+
+            _app = create_app()
+    with _app.app_context():
+        yield

@@ -1,0 +1,19 @@
+"""Every periodic job, declared once. `rq cron` runs them in production (see
+`jobs/cron_config.py`); `flask serve` runs them inline on the embedded defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Periodic:
+    func_path: str
+    every_seconds: int
+    queue: str = "default"
+
+
+SCHEDULE: tuple[Periodic, ...] = (
+    Periodic("jobs.orders.close_expired_orders", every_seconds=60),
+    Periodic("jobs.refunds.resend_processing_refunds", every_seconds=300),
+)

@@ -1,0 +1,44 @@
+"""Categories and products, as shoppers see them."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from miniprogram_api import schemas, serialize
+from miniprogram_api.openapi import api_doc
+from miniprogram_api.request import query
+from wxdist import catalog
+
+bp = Blueprint("api_catalog", __name__)
+
+
+@bp.get("/categories")
+@api_doc(errors=(), tag="catalogue")
+def categories():  # type: ignore[no-untyped-def]
+    """Active categories in display order."""
+    return {
+        "items": [
+            schemas.CategoryOut.model_validate(c).model_dump() for c in catalog.list_categories()
+        ]
+    }
+
+
+@bp.get("/products")
+@api_doc(query=schemas.ProductQuery, response=schemas.ProductPage, tag="catalogue")
+def products():  # type: ignore[no-untyped-def]
+    """On-shelf products, paginated, optionally of one category."""
+    params = query(schemas.ProductQuery)
+    items, total = catalog.list_products(params.category_id, params.page, params.per_page)
+    return {
+        "page": params.page,
+        "per_page": params.per_page,
+        "total": total,
+        "items": [serialize.product_summary(p) for p in items],
+    }
+
+
+@bp.get("/products/<int:product_id>")
+@api_doc(response=schemas.ProductOut, errors=(404,), tag="catalogue")
+def product(product_id: int):  # type: ignore[no-untyped-def]
+    """One on-shelf product with its images and SKUs."""
+    return serialize.product_detail(catalog.get_on_shelf_product(product_id))

@@ -1,0 +1,78 @@
+"""Reading requests: bearer auth, JSON bodies and query strings through schemas.
+
+Every failure is an ApiError with the offending field named, never a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import g, request
+from pydantic import BaseModel, ValidationError
+
+from wxdist.auth import user_from_token
+from wxdist.errors import ApiError, Unauthorized, validation_fields
+from wxdist.models import User
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Require `Authorization: Bearer <token>`; the user is in `current_user()`."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized(
+                "log in first", code="unauthorized", fields={"Authorization": "Bearer token needed"}
+            )
+        g.current_user = user_from_token(token.strip())
+        return view(*args, **kwargs)
+
+    wrapper.login_required = True  # type: ignore[attr-defined]  (read by the OpenAPI builder)
+    return wrapper
+
+
+def current_user() -> User:
+    return g.current_user
+
+
+def body(model: type[M]) -> M:
+    """The JSON body validated by `model`. Raises ApiError 400 naming the field."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raw = request.get_data(cache=True)
+        message = "the body is not valid JSON" if raw else "a JSON body is required"
+        raise ApiError(message, code="invalid_json", fields={"body": message})
+    if not isinstance(data, dict):
+        raise ApiError(
+            "the body must be a JSON object",
+            code="invalid_json",
+            fields={"body": "must be an object"},
+        )
+    return _validate(model, data)
+
+
+def query(model: type[M]) -> M:
+    """The query string validated by `model`. Raises ApiError 400 naming the parameter."""
+    return _validate(model, request.args.to_dict())
+
+
+def _validate(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(
+            "the request has invalid fields", code="invalid", fields=validation_fields(exc)
+        ) from None
+
+
+def client_ip() -> str:
+    """The shopper's IP for the gateway (first X-Forwarded-For hop behind a proxy)."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    ip = forwarded.split(",")[0].strip() if forwarded else (request.remote_addr or "")
+    return ip or "127.0.0.1"

@@ -1,0 +1,51 @@
+"""Model → response schema conversions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from miniprogram_api import schemas
+from wxdist.models import Order, Product
+
+
+def product_summary(product: Product) -> dict[str, Any]:
+    prices = [sku.price_fen for sku in product.skus if sku.is_active] or [0]
+    return {
+        "id": product.id,
+        "category_id": product.category_id,
+        "title": product.title,
+        "subtitle": product.subtitle,
+        "image_url": product.images[0].url if product.images else "",
+        "min_price_fen": min(prices),
+        "max_price_fen": max(prices),
+        "in_stock": any(sku.stock > 0 for sku in product.skus if sku.is_active),
+    }
+
+
+def product_detail(product: Product) -> dict[str, Any]:
+    data = product_summary(product)
+    data.update(
+        description=product.description,
+        images=[image.url for image in product.images],
+        skus=[sku for sku in product.skus if sku.is_active],
+    )
+    return schemas.ProductOut.model_validate(data).model_dump(mode="json")
+
+
+def order(order: Order) -> dict[str, Any]:
+    out = schemas.OrderOut.model_validate(
+        {
+            **{
+                name: getattr(order, name)
+                for name in schemas.OrderOut.model_fields
+                if hasattr(order, name)
+            },
+            "address": {
+                "name": order.receiver_name,
+                "phone": order.receiver_phone,
+                "region": order.receiver_region,
+                "detail": order.receiver_detail,
+            },
+        }
+    )
+    return out.model_dump(mode="json")

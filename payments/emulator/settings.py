@@ -1,0 +1,40 @@
+"""The credentials the emulator shares with the app (read from the same settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """What the emulator needs to verify requests and sign answers."""
+
+    wechat_appid: str
+    wechat_appsecret: str
+    wechat_mch_id: str
+    wechat_pay_api_key: str
+    alipay_app_id: str
+    alipay_app_private_key: str  # the emulator derives the app's public key from it
+    alipay_platform_private_key: str  # signs Alipay answers and notifies
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: pick a free port
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], port: int | None = None) -> EmulatorSettings:
+        """Read the shared keys from a Flask config (see `config.load_settings`)."""
+        from urllib.parse import urlsplit
+
+        url = urlsplit(config["EMULATOR_URL"])
+        return cls(
+            wechat_appid=config["WECHAT_APPID"],
+            wechat_appsecret=config["WECHAT_APPSECRET"],
+            wechat_mch_id=config["WECHAT_MCH_ID"],
+            wechat_pay_api_key=config["WECHAT_PAY_API_KEY"],
+            alipay_app_id=config["ALIPAY_APP_ID"],
+            alipay_app_private_key=config["ALIPAY_APP_PRIVATE_KEY"],
+            alipay_platform_private_key=config["EMULATOR_ALIPAY_PRIVATE_KEY"],
+            host=url.hostname or "127.0.0.1",
+            port=url.port or 80 if port is None else port,
+        )

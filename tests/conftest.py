@@ -1,0 +1,152 @@
+"""Test fixtures: one database per test session (SQLite file, or a fresh MariaDB database
+when DATABASE_URL is MySQL), migrated with Alembic; the gateway emulator and the app both
+served over real HTTP on loopback, so notifies travel as they do in production.
+
+With REDIS_URL set, jobs go to RQ and `run_jobs()` drains them with a real worker. The Redis
+database of REDIS_URL is flushed before each test: give the suite a database of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, make_url, text
+from werkzeug.serving import make_server
+
+from config import load_settings
+from payments.emulator import EmulatorServer, EmulatorSettings
+from wxdist import create_app
+from wxdist.extensions import db
+
+
+def _mysql_database(base_url: str) -> tuple[str, Callable[[], None]]:
+    url = make_url(base_url)
+    name = f"wxdist_t_{uuid.uuid4().hex[:10]}"
+    server = create_engine(url.set(database=""))
+    with server.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+
+    def drop() -> None:
+        with server.begin() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        server.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+class LiveServer:
+    """Serve a WSGI app on a free loopback port in a thread."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> dict[str, Any]:
+    return load_settings()
+
+
+@pytest.fixture(scope="session")
+def emulator(base_settings: dict[str, Any]) -> Iterator[EmulatorServer]:
+    server = EmulatorServer(EmulatorSettings.from_config(base_settings, port=0)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(
+    base_settings: dict[str, Any],
+    emulator: EmulatorServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Flask]:
+    env_url = os.environ.get("DATABASE_URL", "")
+    drop: Callable[[], None] | None = None
+    if env_url.startswith("mysql"):
+        database_url, drop = _mysql_database(env_url)
+        engine_options = base_settings["SQLALCHEMY_ENGINE_OPTIONS"]
+    else:
+        database_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        engine_options = {"connect_args": {"timeout": 30}}
+    application = create_app(
+        {
+            "WXDIST_ENV": "test",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "EMULATOR_URL": emulator.url,
+            "GATEWAY_TIMEOUT_SECONDS": 3,
+        }
+    )
+    with application.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+    live = LiveServer(application)
+    application.config["PUBLIC_BASE_URL"] = live.url
+    application.config["LIVE_URL"] = live.url
+    yield application
+    live.stop()
+    with application.app_context():
+        db.engine.dispose()
+    if drop is not None:
+        drop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every table and the Redis test database; disarm emulator faults."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    application: Flask = request.getfixturevalue("app")
+    emulator_server: EmulatorServer = request.getfixturevalue("emulator")
+    with application.app_context():
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        if application.config.get("REDIS_URL"):
+            from wxdist.redis_conn import redis_client
+
+            redis_client(application.config["REDIS_URL"]).flushdb()
+    requests.delete(f"{emulator_server.url}/_emulator/faults", timeout=5)
+    # No app context stays pushed: each request of the test client gets its own, as in
+    # production. Tests read the database inside `with app.app_context():`.
+    yield
+
+
+@pytest.fixture()
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture()
+def run_jobs(app: Flask) -> Callable[[], int]:
+    """Drain the RQ queues with a real (burst) worker; inline mode has nothing queued."""
+
+    def drain() -> int:
+        if app.config["INLINE_JOBS"]:
+            return 0
+        from rq import SimpleWorker
+
+        from wxdist.redis_conn import redis_client
+        from wxdist.tasks import rq_queue
+
+        worker = SimpleWorker([rq_queue()], connection=redis_client(app.config["REDIS_URL"]))
+        worker.work(burst=True)
+        return 1
+
+    return drain

@@ -1,0 +1,106 @@
+"""Helpers that act as a shopper through the HTTP API (and as WeChat through the emulator)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from wxdist.extensions import db
+from wxdist.models import Category, Product, ProductImage, Sku
+
+ADDRESS = {
+    "name": "李四",
+    "phone": "13900139000",
+    "region": "上海市 浦东新区",
+    "detail": "世纪大道 100 号",
+}
+
+
+def make_product(
+    app: Flask,
+    *,
+    price_fen: int = 1990,
+    stock: int = 10,
+    on_shelf: bool = True,
+    title: str = "测试商品",
+    category: str | None = None,
+    skus: int = 1,
+) -> dict[str, Any]:
+    """Create a product (what the merchant panel will do) and return its ids."""
+    with app.app_context():
+        category_id = None
+        if category:
+            cat = Category(name=category)
+            db.session.add(cat)
+            db.session.flush()
+            category_id = cat.id
+        product = Product(
+            title=title,
+            category_id=category_id,
+            on_shelf=on_shelf,
+            images=[ProductImage(url="https://img.example/p.jpg")],
+            skus=[Sku(name=f"规格{i + 1}", price_fen=price_fen, stock=stock) for i in range(skus)],
+        )
+        db.session.add(product)
+        db.session.commit()
+        return {
+            "product_id": product.id,
+            "sku_id": product.skus[0].id,
+            "sku_ids": [s.id for s in product.skus],
+            "category_id": category_id,
+        }
+
+
+def login(client: FlaskClient, code: str = "shopper-1", **extra: Any) -> dict[str, str]:
+    response = client.post("/api/v1/auth/login", json={"code": code, **extra})
+    assert response.status_code in (200, 201), response.get_json()
+    return {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+
+def place_order(
+    client: FlaskClient, headers: dict[str, str], sku_id: int, quantity: int = 1
+) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/orders",
+        json={"items": [{"sku_id": sku_id, "quantity": quantity}], "address": ADDRESS},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def start_pay(
+    client: FlaskClient, headers: dict[str, str], order_id: int, channel: str = "wechat"
+) -> dict[str, Any]:
+    response = client.post(
+        f"/api/v1/orders/{order_id}/pay", json={"channel": channel}, headers=headers
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def emulator_pay(
+    emulator_url: str, channel: str, out_trade_no: str, notify: bool = True
+) -> dict[str, Any]:
+    """The shopper pays; the emulator posts the signed notify to the app."""
+    response = requests.post(
+        f"{emulator_url}/_emulator/{channel}/pay",
+        json={"out_trade_no": out_trade_no, "notify": notify},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def get_order(client: FlaskClient, headers: dict[str, str], order_id: int) -> dict[str, Any]:
+    response = client.get(f"/api/v1/orders/{order_id}", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def sku_stock(app: Flask, sku_id: int) -> int:
+    with app.app_context():
+        return db.session.get(Sku, sku_id).stock

@@ -1,0 +1,57 @@
+"""wxdist: the backend of a WeChat mini-program store with a distribution programme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from config import load_settings
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, overridden by `config` (tests pass theirs).
+
+    Raises config.ConfigError when settings are malformed or half given.
+    """
+    from miniprogram_api import register_api
+    from wxdist import cli, gateways, models  # noqa: F401  (models registers tables)
+    from wxdist.errors import register_error_handlers
+    from wxdist.extensions import db, migrate
+    from wxdist.notify import notify_bp
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(load_settings())
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    _ensure_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    gateways.init_app(app)
+    register_error_handlers(app)
+    register_api(app)
+    app.register_blueprint(notify_bp)
+    cli.register(app)
+
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        return {"ok": True}
+
+    return app
+
+
+def _migrations_dir():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _ensure_sqlite_dir(uri: str) -> None:
+    from pathlib import Path
+
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and uri != "sqlite:///:memory:":
+        Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)

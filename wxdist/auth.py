@@ -1,0 +1,108 @@
+"""WeChat login and the API's bearer tokens.
+
+A token is signed (itsdangerous, with SECRET_KEY) and expires after TOKEN_TTL_SECONDS; it
+carries the user's id and token version, so bumping the version revokes it. The WeChat
+`session_key` is never stored, returned or logged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from payments.errors import GatewayRejected, GatewayUnavailable
+from wxdist.errors import ApiError, GatewayFailed, Unauthorized
+from wxdist.extensions import db
+from wxdist.gateways import gateways
+from wxdist.models import User
+from wxdist.models.types import utcnow
+
+TOKEN_SALT = "wxdist-api-token"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str
+    expires_in: int
+    created: bool
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+
+
+def issue_token(user: User) -> str:
+    return _serializer().dumps({"uid": user.id, "v": user.token_version})
+
+
+def user_from_token(token: str) -> User:
+    """The user a bearer token names. Raises Unauthorized if it is forged, expired or revoked."""
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
+    except SignatureExpired:
+        raise Unauthorized("the token has expired; log in again", code="token_expired") from None
+    except BadSignature:
+        raise Unauthorized("the token is not valid", code="invalid_token") from None
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
+        raise Unauthorized("the token is not valid", code="invalid_token")
+    user = db.session.get(User, data["uid"])
+    if user is None or user.token_version != data.get("v"):
+        raise Unauthorized("the token has been revoked; log in again", code="invalid_token")
+    return user
+
+
+def login_with_code(
+    code: str, scene: str | None = None, nickname: str | None = None, avatar_url: str | None = None
+) -> LoginResult:
+    """Exchange a wx.login code for a user and a token.
+
+    Raises ApiError 400 (field `code`) when WeChat refuses the code, GatewayFailed when
+    WeChat cannot be reached.
+    """
+    try:
+        session = gateways().miniprogram.code_to_session(code)
+    except GatewayRejected as exc:
+        raise ApiError(
+            "WeChat refused the login code", code="invalid_code", fields={"code": exc.message}
+        ) from None
+    except GatewayUnavailable:
+        raise GatewayFailed("WeChat did not answer; try again") from None
+
+    user, created = _find_or_create(session.openid, session.unionid, scene)
+    if nickname:
+        user.nickname = nickname
+    if avatar_url:
+        user.avatar_url = avatar_url
+    if session.unionid and not user.unionid:
+        user.unionid = session.unionid
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return LoginResult(
+        user=user,
+        token=issue_token(user),
+        expires_in=current_app.config["TOKEN_TTL_SECONDS"],
+        created=created,
+    )
+
+
+def _find_or_create(openid: str, unionid: str | None, scene: str | None) -> tuple[User, bool]:
+    user = db.session.scalar(select(User).where(User.openid == openid))
+    if user is not None:
+        return user, False
+    user = User(openid=openid, unionid=unionid, first_scene=scene or None)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same code (or a second wx.login) raced us to create this openid.
+        db.session.rollback()
+        user = db.session.scalar(select(User).where(User.openid == openid))
+        if user is None:
+            raise
+        return user, False
+    return user, True

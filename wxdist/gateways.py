@@ -1,0 +1,77 @@
+"""Gateway adapters for the current app, built once per app from its settings.
+
+The WeChat access token is cached in memory by default and in Redis when `REDIS_URL` is
+set, so every web process and worker shares one token.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app
+
+if TYPE_CHECKING:
+    from payments.alipay import AlipayGateway
+    from payments.wechat_mp import MiniProgramClient
+    from payments.wechat_pay import WeChatPayV2
+
+_lock = threading.Lock()
+
+
+class Gateways:
+    """Lazily built adapters; thread-safe."""
+
+    def __init__(self, app: Flask) -> None:
+        self._config = app.config
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, name: str, build):  # type: ignore[no-untyped-def]
+        adapter = self._cache.get(name)
+        if adapter is None:
+            with _lock:
+                adapter = self._cache.get(name)
+                if adapter is None:
+                    adapter = self._cache[name] = build()
+        return adapter
+
+    @property
+    def miniprogram(self) -> MiniProgramClient:
+        from payments.wechat_mp import MiniProgramClient
+
+        return self._get(
+            "miniprogram", lambda: MiniProgramClient(self._config, token_storage(self._config))
+        )
+
+    @property
+    def wechat_pay(self) -> WeChatPayV2:
+        from payments.wechat_pay import WeChatPayV2
+
+        return self._get("wechat_pay", lambda: WeChatPayV2(self._config))
+
+    @property
+    def alipay(self) -> AlipayGateway:
+        from payments.alipay import AlipayGateway
+
+        return self._get("alipay", lambda: AlipayGateway(self._config))
+
+
+def token_storage(config: Any):  # type: ignore[no-untyped-def]
+    """wechatpy session storage: Redis when configured (shared), else process memory."""
+    if config.get("REDIS_URL"):
+        from wechatpy.session.redisstorage import RedisStorage
+
+        from wxdist.redis_conn import redis_client
+
+        return RedisStorage(redis_client(config["REDIS_URL"]), prefix="wxdist:wechat")
+    from wechatpy.session.memorystorage import MemoryStorage
+
+    return MemoryStorage()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["wxdist_gateways"] = Gateways(app)
+
+
+def gateways() -> Gateways:
+    return current_app.extensions["wxdist_gateways"]

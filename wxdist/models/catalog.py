@@ -1,0 +1,67 @@
+"""Catalogue: categories, products with images, and SKUs carrying price and stock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wxdist.extensions import db
+from wxdist.models.types import BigId, Fen, UTCDateTime, utcnow
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    __table_args__ = (Index("ix_products_shelf_category_sort", "on_shelf", "category_id", "sort"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    title: Mapped[str] = mapped_column(String(128))
+    subtitle: Mapped[str] = mapped_column(String(255), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    on_shelf: Mapped[bool] = mapped_column(Boolean, default=False)
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    images: Mapped[list[ProductImage]] = relationship(
+        order_by="ProductImage.sort", cascade="all, delete-orphan", lazy="selectin"
+    )
+    skus: Mapped[list[Sku]] = relationship(
+        order_by="Sku.id", cascade="all, delete-orphan", lazy="selectin", back_populates="product"
+    )
+
+
+class ProductImage(db.Model):
+    __tablename__ = "product_images"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    url: Mapped[str] = mapped_column(String(512))
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Sku(db.Model):
+    """A sellable variant. `stock` changes only by conditional atomic updates."""
+
+    __tablename__ = "skus"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    price_fen: Mapped[int] = mapped_column(Fen)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    sold: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    product: Mapped[Product] = relationship(back_populates="skus")

@@ -1,0 +1,149 @@
+"""Orders, their items, payment attempts and refunds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wxdist.extensions import db
+from wxdist.models.types import BigId, Fen, UTCDateTime, utcnow
+
+
+class OrderStatus:
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"  # by the shopper before paying
+    CLOSED = "closed"  # by the sweep after the payment timeout
+    REFUNDING = "refunding"  # a refund is with the gateway
+    REFUNDED = "refunded"  # the whole paid amount went back
+
+    ALL = (
+        PENDING_PAYMENT,
+        PAID,
+        SHIPPED,
+        COMPLETED,
+        CANCELLED,
+        CLOSED,
+        REFUNDING,
+        REFUNDED,
+    )
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_user_created", "user_id", "created_at"),
+        Index("ix_orders_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_no: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING_PAYMENT)
+    # The status to return to when a partial refund settles.
+    status_before_refund: Mapped[str | None] = mapped_column(String(20))
+    goods_fen: Mapped[int] = mapped_column(Fen)
+    shipping_fen: Mapped[int] = mapped_column(Fen, default=0)
+    discount_fen: Mapped[int] = mapped_column(Fen, default=0)
+    payable_fen: Mapped[int] = mapped_column(Fen)
+    paid_fen: Mapped[int] = mapped_column(Fen, default=0)
+    refunded_fen: Mapped[int] = mapped_column(Fen, default=0)
+    pay_channel: Mapped[str | None] = mapped_column(String(16))
+    receiver_name: Mapped[str] = mapped_column(String(64))
+    receiver_phone: Mapped[str] = mapped_column(String(20))
+    receiver_region: Mapped[str] = mapped_column(String(128))
+    receiver_detail: Mapped[str] = mapped_column(String(255))
+    remark: Mapped[str] = mapped_column(String(255), default="")
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    tracking_no: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # cancelled or closed
+
+    items: Mapped[list[OrderItem]] = relationship(
+        order_by="OrderItem.id", lazy="selectin", back_populates="order"
+    )
+
+
+class OrderItem(db.Model):
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), index=True)
+    title: Mapped[str] = mapped_column(String(128))  # snapshot at ordering
+    sku_name: Mapped[str] = mapped_column(String(128))
+    image_url: Mapped[str] = mapped_column(String(512), default="")
+    price_fen: Mapped[int] = mapped_column(Fen)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(Fen)  # price x quantity
+    paid_fen: Mapped[int] = mapped_column(Fen)  # the item's share of the paid goods amount
+    refunded_fen: Mapped[int] = mapped_column(Fen, default=0)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+
+class PaymentStatus:
+    OPEN = "open"  # prepaid at the gateway, not paid yet
+    PAID = "paid"
+    CLOSED = "closed"  # closed at the gateway; can no longer be paid
+
+
+class Payment(db.Model):
+    """One payment attempt of an order through one channel.
+
+    `out_trade_no` is unique, so is (channel, transaction_id): a duplicate notify finds
+    the row and changes nothing.
+    """
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        UniqueConstraint("channel", "transaction_id"),
+        UniqueConstraint("order_id", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    channel: Mapped[str] = mapped_column(String(16))  # wechat | alipay
+    out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    status: Mapped[str] = mapped_column(String(16), default=PaymentStatus.OPEN)
+    prepay_id: Mapped[str | None] = mapped_column(String(64))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    payer_id: Mapped[str | None] = mapped_column(String(64))  # openid or Alipay buyer id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    refunded_fen: Mapped[int] = mapped_column(Fen, default=0)
+
+
+class RefundStatus:
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Refund(db.Model):
+    """A refund of part or all of a payment; `out_refund_no` is stable across retries."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"))
+    order_item_id: Mapped[int | None] = mapped_column(ForeignKey("order_items.id"))
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount_fen: Mapped[int] = mapped_column(Fen)
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(16), default=RefundStatus.PROCESSING)
+    gateway_refund_id: Mapped[str | None] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,27 @@
+"""Shoppers (and later distributors) identified by their mini-program openid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from wxdist.extensions import db
+from wxdist.models.types import BigId, UTCDateTime, utcnow
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64), index=True)
+    nickname: Mapped[str] = mapped_column(String(64), default="")
+    avatar_url: Mapped[str] = mapped_column(String(512), default="")
+    # Bumped to revoke every token issued before (logout everywhere).
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The first referral scene seen at login; the distribution issue resolves it.
+    first_scene: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,247 @@
+"""Orders: placing (with atomic stock reservation), reading, cancelling, closing, receipt.
+
+Stock only moves through conditional updates (`stock = stock - q WHERE stock >= q`), in the
+same transaction as the order, so no interleaving of requests can oversell. Releasing stock
+happens in the same transaction that moves the order to cancelled or closed, guarded by a
+status compare-and-set, so it happens exactly once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from wxdist.errors import ApiError, Conflict, NotFound
+from wxdist.extensions import db
+from wxdist.models import Order, OrderItem, OrderStatus, Product, Sku
+from wxdist.models.types import utcnow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_QUANTITY = 999
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    phone: str
+    region: str
+    detail: str
+
+
+def new_order_no() -> str:
+    """20 digits: Shanghai time to the second plus 6 random digits (unique key backs it)."""
+    now = datetime.now(UTC).astimezone(SHANGHAI)
+    return now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
+
+
+def create_order(user_id: int, lines: list[LineRequest], address: Address, remark: str) -> Order:
+    """Place an order and reserve its stock atomically.
+
+    Raises ApiError 400 for an unknown or off-shelf SKU (field `items.N.sku_id`), Conflict
+    409 `out_of_stock` when a SKU has too little stock (field named). Nothing is written on
+    failure.
+    """
+    merged: OrderedDict[int, int] = OrderedDict()
+    positions: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        merged[line.sku_id] = merged.get(line.sku_id, 0) + line.quantity
+        positions.setdefault(line.sku_id, index)
+    for sku_id, quantity in merged.items():
+        if quantity > MAX_QUANTITY:
+            raise ApiError(
+                "too many of one item",
+                fields={f"items.{positions[sku_id]}.quantity": f"at most {MAX_QUANTITY}"},
+            )
+
+    rows = db.session.execute(
+        select(Sku, Product)
+        .join(Product, Sku.product_id == Product.id)
+        .where(Sku.id.in_(list(merged)))
+    ).all()
+    found = {sku.id: (sku, product) for sku, product in rows}
+    for sku_id in merged:
+        pair = found.get(sku_id)
+        if pair is None or not pair[0].is_active or not pair[1].on_shelf:
+            raise ApiError(
+                "an item is not for sale",
+                code="not_for_sale",
+                fields={f"items.{positions[sku_id]}.sku_id": "no such SKU on sale"},
+            )
+
+    # Reserve in id order so two orders for the same SKUs lock rows in the same order.
+    for sku_id in sorted(merged):
+        quantity = merged[sku_id]
+        result = db.session.execute(
+            update(Sku)
+            .where(Sku.id == sku_id, Sku.stock >= quantity)
+            .values(stock=Sku.stock - quantity)
+        )
+        if result.rowcount != 1:
+            db.session.rollback()
+            raise Conflict(
+                "not enough stock",
+                code="out_of_stock",
+                fields={f"items.{positions[sku_id]}.quantity": "not enough stock"},
+            )
+
+    now = utcnow()
+    items = []
+    goods_fen = 0
+    for sku_id, quantity in merged.items():
+        sku, product = found[sku_id]
+        amount = sku.price_fen * quantity
+        goods_fen += amount
+        items.append(
+            OrderItem(
+                product_id=product.id,
+                sku_id=sku.id,
+                title=product.title,
+                sku_name=sku.name,
+                image_url=product.images[0].url if product.images else "",
+                price_fen=sku.price_fen,
+                quantity=quantity,
+                amount_fen=amount,
+                paid_fen=amount,  # no discounts yet: each item pays its own amount
+            )
+        )
+    order = Order(
+        order_no=new_order_no(),
+        user_id=user_id,
+        status=OrderStatus.PENDING_PAYMENT,
+        goods_fen=goods_fen,
+        shipping_fen=0,
+        discount_fen=0,
+        payable_fen=goods_fen,
+        receiver_name=address.name,
+        receiver_phone=address.phone,
+        receiver_region=address.region,
+        receiver_detail=address.detail,
+        remark=remark,
+        created_at=now,
+        expires_at=now + timedelta(minutes=current_app.config["ORDER_PAY_TIMEOUT_MIN"]),
+        items=items,
+    )
+    db.session.add(order)
+    try:
+        db.session.commit()
+    except IntegrityError:  # an order_no collision: astronomically rare, but never a 500
+        db.session.rollback()
+        raise Conflict("please try again", code="retry") from None
+    return order
+
+
+def get_user_order(user_id: int, order_id: int) -> Order:
+    """Raises NotFound for another user's order (no hint that it exists)."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.user_id != user_id:
+        raise NotFound("no such order", fields={"order_id": "not found"})
+    return order
+
+
+def list_user_orders(
+    user_id: int, status: str | None, page: int, per_page: int
+) -> tuple[list[Order], int]:
+    query = select(Order).where(Order.user_id == user_id)
+    if status:
+        query = query.where(Order.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    orders = db.session.scalars(
+        query.order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(orders), total
+
+
+def end_unpaid_order(order_id: int, final_status: str) -> bool:
+    """Move a pending order to cancelled/closed and release its stock, exactly once.
+
+    The caller has already made sure no gateway can still take a payment for it. Returns
+    False (and changes nothing) if the order had left pending_payment meanwhile.
+    """
+    now = utcnow()
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == OrderStatus.PENDING_PAYMENT)
+        .values(status=final_status, ended_at=now)
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        return False
+    items = db.session.scalars(select(OrderItem).where(OrderItem.order_id == order_id))
+    for item in sorted(items, key=lambda i: i.sku_id):
+        db.session.execute(
+            update(Sku).where(Sku.id == item.sku_id).values(stock=Sku.stock + item.quantity)
+        )
+    db.session.commit()
+    return True
+
+
+def reserve_again(order: Order) -> bool:
+    """Take the stock of an order back (a late payment revives it). False if short."""
+    for item in sorted(order.items, key=lambda i: i.sku_id):
+        result = db.session.execute(
+            update(Sku)
+            .where(Sku.id == item.sku_id, Sku.stock >= item.quantity)
+            .values(stock=Sku.stock - item.quantity)
+        )
+        if result.rowcount != 1:
+            return False
+    return True
+
+
+def confirm_receipt(user_id: int, order_id: int) -> Order:
+    """shipped → completed. Raises NotFound, Conflict if the order is not shipped."""
+    order = get_user_order(user_id, order_id)
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == OrderStatus.SHIPPED)
+        .values(status=OrderStatus.COMPLETED, completed_at=utcnow())
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(
+            f"only a shipped order can be received; this one is {order.status}",
+            code="invalid_status",
+        )
+    db.session.commit()
+    db.session.refresh(order)
+    return order
+
+
+def ship_order(order_id: int, carrier: str, tracking_no: str) -> Order:
+    """paid → shipped (the panel calls this). Raises NotFound, Conflict."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound("no such order")
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == OrderStatus.PAID)
+        .values(
+            status=OrderStatus.SHIPPED,
+            carrier=carrier,
+            tracking_no=tracking_no,
+            shipped_at=utcnow(),
+        )
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(
+            f"only a paid order can ship; this one is {order.status}", code="invalid_status"
+        )
+    db.session.commit()
+    db.session.refresh(order)
+    return order
