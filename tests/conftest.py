@@ -145,8 +145,11 @@ def run_jobs(app: Flask) -> Callable[[], int]:
         from wxdist.redis_conn import redis_client
         from wxdist.tasks import rq_queue
 
-        worker = SimpleWorker([rq_queue()], connection=redis_client(app.config["REDIS_URL"]))
-        worker.work(burst=True)
+        with app.app_context():  # the jobs reuse this app (jobs.app_context)
+            queue = rq_queue()
+            worker = SimpleWorker([queue], connection=redis_client(app.config["REDIS_URL"]))
+            worker.work(burst=True)
+            assert queue.failed_job_registry.count == 0, "a job failed"
         return 1
 
     return drain
