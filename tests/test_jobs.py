@@ -1,0 +1,52 @@
+"""Periodic jobs: declared once, registered with `rq cron`, runnable inline and on RQ."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from jobs.schedule import SCHEDULE
+from tests.shop import get_order, login, make_product, place_order, sku_stock
+from wxdist.extensions import db
+from wxdist.models import Order
+from wxdist.models.types import utcnow
+from wxdist.scheduler import run_all_once
+
+
+def test_rq_cron_config_registers_every_scheduled_job() -> None:
+    from rq.cron import CronScheduler
+
+    scheduler = CronScheduler(connection=redis.Redis())  # not contacted by loading
+    scheduler.load_config_from_file("jobs/cron_config.py")
+    registered = {
+        (f"{job.func.__module__}.{job.func.__name__}", job.interval) for job in scheduler.get_jobs()
+    }
+    assert registered == {(p.func_path, p.every_seconds) for p in SCHEDULE}
+
+
+@pytest.mark.parametrize("path", ["inline", "rq"])
+def test_the_closing_sweep_runs_inline_and_on_an_rq_worker(
+    path: str, client: FlaskClient, app: Flask, run_jobs
+) -> None:
+    if path == "rq" and app.config["INLINE_JOBS"]:
+        pytest.skip("no REDIS_URL: RQ is exercised in the MariaDB + Redis run")
+    product = make_product(app, stock=2)
+    headers = login(client)
+    order = place_order(client, headers, product["sku_id"], quantity=2)
+    with app.app_context():
+        db.session.get(Order, order["id"]).expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        if path == "inline":
+            results = dict(run_all_once())
+            assert results["jobs.orders.close_expired_orders"]["closed"] == 1
+        else:
+            from wxdist.tasks import enqueue
+
+            enqueue("jobs.orders.close_expired_orders")
+    run_jobs()
+    assert get_order(client, headers, order["id"])["status"] == "closed"
+    assert sku_stock(app, product["sku_id"]) == 2
