@@ -170,7 +170,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "GATEWAY_TIMEOUT_SECONDS", 10, lambda n, r: _parse_int(n, r, 1)
         ),
         "INLINE_JOBS": not redis_url,
-        "JSON_SORT_KEYS": False,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,  # no request body of ours comes near this
     }
 
 

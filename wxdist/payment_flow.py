@@ -160,15 +160,21 @@ def apply_payment(
     if payment is None or payment.channel != channel:
         db.session.rollback()
         raise UnknownPayment(out_trade_no)
-    # Serialise everything that happens to this order (notifies, sweep, cancel).
+    # Serialise everything that happens to this order (notifies, sweep, cancel), then read
+    # the payment as committed now, not as the transaction's first snapshot saw it.
     order = db.session.scalar(
         select(Order)
         .where(Order.id == payment.order_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    db.session.refresh(payment)
-    assert order is not None
+    payment = db.session.scalar(
+        select(Payment)
+        .where(Payment.id == payment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert order is not None and payment is not None
     if payment.status == PaymentStatus.PAID:
         db.session.rollback()
         if payment.transaction_id == transaction_id:

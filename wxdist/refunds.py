@@ -40,7 +40,12 @@ def request_refund(
     """Refund part or all of a paid order. Raises NotFound, ApiError (amount), Conflict
     (status, or another refund in flight). A gateway that does not answer leaves the refund
     processing, to be sent again."""
-    order = db.session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    order = db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if order is None:
         raise NotFound("no such order")
     if order.status not in REFUNDABLE:

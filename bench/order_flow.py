@@ -1,0 +1,969 @@
+"""Order-flow benchmark: create-order and pay-notify against a bare-Flask ceiling.
+
+Run (from the repository root; needs MariaDB at 127.0.0.1:3306 as root without password,
+and `wrk`, which `apt-get install -y wrk` provides; the script stops with a message if it is
+missing):
+
+    .venv/bin/python bench/order_flow.py [--seconds 15] [--connections 32]
+                                         [--worker-class sync|gthread] [--threads 4]
+
+What it does, each time on a fresh MariaDB database `wxdist_bench_<random>` that it drops at
+the end (`--keep-db` keeps it):
+
+1. runs the Alembic migrations (`flask db upgrade`), seeds one product whose SKU has a huge
+   stock, starts the gateway emulator (`flask emulator`) and the app under gunicorn
+   (2 workers, loopback, jobs inline: no REDIS_URL), and logs in a few shoppers;
+2. create-order: `wrk` POSTs /api/v1/orders for `--seconds`, rotating the shoppers' tokens;
+3. pay-notify: before timing, starts a WeChat payment (POST /api/v1/orders/<id>/pay, which
+   calls the emulator's unifiedorder) for N of those orders and signs one notify per order
+   with the development API key; then `wrk` POSTs each notify exactly once to
+   /notify/wechat/pay (an answer counts as ok only if it is 2xx and says SUCCESS);
+4. ceiling: the app is stopped and bench/ceiling_app.py runs under the same gunicorn
+   settings on the same database: per request one transaction of SELECT … FOR UPDATE on a
+   hot row, UPDATE of it, INSERT of a row; `wrk` POSTs to it for `--seconds`;
+5. checks in the database that orders created = successful create requests, that the stock
+   went down by exactly that much, and that every notified order has exactly one paid
+   payment (with our transaction id); and that the ceiling wrote one row per success.
+
+Reading the output: one row per flow with requests answered, errors (non-2xx, non-SUCCESS
+notify answers, socket errors), throughput (successful requests per second), and p50 / p99
+latency in ms as wrk measured them with `--connections` concurrent keep-alive connections (a
+sync gunicorn worker closes the connection after each answer, so wrk reconnects). Then each
+flow's throughput as a fraction of the ceiling and the verdict against the target: at least
+0.5 of the ceiling and p99 under 100 ms. A CPU line per phase shows how the machine's cores
+were shared (app workers, MariaDB, emulator, wrk) in % of one core.
+
+Every phase drains: when the time is up (or, for pay-notify, every notify was sent) no new
+request goes out and wrk stops once the in-flight ones are answered, so requests counted by
+wrk and rows written by the server match exactly. wrk runs one thread (its Lua script relies
+on that); it uses a few % of a core at these rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+VENV_BIN = ROOT / ".venv" / "bin"
+LUA_SCRIPT = BENCH / "wrk_records.lua"
+if str(ROOT) not in sys.path:  # run as a script: make `config`, `payments`, `wxdist` importable
+    sys.path.insert(0, str(ROOT))
+
+from config import DEV_WECHAT_PAY_API_KEY, load_settings  # noqa: E402
+from payments.emulator.wechat import sign_notify  # noqa: E402
+
+CHINA_TZ = timezone(timedelta(hours=8))
+INITIAL_STOCK = 100_000_000
+PRICE_FEN = 1990
+ADDRESS = {
+    "name": "张三",
+    "phone": "13800138000",
+    "region": "上海市 浦东新区",
+    "detail": "世纪大道 100 号",
+}
+WECHAT_SUCCESS = "<return_code><![CDATA[SUCCESS]]></return_code>"
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 100.0
+# Settings the app must take from its defaults here (dev keys, emulator, inline jobs).
+SCRUBBED_ENV = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "WXDIST_ENV",
+    "GATEWAY",
+    "SECRET_KEY",
+    "PUBLIC_BASE_URL",
+    "EMULATOR_URL",
+    "PORT",
+)
+SCRUBBED_PREFIXES = ("WECHAT_", "ALIPAY_", "EMULATOR_")
+
+
+# --------------------------------------------------------------------------- options
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: int
+    connections: int
+    workers: int
+    worker_class: str
+    threads: int
+    users: int
+    notify_orders: int
+    warmup: int
+    mysql_url: str
+    keep_db: bool
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        description="Benchmark create-order and pay-notify against a bare-Flask ceiling."
+    )
+    parser.add_argument("--seconds", type=int, default=15, help="length of each timed phase")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--worker-class", choices=("sync", "gthread"), default="sync", help="gunicorn worker"
+    )
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--users", type=int, default=8, help="shoppers logged in")
+    parser.add_argument(
+        "--notify-orders",
+        type=int,
+        default=0,
+        help="orders paid in the pay-notify phase (default: the orders of the create phase, "
+        "at most 4000)",
+    )
+    parser.add_argument("--warmup", type=int, default=20, help="untimed requests per flow")
+    parser.add_argument(
+        "--mysql-url",
+        default="mysql+pymysql://root@127.0.0.1:3306",
+        help="server URL without database (user without password)",
+    )
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    ns = parser.parse_args(argv)
+    if ns.seconds < 1 or ns.connections < 1 or ns.workers < 1 or ns.users < 1:
+        parser.error("--seconds, --connections, --workers and --users must be positive")
+    return Options(
+        seconds=ns.seconds,
+        connections=ns.connections,
+        workers=ns.workers,
+        worker_class=ns.worker_class,
+        threads=ns.threads,
+        users=ns.users,
+        notify_orders=ns.notify_orders,
+        warmup=ns.warmup,
+        mysql_url=ns.mysql_url.rstrip("/"),
+        keep_db=ns.keep_db,
+    )
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Service:
+    """A process this script started, in its own process group (stopped by its id only)."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        with suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def start_service(name: str, cmd: list[str], env: dict[str, str], workdir: Path) -> Service:
+    log_path = workdir / f"{name}.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Service(name, proc, log_path)
+
+
+def wait_http(service: Service, url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if service.proc.poll() is not None:
+            raise RuntimeError(f"{service.name} exited:\n{service.log_tail()}")
+        with suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{service.name} did not answer {url} in {timeout:.0f} s")
+
+
+def gunicorn_cmd(opts: Options, port: int, target: str) -> list[str]:
+    cmd = [
+        str(VENV_BIN / "gunicorn"),
+        "--workers",
+        str(opts.workers),
+        "--worker-class",
+        opts.worker_class,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--backlog",
+        "2048",
+        "--timeout",
+        "60",
+        "--log-level",
+        "warning",
+    ]
+    if opts.worker_class == "gthread":
+        cmd += ["--threads", str(opts.threads)]
+    return [*cmd, target]
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = _stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _all_pids() -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _tree(root: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for pid in _all_pids():
+        fields = _stat_fields(pid)
+        if fields is not None:
+            parents[pid] = int(fields[1])
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
+        tree += frontier
+    return tree
+
+
+def _pids_named(*names: str) -> list[int]:
+    found = []
+    for pid in _all_pids():
+        with suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().strip() in names:
+                found.append(pid)
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by groups of processes over a phase (read from /proc, read-only)."""
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self.started = time.monotonic()
+        self.before = {name: self._group(pids) for name, pids in groups.items()}
+        self.busy_before = self._busy()
+
+    @staticmethod
+    def _group(pids: list[int]) -> float:
+        return sum(_cpu_seconds(pid) for pid in pids)
+
+    @staticmethod
+    def _busy() -> tuple[float, float]:
+        parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = parts[3] + parts[4]
+        return (sum(parts) - idle) / CLK_TCK, sum(parts) / CLK_TCK
+
+    def add(self, name: str, pids: list[int]) -> None:
+        self.groups[name] = pids
+        self.before[name] = 0.0  # a process started after the meter: count all of it
+
+    def report(self) -> str:
+        wall = max(time.monotonic() - self.started, 1e-9)
+        parts = [
+            f"{name} {100 * (self._group(pids) - self.before[name]) / wall:.0f}%"
+            for name, pids in self.groups.items()
+        ]
+        busy, total = self._busy()
+        cores = os.cpu_count() or 1
+        machine = (
+            100 * cores * (busy - self.busy_before[0]) / max(total - self.busy_before[1], 1e-9)
+        )
+        return (
+            f"CPU (% of one core, {cores} cores): "
+            + ", ".join(parts)
+            + (f"; whole machine busy {machine:.0f}% of {100 * cores}%")
+        )
+
+
+# --------------------------------------------------------------------------- wrk
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    requests: int = 0
+    ok: int = 0
+    bad: int = 0
+    socket_errors: int = 0
+    in_flight_lost: int = 0
+    duration_s: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    max_ms: float = 0.0
+    first_error: str = ""
+    cpu: str = ""
+
+    @property
+    def errors(self) -> int:
+        return self.bad + self.socket_errors + self.in_flight_lost
+
+    @property
+    def throughput(self) -> float:
+        return self.ok / self.duration_s if self.duration_s else 0.0
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        sys.exit(
+            "bench/order_flow.py needs the `wrk` load generator, which is not installed.\n"
+            "Install it with: apt-get install -y wrk   (Debian/Ubuntu; as root or with sudo)"
+        )
+    return path
+
+
+def write_records(path: Path, records: list[tuple[str, str, str, bytes]]) -> None:
+    """One request per line for wrk_records.lua: path, content type, auth, body."""
+    with path.open("wb") as out:
+        for req_path, ctype, auth, body in records:
+            if b"\n" in body or b"\t" in body:
+                raise ValueError("a record body may not contain a newline or a tab")
+            out.write(f"{req_path}\t{ctype}\t{auth}\t".encode() + body + b"\n")
+
+
+def run_wrk(
+    name: str,
+    base_url: str,
+    records: Path,
+    opts: Options,
+    workdir: Path,
+    *,
+    seconds: int | None,
+    needle: str = "",
+    cpu_groups: dict[str, list[int]],
+) -> PhaseResult:
+    """Run one phase: for `seconds` (rotating records) or, with None, each record once."""
+    marker = workdir / f"{name}.done"
+    marker.unlink(missing_ok=True)
+    deadline = math.ceil(time.time() + seconds) if seconds else 0
+    cap = (seconds or 0) + 120  # wrk's own -d: a safety net only; the script stops it
+    cmd = [
+        require_wrk(),
+        "-t1",
+        f"-c{opts.connections}",
+        f"-d{cap}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA_SCRIPT),
+        base_url,
+        "--",
+        str(records),
+        str(deadline),
+        str(marker),
+        needle,
+        "cycle" if seconds else "once",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    meter = CpuMeter(dict(cpu_groups))
+    meter.add("wrk", [proc.pid])
+    while proc.poll() is None and not marker.exists():
+        if deadline and time.time() > deadline + 15:  # in-flight requests never came back
+            break  # counted as in_flight_lost
+        time.sleep(0.005)
+    cpu = meter.report()
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no result for {name}:\n{out}\n{err}")
+    data: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
+    return PhaseResult(
+        name=name,
+        requests=int(data["completed"]),
+        ok=int(data["ok"]),
+        bad=int(data["bad"]),
+        socket_errors=sum(
+            int(data[k]) for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
+        ),
+        in_flight_lost=int(data["sent"]) - int(data["completed"]),
+        duration_s=int(data["duration_us"]) / 1e6,
+        p50_ms=float(data["p50_ms"]),
+        p99_ms=float(data["p99_ms"]),
+        max_ms=float(data["max_ms"]),
+        first_error=str(data["first_error"]),
+        cpu=cpu,
+    )
+
+
+# --------------------------------------------------------------------------- database
+
+
+@dataclass(frozen=True)
+class Database:
+    server_url: str  # mysql+pymysql://user@host:port
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.server_url}/{self.name}?charset=utf8mb4"
+
+    def _params(self) -> dict[str, Any]:
+        from sqlalchemy import make_url
+
+        url = make_url(self.server_url)
+        return {
+            "host": url.host or "127.0.0.1",
+            "port": url.port or 3306,
+            "user": url.username or "root",
+            "password": url.password or "",
+            "charset": "utf8mb4",
+            "autocommit": True,
+        }
+
+    @contextmanager
+    def connect(self, use_db: bool = True) -> Iterator[pymysql.cursors.Cursor]:
+        conn = pymysql.connect(**self._params(), database=self.name if use_db else None)
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
+
+    def create(self) -> None:
+        with self.connect(use_db=False) as cur:
+            cur.execute(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
+
+    def drop(self) -> None:
+        with self.connect(use_db=False) as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
+
+    def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        with self.connect() as cur:
+            cur.execute(sql, args)
+            row = cur.fetchone()
+            return None if row is None else row[0]
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.connect() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+
+
+def app_env(db: Database, port: int, emulator_url: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SCRUBBED_ENV and not k.startswith(SCRUBBED_PREFIXES)
+    }
+    env.update(
+        FLASK_APP="wsgi.py",
+        DATABASE_URL=db.url,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        EMULATOR_URL=emulator_url,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "flask"), "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"flask db upgrade failed:\n{result.stdout}\n{result.stderr}")
+
+
+def seed_catalogue(db: Database) -> int:
+    """One product on the shelf with one SKU of INITIAL_STOCK; returns the SKU id."""
+    from wxdist import create_app
+    from wxdist.extensions import db as sa
+    from wxdist.models import Product, ProductImage, Sku
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": db.url,
+            "SQLALCHEMY_ENGINE_OPTIONS": load_settings({"DATABASE_URL": db.url})[
+                "SQLALCHEMY_ENGINE_OPTIONS"
+            ],
+        }
+    )
+    with app.app_context():
+        product = Product(
+            title="压测商品",
+            on_shelf=True,
+            images=[ProductImage(url="https://img.example/bench.jpg")],
+            skus=[Sku(name="标准", price_fen=PRICE_FEN, stock=INITIAL_STOCK)],
+        )
+        sa.session.add(product)
+        sa.session.commit()
+        sku_id = product.skus[0].id
+        sa.session.remove()
+        sa.engine.dispose()
+    return sku_id
+
+
+def create_ceiling_tables(db: Database) -> None:
+    from bench.ceiling_app import SCHEMA
+
+    with db.connect() as cur:
+        for statement in SCHEMA:
+            cur.execute(statement)
+
+
+# --------------------------------------------------------------------------- shoppers
+
+
+@dataclass(frozen=True)
+class Shopper:
+    user_id: int
+    token: str
+
+    @property
+    def auth(self) -> str:
+        return f"Bearer {self.token}"
+
+
+def login_shoppers(base_url: str, count: int) -> list[Shopper]:
+    shoppers = []
+    run = secrets.token_hex(3)
+    for i in range(count):
+        response = requests.post(
+            f"{base_url}/api/v1/auth/login", json={"code": f"bench-{run}-{i}"}, timeout=30
+        )
+        if response.status_code not in (200, 201):
+            raise RuntimeError(f"login failed: {response.status_code} {response.text}")
+        data = response.json()
+        shoppers.append(Shopper(user_id=int(data["user"]["id"]), token=data["token"]))
+    return shoppers
+
+
+def order_body(sku_id: int) -> bytes:
+    return json.dumps(
+        {"items": [{"sku_id": sku_id, "quantity": 1}], "address": ADDRESS},
+        separators=(",", ":"),
+    ).encode()
+
+
+class Pool:
+    """Python HTTP client threads (setup and warm-up only; timing is wrk's)."""
+
+    def __init__(self, base_url: str, threads: int) -> None:
+        self.base_url = base_url
+        self.local = threading.local()
+        self.executor = ThreadPoolExecutor(max_workers=threads)
+
+    def session(self) -> requests.Session:
+        session = getattr(self.local, "session", None)
+        if session is None:
+            session = self.local.session = requests.Session()
+        return session
+
+    def post(self, path: str, body: bytes, ctype: str, auth: str = "") -> requests.Response:
+        headers = {"Content-Type": ctype}
+        if auth:
+            headers["Authorization"] = auth
+        return self.session().post(f"{self.base_url}{path}", data=body, headers=headers, timeout=30)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+def place_orders(pool: Pool, shoppers: list[Shopper], sku_id: int, count: int) -> int:
+    body = order_body(sku_id)
+
+    def one(i: int) -> bool:
+        shopper = shoppers[i % len(shoppers)]
+        response = pool.post("/api/v1/orders", body, "application/json", shopper.auth)
+        return response.status_code == 201
+
+    return sum(pool.executor.map(one, range(count)))
+
+
+@dataclass(frozen=True)
+class PayTarget:
+    order_id: int
+    user_id: int
+    openid: str
+    payable_fen: int
+
+
+@dataclass
+class PaySetup:
+    notifies: list[bytes] = field(default_factory=list)
+    transaction_ids: dict[str, str] = field(default_factory=dict)  # out_trade_no -> ours
+    order_ids: list[int] = field(default_factory=list)
+    failures: int = 0
+    seconds: float = 0.0
+
+
+def start_payments(pool: Pool, shoppers: list[Shopper], targets: list[PayTarget]) -> PaySetup:
+    """POST /orders/<id>/pay (wechat) for each target and sign its notify."""
+    by_user = {s.user_id: s for s in shoppers}
+    settings = load_settings({})
+    now = datetime.now(CHINA_TZ)
+    time_end = now.strftime("%Y%m%d%H%M%S")
+    tx_prefix = "4200" + now.strftime("%Y%m%d") + f"{secrets.randbelow(10**6):06d}"
+    setup = PaySetup()
+    started = time.monotonic()
+
+    def one(index_target: tuple[int, PayTarget]) -> tuple[PayTarget, str | None, str]:
+        index, target = index_target
+        response = pool.post(
+            f"/api/v1/orders/{target.order_id}/pay",
+            b'{"channel":"wechat"}',
+            "application/json",
+            by_user[target.user_id].auth,
+        )
+        if response.status_code != 200:
+            return target, None, f"{response.status_code} {response.text[:200]}"
+        return target, response.json()["out_trade_no"], f"{tx_prefix}{index:010d}"
+
+    for target, out_trade_no, extra in pool.executor.map(one, enumerate(targets)):
+        if out_trade_no is None:
+            setup.failures += 1
+            if setup.failures == 1:
+                print(f"  pay failed for order {target.order_id}: {extra}")
+            continue
+        transaction_id = extra
+        assert len(transaction_id) == 28
+        fields = {
+            "return_code": "SUCCESS",
+            "return_msg": "OK",
+            "appid": settings["WECHAT_APPID"],
+            "mch_id": settings["WECHAT_MCH_ID"],
+            "nonce_str": secrets.token_hex(16),
+            "result_code": "SUCCESS",
+            "openid": target.openid,
+            "is_subscribe": "N",
+            "trade_type": "JSAPI",
+            "bank_type": "OTHERS",
+            "total_fee": target.payable_fen,
+            "cash_fee": target.payable_fen,
+            "fee_type": "CNY",
+            "transaction_id": transaction_id,
+            "out_trade_no": out_trade_no,
+            "time_end": time_end,
+        }
+        setup.notifies.append(sign_notify(fields, DEV_WECHAT_PAY_API_KEY))
+        setup.transaction_ids[out_trade_no] = transaction_id
+        setup.order_ids.append(target.order_id)
+    setup.seconds = time.monotonic() - started
+    return setup
+
+
+def post_all(pool: Pool, path: str, bodies: list[bytes], ctype: str, needle: str) -> int:
+    def one(body: bytes) -> bool:
+        response = pool.post(path, body, ctype)
+        return 200 <= response.status_code < 300 and (not needle or needle in response.text)
+
+    return sum(pool.executor.map(one, bodies))
+
+
+# --------------------------------------------------------------------------- report
+
+
+def verdict(flow: PhaseResult, ceiling: PhaseResult) -> tuple[float, str]:
+    ratio = flow.throughput / ceiling.throughput if ceiling.throughput else 0.0
+    misses = []
+    if ratio < TARGET_RATIO:
+        misses.append(f"throughput {ratio:.2f} < {TARGET_RATIO} of ceiling")
+    if flow.p99_ms >= TARGET_P99_MS:
+        misses.append(f"p99 {flow.p99_ms:.0f} ms >= {TARGET_P99_MS:.0f} ms")
+    if flow.errors:
+        misses.append(f"{flow.errors} errors")
+    return ratio, "PASS" if not misses else "FAIL (" + "; ".join(misses) + ")"
+
+
+def print_table(results: list[PhaseResult]) -> None:
+    header = (
+        f"{'flow':<13}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'max ms':>9}{'secs':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        print(
+            f"{r.name:<13}{r.requests:>9}{r.errors:>8}{r.throughput:>9.1f}{r.p50_ms:>9.1f}"
+            f"{r.p99_ms:>9.1f}{r.max_ms:>9.1f}{r.duration_s:>7.1f}"
+        )
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parse_args(argv)
+    require_wrk()
+    db = Database(opts.mysql_url, f"wxdist_bench_{secrets.token_hex(4)}")
+    workdir = Path(tempfile.mkdtemp(prefix="wxdist-bench-"))
+    services: list[Service] = []
+    checks: list[tuple[str, bool, str]] = []
+    t0 = time.monotonic()
+    mysqld = _pids_named("mariadbd", "mysqld")
+    print(
+        f"wxdist order-flow bench: db {db.name}, gunicorn {opts.workers} x {opts.worker_class}"
+        + (f" ({opts.threads} threads)" if opts.worker_class == "gthread" else "")
+        + f", {opts.connections} connections, {opts.seconds} s per timed phase, "
+        f"{os.cpu_count()} cores"
+    )
+    try:
+        db.create()
+        app_port, emulator_port = free_port(), free_port()
+        emulator_url = f"http://127.0.0.1:{emulator_port}"
+        env = app_env(db, app_port, emulator_url)
+        migrate(env)
+        sku_id = seed_catalogue(db)
+        create_ceiling_tables(db)
+
+        emulator = start_service(
+            "emulator",
+            [str(VENV_BIN / "flask"), "emulator", "--port", str(emulator_port)],
+            env,
+            workdir,
+        )
+        services.append(emulator)
+        wait_http(emulator, f"{emulator_url}/_emulator/health")
+        app = start_service("app", gunicorn_cmd(opts, app_port, "wsgi:app"), env, workdir)
+        services.append(app)
+        base_url = f"http://127.0.0.1:{app_port}"
+        wait_http(app, f"{base_url}/healthz")
+        shoppers = login_shoppers(base_url, opts.users)
+        print(
+            f"setup: migrated, seeded SKU {sku_id}, {len(shoppers)} shoppers logged in "
+            f"({time.monotonic() - t0:.1f} s)"
+        )
+        cpu_groups = {
+            "app": _tree(app.proc.pid),
+            "mariadb": mysqld,
+            "emulator": _tree(emulator.proc.pid),
+        }
+        pool = Pool(base_url, opts.connections)
+
+        # (a) create-order
+        created_outside_wrk = place_orders(pool, shoppers, sku_id, opts.warmup)
+        records = workdir / "create.tsv"
+        write_records(
+            records,
+            [("/api/v1/orders", "application/json", s.auth, order_body(sku_id)) for s in shoppers],
+        )
+        create = run_wrk(
+            "create-order",
+            base_url,
+            records,
+            opts,
+            workdir,
+            seconds=opts.seconds,
+            cpu_groups=cpu_groups,
+        )
+        print(f"create-order done: {create.ok} ok in {create.duration_s:.1f} s; {create.cpu}")
+
+        # (b) pay-notify: start payments (untimed), sign notifies, then time the notifies
+        wanted = opts.notify_orders or min(create.ok + created_outside_wrk, 4000)
+        pending = db.scalar("SELECT COUNT(*) FROM orders WHERE status = 'pending_payment'")
+        if pending < wanted + opts.warmup:
+            created_outside_wrk += place_orders(
+                pool, shoppers, sku_id, wanted + opts.warmup - pending
+            )
+        targets = [
+            PayTarget(int(oid), int(uid), str(openid), int(fen))
+            for oid, uid, openid, fen in db.rows(
+                "SELECT o.id, o.user_id, u.openid, o.payable_fen FROM orders o"
+                " JOIN users u ON u.id = o.user_id WHERE o.status = 'pending_payment'"
+                " ORDER BY o.id LIMIT %s",
+                (wanted + opts.warmup,),
+            )
+        ]
+        pay = start_payments(pool, shoppers, targets)
+        print(
+            f"pay setup: {len(pay.notifies)} WeChat payments started through the API "
+            f"(unifiedorder at the emulator) in {pay.seconds:.1f} s "
+            f"({len(targets) / max(pay.seconds, 1e-9):.0f}/s, untimed), {pay.failures} failed"
+        )
+        warm, timed = pay.notifies[: opts.warmup], pay.notifies[opts.warmup :]
+        notified_outside_wrk = post_all(
+            pool, "/notify/wechat/pay", warm, "text/xml", WECHAT_SUCCESS
+        )
+        records = workdir / "notify.tsv"
+        write_records(records, [("/notify/wechat/pay", "text/xml", "", body) for body in timed])
+        notify = run_wrk(
+            "pay-notify",
+            base_url,
+            records,
+            opts,
+            workdir,
+            seconds=None,
+            needle=WECHAT_SUCCESS,
+            cpu_groups=cpu_groups,
+        )
+        print(f"pay-notify done: {notify.ok} ok in {notify.duration_s:.1f} s; {notify.cpu}")
+        pool.close()
+        app.stop()
+        emulator.stop()
+
+        # (c) ceiling
+        ceiling_port = free_port()
+        ceiling_env = dict(env, DATABASE_URL=db.url)
+        ceiling_app = start_service(
+            "ceiling",
+            gunicorn_cmd(opts, ceiling_port, "bench.ceiling_app:app"),
+            ceiling_env,
+            workdir,
+        )
+        services.append(ceiling_app)
+        ceiling_url = f"http://127.0.0.1:{ceiling_port}"
+        wait_http(ceiling_app, f"{ceiling_url}/healthz")
+        pool = Pool(ceiling_url, opts.connections)
+        tick = b'{"note":"bench"}'
+        ceiling_outside_wrk = post_all(pool, "/tick", [tick] * opts.warmup, "application/json", "")
+        pool.close()
+        records = workdir / "ceiling.tsv"
+        write_records(records, [("/tick", "application/json", "", tick)])
+        ceiling = run_wrk(
+            "ceiling",
+            ceiling_url,
+            records,
+            opts,
+            workdir,
+            seconds=opts.seconds,
+            cpu_groups={"ceiling": _tree(ceiling_app.proc.pid), "mariadb": mysqld},
+        )
+        print(f"ceiling done: {ceiling.ok} ok in {ceiling.duration_s:.1f} s; {ceiling.cpu}")
+        ceiling_app.stop()
+
+        # correctness, in the database
+        orders_expected = created_outside_wrk + create.ok
+        orders = int(db.scalar("SELECT COUNT(*) FROM orders"))
+        checks.append(
+            (
+                "orders created = successful create requests",
+                orders == orders_expected,
+                f"{orders} rows, {orders_expected} 201 answers "
+                f"({create.ok} timed + {created_outside_wrk} warm-up/setup)",
+            )
+        )
+        stock = int(db.scalar("SELECT stock FROM skus WHERE id = %s", (sku_id,)))
+        items = int(db.scalar("SELECT COALESCE(SUM(quantity), 0) FROM order_items"))
+        checks.append(
+            (
+                "stock decreased by exactly that much",
+                INITIAL_STOCK - stock == orders_expected == items,
+                f"stock {INITIAL_STOCK} -> {stock} (-{INITIAL_STOCK - stock}), "
+                f"{items} items ordered",
+            )
+        )
+        paid = db.rows(
+            "SELECT out_trade_no, transaction_id, order_id FROM payments WHERE status = 'paid'"
+        )
+        per_order = db.rows(
+            "SELECT order_id, COUNT(*) FROM payments WHERE status = 'paid'"
+            " GROUP BY order_id HAVING COUNT(*) <> 1"
+        )
+        notified = notified_outside_wrk + notify.ok
+        ours = all(pay.transaction_ids.get(otn) == tx for otn, tx, _ in paid)
+        paid_orders = int(db.scalar("SELECT COUNT(*) FROM orders WHERE status = 'paid'"))
+        checks.append(
+            (
+                "exactly one paid payment per notified order",
+                len(paid) == notified == len(pay.notifies) == paid_orders
+                and not per_order
+                and ours,
+                f"{len(paid)} paid payments, {paid_orders} paid orders, {notified} SUCCESS "
+                f"answers for {len(pay.notifies)} notifies, "
+                f"{len(per_order)} orders with != 1, transaction ids ours: {ours}",
+            )
+        )
+        events = int(db.scalar("SELECT COUNT(*) FROM bench_event"))
+        counter = int(db.scalar("SELECT n FROM bench_counter WHERE id = 1"))
+        ceiling_expected = ceiling_outside_wrk + ceiling.ok
+        checks.append(
+            (
+                "ceiling wrote one row per success",
+                events == counter == ceiling_expected,
+                f"{events} rows, counter {counter}, {ceiling_expected} answers",
+            )
+        )
+
+        results = [create, notify, ceiling]
+        print()
+        print_table(results)
+        print()
+        for flow in (create, notify):
+            ratio, text = verdict(flow, ceiling)
+            print(f"{flow.name:<13} {ratio:.2f} x ceiling  -> {text}")
+            if flow.first_error:
+                print(f"{'':<13} first error: {flow.first_error}")
+        if ceiling.first_error:
+            print(f"ceiling first error: {ceiling.first_error}")
+        print(
+            f"target: each flow >= {TARGET_RATIO} x ceiling throughput, p99 < "
+            f"{TARGET_P99_MS:.0f} ms"
+        )
+        print()
+        for name, passed, detail in checks:
+            print(f"[{'ok' if passed else 'FAILED'}] {name}: {detail}")
+        print(f"\nwhole run {time.monotonic() - t0:.0f} s")
+        return 0 if all(passed for _, passed, _ in checks) else 1
+    finally:
+        for service in reversed(services):
+            service.stop()
+        if opts.keep_db:
+            print(f"kept database {db.name}")
+        else:
+            with suppress(pymysql.MySQLError):
+                db.drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Where a create-order and a pay-notify request spend their time (companion of order_flow).
+
+Run from the repository root (MariaDB at 127.0.0.1:3306, root without password):
+
+    .venv/bin/python bench/profile_flow.py [--requests 500] [--top 25]
+
+On a fresh database `wxdist_bench_prof_<random>` (dropped at the end) it serves the gateway
+emulator in a thread, then drives the real app in-process through Flask's test client, one
+request at a time (no concurrency, so no lock waits: this is the service time of one
+request). For each flow it prints:
+
+- the mean wall time per request, split into time waiting on MariaDB (every PyMySQL round
+  trip: queries, COMMIT/ROLLBACK, pool pre-ping) and time in Python;
+- the SQL statements of one typical request, in order, and the round trips per request;
+- the top functions by cumulative and by own time under cProfile (`--top`).
+
+The test client skips gunicorn and HTTP parsing, so a served request costs a little more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pymysql  # noqa: E402
+
+from bench.order_flow import (  # noqa: E402
+    CHINA_TZ,
+    Database,
+    order_body,
+    seed_catalogue,
+)
+from config import DEV_WECHAT_PAY_API_KEY, load_settings  # noqa: E402
+from payments.emulator.wechat import sign_notify  # noqa: E402
+
+
+@dataclass
+class DbClock:
+    """Counts and times every PyMySQL round trip (patched in for the whole run)."""
+
+    calls: int = 0
+    seconds: float = 0.0
+    log: list[str] | None = None
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def install(self) -> None:
+        conn_cls = pymysql.connections.Connection
+        for name in ("query", "commit", "rollback", "ping"):
+            original = getattr(conn_cls, name)
+            setattr(conn_cls, name, self._wrap(name, original))
+
+    def _wrap(self, name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        clock = self
+
+        def timed(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return original(conn, *args, **kwargs)
+            finally:
+                clock.seconds += time.perf_counter() - started
+                clock.calls += 1
+                what = name
+                if name == "query" and args:
+                    sql = args[0] if isinstance(args[0], str) else args[0].decode()
+                    what = " ".join(sql.split()[:1]).upper()
+                    if clock.log is not None:
+                        clock.log.append(" ".join(sql.split())[:160])
+                elif clock.log is not None:
+                    clock.log.append(name.upper())
+                clock.kinds[what] = clock.kinds.get(what, 0) + 1
+
+        return timed
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[Database]:
+    db = Database(server_url, f"wxdist_bench_prof_{secrets.token_hex(4)}")
+    db.create()
+    try:
+        yield db
+    finally:
+        with suppress(pymysql.MySQLError):
+            db.drop()
+
+
+def profile(
+    name: str, clock: DbClock, run_one: Callable[[int], None], count: int, top: int
+) -> None:
+    run_one(-1)  # warm-up (imports, first queries)
+    clock.log = []
+    run_one(-2)
+    statements = clock.log
+    clock.log = None
+    clock.calls, clock.seconds, clock.kinds = 0, 0.0, {}
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for i in range(count):
+        run_one(i)
+    profiler.disable()
+    wall = time.perf_counter() - started
+    per = 1000 * wall / count
+    db_ms = 1000 * clock.seconds / count
+    print(f"\n=== {name}: {count} requests, one at a time (cProfile on) ===")
+    print(
+        f"per request: {per:.2f} ms wall = {db_ms:.2f} ms waiting on MariaDB "
+        f"({clock.calls / count:.1f} round trips) + {per - db_ms:.2f} ms Python"
+    )
+    kinds = ", ".join(f"{k} {v / count:.1f}" for k, v in sorted(clock.kinds.items()))
+    print(f"round trips per request by kind: {kinds}")
+    print("statements of one request:")
+    for i, sql in enumerate(statements, 1):
+        print(f"  {i:>2}. {sql}")
+    for sort in ("cumulative", "tottime"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.strip_dirs().sort_stats(sort).print_stats(top)
+        body = out.getvalue()
+        start = body.find("   ncalls")
+        print(f"--- top {top} by {sort} ---")
+        print(body[start:].rstrip())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306")
+    args = parser.parse_args(argv)
+
+    from flask_migrate import upgrade
+
+    from payments.emulator import EmulatorServer, EmulatorSettings
+    from wxdist import create_app
+
+    clock = DbClock()
+    clock.install()
+    with fresh_database(args.mysql_url.rstrip("/")) as db:
+        settings = load_settings({"DATABASE_URL": db.url})
+        emulator = EmulatorServer(EmulatorSettings.from_config(settings, port=0)).start()
+        try:
+            app = create_app(
+                {
+                    "SQLALCHEMY_DATABASE_URI": db.url,
+                    "SQLALCHEMY_ENGINE_OPTIONS": settings["SQLALCHEMY_ENGINE_OPTIONS"],
+                    "EMULATOR_URL": emulator.url,
+                    "REDIS_URL": None,
+                    "INLINE_JOBS": True,
+                }
+            )
+            with app.app_context():
+                upgrade()
+            sku_id = seed_catalogue(db)
+            client = app.test_client()
+            login = client.post("/api/v1/auth/login", json={"code": "profile-shopper"})
+            token = login.get_json()["token"]
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+            body = order_body(sku_id)
+            order_ids: list[int] = []
+
+            def create_one(_: int) -> None:
+                response = client.post("/api/v1/orders", data=body, headers=headers)
+                assert response.status_code == 201, response.get_data(as_text=True)
+                order_ids.append(response.get_json()["id"])
+
+            profile("create-order", clock, create_one, args.requests, args.top)
+
+            notifies: list[bytes] = []
+            openid = db.scalar("SELECT openid FROM users LIMIT 1")
+            time_end = datetime.now(CHINA_TZ).strftime("%Y%m%d%H%M%S")
+            for n, order_id in enumerate(order_ids[: args.requests + 2]):
+                response = client.post(
+                    f"/api/v1/orders/{order_id}/pay", json={"channel": "wechat"}, headers=headers
+                )
+                assert response.status_code == 200, response.get_data(as_text=True)
+                fen = db.scalar("SELECT payable_fen FROM orders WHERE id = %s", (order_id,))
+                notifies.append(
+                    sign_notify(
+                        {
+                            "return_code": "SUCCESS",
+                            "appid": settings["WECHAT_APPID"],
+                            "mch_id": settings["WECHAT_MCH_ID"],
+                            "nonce_str": secrets.token_hex(16),
+                            "result_code": "SUCCESS",
+                            "openid": openid,
+                            "trade_type": "JSAPI",
+                            "bank_type": "OTHERS",
+                            "total_fee": fen,
+                            "cash_fee": fen,
+                            "fee_type": "CNY",
+                            "transaction_id": f"4200000000{n:018d}",
+                            "out_trade_no": response.get_json()["out_trade_no"],
+                            "time_end": time_end,
+                        },
+                        DEV_WECHAT_PAY_API_KEY,
+                    )
+                )
+
+            def notify_one(i: int) -> None:
+                response = client.post(
+                    "/notify/wechat/pay",
+                    data=notifies[i + 2],
+                    headers={"Content-Type": "text/xml"},
+                )
+                assert b"SUCCESS" in response.get_data(), response.get_data(as_text=True)
+
+            profile("pay-notify", clock, notify_one, args.requests, args.top)
+            with app.app_context():
+                from wxdist.extensions import db as sa
+
+                sa.engine.dispose()
+        finally:
+            emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
