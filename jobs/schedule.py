@@ -16,4 +16,5 @@ class Periodic:
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs.orders.close_expired_orders", every_seconds=60),
     Periodic("jobs.refunds.resend_processing_refunds", every_seconds=300),
+    Periodic("jobs.commissions.settle_commissions", every_seconds=600),
 )

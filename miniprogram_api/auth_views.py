@@ -23,6 +23,7 @@ def login():  # type: ignore[no-untyped-def]
         expires_in=result.expires_in,
         created=result.created,
         user=schemas.UserOut.model_validate(result.user),
+        referral=schemas.BindOut.model_validate(result.referral) if result.referral else None,
     )
     return out.model_dump(mode="json"), 201 if result.created else 200
 

@@ -20,6 +20,7 @@ from wxdist.extensions import db
 from wxdist.gateways import gateways
 from wxdist.models import User
 from wxdist.models.types import utcnow
+from wxdist.referrals import BindResult, bind
 
 TOKEN_SALT = "wxdist-api-token"
 
@@ -30,6 +31,7 @@ class LoginResult:
     token: str
     expires_in: int
     created: bool
+    referral: BindResult | None = None
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -82,11 +84,13 @@ def login_with_code(
         user.unionid = session.unionid
     user.last_login_at = utcnow()
     db.session.commit()
+    referral = bind(user.id, scene, source="login") if scene else None
     return LoginResult(
         user=user,
         token=issue_token(user),
         expires_in=current_app.config["TOKEN_TTL_SECONDS"],
         created=created,
+        referral=referral,
     )
 
 

@@ -8,7 +8,9 @@ from flask.cli import with_appcontext
 
 
 def register(app: Flask) -> None:
-    for command in (serve, seed, demo, emulator, sweep, ship, refund):
+    from wxdist.cli_distribution import COMMANDS
+
+    for command in (serve, seed, demo, emulator, sweep, ship, refund, *COMMANDS):
         app.cli.add_command(command)
 
 

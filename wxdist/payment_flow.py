@@ -230,8 +230,10 @@ def apply_payment(
 
 
 def on_order_paid(order_id: int) -> None:
-    """Follow-up work after an order is paid (the distribution issue hooks commission here)."""
-    log.info("order %s paid", order_id)
+    """Follow-up work after an order is paid: attribute its commission."""
+    from wxdist.commissions import attribute_order
+
+    attribute_order(order_id)
 
 
 def settle_unpaid(order: Order) -> bool:

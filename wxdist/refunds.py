@@ -28,6 +28,7 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.payment_flow import notify_url
+from wxdist.tasks import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,8 @@ def settle_refund(
             OrderStatus.REFUNDED if fully else order.status_before_refund or OrderStatus.PAID
         )
     db.session.commit()
+    if succeeded and counted:
+        enqueue("jobs.commissions.clawback_order", order.id)
     return True
 
 

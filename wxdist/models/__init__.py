@@ -1,6 +1,19 @@
 """Models, split by domain. Importing this package registers every table."""
 
 from wxdist.models.catalog import Category, Product, ProductImage, Sku
+from wxdist.models.commission import (
+    Commission,
+    CommissionStatus,
+    DistributorAccount,
+    LedgerBucket,
+    LedgerEntry,
+)
+from wxdist.models.distribution import (
+    DistributionSettings,
+    Distributor,
+    DistributorLevel,
+    DistributorStatus,
+)
 from wxdist.models.order import (
     Order,
     OrderItem,
@@ -10,10 +23,20 @@ from wxdist.models.order import (
     Refund,
     RefundStatus,
 )
+from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
 from wxdist.models.user import User
 
 __all__ = [
     "Category",
+    "Commission",
+    "CommissionStatus",
+    "DistributionSettings",
+    "Distributor",
+    "DistributorAccount",
+    "DistributorLevel",
+    "DistributorStatus",
+    "LedgerBucket",
+    "LedgerEntry",
     "Order",
     "OrderItem",
     "OrderStatus",
@@ -21,6 +44,9 @@ __all__ = [
     "PaymentStatus",
     "Product",
     "ProductImage",
+    "Referral",
+    "ReferralBinding",
+    "ReferralLock",
     "Refund",
     "RefundStatus",
     "Sku",

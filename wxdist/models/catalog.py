@@ -31,6 +31,9 @@ class Product(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     on_shelf: Mapped[bool] = mapped_column(Boolean, default=False)
     sort: Mapped[int] = mapped_column(Integer, default=0)
+    # The product's own commission rates per depth (basis points); None: use the level's.
+    commission_l1_bp: Mapped[int | None] = mapped_column(Integer)
+    commission_l2_bp: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

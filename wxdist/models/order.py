@@ -53,6 +53,12 @@ class Order(db.Model):
     paid_fen: Mapped[int] = mapped_column(Fen, default=0)
     refunded_fen: Mapped[int] = mapped_column(Fen, default=0)
     pay_channel: Mapped[str | None] = mapped_column(String(16))
+    # The commission chain as it stood when the order was paid (snapshot; rebinding later
+    # does not move earned commission).
+    referrer_l1_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    referrer_l2_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    attributed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    commission_settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     receiver_name: Mapped[str] = mapped_column(String(64))
     receiver_phone: Mapped[str] = mapped_column(String(20))
     receiver_region: Mapped[str] = mapped_column(String(128))

@@ -8,7 +8,7 @@ from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wxdist.extensions import db
-from wxdist.models.types import BigId, UTCDateTime, utcnow
+from wxdist.models.types import BigId, Fen, UTCDateTime, utcnow
 
 
 class User(db.Model):
@@ -23,5 +23,8 @@ class User(db.Model):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     # The first referral scene seen at login; the distribution issue resolves it.
     first_scene: Mapped[str | None] = mapped_column(String(32))
+    # Own purchases, for the "spend" distributor rule and level conditions.
+    paid_orders: Mapped[int] = mapped_column(Integer, default=0)
+    paid_spend_fen: Mapped[int] = mapped_column(Fen, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

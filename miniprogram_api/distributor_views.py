@@ -1,0 +1,102 @@
+"""The distributor centre and referral binding."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from miniprogram_api import schemas
+from miniprogram_api.openapi import api_doc
+from miniprogram_api.request import body, current_user, login_required, query
+from wxdist import distributor_centre, distributors, referrals
+
+bp = Blueprint("api_distributor", __name__)
+
+
+@bp.post("/referral/bind")
+@api_doc(body=schemas.BindIn, response=schemas.BindOut, tag="distribution")
+@login_required
+def bind():  # type: ignore[no-untyped-def]
+    """Bind me to the distributor a scene names (the binding settings decide)."""
+    data = body(schemas.BindIn)
+    result = referrals.bind(current_user().id, data.scene, source="bind")
+    return schemas.BindOut.model_validate(result).model_dump()
+
+
+@bp.post("/distributor/application")
+@api_doc(
+    body=schemas.ApplicationIn,
+    response=schemas.DistributorOut,
+    status=201,
+    errors=(400, 409),
+    tag="distribution",
+)
+@login_required
+def apply():  # type: ignore[no-untyped-def]
+    """Apply to become a distributor: approved at once, or pending review, per the settings."""
+    data = body(schemas.ApplicationIn)
+    user = current_user()
+    distributors.apply(user.id, data.real_name, data.phone, data.reason)
+    overview = distributor_centre.overview(user.id)
+    return schemas.DistributorOut.model_validate(overview).model_dump(mode="json"), 201
+
+
+@bp.get("/distributor")
+@api_doc(response=schemas.DistributorOut, errors=(), tag="distribution")
+@login_required
+def overview():  # type: ignore[no-untyped-def]
+    """My standing, level, balances and today's and this month's figures."""
+    data = distributor_centre.overview(current_user().id)
+    return schemas.DistributorOut.model_validate(data).model_dump(mode="json")
+
+
+@bp.get("/distributor/team")
+@api_doc(query=schemas.TeamQuery, response=schemas.TeamPage, errors=(400, 403), tag="distribution")
+@login_required
+def team():  # type: ignore[no-untyped-def]
+    """My team at depth 1 or 2, newest first, with each member's orders and contribution."""
+    params = query(schemas.TeamQuery)
+    user_id = distributor_centre.require_distributor(current_user().id).user_id
+    page = distributor_centre.team_page(user_id, params.depth, params.page, params.per_page)
+    return schemas.TeamPage(
+        page=params.page,
+        per_page=params.per_page,
+        total=page.total,
+        depth=params.depth,
+        items=page.items,
+    ).model_dump(mode="json")
+
+
+@bp.get("/distributor/commissions")
+@api_doc(
+    query=schemas.CommissionQuery,
+    response=schemas.CommissionPage,
+    errors=(400, 403),
+    tag="distribution",
+)
+@login_required
+def commissions():  # type: ignore[no-untyped-def]
+    """My commission records, newest first, optionally by status."""
+    params = query(schemas.CommissionQuery)
+    user_id = distributor_centre.require_distributor(current_user().id).user_id
+    page = distributor_centre.commission_page(user_id, params.status, params.page, params.per_page)
+    return schemas.CommissionPage(
+        page=params.page, per_page=params.per_page, total=page.total, items=page.items
+    ).model_dump(mode="json")
+
+
+@bp.get("/distributor/orders")
+@api_doc(
+    query=schemas.PageQuery,
+    response=schemas.AttributedOrderPage,
+    errors=(400, 403),
+    tag="distribution",
+)
+@login_required
+def attributed_orders():  # type: ignore[no-untyped-def]
+    """Orders attributed to me (buyers' names masked), with my commission on each."""
+    params = query(schemas.PageQuery)
+    user_id = distributor_centre.require_distributor(current_user().id).user_id
+    page = distributor_centre.attributed_orders_page(user_id, params.page, params.per_page)
+    return schemas.AttributedOrderPage(
+        page=params.page, per_page=params.per_page, total=page.total, items=page.items
+    ).model_dump(mode="json")

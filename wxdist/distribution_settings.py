@@ -1,0 +1,154 @@
+"""The distribution settings: one record, read and changed only here, each value validated.
+
+Commission depth is 1 or 2: WeChat's platform rules and Chinese law on pyramid selling
+(禁止传销条例) forbid more, so 3 or more is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from wxdist.errors import ApiError
+from wxdist.extensions import db
+from wxdist.models import DistributionSettings
+from wxdist.money import BP_WHOLE
+
+SETTINGS_ID = 1
+MAX_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the settings (safe to keep after the session ends)."""
+
+    enabled: bool
+    distributor_mode: str
+    distributor_min_spend_fen: int
+    application_review: str
+    depth: int
+    level1_rate_bp: int
+    level2_rate_bp: int
+    binding_mode: str
+    binding_valid_days: int
+    binding_scope: str
+    self_purchase_commission: bool
+    freeze_days: int
+    auto_complete_days: int
+
+    def rate_for_depth(self, level: int) -> int:
+        return self.level1_rate_bp if level == 1 else self.level2_rate_bp
+
+
+EDITABLE = tuple(f.name for f in fields(Settings))
+CHOICES = {
+    "distributor_mode": ("everyone", "spend", "application"),
+    "application_review": ("auto", "manual"),
+    "binding_mode": ("permanent", "valid_days", "last_touch"),
+    "binding_scope": ("new_users", "no_referrer"),
+}
+BOOLEANS = ("enabled", "self_purchase_commission")
+RANGES = {
+    "distributor_min_spend_fen": (0, 10**12),
+    "level1_rate_bp": (0, BP_WHOLE),
+    "level2_rate_bp": (0, BP_WHOLE),
+    "binding_valid_days": (1, MAX_DAYS),
+    "freeze_days": (0, 365),
+    "auto_complete_days": (1, 365),
+}
+
+
+def _row() -> DistributionSettings:
+    row = db.session.get(DistributionSettings, SETTINGS_ID)
+    if row is None:
+        row = DistributionSettings(id=SETTINGS_ID)
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def get_settings() -> Settings:
+    """The current settings (defaults until someone changes them)."""
+    row = db.session.get(DistributionSettings, SETTINGS_ID)
+    if row is None:  # defaults, without writing: the row is created by the first update
+        return Settings(**{name: _default(name) for name in EDITABLE})
+    return Settings(**{name: getattr(row, name) for name in EDITABLE})
+
+
+def _default(name: str) -> Any:
+    column = DistributionSettings.__table__.c[name]
+    return column.default.arg if column.default is not None else None
+
+
+def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Check and coerce changes. Raises ApiError naming each bad field."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in EDITABLE:
+            errors[name] = "no such setting"
+            continue
+        if name in BOOLEANS:
+            if not isinstance(value, bool):
+                errors[name] = "must be true or false"
+                continue
+        elif name in CHOICES:
+            if value not in CHOICES[name]:
+                errors[name] = f"must be one of {', '.join(CHOICES[name])}"
+                continue
+        elif name == "depth":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                errors[name] = "must be 1 or 2"
+                continue
+            if value > 2:
+                errors[name] = (
+                    "at most 2 levels: WeChat's rules and the law on pyramid selling forbid more"
+                )
+                continue
+        else:
+            low, high = RANGES[name]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                errors[name] = f"must be an integer from {low} to {high}"
+                continue
+        clean[name] = value
+    if errors:
+        raise ApiError("invalid settings", code="invalid", fields=errors)
+    return clean
+
+
+def update_settings(**changes: Any) -> Settings:
+    """Validate and apply changes in one transaction; return the new settings.
+
+    Raises ApiError (fields named) for unknown names, bad values, depth 3+, or rates whose
+    sum exceeds 100 %.
+    """
+    clean = validate_changes(changes)
+    row = _row()
+    for name, value in clean.items():
+        setattr(row, name, value)
+    if row.level1_rate_bp + row.level2_rate_bp > BP_WHOLE:
+        db.session.rollback()
+        raise ApiError(
+            "invalid settings",
+            code="invalid",
+            fields={"level2_rate_bp": "level 1 and level 2 rates together exceed 100 %"},
+        )
+    db.session.commit()
+    return get_settings()
+
+
+def parse_cli_value(name: str, raw: str) -> Any:
+    """A `key=value` from the command line as the type the setting takes."""
+    if name in BOOLEANS:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        return raw
+    if name in CHOICES:
+        return raw.strip()
+    try:
+        return int(raw)
+    except ValueError:
+        return raw

@@ -1,0 +1,119 @@
+"""The ledger: the only code that changes a distributor's balances.
+
+`post` writes one entry (its unique `key` makes the movement happen once) and applies it
+to the account with a conditional atomic update in the caller's transaction; the caller
+commits. A debit that would take a balance below zero is refused (`InsufficientBalance`)
+unless it is a clawback, which may leave `available` negative: a debt. On either error the
+caller must roll the whole transaction back (no savepoints: SQLite's driver mishandles
+them), which is what an all-or-nothing money operation wants anyway.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from wxdist.extensions import db
+from wxdist.models import DistributorAccount, LedgerBucket, LedgerEntry
+from wxdist.models.types import utcnow
+from wxdist.sql import insert_ignore
+
+BUCKET_COLUMNS = {
+    LedgerBucket.FROZEN: DistributorAccount.frozen_fen,
+    LedgerBucket.AVAILABLE: DistributorAccount.available_fen,
+    LedgerBucket.WITHDRAWING: DistributorAccount.withdrawing_fen,
+}
+
+
+class InsufficientBalance(Exception):
+    """The debit would take the balance below zero."""
+
+
+class AlreadyPosted(Exception):
+    """An entry with this key exists: the movement happened before."""
+
+
+def ensure_account(user_id: int) -> None:
+    """Create the account row if missing (idempotent, safe under concurrency)."""
+    if db.session.get(DistributorAccount, user_id) is not None:
+        return
+    insert_ignore(DistributorAccount.__table__, user_id=user_id, updated_at=utcnow())
+
+
+def post(
+    user_id: int,
+    bucket: str,
+    amount_fen: int,
+    *,
+    kind: str,
+    key: str,
+    commission_id: int | None = None,
+    order_id: int | None = None,
+    note: str = "",
+    may_go_negative: bool = False,
+    lifetime_delta: int = 0,
+) -> None:
+    """Move `amount_fen` (signed) in one bucket. Raises AlreadyPosted, InsufficientBalance
+    (roll the transaction back)."""
+    if amount_fen == 0:
+        return
+    column = BUCKET_COLUMNS[bucket]
+    ensure_account(user_id)
+    db.session.add(
+        LedgerEntry(
+            key=key,
+            user_id=user_id,
+            bucket=bucket,
+            amount_fen=amount_fen,
+            kind=kind,
+            commission_id=commission_id,
+            order_id=order_id,
+            note=note[:255],
+        )
+    )
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise AlreadyPosted(key) from None
+    values = {column.key: column + amount_fen}
+    if lifetime_delta:
+        values["lifetime_earned_fen"] = DistributorAccount.lifetime_earned_fen + lifetime_delta
+    statement = update(DistributorAccount).where(DistributorAccount.user_id == user_id)
+    if amount_fen < 0 and not may_go_negative:
+        statement = statement.where(column >= -amount_fen)
+    if db.session.execute(statement.values(**values)).rowcount != 1:
+        raise InsufficientBalance(f"user {user_id} {bucket} < {-amount_fen}")
+
+
+def move(
+    user_id: int,
+    source: str,
+    target: str,
+    amount_fen: int,
+    *,
+    kind: str,
+    key: str,
+    commission_id: int | None = None,
+    order_id: int | None = None,
+    lifetime_delta: int = 0,
+) -> None:
+    """Move between two buckets of one account: two entries, `key`:out and `key`:in."""
+    post(
+        user_id,
+        source,
+        -amount_fen,
+        kind=kind,
+        key=f"{key}:out",
+        commission_id=commission_id,
+        order_id=order_id,
+    )
+    post(
+        user_id,
+        target,
+        amount_fen,
+        kind=kind,
+        key=f"{key}:in",
+        commission_id=commission_id,
+        order_id=order_id,
+        lifetime_delta=lifetime_delta,
+    )

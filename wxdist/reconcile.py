@@ -1,0 +1,200 @@
+"""`flask reconcile`: check the money and referral invariants, list every discrepancy.
+
+Each check is one aggregate query, so it runs on a large database without loading rows:
+- every balance equals the sum of its ledger entries in that bucket;
+- frozen and withdrawing are never negative, available only after a clawback (a debt);
+- the frozen balance equals the net of the distributor's frozen commission records;
+- commission on an order (and on an item) never exceeds what was paid for it;
+- commission depth is 1 or 2;
+- every referral path is consistent with its parent and holds no cycle.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+
+from wxdist.extensions import db
+from wxdist.models import (
+    Commission,
+    CommissionStatus,
+    DistributorAccount,
+    LedgerBucket,
+    LedgerEntry,
+    Order,
+    OrderItem,
+    Referral,
+)
+
+LIMIT = 1000  # discrepancies listed per check
+
+
+def _ledger_sums():  # type: ignore[no-untyped-def]
+    def bucket_sum(bucket: str):  # type: ignore[no-untyped-def]
+        return func.coalesce(
+            func.sum(case((LedgerEntry.bucket == bucket, LedgerEntry.amount_fen), else_=0)), 0
+        )
+
+    return (
+        select(
+            LedgerEntry.user_id.label("user_id"),
+            bucket_sum(LedgerBucket.FROZEN).label("frozen"),
+            bucket_sum(LedgerBucket.AVAILABLE).label("available"),
+            bucket_sum(LedgerBucket.WITHDRAWING).label("withdrawing"),
+            func.sum(case((LedgerEntry.kind == "clawback", 1), else_=0)).label("clawbacks"),
+        )
+        .group_by(LedgerEntry.user_id)
+        .subquery()
+    )
+
+
+def check_balances() -> list[str]:
+    problems: list[str] = []
+    sums = _ledger_sums()
+    account = DistributorAccount
+    rows = db.session.execute(
+        select(
+            account.user_id,
+            account.frozen_fen,
+            account.available_fen,
+            account.withdrawing_fen,
+            func.coalesce(sums.c.frozen, 0),
+            func.coalesce(sums.c.available, 0),
+            func.coalesce(sums.c.withdrawing, 0),
+            func.coalesce(sums.c.clawbacks, 0),
+        )
+        .outerjoin(sums, sums.c.user_id == account.user_id)
+        .where(
+            or_(
+                account.frozen_fen != func.coalesce(sums.c.frozen, 0),
+                account.available_fen != func.coalesce(sums.c.available, 0),
+                account.withdrawing_fen != func.coalesce(sums.c.withdrawing, 0),
+                account.frozen_fen < 0,
+                account.withdrawing_fen < 0,
+                and_(account.available_fen < 0, func.coalesce(sums.c.clawbacks, 0) == 0),
+            )
+        )
+        .limit(LIMIT)
+    ).all()
+    for user_id, frozen, available, withdrawing, l_frozen, l_avail, l_withdr, claws in rows:
+        for name, balance, entries in (
+            ("frozen", frozen, l_frozen),
+            ("available", available, l_avail),
+            ("withdrawing", withdrawing, l_withdr),
+        ):
+            if balance != entries:
+                problems.append(f"user {user_id}: {name} {balance} != ledger {entries}")
+        if frozen < 0 or withdrawing < 0:
+            problems.append(f"user {user_id}: negative frozen/withdrawing ({frozen}/{withdrawing})")
+        if available < 0 and not claws:
+            problems.append(f"user {user_id}: available {available} < 0 without a clawback")
+    orphans = db.session.scalars(
+        select(sums.c.user_id)
+        .outerjoin(account, account.user_id == sums.c.user_id)
+        .where(account.user_id.is_(None))
+        .limit(LIMIT)
+    ).all()
+    problems.extend(f"user {user_id}: ledger entries without an account" for user_id in orphans)
+    return problems
+
+
+def check_frozen_matches_commissions() -> list[str]:
+    frozen = (
+        select(
+            Commission.beneficiary_id.label("user_id"),
+            func.sum(Commission.amount_fen - Commission.clawed_fen).label("net"),
+        )
+        .where(Commission.status == CommissionStatus.FROZEN)
+        .group_by(Commission.beneficiary_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(DistributorAccount.user_id, DistributorAccount.frozen_fen, frozen.c.net)
+        .outerjoin(frozen, frozen.c.user_id == DistributorAccount.user_id)
+        .where(DistributorAccount.frozen_fen != func.coalesce(frozen.c.net, 0))
+        .limit(LIMIT)
+    ).all()
+    return [
+        f"user {user_id}: frozen {balance} != frozen commission {net or 0}"
+        for user_id, balance, net in rows
+    ]
+
+
+def check_commission_within_paid() -> list[str]:
+    problems: list[str] = []
+    per_order = db.session.execute(
+        select(Order.id, Order.paid_fen, func.sum(Commission.amount_fen))
+        .join(Commission, Commission.order_id == Order.id)
+        .group_by(Order.id, Order.paid_fen)
+        .having(func.sum(Commission.amount_fen) > Order.paid_fen)
+        .limit(LIMIT)
+    ).all()
+    problems.extend(
+        f"order {order_id}: commission {total} > paid {paid}" for order_id, paid, total in per_order
+    )
+    per_item = db.session.execute(
+        select(OrderItem.id, OrderItem.paid_fen, func.sum(Commission.amount_fen))
+        .join(Commission, Commission.order_item_id == OrderItem.id)
+        .group_by(OrderItem.id, OrderItem.paid_fen)
+        .having(func.sum(Commission.amount_fen) > OrderItem.paid_fen)
+        .limit(LIMIT)
+    ).all()
+    problems.extend(
+        f"order item {item_id}: commission {total} > paid {paid}"
+        for item_id, paid, total in per_item
+    )
+    wrong = db.session.execute(
+        select(Commission.id, Commission.level, Commission.clawed_fen, Commission.amount_fen)
+        .where(
+            or_(
+                Commission.level.not_in((1, 2)),
+                Commission.clawed_fen < 0,
+                Commission.clawed_fen > Commission.amount_fen,
+            )
+        )
+        .limit(LIMIT)
+    ).all()
+    problems.extend(
+        f"commission {cid}: level {level}, clawed {clawed} of {amount}"
+        for cid, level, clawed, amount in wrong
+    )
+    return problems
+
+
+def check_referral_graph() -> list[str]:
+    """Paths agree with parents and depths, and no user appears in their own ancestry."""
+    own = literal("%/") + cast(Referral.user_id, String) + literal("/%")
+    last = literal("%/") + cast(Referral.parent_id, String) + literal("/")
+    rows = db.session.execute(
+        select(Referral.user_id, Referral.parent_id, Referral.path, Referral.depth)
+        .where(
+            or_(
+                Referral.path.like(own),
+                and_(Referral.parent_id.is_not(None), Referral.path.not_like(last)),
+                and_(Referral.parent_id.is_(None), Referral.path != "/"),
+                Referral.depth
+                != func.length(Referral.path)
+                - func.length(func.replace(Referral.path, "/", ""))
+                - 1,
+            )
+        )
+        .limit(LIMIT)
+    ).all()
+    problems = []
+    for user_id, parent_id, path, depth in rows:
+        if f"/{user_id}/" in path:
+            problems.append(f"user {user_id}: referral cycle, ancestry {path}")
+        else:
+            problems.append(
+                f"user {user_id}: path {path} depth {depth} parent {parent_id} disagree"
+            )
+    return problems
+
+
+def check_all() -> list[str]:
+    """Every discrepancy found (empty when the books and the graph are sound)."""
+    return [
+        *check_balances(),
+        *check_frozen_matches_commissions(),
+        *check_commission_within_paid(),
+        *check_referral_graph(),
+    ]
