@@ -92,7 +92,7 @@ class ApplicationIn(Strict):
 
 
 class TeamQuery(PageQuery):
-    depth: Literal[1, 2] = 1
+    depth: int = Field(1, ge=1, le=2)
 
 
 class CommissionQuery(PageQuery):

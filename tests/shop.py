@@ -104,3 +104,52 @@ def get_order(client: FlaskClient, headers: dict[str, str], order_id: int) -> di
 def sku_stock(app: Flask, sku_id: int) -> int:
     with app.app_context():
         return db.session.get(Sku, sku_id).stock
+
+
+def become_distributor(client: FlaskClient, code: str, **application: Any) -> dict[str, Any]:
+    """Log in and apply; returns the headers, the user id and the centre overview."""
+    headers = login(client, code)
+    body = {"real_name": "王五", "phone": "13700137000", **application}
+    response = client.post("/api/v1/distributor/application", json=body, headers=headers)
+    assert response.status_code == 201, response.get_json()
+    me = client.get("/api/v1/me", headers=headers).get_json()
+    return {"headers": headers, "user_id": me["id"], "centre": response.get_json()}
+
+
+def set_settings(app: Flask, **changes: Any) -> None:
+    """What the merchant panel (and `flask settings set`) does."""
+    from wxdist.distribution_settings import update_settings
+
+    with app.app_context():
+        update_settings(**changes)
+
+
+def pay_order(
+    client: FlaskClient, emulator_url: str, headers: dict[str, str], sku_id: int, quantity: int = 1
+) -> dict[str, Any]:
+    """Order and pay with WeChat through the emulator; returns the paid order."""
+    order = place_order(client, headers, sku_id, quantity)
+    pay = start_pay(client, headers, order["id"])
+    emulator_pay(emulator_url, "wechat", pay["out_trade_no"])
+    return {**get_order(client, headers, order["id"]), "out_trade_no": pay["out_trade_no"]}
+
+
+def centre(client: FlaskClient, headers: dict[str, str]) -> dict[str, Any]:
+    response = client.get("/api/v1/distributor", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def wait_for_status(
+    client: FlaskClient, headers: dict[str, str], order_id: int, status: str, seconds: float = 10
+) -> dict[str, Any]:
+    """Poll the order until it reaches `status` (a gateway notify arrives asynchronously)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        order = get_order(client, headers, order_id)
+        if order["status"] == status or time.monotonic() > deadline:
+            assert order["status"] == status, order["status"]
+            return order
+        time.sleep(0.05)

@@ -1,0 +1,66 @@
+"""A purchase through a two-level chain: attribution, settlement, clawback, reconcile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from payments.emulator import EmulatorServer
+from tests.shop import (
+    become_distributor,
+    centre,
+    login,
+    make_product,
+    pay_order,
+    set_settings,
+    wait_for_status,
+)
+from wxdist import commissions, orders
+from wxdist.models.types import utcnow
+from wxdist.reconcile import check_all
+from wxdist.refunds import request_refund
+
+
+def test_two_level_purchase_settles_and_claws_back(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=500, freeze_days=7)
+    top = become_distributor(client, "top")
+    mid_headers = login(client, "mid", scene=top["centre"]["scene"])
+    mid = become_distributor(client, "mid")
+    buyer = client.post(
+        "/api/v1/auth/login", json={"code": "buyer", "scene": mid["centre"]["scene"]}
+    ).get_json()
+    assert buyer["referral"] == {"bound": True, "reason": "bound", "referrer_id": mid["user_id"]}
+    headers = {"Authorization": f"Bearer {buyer['token']}"}
+    product = make_product(app, price_fen=10_000)
+    order = pay_order(client, emulator.url, headers, product["sku_id"])
+    run_jobs()
+    assert centre(client, mid_headers)["balances"]["frozen_fen"] == 1000
+    assert centre(client, top["headers"])["balances"]["frozen_fen"] == 500
+
+    with app.app_context():
+        orders.ship_order(order["id"], "顺丰", "SF1")
+    client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=headers)
+    with app.app_context():
+        assert commissions.settle_due(utcnow() + timedelta(days=3)) == 0  # still frozen
+        assert commissions.settle_due(utcnow() + timedelta(days=8)) == 1
+    mid_view = centre(client, mid_headers)
+    assert mid_view["balances"] == {"frozen_fen": 0, "available_fen": 1000, "withdrawing_fen": 0}
+    assert mid_view["lifetime_earned_fen"] == 1000
+
+    with app.app_context():
+        request_refund(order["id"], 5000, "退一半")
+    wait_for_status(client, headers, order["id"], "completed")  # the refund notify arrived
+    run_jobs()
+    assert centre(client, mid_headers)["balances"]["available_fen"] == 500
+    assert centre(client, top["headers"])["balances"]["available_fen"] == 250
+    with app.app_context():
+        assert check_all() == []
+    team = client.get("/api/v1/distributor/team?depth=2", headers=top["headers"]).get_json()
+    assert [m["user_id"] for m in team["items"]] == [buyer["user"]["id"]]
+    assert team["items"][0]["contribution_fen"] == 250
+    listed = client.get("/api/v1/distributor/orders", headers=mid_headers).get_json()
+    assert listed["items"][0]["commission_fen"] == 500 and listed["items"][0]["level"] == 1
