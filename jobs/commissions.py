@@ -5,14 +5,6 @@ from __future__ import annotations
 from jobs import app_context
 
 
-def clawback_order(order_id: int) -> int:
-    """After a refund: take back commission in proportion (idempotent)."""
-    with app_context():
-        from wxdist.commissions import clawback_order as clawback
-
-        return clawback(order_id)
-
-
 def settle_commissions() -> dict[str, int]:
     """Periodic: auto-complete long-shipped orders, then settle what is due."""
     with app_context():

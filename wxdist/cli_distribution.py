@@ -123,7 +123,8 @@ def level_list() -> None:
 
     for level in list_levels():
         click.echo(
-            f"{level.id}\t{level.rank}\t{level.name}\t{level.level1_rate_bp}/{level.level2_rate_bp} bp"
+            f"{level.id}\t{level.rank}\t{level.name}\t"
+            f"{level.level1_rate_bp}/{level.level2_rate_bp} bp"
         )
 
 

@@ -178,22 +178,25 @@ def clawback_order(order_id: int) -> int:
     if order is None:
         db.session.rollback()
         return 0
+    taken = clawback_locked(order)
+    db.session.commit()
+    return taken
+
+
+def clawback_locked(order: Order) -> int:
+    """The clawback, inside the caller's transaction, which holds the order's row lock
+    (a refund settling calls this so the refund and its clawback commit together)."""
     items = {item.id: item for item in order.items}
     records = db.session.scalars(
         select(Commission)
-        .where(Commission.order_id == order_id, Commission.status != CommissionStatus.CANCELLED)
+        .where(Commission.order_id == order.id, Commission.status != CommissionStatus.CANCELLED)
         .order_by(Commission.id)
         .with_for_update()
     ).all()
     taken = 0
     for commission in records:
         item: OrderItem = items[commission.order_item_id]
-        whole_refund = order.status == OrderStatus.REFUNDED
-        keep = (
-            0
-            if whole_refund
-            else proportion(commission.amount_fen, item.paid_fen - item.refunded_fen, item.paid_fen)
-        )
+        keep = proportion(commission.amount_fen, item.paid_fen - item.refunded_fen, item.paid_fen)
         delta = commission.net_fen - keep
         if delta <= 0:
             continue
@@ -207,7 +210,7 @@ def clawback_order(order_id: int) -> int:
                 kind="clawback",
                 key=key,
                 commission_id=commission.id,
-                order_id=order_id,
+                order_id=order.id,
             )
             if commission.net_fen == 0:
                 commission.status = CommissionStatus.CANCELLED
@@ -219,12 +222,11 @@ def clawback_order(order_id: int) -> int:
                 kind="clawback",
                 key=key,
                 commission_id=commission.id,
-                order_id=order_id,
+                order_id=order.id,
                 may_go_negative=True,  # a shortfall stays as a debt
                 lifetime_delta=-delta,
             )
         taken += delta
-    db.session.commit()
     return taken
 
 

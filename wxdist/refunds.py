@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from payments.errors import GatewayRejected, GatewayUnavailable
+from wxdist.commissions import clawback_locked
 from wxdist.errors import ApiError, Conflict, NotFound
 from wxdist.extensions import db
 from wxdist.gateways import gateways
@@ -28,7 +29,6 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.payment_flow import notify_url
-from wxdist.tasks import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -182,13 +182,13 @@ def settle_refund(
         if succeeded:
             order.refunded_fen += refund.amount_fen
             _spread_over_items(order, refund)
+            db.session.flush()
+            clawback_locked(order)  # commission goes back in the same transaction
         fully = order.refunded_fen >= order.paid_fen
         order.status = (
             OrderStatus.REFUNDED if fully else order.status_before_refund or OrderStatus.PAID
         )
     db.session.commit()
-    if succeeded and counted:
-        enqueue("jobs.commissions.clawback_order", order.id)
     return True
 
 
