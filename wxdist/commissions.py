@@ -63,8 +63,7 @@ def _beneficiaries(buyer_id: int, settings: Settings, now: datetime) -> list[Ben
     """Who earns from this buyer, by depth. A disabled or unapproved referrer earns
     nothing and does not shift the others up."""
     chain = chain_for(buyer_id, now)
-    buyer_is_distributor = distributors.is_active_distributor(buyer_id)
-    if settings.self_purchase_commission and buyer_is_distributor:
+    if settings.self_purchase_commission and distributors.is_active_distributor(buyer_id):
         candidates = [buyer_id, chain.parent_id]  # 内购: the buyer earns depth 1
     else:
         candidates = [chain.parent_id, chain.grandparent_id]
@@ -85,8 +84,10 @@ def _beneficiaries(buyer_id: int, settings: Settings, now: datetime) -> list[Ben
     return found
 
 
-def _rate(product: Product, beneficiary: Beneficiary, settings: Settings) -> tuple[int, str]:
-    own = product.commission_l1_bp if beneficiary.level == 1 else product.commission_l2_bp
+def _rate(
+    product_rates: tuple[int | None, int | None], beneficiary: Beneficiary, settings: Settings
+) -> tuple[int, str]:
+    own = product_rates[beneficiary.level - 1]
     if own is not None:
         return own, "product"
     if beneficiary.level_rates is not None:
@@ -119,16 +120,18 @@ def attribute_order(order_id: int) -> int:
     order.referrer_l1_id = by_depth.get(1)
     order.referrer_l2_id = by_depth.get(2)
     order.attributed_at = now
-    products = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Product).where(Product.id.in_({item.product_id for item in order.items}))
+    product_rates = {
+        row.id: (row.commission_l1_bp, row.commission_l2_bp)
+        for row in db.session.execute(
+            select(Product.id, Product.commission_l1_bp, Product.commission_l2_bp).where(
+                Product.id.in_({item.product_id for item in order.items})
+            )
         )
     }
     for item in order.items:
         used_bp = 0
         for beneficiary in beneficiaries:
-            rate, source = _rate(products[item.product_id], beneficiary, settings)
+            rate, source = _rate(product_rates[item.product_id], beneficiary, settings)
             rate = min(rate, BP_WHOLE - used_bp)  # the depths together never exceed the item
             used_bp += rate
             amount = apply_rate(item.paid_fen, rate)
@@ -164,9 +167,11 @@ def attribute_order(order_id: int) -> int:
             .where(Distributor.user_id == beneficiary.user_id)
             .values(team_sales_fen=Distributor.team_sales_fen + order.paid_fen)
         )
+    refunded_meanwhile = order.refunded_fen > 0  # a refund settled before this job ran
     db.session.commit()
-    distributors.promote_by_spend(order.user_id)
-    if order.refunded_fen > 0:  # refunded before we got here (a late job)
+    if settings.enabled and settings.distributor_mode == "spend":
+        distributors.promote_by_spend(order.user_id)
+    if refunded_meanwhile:
         clawback_order(order.id)
     return written
 

@@ -70,15 +70,15 @@ def overview(user_id: int) -> dict[str, Any]:
     today_earned, today_orders = _earned_since(user_id, day)
     month_earned, month_orders = _earned_since(user_id, month)
     team_size = 0
-    if distributor is not None:
-        team_size = (
-            db.session.scalar(
-                select(func.count())
-                .select_from(Referral)
-                .where(or_(Referral.parent_id == user_id, Referral.grandparent_id == user_id))
+    if distributor is not None:  # two index-only counts (an OR of the two would scan)
+        active = _active_binding(utcnow())
+        for column in (Referral.parent_id, Referral.grandparent_id):
+            team_size += (
+                db.session.scalar(
+                    select(func.count()).select_from(Referral).where(column == user_id, active)
+                )
+                or 0
             )
-            or 0
-        )
     return {
         "status": distributor.status if distributor else "none",
         "review_note": distributor.review_note if distributor else "",
@@ -101,6 +101,11 @@ def overview(user_id: int) -> dict[str, Any]:
     }
 
 
+def _active_binding(now: datetime):  # type: ignore[no-untyped-def]
+    """Bindings that have not lapsed (valid_days mode); the team indexes cover it."""
+    return or_(Referral.expires_at.is_(None), Referral.expires_at > now)
+
+
 def require_distributor(user_id: int) -> Distributor:
     """Raises Forbidden unless the user is (or was) an approved distributor."""
     distributor = db.session.get(Distributor, user_id)
@@ -118,8 +123,7 @@ class Page:
 def team_page(user_id: int, depth: int, page: int, per_page: int) -> Page:
     """Members bound to me (depth 1) or to my members (depth 2), newest first."""
     column = Referral.parent_id if depth == 1 else Referral.grandparent_id
-    now = utcnow()
-    active = or_(Referral.expires_at.is_(None), Referral.expires_at > now)
+    active = _active_binding(utcnow())
     total = (
         db.session.scalar(
             select(func.count()).select_from(Referral).where(column == user_id, active)
