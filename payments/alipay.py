@@ -44,8 +44,16 @@ SUCCESS_CODE = "10000"
 # Answers that mean "result unknown, try again / query": never a definite failure.
 UNKNOWN_RESULT_CODES = frozenset({"20000"})
 UNKNOWN_RESULT_SUB_CODES = frozenset(
-    {"ACQ.SYSTEM_ERROR", "AQC.SYSTEM_ERROR", "aop.ACQ.SYSTEM_ERROR", "isp.unknow-error"}
+    {
+        "ACQ.SYSTEM_ERROR",
+        "AQC.SYSTEM_ERROR",
+        "aop.ACQ.SYSTEM_ERROR",
+        "isp.unknow-error",
+        "SYSTEM_ERROR",  # the fund.trans (payout) methods' "system busy, result unknown"
+    }
 )
+# Any isp.* sub_code is a platform-side error: it says nothing of the operation's result.
+UNKNOWN_RESULT_SUB_CODE_PREFIX = "isp."
 NOTIFY_REQUIRED = ("app_id", "out_trade_no", "trade_no", "trade_status", "total_amount")
 NOT_EXIST = "NOT_EXIST"
 
@@ -169,7 +177,11 @@ class AlipayGateway:
         sub_code = response.sub_code or None
         message = str(response.sub_msg or response.msg or "no message")
         error_code = str(sub_code or code)
-        if code in UNKNOWN_RESULT_CODES or sub_code in UNKNOWN_RESULT_SUB_CODES:
+        if (
+            code in UNKNOWN_RESULT_CODES
+            or sub_code in UNKNOWN_RESULT_SUB_CODES
+            or error_code.startswith(UNKNOWN_RESULT_SUB_CODE_PREFIX)
+        ):
             raise GatewayUnavailable(f"Alipay {method}: {message}", code=error_code)
         raise GatewayRejected(f"Alipay {method}: {message}", code=error_code)
 

@@ -8,7 +8,12 @@ Speaks what alipay-sdk-python speaks: common parameters in the query string (and
 platform key over the exact text of the response object.
 
 Methods: `alipay.trade.wap.pay` (page method: records the trade and shows a cashier page),
-`alipay.trade.query`, `alipay.trade.close`, `alipay.trade.refund`.
+`alipay.trade.query`, `alipay.trade.close`, `alipay.trade.refund`, and the payouts
+`alipay.fund.trans.uni.transfer` (TRANS_ACCOUNT_NO_PWD / DIRECT_TRANSFER to an Alipay
+account; idempotent by out_biz_no, PAYMENT_INFO_INCONSISTENCY when the same number comes
+with other parameters) and `alipay.fund.trans.common.query`. Payees for tests: name
+`错误姓名` → PAYEE_USER_INFO_ERROR, login id `nobody@example.com` → PAYEE_NOT_EXIST,
+`frozen@example.com` → PAYEE_ACCOUNT_STATUS_ERROR.
 
 Control endpoints (JSON, for tests and manual runs):
 
@@ -18,8 +23,15 @@ Control endpoints (JSON, for tests and manual runs):
 - `POST /_emulator/alipay/notify` `{"out_trade_no"}`: post the notify again (current status).
 - `POST /_emulator/alipay/finish` `{"out_trade_no"}`: a paid trade becomes TRADE_FINISHED.
 - `POST /_emulator/alipay/reset`: forget every trade and zero the counters.
-- `GET /_emulator/alipay/stats`: `{method: count}` of gateway calls.
+- `GET /_emulator/alipay/stats`: `{method: count}` of gateway calls, plus
+  `"transfers_paid": {out_biz_no: count}`, how many times money actually left for a payout.
 - `GET /_emulator/alipay/trades/<out_trade_no>`: the emulator's record of a trade.
+- `GET /_emulator/alipay/transfers/<out_biz_no>`: the emulator's record of a payout.
+- `POST /_emulator/alipay/transfers/<out_biz_no>/status` `{"status", "error_code"?,
+  "fail_reason"?}`: move a payout to SUCCESS, DEALING, FAIL or REFUND (as later seen by
+  `alipay.fund.trans.common.query`); the paid count is not changed.
+- `POST /_emulator/alipay/balance` `{"balance_fen": int | null}`: the merchant's balance for
+  payouts (null, the default after reset: unlimited); short → PAYER_BALANCE_NOT_ENOUGH.
 """
 
 from __future__ import annotations
@@ -58,6 +70,16 @@ TRADE_SUCCESS = "TRADE_SUCCESS"
 TRADE_CLOSED = "TRADE_CLOSED"
 TRADE_FINISHED = "TRADE_FINISHED"
 
+TRANSFER_PRODUCT_CODE = "TRANS_ACCOUNT_NO_PWD"
+TRANSFER_BIZ_SCENE = "DIRECT_TRANSFER"
+TRANSFER_MIN_FEN = 10  # Alipay: at least 0.1 yuan a transfer
+TRANSFER_MAX_FEN = 5_000_000  # the emulated contract's limit: 50,000.00 yuan a transfer
+TRANSFER_STATUSES = ("SUCCESS", "DEALING", "FAIL", "REFUND")
+WRONG_PAYEE_NAME = "错误姓名"
+MISSING_PAYEE = "nobody@example.com"
+FROZEN_PAYEE = "frozen@example.com"
+FUND_INVALID = "INVALID_PARAMETER"  # the fund.trans methods' sub_code (no ACQ. prefix)
+
 _MSG = {
     "10000": "Success",
     "20000": "Service Currently Unavailable",
@@ -68,6 +90,8 @@ _MSG = {
 _METHOD_NAME = re.compile(r"[a-z]+(?:\.[a-z]+)+")
 _OUT_NO = re.compile(r"[A-Za-z0-9_\-]{1,64}")
 _TIMEOUT_EXPRESS = re.compile(r"(?:[1-9][0-9]{0,3}[mhd]|1c)")
+_LOGON_ID = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}|1[3-9][0-9]{9}")
+_USER_ID = re.compile(r"2088[0-9]{12}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -181,8 +205,58 @@ class EmulatedTrade:
         }
 
 
+@dataclass(frozen=True)
+class TransferRequest:
+    """What a payout asked for; a repeat of the out_biz_no must ask for exactly this."""
+
+    amount_fen: int
+    product_code: str
+    biz_scene: str
+    payee_identity: str
+    payee_identity_type: str
+    payee_name: str | None
+    order_title: str
+    remark: str | None
+
+
+@dataclass
+class EmulatedTransfer:
+    """One payout (`alipay.fund.trans.uni.transfer`) that took place."""
+
+    out_biz_no: str
+    request: TransferRequest
+    order_id: str
+    pay_fund_order_id: str
+    trans_date: str
+    status: str = "SUCCESS"
+    error_code: str | None = None
+    fail_reason: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "out_biz_no": self.out_biz_no,
+            "order_id": self.order_id,
+            "pay_fund_order_id": self.pay_fund_order_id,
+            "status": self.status,
+            "trans_date": self.trans_date,
+            "trans_amount": fen_to_yuan(self.request.amount_fen),
+            "amount_fen": self.request.amount_fen,
+            "product_code": self.request.product_code,
+            "biz_scene": self.request.biz_scene,
+            "payee_info": {
+                "identity": self.request.payee_identity,
+                "identity_type": self.request.payee_identity_type,
+                "name": self.request.payee_name,
+            },
+            "order_title": self.request.order_title,
+            "remark": self.request.remark,
+            "error_code": self.error_code,
+            "fail_reason": self.fail_reason,
+        }
+
+
 class AlipayEmulatorState:
-    """Trades and call counts, guarded by one lock (the server is threaded)."""
+    """Trades, payouts and call counts, guarded by one lock (the server is threaded)."""
 
     def __init__(self, settings: EmulatorSettings) -> None:
         self.settings = settings
@@ -192,6 +266,9 @@ class AlipayEmulatorState:
         self.trades: dict[str, EmulatedTrade] = {}
         self.by_trade_no: dict[str, str] = {}
         self.stats: Counter[str] = Counter()
+        self.transfers: dict[str, EmulatedTransfer] = {}
+        self.transfers_paid: Counter[str] = Counter()  # out_biz_no -> times money left
+        self.merchant_balance_fen: int | None = None  # None: unlimited
         # A random start keeps trade numbers unique across emulator restarts.
         self._seq = secrets.randbelow(10**12) * 100
 
@@ -200,6 +277,9 @@ class AlipayEmulatorState:
             self.trades.clear()
             self.by_trade_no.clear()
             self.stats.clear()
+            self.transfers.clear()
+            self.transfers_paid.clear()
+            self.merchant_balance_fen = None
 
     def count(self, method: str) -> None:
         with self.lock:
@@ -209,6 +289,12 @@ class AlipayEmulatorState:
         """28 digits like Alipay's: date + 220014 + 14-digit sequence. Call under the lock."""
         self._seq = (self._seq + 1) % 10**14
         return datetime.now(CN_TZ).strftime("%Y%m%d") + f"220014{self._seq:014d}"
+
+    def next_transfer_ids(self) -> tuple[str, str]:
+        """(order_id, pay_fund_order_id), 32 digits each like Alipay's. Call under the lock."""
+        self._seq = (self._seq + 1) % 10**14
+        head = datetime.now(CN_TZ).strftime("%Y%m%d") + "110070"
+        return f"{head}0001{self._seq:014d}", f"{head}0015{self._seq:014d}"
 
     def find(self, out_trade_no: str | None, trade_no: str | None) -> EmulatedTrade | None:
         """Look a trade up by out_trade_no, else trade_no. Call under the lock."""
@@ -359,16 +445,23 @@ def _biz(params: Mapping[str, str]) -> dict[str, Any]:
     return biz
 
 
-def _biz_str(biz: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
-    """A biz_content field as text (numbers accepted as their JSON text)."""
+def _biz_str(
+    biz: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    invalid: str = "ACQ.INVALID_PARAMETER",
+) -> str | None:
+    """A biz_content field as text (numbers accepted as their JSON text). `invalid` is the
+    sub_code of the refusal for a missing or malformed field."""
     value = biz.get(name)
     if isinstance(value, (bool, dict, list)):
-        raise _Refusal("40004", "ACQ.INVALID_PARAMETER", f"参数无效: {name}")
+        raise _Refusal("40004", invalid, f"参数无效: {name}")
     if isinstance(value, (int, float)):
         value = json.dumps(value)
     if value is None or value == "":
         if required:
-            raise _Refusal("40004", "ACQ.INVALID_PARAMETER", f"缺少参数 {name}")
+            raise _Refusal("40004", invalid, f"缺少参数 {name}")
         return None
     return str(value)
 
@@ -531,12 +624,175 @@ def _trade_refund(
         )
 
 
+def _transfer_request(biz: Mapping[str, Any], echo: dict[str, str]) -> TransferRequest:
+    """Check a payout's biz_content as Alipay does; raise _Refusal for a bad one."""
+
+    def text(source: Mapping[str, Any], name: str, required: bool, limit: int) -> str | None:
+        try:
+            value = _biz_str(source, name, required=required, invalid=FUND_INVALID)
+        except _Refusal as refusal:
+            refusal.extra.update(echo)
+            raise
+        if value is not None and len(value) > limit:
+            raise _Refusal("40004", FUND_INVALID, f"{name} 过长", **echo)
+        return value
+
+    amount_text = text(biz, "trans_amount", True, 32) or ""
+    try:
+        amount_fen = yuan_to_fen(amount_text)
+    except ValueError:
+        raise _Refusal(
+            "40004", FUND_INVALID, f"参数无效: trans_amount={amount_text}", **echo
+        ) from None
+    if amount_fen < TRANSFER_MIN_FEN:
+        raise _Refusal("40004", "EXCEED_LIMIT_SM_MIN_AMOUNT", "单笔最低转账金额0.1元", **echo)
+    if amount_fen > TRANSFER_MAX_FEN:
+        raise _Refusal("40004", "EXCEED_LIMIT_SM_AMOUNT", "单笔额度超限", **echo)
+    if text(biz, "product_code", True, 64) != TRANSFER_PRODUCT_CODE:
+        raise _Refusal("40004", FUND_INVALID, "product_code 须为 TRANS_ACCOUNT_NO_PWD", **echo)
+    if text(biz, "biz_scene", True, 64) != TRANSFER_BIZ_SCENE:
+        raise _Refusal("40004", FUND_INVALID, f"biz_scene 必须为 {TRANSFER_BIZ_SCENE}", **echo)
+    payee = biz.get("payee_info")
+    if not isinstance(payee, dict):
+        raise _Refusal("40004", FUND_INVALID, "缺少参数 payee_info", **echo)
+    identity = text(payee, "identity", True, 100) or ""
+    identity_type = text(payee, "identity_type", True, 64) or ""
+    name = text(payee, "name", False, 64)
+    if identity_type == "ALIPAY_LOGON_ID":
+        if name is None:
+            raise _Refusal("40004", FUND_INVALID, "ALIPAY_LOGON_ID 收款方须提供 name", **echo)
+    elif identity_type != "ALIPAY_USER_ID":
+        raise _Refusal("40004", FUND_INVALID, f"不支持的 identity_type {identity_type}", **echo)
+    return TransferRequest(
+        amount_fen=amount_fen,
+        product_code=TRANSFER_PRODUCT_CODE,
+        biz_scene=TRANSFER_BIZ_SCENE,
+        payee_identity=identity,
+        payee_identity_type=identity_type,
+        payee_name=name,
+        order_title=text(biz, "order_title", True, 128) or "",
+        remark=text(biz, "remark", False, 200),
+    )
+
+
+def _check_payee(wanted: TransferRequest, echo: dict[str, str]) -> None:
+    """The emulated accounts: raise _Refusal for a payee Alipay would refuse."""
+    pattern = _LOGON_ID if wanted.payee_identity_type == "ALIPAY_LOGON_ID" else _USER_ID
+    if wanted.payee_identity == MISSING_PAYEE or not pattern.fullmatch(wanted.payee_identity):
+        raise _Refusal("40004", "PAYEE_NOT_EXIST", "收款账号不存在", **echo)
+    if wanted.payee_identity == FROZEN_PAYEE:
+        raise _Refusal("40004", "PAYEE_ACCOUNT_STATUS_ERROR", "收款方账号异常", **echo)
+    if wanted.payee_name == WRONG_PAYEE_NAME:
+        raise _Refusal(
+            "40004", "PAYEE_USER_INFO_ERROR", "支付宝账号和姓名不匹配，请确认姓名是否正确", **echo
+        )
+
+
+def _fund_transfer(
+    state: AlipayEmulatorState, params: Mapping[str, str], biz: dict[str, Any]
+) -> Response:
+    out_biz_no = _biz_str(biz, "out_biz_no", required=True, invalid=FUND_INVALID) or ""
+    if not _OUT_NO.fullmatch(out_biz_no):
+        raise _Refusal("40004", FUND_INVALID, "out_biz_no 格式错误")
+    echo = {"out_biz_no": out_biz_no}
+    wanted = _transfer_request(biz, echo)
+    with state.lock:
+        transfer = state.transfers.get(out_biz_no)
+        if transfer is not None:
+            if transfer.request != wanted:
+                raise _Refusal(
+                    "40004",
+                    "PAYMENT_INFO_INCONSISTENCY",
+                    "两次请求商户单号一样，但是参数不一致",
+                    **echo,
+                )
+        else:
+            _check_payee(wanted, echo)
+            balance = state.merchant_balance_fen
+            if balance is not None and balance < wanted.amount_fen:
+                raise _Refusal("40004", "PAYER_BALANCE_NOT_ENOUGH", "付款方余额不足", **echo)
+            order_id, pay_fund_order_id = state.next_transfer_ids()
+            transfer = EmulatedTransfer(
+                out_biz_no=out_biz_no,
+                request=wanted,
+                order_id=order_id,
+                pay_fund_order_id=pay_fund_order_id,
+                trans_date=_now(),
+            )
+            state.transfers[out_biz_no] = transfer
+            state.transfers_paid[out_biz_no] += 1
+            if balance is not None:
+                state.merchant_balance_fen = balance - wanted.amount_fen
+        return _success(
+            state,
+            "alipay.fund.trans.uni.transfer",
+            out_biz_no=transfer.out_biz_no,
+            order_id=transfer.order_id,
+            pay_fund_order_id=transfer.pay_fund_order_id,
+            status=transfer.status,
+            trans_date=transfer.trans_date,
+        )
+
+
+def _fund_query(
+    state: AlipayEmulatorState, params: Mapping[str, str], biz: dict[str, Any]
+) -> Response:
+    out_biz_no = _biz_str(biz, "out_biz_no", invalid=FUND_INVALID)
+    order_id = _biz_str(biz, "order_id", invalid=FUND_INVALID)
+    pay_fund_order_id = _biz_str(biz, "pay_fund_order_id", invalid=FUND_INVALID)
+    product_code = _biz_str(biz, "product_code", invalid=FUND_INVALID)
+    biz_scene = _biz_str(biz, "biz_scene", invalid=FUND_INVALID)
+    if not (out_biz_no or order_id or pay_fund_order_id):
+        raise _Refusal(
+            "40004", FUND_INVALID, "out_biz_no、order_id、pay_fund_order_id 不能同时为空"
+        )
+    if out_biz_no and not (product_code and biz_scene):
+        raise _Refusal("40004", FUND_INVALID, "传入 out_biz_no 时 product_code、biz_scene 必传")
+    with state.lock:
+        found: EmulatedTransfer | None = None
+        if order_id or pay_fund_order_id:  # Alipay's numbers take precedence
+            for candidate in state.transfers.values():
+                if order_id in (None, candidate.order_id) and pay_fund_order_id in (
+                    None,
+                    candidate.pay_fund_order_id,
+                ):
+                    found = candidate
+                    break
+        elif out_biz_no:
+            found = state.transfers.get(out_biz_no)
+            if found is not None and (product_code, biz_scene) != (
+                found.request.product_code,
+                found.request.biz_scene,
+            ):
+                found = None
+        if found is None:
+            raise _Refusal("40004", "ORDER_NOT_EXIST", "转账订单不存在")
+        fields: dict[str, Any] = {
+            "order_id": found.order_id,
+            "pay_fund_order_id": found.pay_fund_order_id,
+            "out_biz_no": found.out_biz_no,
+            "trans_amount": fen_to_yuan(found.request.amount_fen),
+            "status": found.status,
+            "order_fee": "0.00",
+        }
+        if found.status == "SUCCESS":
+            fields["pay_date"] = found.trans_date
+            fields["arrival_time_end"] = found.trans_date
+        if found.error_code:
+            fields["error_code"] = found.error_code
+        if found.fail_reason:
+            fields["fail_reason"] = found.fail_reason
+        return _success(state, "alipay.fund.trans.common.query", **fields)
+
+
 Handler = Callable[[AlipayEmulatorState, Mapping[str, str], dict[str, Any]], Response]
 METHODS: dict[str, Handler] = {
     "alipay.trade.wap.pay": _wap_pay,
     "alipay.trade.query": _trade_query,
     "alipay.trade.close": _trade_close,
     "alipay.trade.refund": _trade_refund,
+    "alipay.fund.trans.uni.transfer": _fund_transfer,
+    "alipay.fund.trans.common.query": _fund_query,
 }
 
 
@@ -726,7 +982,44 @@ def _make_blueprint() -> Blueprint:
     def stats() -> Response:
         state = _state()
         with state.lock:
-            return jsonify(dict(state.stats))
+            return jsonify({**state.stats, "transfers_paid": dict(state.transfers_paid)})
+
+    @bp.get("/_emulator/alipay/transfers/<out_biz_no>")
+    def transfer_record(out_biz_no: str) -> Response:
+        state = _state()
+        with state.lock:
+            transfer = state.transfers.get(out_biz_no)
+            if transfer is None:
+                return _json_error(404, f"no transfer {out_biz_no}")
+            return jsonify({**transfer.as_json(), "paid": state.transfers_paid[out_biz_no]})
+
+    @bp.post("/_emulator/alipay/transfers/<out_biz_no>/status")
+    def transfer_status(out_biz_no: str) -> Response:
+        state = _state()
+        body = _control_body()
+        status = body.get("status")
+        if status not in TRANSFER_STATUSES:
+            return _json_error(400, f"status must be one of {', '.join(TRANSFER_STATUSES)}")
+        with state.lock:
+            transfer = state.transfers.get(out_biz_no)
+            if transfer is None:
+                return _json_error(404, f"no transfer {out_biz_no}")
+            transfer.status = status
+            transfer.error_code = str(body["error_code"]) if body.get("error_code") else None
+            transfer.fail_reason = str(body["fail_reason"]) if body.get("fail_reason") else None
+            return jsonify(transfer.as_json())
+
+    @bp.post("/_emulator/alipay/balance")
+    def merchant_balance() -> Response:
+        state = _state()
+        balance = _control_body().get("balance_fen")
+        if balance is not None and (
+            not isinstance(balance, int) or isinstance(balance, bool) or balance < 0
+        ):
+            return _json_error(400, "balance_fen must be a non-negative integer or null")
+        with state.lock:
+            state.merchant_balance_fen = balance
+        return jsonify(balance_fen=balance)
 
     @bp.get("/_emulator/alipay/trades/<out_trade_no>")
     def trade_record(out_trade_no: str) -> Response:
