@@ -71,6 +71,93 @@ WECHAT_LIVE_KEYS = ("WECHAT_APPID", "WECHAT_APPSECRET", "WECHAT_MCH_ID", "WECHAT
 WECHAT_CERT_KEYS = ("WECHAT_PAY_CERT_PATH", "WECHAT_PAY_KEY_PATH")
 ALIPAY_LIVE_KEYS = ("ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
 
+# --- WeChat Pay v3 merchant transfers (商家转账, payments/wechat_transfer_v3.py) -----------
+# Development defaults: key pairs in config/dev_keys/wechatpay_v3_*.pem, and these values.
+DEV_WECHAT_PAY_V3_CERT_SERIAL = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+DEV_WECHAT_PAY_V3_APIV3_KEY = "wxdistEmulatorApiV3Key0000000001"  # 32 chars, like a real key
+DEV_WECHAT_PAY_V3_PUBLIC_KEY_ID = "PUB_KEY_ID_0119000001092025010100000001"
+WECHAT_PAY_V3_LIVE_KEYS = (
+    "WECHAT_PAY_V3_PRIVATE_KEY",
+    "WECHAT_PAY_V3_CERT_SERIAL",
+    "WECHAT_PAY_V3_APIV3_KEY",
+    "WECHAT_PAY_V3_PUBLIC_KEY",
+    "WECHAT_PAY_V3_PUBLIC_KEY_ID",
+)
+
+
+def _rsa_key(name: str, pem: str, private: bool) -> Any:
+    """Load an RSA key (any PEM encoding) or raise ConfigError."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    try:
+        key: Any = (
+            serialization.load_pem_private_key(pem.encode(), password=None)
+            if private
+            else serialization.load_pem_public_key(pem.encode())
+        )
+    except (ValueError, TypeError):
+        kind = "private" if private else "public"
+        raise ConfigError(f"{name} is not a readable PEM RSA {kind} key") from None
+    if not isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey):
+        raise ConfigError(f"{name} must be an RSA key")
+    return key
+
+
+def _wechat_pay_v3_settings(get: Callable[..., str], live: bool) -> dict[str, Any]:
+    """The v3 settings. Live: all of WECHAT_PAY_V3_LIVE_KEYS or none (then the channel is
+    off); emulator: each defaults to the development value, and the emulator's platform key
+    must be the private half of WECHAT_PAY_V3_PUBLIC_KEY."""
+    given = [k for k in WECHAT_PAY_V3_LIVE_KEYS if get(k)]
+    if live and given and len(given) != len(WECHAT_PAY_V3_LIVE_KEYS):
+        missing = [k for k in WECHAT_PAY_V3_LIVE_KEYS if not get(k)]
+        raise ConfigError(f"WeChat Pay v3 settings are half given: also set {', '.join(missing)}")
+
+    def pem(name: str, dev_file: str) -> str:
+        raw = get(name)
+        return _pem_or_path(name, raw) if raw else _read_key_file(dev_file)
+
+    private = pem("WECHAT_PAY_V3_PRIVATE_KEY", "wechatpay_v3_merchant_private.pem")
+    public = pem("WECHAT_PAY_V3_PUBLIC_KEY", "wechatpay_v3_platform_public.pem")
+    platform_private = pem(
+        "EMULATOR_WECHAT_PAY_V3_PLATFORM_PRIVATE_KEY", "wechatpay_v3_platform_private.pem"
+    )
+    _rsa_key("WECHAT_PAY_V3_PRIVATE_KEY", private, private=True)
+    public_key = _rsa_key("WECHAT_PAY_V3_PUBLIC_KEY", public, private=False)
+    if not live:
+        platform_key = _rsa_key(
+            "EMULATOR_WECHAT_PAY_V3_PLATFORM_PRIVATE_KEY", platform_private, private=True
+        )
+        if platform_key.public_key().public_numbers() != public_key.public_numbers():
+            raise ConfigError(
+                "EMULATOR_WECHAT_PAY_V3_PLATFORM_PRIVATE_KEY is not the private half of "
+                "WECHAT_PAY_V3_PUBLIC_KEY"
+            )
+    serial = get("WECHAT_PAY_V3_CERT_SERIAL", DEV_WECHAT_PAY_V3_CERT_SERIAL).strip().upper()
+    if not serial or len(serial) > 64 or any(c not in "0123456789ABCDEF" for c in serial):
+        raise ConfigError(f"WECHAT_PAY_V3_CERT_SERIAL must be a hex serial number, got {serial!r}")
+    apiv3_key = get("WECHAT_PAY_V3_APIV3_KEY", DEV_WECHAT_PAY_V3_APIV3_KEY)
+    if len(apiv3_key.encode()) != 32:
+        raise ConfigError("WECHAT_PAY_V3_APIV3_KEY must be 32 bytes (the APIv3 key)")
+    public_key_id = get("WECHAT_PAY_V3_PUBLIC_KEY_ID", DEV_WECHAT_PAY_V3_PUBLIC_KEY_ID).strip()
+    if not public_key_id.startswith("PUB_KEY_ID_"):
+        raise ConfigError(
+            f"WECHAT_PAY_V3_PUBLIC_KEY_ID must be PUB_KEY_ID_…, got {public_key_id!r}"
+        )
+    return {
+        "WECHAT_PAY_V3_ENABLED": not live or bool(given),
+        "WECHAT_PAY_V3_PRIVATE_KEY": private,
+        "WECHAT_PAY_V3_CERT_SERIAL": serial,
+        "WECHAT_PAY_V3_APIV3_KEY": apiv3_key,
+        "WECHAT_PAY_V3_PUBLIC_KEY": public,
+        "WECHAT_PAY_V3_PUBLIC_KEY_ID": public_key_id,
+        # Signs the emulator's v3 answers and notifies; only the emulator reads it.
+        "EMULATOR_WECHAT_PAY_V3_PLATFORM_PRIVATE_KEY": platform_private,
+    }
+
+
+# --- end of WeChat Pay v3 --------------------------------------------------------------------
+
 
 def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from `environ` (default: `os.environ`).
@@ -127,6 +214,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         raise ConfigError(f"REDIS_URL must be redis://…, got {redis_url!r}")
 
     port = typed("PORT", 5000, lambda n, r: _parse_int(n, r, 1))
+    public_base_url = get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/")
+    env_version = get("MINIPROGRAM_ENV_VERSION", "release")
+    if env_version not in ("release", "trial", "develop"):
+        raise ConfigError(
+            f"MINIPROGRAM_ENV_VERSION must be release, trial or develop, got {env_version!r}"
+        )
+    page = get("MINIPROGRAM_PAGE", "pages/index/index")
+    if page.startswith("/") or "?" in page:
+        raise ConfigError(f"MINIPROGRAM_PAGE must be a page path like pages/index/index: {page!r}")
     alipay_private = get("ALIPAY_APP_PRIVATE_KEY")
     alipay_public = get("ALIPAY_PUBLIC_KEY")
     return {
@@ -136,7 +232,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "REDIS_URL": redis_url or None,
         "PORT": port,
-        "PUBLIC_BASE_URL": get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+        "PUBLIC_BASE_URL": public_base_url,
         "TOKEN_TTL_SECONDS": typed(
             "TOKEN_TTL_SECONDS", 7 * 86400, lambda n, r: _parse_int(n, r, 60)
         ),
@@ -170,7 +266,18 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "GATEWAY_TIMEOUT_SECONDS", 10, lambda n, r: _parse_int(n, r, 1)
         ),
         "INLINE_JOBS": not redis_url,
+        # Sharing: mini-program codes, H5 links and posters (wxdist/wxacode.py, posters.py).
+        "MEDIA_DIR": get("MEDIA_DIR", str(instance / "media")),
+        "MINIPROGRAM_PAGE": page,
+        "MINIPROGRAM_ENV_VERSION": env_version,
+        "H5_BASE_URL": get("H5_BASE_URL", f"{public_base_url}/h5").rstrip("/"),
+        "MEDIA_FETCH_REMOTE": typed("MEDIA_FETCH_REMOTE", gateway == "live", _parse_bool),
+        "POSTER_PREDRAW": typed("POSTER_PREDRAW", bool(redis_url), _parse_bool),
+        "POSTER_RECHECK_SECONDS": typed(
+            "POSTER_RECHECK_SECONDS", 2, lambda n, r: _parse_int(n, r, 0)
+        ),
         "MAX_CONTENT_LENGTH": 1024 * 1024,  # no request body of ours comes near this
+        **_wechat_pay_v3_settings(get, live=gateway == "live"),
     }
 
 

@@ -1,4 +1,5 @@
-"""The emulator's WSGI app: WeChat (mini-program + Pay v2) and the Alipay gateway."""
+"""The emulator's WSGI app: WeChat (mini-program, Pay v2, Pay v3 merchant transfers) and the
+Alipay gateway."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import Flask, Response, abort, g, jsonify, request
 
 from payments.emulator import alipay as alipay_emulator
 from payments.emulator import wechat as wechat_emulator
+from payments.emulator import wechat_v3 as wechat_v3_emulator
 from payments.emulator.faults import ArmedFault, Faults
 from payments.emulator.settings import EmulatorSettings
 
@@ -26,6 +28,7 @@ def create_emulator_app(settings: EmulatorSettings) -> Flask:
     faults = Faults()
     app.extensions["emulator_faults"] = faults
     wechat_emulator.register(app, settings)
+    wechat_v3_emulator.register(app, settings)
     alipay_emulator.register(app, settings)
 
     @app.before_request

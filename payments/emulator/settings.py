@@ -20,6 +20,12 @@ class EmulatorSettings:
     alipay_platform_private_key: str  # signs Alipay answers and notifies
     host: str = "127.0.0.1"
     port: int = 0  # 0: pick a free port
+    # WeChat Pay v3 merchant transfers (payments/emulator/wechat_v3.py).
+    wechat_pay_v3_merchant_private_key: str = ""  # the merchant's public key is derived from it
+    wechat_pay_v3_cert_serial: str = ""  # the merchant certificate serial it must present
+    wechat_pay_v3_apiv3_key: str = ""  # encrypts notifies
+    wechat_pay_v3_platform_private_key: str = ""  # signs v3 answers and notifies
+    wechat_pay_v3_public_key_id: str = ""  # sent as Wechatpay-Serial
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], port: int | None = None) -> EmulatorSettings:
@@ -37,4 +43,12 @@ class EmulatorSettings:
             alipay_platform_private_key=config["EMULATOR_ALIPAY_PRIVATE_KEY"],
             host=url.hostname or "127.0.0.1",
             port=url.port or 80 if port is None else port,
+            wechat_pay_v3_merchant_private_key=config.get("WECHAT_PAY_V3_PRIVATE_KEY") or "",
+            wechat_pay_v3_cert_serial=config.get("WECHAT_PAY_V3_CERT_SERIAL") or "",
+            wechat_pay_v3_apiv3_key=config.get("WECHAT_PAY_V3_APIV3_KEY") or "",
+            wechat_pay_v3_platform_private_key=config.get(
+                "EMULATOR_WECHAT_PAY_V3_PLATFORM_PRIVATE_KEY"
+            )
+            or "",
+            wechat_pay_v3_public_key_id=config.get("WECHAT_PAY_V3_PUBLIC_KEY_ID") or "",
         )

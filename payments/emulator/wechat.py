@@ -4,10 +4,17 @@ Endpoints speak the official wire formats so that wechatpy runs unchanged agains
 
 - `GET /cgi-bin/token`, `GET /sns/jscode2session`, `POST /wxa/getwxacodeunlimit` (JSON);
 - `POST /pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder`, `/secapi/pay/refund`,
-  `/pay/refundquery` (XML, MD5 or HMAC-SHA256 signed with the API key).
+  `/pay/refundquery` (XML, MD5 or HMAC-SHA256 signed with the API key);
+- `POST /mmpaymkttransfers/promotion/transfers`, `/mmpaymkttransfers/gettransferinfo`
+  (企业付款到零钱, MD5-signed requests; answered unsigned, as WeChat answers these two).
 
 Control endpoints under `/_emulator/wechat/` (JSON) pay trades, (re)post notifies, settle
-refunds, expire access tokens, reset state and expose counters; see `register`.
+refunds, expire access tokens, reset state and expose counters; see `register`. For
+enterprise payments: `transfer-systemerror {times, paid, return_fail}` makes the next
+transfers answer SYSTEMERROR after paying (or without), `transfer-status {partner_trade_no,
+status, reason}` sets what gettransferinfo reports, and `stats` has `transfers_paid`
+(payments made per partner_trade_no). An openid starting with "invalid" is OPENID_ERROR;
+FORCE_CHECK with re_user_name "错误姓名" is NAME_MISMATCH.
 
 Nothing here raises on bad input: malformed XML or a wrong signature is answered with
 `return_code FAIL`, as WeChat does.
@@ -51,6 +58,12 @@ SIGN_TYPES = ("MD5", "HMAC-SHA256")
 PAID_STATES = ("SUCCESS", "REFUND")
 DEFAULT_PAGE = "pages/index/index"
 ENV_VERSIONS = ("release", "trial", "develop")
+TRANSFER_MIN_FEN = 30  # WeChat's minimum enterprise payment: 0.3 yuan
+TRANSFER_MAX_FEN = 2_000_000  # the emulator's per-payment ceiling (20,000 yuan)
+TRANSFER_CHECK_NAMES = ("NO_CHECK", "FORCE_CHECK")
+TRANSFER_STATUSES = ("SUCCESS", "FAILED", "PROCESSING")
+WRONG_NAME = "错误姓名"  # FORCE_CHECK with this re_user_name answers NAME_MISMATCH
+BUSY = "系统繁忙,请稍后再试."
 
 
 # --------------------------------------------------------------------------- signing / XML
@@ -155,6 +168,33 @@ class Refund:
     notifies_sent: int = 0
 
 
+@dataclass
+class Transfer:
+    """An enterprise payment (企业付款到零钱) that was made: the money left the merchant."""
+
+    partner_trade_no: str
+    payment_no: str
+    openid: str
+    amount: int
+    desc: str
+    check_name: str
+    re_user_name: str | None
+    payment_time: str  # "YYYY-MM-DD HH:MM:SS", China time
+    fingerprint: tuple[Any, ...]
+    status: str = "SUCCESS"  # what gettransferinfo reports: SUCCESS / FAILED / PROCESSING
+    reason: str | None = None
+
+
+@dataclass
+class TransferSystemError:
+    """Armed by `/_emulator/wechat/transfer-systemerror`: the next `remaining` transfers
+    answer SYSTEMERROR, after paying (`paid`) or without paying."""
+
+    remaining: int
+    paid: bool
+    return_fail: bool  # answer return_code FAIL too, as WeChat sometimes does
+
+
 class WeChatState:
     """Everything the WeChat emulator remembers; every access goes through `lock`."""
 
@@ -171,6 +211,20 @@ class WeChatState:
             self.trades: dict[str, Trade] = {}
             self.refunds: dict[str, Refund] = {}
             self.auto_refund_notify = True
+            self.transfers: dict[str, Transfer] = {}
+            self.transfers_paid: Counter[str] = Counter()
+            self.transfer_systemerror: TransferSystemError | None = None
+
+    def take_transfer_systemerror(self) -> TransferSystemError | None:
+        """Consume one use of the armed SYSTEMERROR answer, if any."""
+        with self.lock:
+            armed = self.transfer_systemerror
+            if armed is None:
+                return None
+            armed.remaining -= 1
+            if armed.remaining <= 0:
+                self.transfer_systemerror = None
+            return armed
 
     # tokens -------------------------------------------------------------------------
     def issue_token(self) -> str:
@@ -321,8 +375,14 @@ def _protocol_fail(message: str) -> NoReturn:
     raise _ProtocolFail(message)
 
 
-def _read_pay_request(state: WeChatState, required: tuple[str, ...]) -> _PayRequest:
-    """Parse and verify a signed XML request; raises _ProtocolFail on any defect."""
+def _read_pay_request(
+    state: WeChatState,
+    required: tuple[str, ...],
+    mch_field: str = "mch_id",
+    appid_field: str = "appid",
+) -> _PayRequest:
+    """Parse and verify a signed XML request; raises _ProtocolFail on any defect. Enterprise
+    payments name the merchant and app `mchid` and `mch_appid`."""
     try:
         doc = xmltodict.parse(request.get_data())
     except (ExpatError, ValueError, xmltodict.ParsingInterrupted):
@@ -338,8 +398,8 @@ def _read_pay_request(state: WeChatState, required: tuple[str, ...]) -> _PayRequ
             _protocol_fail(f"XML格式错误 ({key} is not a flat value)")
         fields[key] = value
     s = state.settings
-    if fields.get("mch_id") != s.wechat_mch_id:
-        _protocol_fail("mch_id参数格式错误 (unknown merchant)")
+    if fields.get(mch_field) != s.wechat_mch_id:
+        _protocol_fail(f"{mch_field}参数格式错误 (unknown merchant)")
     sign_type = fields.get("sign_type", "MD5")
     if sign_type not in SIGN_TYPES:
         _protocol_fail("sign_type参数格式错误")
@@ -347,8 +407,8 @@ def _read_pay_request(state: WeChatState, required: tuple[str, ...]) -> _PayRequ
     expected = sign_fields(fields, s.wechat_pay_api_key, sign_type)
     if not hmac.compare_digest(given.encode(), expected.encode()):
         _protocol_fail("签名错误")
-    if fields.get("appid") != s.wechat_appid:
-        _protocol_fail("appid和mch_id不匹配")
+    if fields.get(appid_field) != s.wechat_appid:
+        _protocol_fail(f"{appid_field}和{mch_field}不匹配")
     for name in required:
         if not fields.get(name):
             _protocol_fail(f"缺少参数{name} (missing parameter)")
@@ -382,6 +442,32 @@ def _ok(req: _PayRequest, fields: Mapping[str, Any]) -> Response:
 
 def _biz_fail(req: _PayRequest, code: str, message: str) -> Response:
     return _signed(req, {"result_code": "FAIL", "err_code": code, "err_code_des": message})
+
+
+def _unsigned(fields: Mapping[str, Any]) -> Response:
+    """An enterprise-payment answer: WeChat does not sign these (the channel is TLS with the
+    merchant's client certificate), so neither does the emulator."""
+    body = {"nonce_str": secrets.token_hex(16), **fields}
+    return Response(to_xml(body), content_type="text/xml; charset=utf-8")
+
+
+def _transfer_answer(fields: Mapping[str, Any], return_code: str = "SUCCESS") -> Response:
+    s = _state().settings
+    return _unsigned(
+        {
+            "return_code": return_code,
+            "return_msg": "" if return_code == "SUCCESS" else BUSY,
+            "mch_appid": s.wechat_appid,
+            "mchid": s.wechat_mch_id,
+            **fields,
+        }
+    )
+
+
+def _transfer_fail(code: str, message: str, return_code: str = "SUCCESS") -> Response:
+    return _transfer_answer(
+        {"result_code": "FAIL", "err_code": code, "err_code_des": message}, return_code
+    )
 
 
 def _json_error(errcode: int, errmsg: str) -> Response:
@@ -759,7 +845,127 @@ def _blueprint() -> Blueprint:
                 )
         return _ok(req, answer)
 
+    # ----------------------------------------------------------------- enterprise payments
+    @bp.post("/mmpaymkttransfers/promotion/transfers")
+    def transfers() -> Response:
+        """企业付款到零钱, idempotent by partner_trade_no: a repeat with the same parameters
+        answers the first payment again, with other parameters FATAL_ERROR. A refused payment
+        leaves nothing behind, so its number can be tried again."""
+        state = _state()
+        with state.lock:
+            state.stats["transfers"] += 1
+        req = _read_pay_request(
+            state,
+            ("nonce_str", "partner_trade_no", "openid", "check_name", "amount", "desc"),
+            mch_field="mchid",
+            appid_field="mch_appid",
+        )
+        if req.sign_type != "MD5":
+            _protocol_fail("签名类型错误 (enterprise payments are signed with MD5)")
+        amount = _int_field(req, "amount")
+        f = req.fields
+        fault = _take_fail()
+        if fault is not None:
+            return _transfer_fail(fault.code, fault.message)
+        armed = state.take_transfer_systemerror()
+        if armed is not None and not armed.paid:
+            return _transfer_fail("SYSTEMERROR", BUSY, "FAIL" if armed.return_fail else "SUCCESS")
+        answer = _do_transfer(state, f, amount)
+        if armed is not None:
+            return _transfer_fail("SYSTEMERROR", BUSY, "FAIL" if armed.return_fail else "SUCCESS")
+        return answer
+
+    @bp.post("/mmpaymkttransfers/gettransferinfo")
+    def gettransferinfo() -> Response:
+        state = _state()
+        with state.lock:
+            state.stats["gettransferinfo"] += 1
+        req = _read_pay_request(state, ("nonce_str", "partner_trade_no"))
+        fault = _take_fail()
+        s = state.settings
+        ids = {"appid": s.wechat_appid, "mch_id": s.wechat_mch_id}
+        if fault is not None:
+            return _unsigned(
+                {
+                    "return_code": "SUCCESS",
+                    "result_code": "FAIL",
+                    "err_code": fault.code,
+                    "err_code_des": fault.message,
+                    **ids,
+                }
+            )
+        with state.lock:
+            transfer = state.transfers.get(req.fields["partner_trade_no"])
+            if transfer is None:
+                return _unsigned(
+                    {
+                        "return_code": "SUCCESS",
+                        "return_msg": "获取失败",
+                        "result_code": "FAIL",
+                        "err_code": "NOT_FOUND",
+                        "err_code_des": "指定单号数据不存在",
+                        **ids,
+                    }
+                )
+            return _unsigned(
+                {
+                    "return_code": "SUCCESS",
+                    "return_msg": "获取成功",
+                    "result_code": "SUCCESS",
+                    **ids,
+                    "partner_trade_no": transfer.partner_trade_no,
+                    "detail_id": transfer.payment_no,
+                    "status": transfer.status,
+                    "reason": transfer.reason,
+                    "openid": transfer.openid,
+                    "transfer_name": transfer.re_user_name,
+                    "payment_amount": transfer.amount,
+                    "transfer_time": transfer.payment_time,
+                    "payment_time": transfer.payment_time,
+                    "desc": transfer.desc,
+                }
+            )
+
     # ----------------------------------------------------------------- control
+    @bp.post("/_emulator/wechat/transfer-systemerror")
+    def control_transfer_systemerror() -> tuple[Response, int] | Response:
+        """Body: {"times": 1, "paid": true, "return_fail": false}: the next `times` transfers
+        answer SYSTEMERROR, after making the payment (`paid`) or without making it."""
+        body = request.get_json(silent=True) or {}
+        try:
+            times = int(body.get("times", 1))
+        except (TypeError, ValueError):
+            return jsonify(error="times must be an integer"), 400
+        state = _state()
+        with state.lock:
+            state.transfer_systemerror = (
+                TransferSystemError(
+                    remaining=times,
+                    paid=body.get("paid", True) is not False,
+                    return_fail=bool(body.get("return_fail", False)),
+                )
+                if times > 0
+                else None
+            )
+        return jsonify(ok=True)
+
+    @bp.post("/_emulator/wechat/transfer-status")
+    def control_transfer_status() -> tuple[Response, int] | Response:
+        """Body: {"partner_trade_no", "status": SUCCESS|FAILED|PROCESSING, "reason"?}: what
+        gettransferinfo reports for a payment made (the payment counts are untouched)."""
+        body = request.get_json(silent=True) or {}
+        status = str(body.get("status", ""))
+        if status not in TRANSFER_STATUSES:
+            return jsonify(error=f"status must be one of {TRANSFER_STATUSES}"), 400
+        state = _state()
+        with state.lock:
+            transfer = state.transfers.get(str(body.get("partner_trade_no", "")))
+            if transfer is None:
+                return jsonify(error="no such transfer"), 404
+            transfer.status = status
+            transfer.reason = str(body["reason"]) if body.get("reason") else None
+        return jsonify(ok=True)
+
     @bp.post("/_emulator/wechat/pay")
     def control_pay() -> tuple[Response, int] | Response:
         state = _state()
@@ -836,6 +1042,9 @@ def _blueprint() -> Blueprint:
     @bp.post("/_emulator/wechat/reset")
     def control_reset() -> Response:
         _state().reset()
+        v3_state = current_app.extensions.get("emulator_wechat_v3")  # merchant transfers
+        if v3_state is not None:
+            v3_state.reset()
         return jsonify(ok=True)
 
     @bp.get("/_emulator/wechat/stats")
@@ -853,8 +1062,11 @@ def _blueprint() -> Blueprint:
                 "refundquery",
                 "pay_notifies",
                 "refund_notifies",
+                "transfers",
+                "gettransferinfo",
             )
             stats: dict[str, Any] = {name: state.stats[name] for name in names}
+            stats["transfers_paid"] = dict(state.transfers_paid)
             stats["wxacode_by_key"] = dict(state.wxacode_by_key)
             stats["valid_tokens"] = len(state.tokens)
         return jsonify(stats)
@@ -875,6 +1087,53 @@ def _blueprint() -> Blueprint:
         return jsonify(data)
 
     return bp
+
+
+def _do_transfer(state: WeChatState, f: Mapping[str, str], amount: int) -> Response:
+    """Make (or find again) the payment a verified transfers request asks for."""
+    check_name = f["check_name"]
+    if check_name not in TRANSFER_CHECK_NAMES:
+        return _transfer_fail("PARAM_ERROR", "check_name参数错误 (NO_CHECK or FORCE_CHECK)")
+    name = f.get("re_user_name") if check_name == "FORCE_CHECK" else None
+    if check_name == "FORCE_CHECK" and not name:
+        return _transfer_fail("PARAM_ERROR", "收款用户姓名不能为空 (re_user_name)")
+    fingerprint = (f["openid"], amount, check_name, name, f["desc"])
+    with state.lock:
+        transfer = state.transfers.get(f["partner_trade_no"])
+        if transfer is not None:
+            if transfer.fingerprint != fingerprint:
+                return _transfer_fail("FATAL_ERROR", "已存在该单，并且订单信息不一致")
+        else:
+            if f["openid"].startswith("invalid"):
+                return _transfer_fail("OPENID_ERROR", "Openid格式错误或者不属于商家公众账号")
+            if amount < TRANSFER_MIN_FEN:
+                return _transfer_fail("AMOUNT_LIMIT", "付款金额不能小于最低限额")
+            if amount > TRANSFER_MAX_FEN:
+                return _transfer_fail("AMOUNT_LIMIT", "付款金额超出限制")
+            if name == WRONG_NAME:
+                return _transfer_fail("NAME_MISMATCH", "真实姓名不一致")
+            now = _now()
+            transfer = Transfer(
+                partner_trade_no=f["partner_trade_no"],
+                payment_no="1000018301" + now.strftime("%Y%m%d") + _digits(10),
+                openid=f["openid"],
+                amount=amount,
+                desc=f["desc"],
+                check_name=check_name,
+                re_user_name=name,
+                payment_time=now.strftime("%Y-%m-%d %H:%M:%S"),
+                fingerprint=fingerprint,
+            )
+            state.transfers[transfer.partner_trade_no] = transfer
+            state.transfers_paid[transfer.partner_trade_no] += 1
+        return _transfer_answer(
+            {
+                "result_code": "SUCCESS",
+                "partner_trade_no": transfer.partner_trade_no,
+                "payment_no": transfer.payment_no,
+                "payment_time": transfer.payment_time,
+            }
+        )
 
 
 def _settle_later(state: WeChatState, out_refund_no: str) -> None:

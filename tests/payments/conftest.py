@@ -26,6 +26,7 @@ class Received:
     path: str
     body: bytes
     content_type: str | None
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. WeChat Pay v3 notify headers
 
 
 @dataclass
@@ -54,7 +55,9 @@ class HttpSink:
     def record(self, environ: dict[str, Any], start_response: Any) -> Any:
         req = Request(environ)
         with self._cond:
-            self.received.append(Received(req.path, req.get_data(), req.content_type))
+            self.received.append(
+                Received(req.path, req.get_data(), req.content_type, dict(req.headers))
+            )
             self._cond.notify_all()
         res = Response(
             self.reply_body, status=self.reply_status, content_type=self.reply_content_type
