@@ -24,17 +24,22 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized(
-                "log in first", code="unauthorized", fields={"Authorization": "Bearer token needed"}
-            )
-        g.current_user = user_from_token(token.strip())
+        g.current_user = user_from_token(bearer_token())
         return view(*args, **kwargs)
 
     wrapper.login_required = True  # type: ignore[attr-defined]  (read by the OpenAPI builder)
     return wrapper
+
+
+def bearer_token() -> str:
+    """The token of `Authorization: Bearer <token>`. Raises Unauthorized without one."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "log in first", code="unauthorized", fields={"Authorization": "Bearer token needed"}
+        )
+    return token.strip()
 
 
 def current_user() -> User:

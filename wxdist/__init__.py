@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from wxdist import cli, gateways, models  # noqa: F401  (models registers tables)
     from wxdist.errors import register_error_handlers
     from wxdist.extensions import db, migrate
+    from wxdist.media_views import media_bp
     from wxdist.notify import notify_bp
 
     app = Flask(__name__, instance_relative_config=False)
@@ -34,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_api(app)
     app.register_blueprint(notify_bp)
+    app.register_blueprint(media_bp)
     cli.register(app)
 
     @app.get("/healthz")

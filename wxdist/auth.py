@@ -42,8 +42,9 @@ def issue_token(user: User) -> str:
     return _serializer().dumps({"uid": user.id, "v": user.token_version})
 
 
-def user_from_token(token: str) -> User:
-    """The user a bearer token names. Raises Unauthorized if it is forged, expired or revoked."""
+def token_claims(token: str) -> tuple[int, object]:
+    """(user id, token version) of a genuine, unexpired token, not yet checked against the
+    user's current version. Raises Unauthorized if it is forged or expired."""
     try:
         data = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
     except SignatureExpired:
@@ -52,8 +53,14 @@ def user_from_token(token: str) -> User:
         raise Unauthorized("the token is not valid", code="invalid_token") from None
     if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
         raise Unauthorized("the token is not valid", code="invalid_token")
-    user = db.session.get(User, data["uid"])
-    if user is None or user.token_version != data.get("v"):
+    return data["uid"], data.get("v")
+
+
+def user_from_token(token: str) -> User:
+    """The user a bearer token names. Raises Unauthorized if it is forged, expired or revoked."""
+    user_id, version = token_claims(token)
+    user = db.session.get(User, user_id)
+    if user is None or user.token_version != version:
         raise Unauthorized("the token has been revoked; log in again", code="invalid_token")
     return user
 

@@ -9,8 +9,9 @@ from flask.cli import with_appcontext
 
 def register(app: Flask) -> None:
     from wxdist.cli_distribution import COMMANDS
+    from wxdist.cli_share import COMMANDS as SHARE_COMMANDS
 
-    for command in (serve, seed, demo, emulator, sweep, ship, refund, *COMMANDS):
+    for command in (serve, seed, demo, emulator, sweep, ship, refund, *COMMANDS, *SHARE_COMMANDS):
         app.cli.add_command(command)
 
 
