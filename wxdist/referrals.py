@@ -9,10 +9,12 @@ two primary-key reads whatever the size of the forest.
 from __future__ import annotations
 
 import string
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, func, literal, select, update
+from sqlalchemy.exc import OperationalError
 
 from wxdist.distribution_settings import Settings, get_settings
 from wxdist.extensions import db
@@ -25,7 +27,7 @@ from wxdist.models import (
     User,
 )
 from wxdist.models.types import utcnow
-from wxdist.sql import insert_ignore
+from wxdist.sql import insert_ignore, is_deadlock
 
 MAX_PATH = 760  # fits an index; about 90 levels of 7-digit ids
 NEW_USER_WINDOW = timedelta(hours=24)
@@ -58,6 +60,11 @@ def resolve_scene(scene: str) -> ResolvedScene | None:
     scene = scene.strip()
     if len(scene) >= 2 and scene[0] == "r" and all(c in _B36 for c in scene[1:]):
         return ResolvedScene(referrer_id=int(scene[1:], 36))
+    from wxdist.share_codes import find_by_scene  # share codes: "s" + base 62
+
+    code = find_by_scene(scene)
+    if code is not None:
+        return ResolvedScene(code.distributor_id, share_code_id=code.id, channel=code.channel)
     return None
 
 
@@ -89,6 +96,9 @@ def bind(user_id: int, scene: str, source: str) -> BindResult:
     resolved = resolve_scene(scene)
     if resolved is None:
         return BindResult(False, "unknown_scene")
+    if resolved.share_code_id is not None:  # an "open" of the code: login or bind with it
+        _count_share_code(resolved.share_code_id, "opens")
+        db.session.commit()
     referrer_id = resolved.referrer_id
     if referrer_id == user_id:
         return BindResult(False, "self")
@@ -107,11 +117,25 @@ def bind(user_id: int, scene: str, source: str) -> BindResult:
 
 def _take_binding_lock() -> None:
     """Serialise every re-parenting: the read-check-write that follows sees every earlier
-    bind. An UPDATE takes a row lock on MySQL and the write lock on SQLite."""
+    bind. An UPDATE takes a row lock on MySQL and the write lock on SQLite.
+
+    Only reads precede this, so when the lock row is missing (an emptied table) or MySQL
+    picks this transaction as a deadlock victim while racing to recreate it, rolling back
+    and trying again loses nothing.
+    """
     bump = update(ReferralLock).where(ReferralLock.id == 1).values(version=ReferralLock.version + 1)
-    if db.session.execute(bump).rowcount == 1:
-        return
-    insert_ignore(ReferralLock.__table__, id=1, version=0)
+    for attempt in range(8):
+        try:
+            if db.session.execute(bump).rowcount == 1:
+                return
+            db.session.commit()  # drop the gap lock the missed UPDATE took
+            insert_ignore(ReferralLock.__table__, id=1, version=0)
+            db.session.commit()
+        except OperationalError as exc:
+            if not is_deadlock(exc):
+                raise
+            db.session.rollback()
+            time.sleep(0.005 * (attempt + 1))
     db.session.execute(bump)
 
 
@@ -195,7 +219,15 @@ def _bind_locked(
         .where(Distributor.user_id == referrer_id)
         .values(direct_invites=Distributor.direct_invites + 1)
     )
+    if resolved.share_code_id is not None:
+        _count_share_code(resolved.share_code_id, "binds")
     return BindResult(True, "rebound" if previous else "bound", referrer_id)
+
+
+def _count_share_code(share_code_id: int, counter: str) -> None:
+    from wxdist.share_codes import count
+
+    count(share_code_id, counter)
 
 
 def _move_subtree(

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 
 from wxdist.extensions import db
 
@@ -18,3 +19,13 @@ def insert_ignore(table: Table, **values: Any) -> None:
     else:
         statement = sqlite_insert(table).values(**values).on_conflict_do_nothing()
     db.session.execute(statement)
+
+
+MYSQL_RETRYABLE = (1213, 1205)  # deadlock victim, lock wait timeout
+
+
+def is_deadlock(exc: OperationalError) -> bool:
+    """True when MySQL rolled the statement back as a deadlock victim or lock-wait timeout
+    (safe to retry the whole transaction)."""
+    code = getattr(exc.orig, "args", (None,))[0]
+    return code in MYSQL_RETRYABLE
