@@ -17,4 +17,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs.orders.close_expired_orders", every_seconds=60),
     Periodic("jobs.refunds.resend_processing_refunds", every_seconds=300),
     Periodic("jobs.commissions.settle_commissions", every_seconds=600),
+    Periodic("jobs.payouts.resume_payouts", every_seconds=60, queue="payouts"),
+    Periodic("jobs.payouts.expire_unconfirmed_bills", every_seconds=900, queue="payouts"),
+    Periodic("jobs.payouts.run_payout_cycle", every_seconds=600, queue="payouts"),
 )

@@ -91,6 +91,20 @@ class ApplicationIn(Strict):
     reason: Annotated[Text, StringConstraints(max_length=255)] = ""
 
 
+class WithdrawalAccountIn(Strict):
+    alipay_login: Annotated[Text, StringConstraints(max_length=100)] = ""
+    real_name: Annotated[Text, StringConstraints(max_length=32)] = ""
+    bank_name: Annotated[Text, StringConstraints(max_length=64)] = ""
+    card_number: Annotated[Text, StringConstraints(max_length=40)] = ""
+    holder: Annotated[Text, StringConstraints(max_length=32)] = ""
+
+
+class WithdrawalIn(Strict):
+    amount_fen: int = Field(ge=1, le=10**10)
+    method: Literal["wechat", "alipay", "bank"]
+    account: WithdrawalAccountIn = WithdrawalAccountIn()
+
+
 class TeamQuery(PageQuery):
     depth: int = Field(1, ge=1, le=2)
 
@@ -333,3 +347,34 @@ class AttributedOrderOut(Out):
 
 class AttributedOrderPage(Paged):
     items: list[AttributedOrderOut]
+
+
+class MerchantTransferOut(Out):
+    """What wx.requestMerchantTransfer needs to let the distributor confirm receipt."""
+
+    mch_id: str
+    app_id: str
+    package: str
+
+
+class WithdrawalOut(Out):
+    id: int
+    amount_fen: int
+    fee_fen: int
+    net_fen: int
+    method: str
+    account: str  # masked
+    status: str
+    failure_reason: str | None
+    review_note: str
+    created_at: datetime
+    paid_at: datetime | None
+    confirm: MerchantTransferOut | None = None  # only while waiting for confirmation
+
+    @field_serializer("created_at", "paid_at")
+    def _times(self, value: datetime | None) -> str | None:
+        return shanghai_iso(value)
+
+
+class WithdrawalPage(Paged):
+    items: list[WithdrawalOut]

@@ -89,6 +89,7 @@ def app(
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "EMULATOR_URL": emulator.url,
             "GATEWAY_TIMEOUT_SECONDS": 3,
+            "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
         }
     )
     with application.app_context():
@@ -123,6 +124,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
             redis_client(application.config["REDIS_URL"]).flushdb()
     requests.delete(f"{emulator_server.url}/_emulator/faults", timeout=5)
+    for gateway in ("wechat", "alipay"):
+        requests.post(f"{emulator_server.url}/_emulator/{gateway}/reset", timeout=5)
     # No app context stays pushed: each request of the test client gets its own, as in
     # production. Tests read the database inside `with app.app_context():`.
     yield
@@ -143,13 +146,14 @@ def run_jobs(app: Flask) -> Callable[[], int]:
         from rq import SimpleWorker
 
         from wxdist.redis_conn import redis_client
-        from wxdist.tasks import rq_queue
+        from wxdist.tasks import QUEUES, rq_queue
 
         with app.app_context():  # the jobs reuse this app (jobs.app_context)
-            queue = rq_queue()
-            worker = SimpleWorker([queue], connection=redis_client(app.config["REDIS_URL"]))
+            queues = [rq_queue(name) for name in QUEUES]
+            worker = SimpleWorker(queues, connection=redis_client(app.config["REDIS_URL"]))
             worker.work(burst=True)
-            assert queue.failed_job_registry.count == 0, "a job failed"
+            for queue in queues:
+                assert queue.failed_job_registry.count == 0, f"a job failed on {queue.name}"
         return 1
 
     return drain

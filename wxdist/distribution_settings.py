@@ -35,6 +35,20 @@ class Settings:
     self_purchase_commission: bool
     freeze_days: int
     auto_complete_days: int
+    withdraw_min_fen: int
+    withdraw_max_fen: int
+    withdraw_daily_max_fen: int
+    withdraw_fee_bp: int
+    withdraw_min_fee_fen: int
+    withdraw_methods: str
+    withdraw_auto_approve_below_fen: int
+    wechat_payout_api: str
+    payout_cycle: str
+    payout_weekday: int
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(m for m in self.withdraw_methods.split(",") if m)
 
     def rate_for_depth(self, level: int) -> int:
         return self.level1_rate_bp if level == 1 else self.level2_rate_bp
@@ -46,7 +60,10 @@ CHOICES = {
     "application_review": ("auto", "manual"),
     "binding_mode": ("permanent", "valid_days", "last_touch"),
     "binding_scope": ("new_users", "no_referrer"),
+    "wechat_payout_api": ("v2", "v3"),
+    "payout_cycle": ("off", "daily", "weekly"),
 }
+WITHDRAW_METHODS = ("wechat", "alipay", "bank")
 BOOLEANS = ("enabled", "self_purchase_commission")
 RANGES = {
     "distributor_min_spend_fen": (0, 10**12),
@@ -55,6 +72,13 @@ RANGES = {
     "binding_valid_days": (1, MAX_DAYS),
     "freeze_days": (0, 365),
     "auto_complete_days": (1, 365),
+    "withdraw_min_fen": (1, 10**10),
+    "withdraw_max_fen": (1, 10**10),
+    "withdraw_daily_max_fen": (1, 10**11),
+    "withdraw_fee_bp": (0, 5000),
+    "withdraw_min_fee_fen": (0, 10**8),
+    "withdraw_auto_approve_below_fen": (0, 10**10),
+    "payout_weekday": (1, 7),
 }
 
 
@@ -92,6 +116,12 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(value, bool):
                 errors[name] = "must be true or false"
                 continue
+        elif name == "withdraw_methods":
+            methods = value.split(",") if isinstance(value, str) else []
+            if not methods or any(m not in WITHDRAW_METHODS for m in methods):
+                errors[name] = f"a comma list of {', '.join(WITHDRAW_METHODS)}"
+                continue
+            value = ",".join(dict.fromkeys(methods))
         elif name in CHOICES:
             if value not in CHOICES[name]:
                 errors[name] = f"must be one of {', '.join(CHOICES[name])}"
@@ -126,15 +156,25 @@ def update_settings(**changes: Any) -> Settings:
     row = _row()
     for name, value in clean.items():
         setattr(row, name, value)
-    if row.level1_rate_bp + row.level2_rate_bp > BP_WHOLE:
+    errors = _cross_field_errors(row)
+    if errors:
         db.session.rollback()
-        raise ApiError(
-            "invalid settings",
-            code="invalid",
-            fields={"level2_rate_bp": "level 1 and level 2 rates together exceed 100 %"},
-        )
+        raise ApiError("invalid settings", code="invalid", fields=errors)
     db.session.commit()
     return get_settings()
+
+
+def _cross_field_errors(row: DistributionSettings) -> dict[str, str]:
+    errors = {}
+    if row.level1_rate_bp + row.level2_rate_bp > BP_WHOLE:
+        errors["level2_rate_bp"] = "level 1 and level 2 rates together exceed 100 %"
+    if row.withdraw_min_fen > row.withdraw_max_fen:
+        errors["withdraw_min_fen"] = "more than withdraw_max_fen"
+    if row.withdraw_max_fen > row.withdraw_daily_max_fen:
+        errors["withdraw_max_fen"] = "more than withdraw_daily_max_fen"
+    if row.withdraw_min_fee_fen >= row.withdraw_min_fen:
+        errors["withdraw_min_fee_fen"] = "the minimum fee would eat the minimum withdrawal"
+    return errors
 
 
 def parse_cli_value(name: str, raw: str) -> Any:

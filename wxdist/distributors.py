@@ -83,6 +83,8 @@ def apply(user_id: int, real_name: str, phone: str, reason: str = "") -> Distrib
     if auto:
         ledger.ensure_account(user_id)
     db.session.commit()
+    if auto:
+        _approved(user_id)
     return row
 
 
@@ -112,6 +114,8 @@ def review(user_id: int, approve: bool, note: str = "") -> Distributor:
         ledger.ensure_account(user_id)
     db.session.commit()
     db.session.refresh(row)
+    if approve:
+        _approved(user_id)
     return row
 
 
@@ -167,7 +171,15 @@ def promote_by_spend(user_id: int) -> bool:
         return False
     ledger.ensure_account(user_id)
     db.session.commit()
+    _approved(user_id)
     return True
+
+
+def _approved(user_id: int) -> None:
+    """After the approval committed: draw the new distributor's posters ahead."""
+    from wxdist.poster_jobs import predraw_distributor_posters
+
+    predraw_distributor_posters(user_id)
 
 
 # ---- levels ----------------------------------------------------------------------------

@@ -13,8 +13,11 @@ from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from payments.alipay import AlipayGateway
+    from payments.alipay_transfer import AlipayTransferGateway
     from payments.wechat_mp import MiniProgramClient
     from payments.wechat_pay import WeChatPayV2
+    from payments.wechat_transfer_v2 import WeChatTransferV2
+    from payments.wechat_transfer_v3 import WeChatTransferV3
 
 _lock = threading.Lock()
 
@@ -54,6 +57,24 @@ class Gateways:
         from payments.alipay import AlipayGateway
 
         return self._get("alipay", lambda: AlipayGateway(self._config))
+
+    @property
+    def wechat_transfer_v2(self) -> WeChatTransferV2:
+        from payments.wechat_transfer_v2 import WeChatTransferV2
+
+        return self._get("wechat_transfer_v2", lambda: WeChatTransferV2(self._config))
+
+    @property
+    def wechat_transfer_v3(self) -> WeChatTransferV3:
+        from payments.wechat_transfer_v3 import WeChatTransferV3
+
+        return self._get("wechat_transfer_v3", lambda: WeChatTransferV3(self._config))
+
+    @property
+    def alipay_transfer(self) -> AlipayTransferGateway:
+        from payments.alipay_transfer import AlipayTransferGateway
+
+        return self._get("alipay_transfer", lambda: AlipayTransferGateway(self._config))
 
 
 def token_storage(config: Any):  # type: ignore[no-untyped-def]

@@ -136,3 +136,23 @@ def alipay():  # type: ignore[no-untyped-def]
             log.error("Alipay notify refused: %s", exc)
             return Response(gateway.reply_fail(), status=400, mimetype="text/plain")
     return Response(gateway.reply_success(), mimetype="text/plain")
+
+
+@notify_bp.post("/wechat/transfer")
+def wechat_transfer():  # type: ignore[no-untyped-def]
+    """WeChat Pay v3 merchant-transfer notify: signed headers, AES-GCM resource. WeChat
+    expects HTTP 200/204 for success and a JSON {code, message} otherwise."""
+    from wxdist.payouts import GatewayState, apply_transfer_notify, bill_state
+
+    body = request.get_data(cache=False)
+    if len(body) > MAX_NOTIFY_BYTES:
+        return {"code": "FAIL", "message": "too large"}, 413
+    try:
+        bill = gateways().wechat_transfer_v3.parse_notify(dict(request.headers), body)
+    except InvalidNotify as exc:
+        log.warning("refused WeChat transfer notify: %s", exc)
+        return {"code": "FAIL", "message": "invalid notify"}, 400
+    state: GatewayState = bill_state(bill)
+    if not apply_transfer_notify(bill.out_bill_no, state):
+        return {"code": "FAIL", "message": "unknown out_bill_no"}, 404
+    return Response(status=204)

@@ -1,27 +1,46 @@
 """Hand work to the job queue: RQ on Redis when `REDIS_URL` is set, else run it inline.
 
 Jobs are named by dotted path (`"jobs.orders.order_paid"`) and take ids, never ORM objects.
-Inline, the job runs in the caller's app context after the caller committed; an exception
-propagates to the caller, as it would fail the job in RQ.
+Inline, the job runs in the caller's app context after the caller committed; like a job
+failing on a worker, a failing inline job is logged and does not fail the caller (the
+periodic sweeps pick up what it left, as they do for RQ).
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 from flask import current_app
 
+log = logging.getLogger(__name__)
+
 DEFAULT_QUEUE = "default"
+QUEUES = ("default", "payouts")
 
 
-def enqueue(func_path: str, *args: Any, queue: str = DEFAULT_QUEUE, **options: Any) -> None:
-    """Run `func_path(*args)` now (inline) or on an RQ worker. `options` go to RQ
-    (retry, job_id, job_timeout, ...) and are ignored inline."""
+def enqueue(
+    func_path: str,
+    *args: Any,
+    queue: str = DEFAULT_QUEUE,
+    retry_intervals: tuple[int, ...] = (),
+    **options: Any,
+) -> None:
+    """Run `func_path(*args)` now (inline) or on an RQ worker. `retry_intervals` (seconds)
+    become RQ's Retry; `options` go to RQ (job_id, job_timeout, ...). Both are ignored
+    inline."""
     if current_app.config["INLINE_JOBS"]:
         module_name, _, name = func_path.rpartition(".")
-        getattr(importlib.import_module(module_name), name)(*args)
+        try:
+            getattr(importlib.import_module(module_name), name)(*args)
+        except Exception:
+            log.exception("inline job %s%r failed", func_path, args)
         return
+    if retry_intervals:
+        from rq import Retry
+
+        options["retry"] = Retry(max=len(retry_intervals), interval=list(retry_intervals))
     rq_queue(queue).enqueue(func_path, *args, **options)
 
 

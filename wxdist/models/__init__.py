@@ -24,7 +24,9 @@ from wxdist.models.order import (
     RefundStatus,
 )
 from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
+from wxdist.models.share import PosterTemplateRecord, ShareCode
 from wxdist.models.user import User
+from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 
 __all__ = [
     "Category",
@@ -42,6 +44,7 @@ __all__ = [
     "OrderStatus",
     "Payment",
     "PaymentStatus",
+    "PosterTemplateRecord",
     "Product",
     "ProductImage",
     "Referral",
@@ -49,6 +52,9 @@ __all__ = [
     "ReferralLock",
     "Refund",
     "RefundStatus",
+    "ShareCode",
     "Sku",
     "User",
+    "Withdrawal",
+    "WithdrawalStatus",
 ]

@@ -34,6 +34,18 @@ class DistributionSettings(db.Model):
     self_purchase_commission: Mapped[bool] = mapped_column(Boolean, default=False)
     freeze_days: Mapped[int] = mapped_column(Integer, default=7)
     auto_complete_days: Mapped[int] = mapped_column(Integer, default=10)
+    # Withdrawals and payouts.
+    withdraw_min_fen: Mapped[int] = mapped_column(Fen, default=100)
+    withdraw_max_fen: Mapped[int] = mapped_column(Fen, default=2_000_000)  # per request
+    withdraw_daily_max_fen: Mapped[int] = mapped_column(Fen, default=5_000_000)
+    withdraw_fee_bp: Mapped[int] = mapped_column(Integer, default=0)
+    withdraw_min_fee_fen: Mapped[int] = mapped_column(Fen, default=0)
+    withdraw_methods: Mapped[str] = mapped_column(String(32), default="wechat,alipay,bank")
+    withdraw_auto_approve_below_fen: Mapped[int] = mapped_column(Fen, default=0)  # 0: off
+    wechat_payout_api: Mapped[str] = mapped_column(String(2), default="v3")  # v2 | v3
+    payout_cycle: Mapped[str] = mapped_column(String(8), default="off")  # off | daily | weekly
+    payout_weekday: Mapped[int] = mapped_column(Integer, default=1)  # 1 Monday .. 7 Sunday
+    payout_cycle_last_run: Mapped[str | None] = mapped_column(String(10))  # Shanghai date
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -1,0 +1,46 @@
+"""Payout jobs (queue "payouts")."""
+
+from __future__ import annotations
+
+from jobs import app_context
+
+
+class PayoutsPending(Exception):
+    """Some payouts have an unknown result; RQ retries the job (the same numbers are asked
+    about first, never re-sent blind)."""
+
+
+def pay_withdrawals(withdrawal_ids: list[int]) -> dict[str, int]:
+    """Pay a batch of approved withdrawals. Raises PayoutsPending when any result is
+    unknown, so RQ's Retry tries again with backoff."""
+    with app_context():
+        from wxdist.payouts import pay_batch
+
+        counts = pay_batch(list(withdrawal_ids))
+    if counts.get("unknown"):
+        raise PayoutsPending(f"{counts['unknown']} payout(s) with an unknown result: {counts}")
+    return counts
+
+
+def resume_payouts() -> int:
+    """Periodic: re-enqueue approved withdrawals nobody is paying and lapsed leases."""
+    with app_context():
+        from wxdist.payouts import resume_stuck
+
+        return resume_stuck()
+
+
+def expire_unconfirmed_bills() -> int:
+    """Periodic: settle or cancel v3 bills waiting for the distributor's confirmation."""
+    with app_context():
+        from wxdist.payouts import expire_unconfirmed
+
+        return expire_unconfirmed()
+
+
+def run_payout_cycle() -> int:
+    """Periodic: on the configured day, approve and pay what is waiting for review."""
+    with app_context():
+        from wxdist.payout_cycle import run_if_due
+
+        return run_if_due()

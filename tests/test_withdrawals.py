@@ -1,0 +1,324 @@
+"""Withdrawals end to end: request, review, payout through the emulated gateways, and
+every failure path ending with the money paid once or back in the balance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+
+from payments.emulator import EmulatorServer
+from tests.shop import become_distributor, centre, login, make_product, pay_order, set_settings
+from wxdist import commissions, orders, payouts, withdrawals
+from wxdist.extensions import db
+from wxdist.models import Withdrawal
+from wxdist.models.types import utcnow
+from wxdist.reconcile import check_all
+
+
+def fund(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs, code: str, fen: int
+) -> dict:
+    """A distributor with `fen` available, earned the real way: a referred purchase at 10 %,
+    received, and settled after the freeze."""
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0, freeze_days=0)
+    distributor = become_distributor(client, code)
+    buyer = login(client, f"{code}-buyer", scene=distributor["centre"]["scene"])
+    product = make_product(app, price_fen=fen * 10, stock=1)
+    order = pay_order(client, emulator.url, buyer, product["sku_id"])
+    run_jobs()  # attribution
+    with app.app_context():
+        orders.ship_order(order["id"], "顺丰", "SF")
+    client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=buyer)
+    with app.app_context():
+        commissions.settle_due(utcnow() + timedelta(seconds=1))
+    assert centre(client, distributor["headers"])["balances"]["available_fen"] == fen
+    return distributor
+
+
+def withdraw(client: FlaskClient, who: dict, amount: int, method: str = "wechat", **account: Any):
+    return client.post(
+        "/api/v1/distributor/withdrawals",
+        json={"amount_fen": amount, "method": method, "account": account},
+        headers=who["headers"],
+    )
+
+
+def balances(client: FlaskClient, who: dict) -> dict[str, int]:
+    return centre(client, who["headers"])["balances"]
+
+
+def status_of(client: FlaskClient, who: dict, withdrawal_id: int) -> dict:
+    response = client.get(
+        f"/api/v1/distributor/withdrawals/{withdrawal_id}", headers=who["headers"]
+    )
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def wait_for(client: FlaskClient, who: dict, withdrawal_id: int, status: str) -> dict:
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        current = status_of(client, who, withdrawal_id)
+        if current["status"] == status or time.monotonic() > deadline:
+            assert current["status"] == status, current
+            return current
+        time.sleep(0.05)
+
+
+def emulator_stats(emulator: EmulatorServer, path: str) -> dict:
+    return requests.get(f"{emulator.url}/_emulator/{path}/stats", timeout=5).json()
+
+
+def clean(app: Flask) -> None:
+    with app.app_context():
+        assert check_all() == []
+
+
+def test_a_v2_withdrawal_is_reviewed_paid_once_and_reconciles(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    d = fund(client, app, emulator, run_jobs, "wd-v2", 5000)
+    set_settings(app, wechat_payout_api="v2", withdraw_fee_bp=100, withdraw_min_fee_fen=10)
+    response = withdraw(client, d, 3000)
+    assert response.status_code == 201, response.get_json()
+    w = response.get_json()
+    assert (w["status"], w["fee_fen"], w["net_fen"], w["account"]) == (
+        "pending_review",
+        30,
+        2970,
+        "微信零钱",
+    )
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 2000, "withdrawing_fen": 3000}
+    with app.app_context():
+        withdrawals.approve(w["id"])
+    run_jobs()
+    paid = status_of(client, d, w["id"])
+    assert paid["status"] == "paid" and paid["paid_at"]
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 2000, "withdrawing_fen": 0}
+    with app.app_context():
+        payout_no = db.session.get(Withdrawal, w["id"]).payout_no
+        assert payouts.pay_one(w["id"]) is payouts.Result.SKIPPED  # a second try does nothing
+    assert emulator_stats(emulator, "wechat")["transfers_paid"] == {payout_no: 1}
+    clean(app)
+
+
+def test_a_v3_bill_waits_for_the_distributor_to_confirm(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    d = fund(client, app, emulator, run_jobs, "wd-v3", 5000)
+    set_settings(app, wechat_payout_api="v3", withdraw_auto_approve_below_fen=10_000)
+    w = withdraw(client, d, 1000, real_name="").get_json()  # auto-approved below 100 元
+    run_jobs()
+    waiting = status_of(client, d, w["id"])
+    assert waiting["status"] == "waiting_confirm"
+    assert (
+        waiting["confirm"]["package"]
+        and waiting["confirm"]["mch_id"] == app.config["WECHAT_MCH_ID"]
+    )
+    with app.app_context():
+        payout_no = db.session.get(Withdrawal, w["id"]).payout_no
+    requests.post(
+        f"{emulator.url}/_emulator/wechat/v3/confirm", json={"out_bill_no": payout_no}, timeout=10
+    )
+    assert status_of(client, d, w["id"])["status"] == "paid"  # the signed, encrypted notify
+    assert balances(client, d)["withdrawing_fen"] == 0
+    assert emulator_stats(emulator, "wechat/v3")["paid"] == {payout_no: 1}
+    clean(app)
+
+
+def test_an_unconfirmed_v3_bill_is_cancelled_and_the_money_returns(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    d = fund(client, app, emulator, run_jobs, "wd-exp", 5000)
+    set_settings(app, wechat_payout_api="v3")
+    w = withdraw(client, d, 1000).get_json()
+    with app.app_context():
+        withdrawals.approve(w["id"])
+    run_jobs()
+    assert status_of(client, d, w["id"])["status"] == "waiting_confirm"
+    with app.app_context():
+        row = db.session.get(Withdrawal, w["id"])
+        row.reviewed_at = utcnow() - timedelta(hours=25)  # past the confirmation window
+        db.session.commit()
+        assert payouts.expire_unconfirmed() == 1  # cancel requested: CANCELING
+    ended = wait_for(client, d, w["id"], "failed")  # the CANCELLED notify returns the money
+    assert ended["status"] == "failed" and "confirm" in ended["failure_reason"]
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 5000, "withdrawing_fen": 0}
+    clean(app)
+
+
+def test_reject_and_cancel_return_the_money(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    d = fund(client, app, emulator, run_jobs, "wd-rej", 5000)
+    first = withdraw(client, d, 1000).get_json()
+    second = withdraw(client, d, 1500).get_json()
+    with app.app_context():
+        from wxdist.errors import ApiError
+
+        with pytest.raises(ApiError):
+            withdrawals.reject(first["id"], "")
+        withdrawals.reject(first["id"], "账户信息不符")
+    rejected = status_of(client, d, first["id"])
+    assert rejected["status"] == "rejected" and rejected["review_note"] == "账户信息不符"
+    assert (
+        client.post(
+            f"/api/v1/distributor/withdrawals/{second['id']}/cancel", headers=d["headers"]
+        ).status_code
+        == 200
+    )
+    again = client.post(
+        f"/api/v1/distributor/withdrawals/{second['id']}/cancel", headers=d["headers"]
+    )
+    assert again.status_code == 409
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 5000, "withdrawing_fen": 0}
+    clean(app)
+
+
+def test_a_definite_alipay_failure_returns_the_money_with_the_reason(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    d = fund(client, app, emulator, run_jobs, "wd-ali", 5000)
+    good = withdraw(
+        client, d, 1000, "alipay", alipay_login="alice@example.com", real_name="王五"
+    ).get_json()
+    bad = withdraw(
+        client, d, 1000, "alipay", alipay_login="alice@example.com", real_name="错误姓名"
+    ).get_json()
+    assert good["account"] == "支付宝 al***@example.com"
+    with app.app_context():
+        withdrawals.approve_many([good["id"], bad["id"]])
+    run_jobs()
+    assert status_of(client, d, good["id"])["status"] == "paid"
+    failed = status_of(client, d, bad["id"])
+    assert failed["status"] == "failed" and "PAYEE_USER_INFO_ERROR" in failed["failure_reason"]
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 4000, "withdrawing_fen": 0}
+    with app.app_context():  # the account is stored encrypted
+        row = db.session.get(Withdrawal, good["id"])
+        assert "alice" not in row.account_encrypted
+    clean(app)
+
+
+@pytest.mark.parametrize("fault", ["timeout", "error500_after", "error500"])
+def test_an_unknown_result_is_asked_about_then_paid_exactly_once(
+    fault: str, client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    d = fund(client, app, emulator, run_jobs, f"wd-{fault}", 5000)
+    set_settings(app, wechat_payout_api="v2")
+    w = withdraw(client, d, 2000).get_json()
+    requests.post(
+        f"{emulator.url}/_emulator/faults",
+        json={
+            "key": "/mmpaymkttransfers/promotion/transfers",
+            "mode": fault,
+            "times": 1,
+            "seconds": 4,
+        },
+        timeout=5,
+    )
+    with app.app_context():
+        withdrawals.approve(w["id"])  # inline: the payout runs here; RQ: it is queued
+    run_jobs()
+    with app.app_context():
+        row = db.session.get(Withdrawal, w["id"])
+        assert row.status == "paying"  # result unknown: not retried blind, not refunded
+        row.lease_until = utcnow() - timedelta(seconds=1)  # the lease runs out
+        db.session.commit()
+        assert payouts.pay_one(w["id"]) is payouts.Result.PAID  # asks first, then settles
+        payout_no = row.payout_no
+    paid_count = emulator_stats(emulator, "wechat")["transfers_paid"]
+    assert paid_count == {payout_no: 1}
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 3000, "withdrawing_fen": 0}
+    clean(app)
+
+
+def test_limits_methods_and_balance_are_enforced(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    d = fund(client, app, emulator, run_jobs, "wd-lim", 5000)
+    set_settings(
+        app,
+        withdraw_min_fen=200,
+        withdraw_max_fen=3000,
+        withdraw_daily_max_fen=4000,
+        withdraw_methods="wechat,alipay",
+    )
+    cases = [
+        (withdraw(client, d, 100), 400, "amount_fen"),
+        (withdraw(client, d, 3001), 400, "amount_fen"),
+        (
+            withdraw(
+                client,
+                d,
+                1000,
+                "bank",
+                bank_name="招商银行",
+                card_number="6225880123456789",
+                holder="王五",
+            ),
+            400,
+            "method",
+        ),
+        (withdraw(client, d, 1000, "alipay"), 400, "account.alipay_login"),
+    ]
+    for response, status, field in cases:
+        assert response.status_code == status, response.get_json()
+        assert field in response.get_json()["error"]["fields"]
+    assert withdraw(client, d, 3000).status_code == 201
+    over_day = withdraw(client, d, 1500)
+    assert over_day.status_code == 409 and over_day.get_json()["error"]["code"] == "daily_limit"
+    set_settings(app, withdraw_daily_max_fen=100_000)
+    broke = withdraw(client, d, 2500)
+    assert broke.status_code == 409 and broke.get_json()["error"]["code"] == "insufficient_balance"
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 2000, "withdrawing_fen": 3000}
+    outsider = login(client, "not-a-distributor")
+    assert withdraw(client, {"headers": outsider}, 500).status_code == 409
+
+
+def test_bank_withdrawals_are_paid_by_staff_with_a_reference(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    d = fund(client, app, emulator, run_jobs, "wd-bank", 5000)
+    w = withdraw(
+        client,
+        d,
+        2000,
+        "bank",
+        bank_name="招商银行",
+        card_number="6225 8801 2345 6789",
+        holder="王五",
+    ).get_json()
+    assert w["account"] == "招商银行 ****6789"
+    with app.app_context():
+        withdrawals.approve(w["id"])
+        assert payouts.pay_one(w["id"]) is payouts.Result.SKIPPED  # no API for banks
+        withdrawals.mark_bank_paid(w["id"], "CMB20261126001")
+    assert status_of(client, d, w["id"])["status"] == "paid"
+    assert balances(client, d)["withdrawing_fen"] == 0
+    clean(app)
+
+
+def test_the_weekly_payout_cycle_approves_and_pays_what_is_due(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    from wxdist.payout_cycle import run_if_due
+
+    d = fund(client, app, emulator, run_jobs, "wd-cycle", 5000)
+    set_settings(app, payout_cycle="weekly", payout_weekday=3, wechat_payout_api="v2")
+    w = withdraw(client, d, 1000).get_json()
+    wednesday = utcnow()
+    while (wednesday + timedelta(hours=8)).isoweekday() != 3:
+        wednesday += timedelta(days=1)
+    with app.app_context():
+        assert run_if_due(wednesday - timedelta(days=1)) == 0  # Tuesday: not due
+        assert run_if_due(wednesday) == 1
+        assert run_if_due(wednesday) == 0  # once a day
+    run_jobs()
+    assert status_of(client, d, w["id"])["status"] == "paid"
