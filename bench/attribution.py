@@ -668,7 +668,6 @@ def load_forest(database: Database, forest: Forest, report: LoadReport) -> None:
                     "reviewed_at",
                     "approved_at",
                     "direct_invites",
-                    "team_size",
                     "team_sales_fen",
                 ),
                 (
@@ -683,7 +682,6 @@ def load_forest(database: Database, forest: Forest, report: LoadReport) -> None:
                         approved_at,
                         approved_at,
                         forest.children[i],
-                        forest.children[i] + forest.grandchildren[i],
                         0,
                     )
                     for i in distributors
@@ -972,13 +970,8 @@ def grow_team(
         database.load(conn, "referrals", REFERRAL_COLUMNS, referral_rows(forest, first, last))
         with conn.cursor() as cur:
             cur.execute(
-                "UPDATE distributors SET direct_invites = direct_invites + %s, "
-                "team_size = team_size + %s WHERE user_id = %s",
-                (size, size, owner),
-            )
-            cur.execute(
-                "UPDATE distributors SET team_size = team_size + %s WHERE user_id = %s",
-                (size, forest.parent[owner]),
+                "UPDATE distributors SET direct_invites = direct_invites + %s WHERE user_id = %s",
+                (size, owner),
             )
     print(f"  added {size:,} direct members to D={owner} in {time.perf_counter() - started:.1f} s")
     rnd = random.Random(owner)

@@ -34,6 +34,7 @@ class Commission(db.Model):
             "ix_commissions_beneficiary_status_created", "beneficiary_id", "status", "created_at"
         ),
         Index("ix_commissions_beneficiary_buyer", "beneficiary_id", "buyer_id"),
+        Index("ix_commissions_beneficiary_created", "beneficiary_id", "created_at"),
         Index("ix_commissions_order", "order_id"),
     )
 

@@ -97,5 +97,4 @@ class Distributor(db.Model):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Counters for level rules, moved in the same transactions as what they count.
     direct_invites: Mapped[int] = mapped_column(Integer, default=0)
-    team_size: Mapped[int] = mapped_column(Integer, default=0)  # depth 1 + 2
     team_sales_fen: Mapped[int] = mapped_column(Fen, default=0)

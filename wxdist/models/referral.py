@@ -20,8 +20,12 @@ from wxdist.models.types import BigId, UTCDateTime, utcnow
 class Referral(db.Model):
     __tablename__ = "referrals"
     __table_args__ = (
-        Index("ix_referrals_parent_bound", "parent_id", "bound_at"),
-        Index("ix_referrals_grandparent_bound", "grandparent_id", "bound_at"),
+        # The team page and its count are answered from these alone (user_id keeps the
+        # order index-only; expires_at lets the count skip lapsed bindings without rows).
+        Index("ix_referrals_parent_team", "parent_id", "bound_at", "user_id", "expires_at"),
+        Index(
+            "ix_referrals_grandparent_team", "grandparent_id", "bound_at", "user_id", "expires_at"
+        ),
         Index("ix_referrals_path", "path"),
     )
 
