@@ -6,13 +6,19 @@ missing):
 
     .venv/bin/python bench/order_flow.py [--seconds 15] [--connections 32]
                                          [--worker-class sync|gthread] [--threads 4]
+                                         [--redis-url redis://127.0.0.1:6379/15]
+
+It is never part of the test suite. The whole run takes about 1.5 minutes with the defaults.
 
 What it does, each time on a fresh MariaDB database `wxdist_bench_<random>` that it drops at
 the end (`--keep-db` keeps it):
 
 1. runs the Alembic migrations (`flask db upgrade`), seeds one product whose SKU has a huge
    stock, starts the gateway emulator (`flask emulator`) and the app under gunicorn
-   (2 workers, loopback, jobs inline: no REDIS_URL), and logs in a few shoppers;
+   (2 sync workers, loopback) and logs in 32 shoppers. Jobs run inline (no REDIS_URL), so
+   a pay notify also attributes the order's commission in the same request, as the app
+   does without Redis; `--redis-url` queues that job on RQ instead (the production set-up)
+   and drains the queue with a burst worker after the timed phase;
 2. create-order: `wrk` POSTs /api/v1/orders for `--seconds`, rotating the shoppers' tokens;
 3. pay-notify: before timing, starts a WeChat payment (POST /api/v1/orders/<id>/pay, which
    calls the emulator's unifiedorder) for N of those orders and signs one notify per order
@@ -22,16 +28,27 @@ the end (`--keep-db` keeps it):
    settings on the same database: per request one transaction of SELECT … FOR UPDATE on a
    hot row, UPDATE of it, INSERT of a row; `wrk` POSTs to it for `--seconds`;
 5. checks in the database that orders created = successful create requests, that the stock
-   went down by exactly that much, and that every notified order has exactly one paid
-   payment (with our transaction id); and that the ceiling wrote one row per success.
+   went down by exactly that much, that every notified order has exactly one paid payment
+   (with our transaction id) and went through commission attribution, and that the
+   ceiling wrote one row per success; then stops what it started and drops the database.
 
 Reading the output: one row per flow with requests answered, errors (non-2xx, non-SUCCESS
 notify answers, socket errors), throughput (successful requests per second), and p50 / p99
 latency in ms as wrk measured them with `--connections` concurrent keep-alive connections (a
 sync gunicorn worker closes the connection after each answer, so wrk reconnects). Then each
 flow's throughput as a fraction of the ceiling and the verdict against the target: at least
-0.5 of the ceiling and p99 under 100 ms. A CPU line per phase shows how the machine's cores
-were shared (app workers, MariaDB, emulator, wrk) in % of one core.
+0.5 of the ceiling, p99 under 100 ms and no errors. A CPU line per phase shows how the
+machine's cores were shared (app workers, MariaDB, emulator, wrk, and other processes: on a
+shared machine those lower every figure, and the script warns) in % of one core, and the
+table's last columns give the CPU the server (gunicorn workers) and MariaDB spent per
+successful request: the cost of a request, steadier than req/s when the machine is shared
+(it still rises somewhat under contention). Exit
+status 0 when every database check passed (the verdicts do not change it).
+
+Gunicorn: sync workers by default, measured better than gthread here: with 2 x gthread(4)
+the ceiling fell from ~990 to ~590 req/s and create-order from ~230 to ~160 req/s, with the
+CPU less busy. Most likely several transactions queue on the one hot row inside each worker
+and the thread that holds the row lock waits for the GIL, so the lock is held longer.
 
 Every phase drains: when the time is up (or, for pay-notify, every notify was sent) no new
 request goes out and wrk stops once the in-flight ones are answered, so requests counted by
@@ -115,6 +132,7 @@ class Options:
     notify_orders: int
     warmup: int
     mysql_url: str
+    redis_url: str
     keep_db: bool
 
 
@@ -129,7 +147,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--worker-class", choices=("sync", "gthread"), default="sync", help="gunicorn worker"
     )
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--users", type=int, default=8, help="shoppers logged in")
+    parser.add_argument("--users", type=int, default=32, help="shoppers logged in")
     parser.add_argument(
         "--notify-orders",
         type=int,
@@ -142,6 +160,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--mysql-url",
         default="mysql+pymysql://root@127.0.0.1:3306",
         help="server URL without database (user without password)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="",
+        help="queue jobs on RQ there instead of running them inline (an empty database, e.g. "
+        "redis://127.0.0.1:6379/15; its rq:* and wxdist:* keys are deleted at the end); the "
+        "queue is drained by a burst worker after the timed pay-notify phase",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     ns = parser.parse_args(argv)
@@ -157,6 +182,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         notify_orders=ns.notify_orders,
         warmup=ns.warmup,
         mysql_url=ns.mysql_url.rstrip("/"),
+        redis_url=ns.redis_url,
         keep_db=ns.keep_db,
     )
 
@@ -311,22 +337,29 @@ class CpuMeter:
         self.groups[name] = pids
         self.before[name] = 0.0  # a process started after the meter: count all of it
 
-    def report(self) -> str:
+    def report(self) -> tuple[str, float, dict[str, float]]:
+        """A one-line summary, CPU used by processes outside the groups (% of a core), and
+        the CPU seconds of each group."""
         wall = max(time.monotonic() - self.started, 1e-9)
-        parts = [
-            f"{name} {100 * (self._group(pids) - self.before[name]) / wall:.0f}%"
-            for name, pids in self.groups.items()
-        ]
-        busy, total = self._busy()
+        used = {name: self._group(pids) - self.before[name] for name, pids in self.groups.items()}
+        busy, _ = self._busy()
         cores = os.cpu_count() or 1
-        machine = (
-            100 * cores * (busy - self.busy_before[0]) / max(total - self.busy_before[1], 1e-9)
+        machine = busy - self.busy_before[0]  # CPU seconds, all cores together
+        others = max(machine - sum(used.values()), 0.0)
+        parts = [f"{name} {100 * seconds / wall:.0f}%" for name, seconds in used.items()]
+        text = (
+            f"CPU in % of one core: {', '.join(parts)}, other processes {100 * others / wall:.0f}%"
+            f" (machine {100 * machine / wall:.0f}% of {100 * cores}%)"
         )
-        return (
-            f"CPU (% of one core, {cores} cores): "
-            + ", ".join(parts)
-            + (f"; whole machine busy {machine:.0f}% of {100 * cores}%")
-        )
+        return text, 100 * others / wall, used
+
+
+def machine_busy(seconds: float = 1.0) -> float:
+    """Share of all cores busy over `seconds` (0..1), to warn about a loaded machine."""
+    before = CpuMeter._busy()
+    time.sleep(seconds)
+    after = CpuMeter._busy()
+    return (after[0] - before[0]) / max(after[1] - before[1], 1e-9)
 
 
 # --------------------------------------------------------------------------- wrk
@@ -346,6 +379,17 @@ class PhaseResult:
     max_ms: float = 0.0
     first_error: str = ""
     cpu: str = ""
+    others_pct: float = 0.0  # CPU taken by processes outside the bench, % of one core
+    server_cpu_s: float = 0.0  # CPU seconds of the gunicorn master and workers
+    db_cpu_s: float = 0.0  # CPU seconds of MariaDB
+
+    @property
+    def server_ms_per_request(self) -> float:
+        return 1000 * self.server_cpu_s / self.ok if self.ok else 0.0
+
+    @property
+    def db_ms_per_request(self) -> float:
+        return 1000 * self.db_cpu_s / self.ok if self.ok else 0.0
 
     @property
     def errors(self) -> int:
@@ -415,7 +459,7 @@ def run_wrk(
         if deadline and time.time() > deadline + 15:  # in-flight requests never came back
             break  # counted as in_flight_lost
         time.sleep(0.005)
-    cpu = meter.report()
+    cpu, others_pct, used = meter.report()
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
@@ -438,6 +482,9 @@ def run_wrk(
         max_ms=float(data["max_ms"]),
         first_error=str(data["first_error"]),
         cpu=cpu,
+        others_pct=others_pct,
+        server_cpu_s=used[next(iter(cpu_groups))],  # the first group is the server
+        db_cpu_s=used.get("mariadb", 0.0),
     )
 
 
@@ -489,13 +536,22 @@ class Database:
             row = cur.fetchone()
             return None if row is None else row[0]
 
+    def has_column(self, table: str, column: str) -> bool:
+        return bool(
+            self.scalar(
+                "SELECT COUNT(*) FROM information_schema.columns"
+                " WHERE table_schema = %s AND table_name = %s AND column_name = %s",
+                (self.name, table, column),
+            )
+        )
+
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self.connect() as cur:
             cur.execute(sql, args)
             return list(cur.fetchall())
 
 
-def app_env(db: Database, port: int, emulator_url: str) -> dict[str, str]:
+def app_env(db: Database, port: int, emulator_url: str, redis_url: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -508,6 +564,8 @@ def app_env(db: Database, port: int, emulator_url: str) -> dict[str, str]:
         EMULATOR_URL=emulator_url,
         PYTHONUNBUFFERED="1",
     )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     return env
 
 
@@ -522,6 +580,59 @@ def migrate(env: dict[str, str]) -> None:
     )
     if result.returncode != 0:
         raise RuntimeError(f"flask db upgrade failed:\n{result.stdout}\n{result.stderr}")
+
+
+REDIS_KEY_PATTERNS = ("rq:*", "wxdist:*")  # what RQ and the token cache write
+
+
+def check_redis_unused(redis_url: str) -> None:
+    """Refuse a Redis database that holds anything: the run deletes its keys afterwards."""
+    import redis
+
+    keys = redis.Redis.from_url(redis_url).dbsize()
+    if keys:
+        raise RuntimeError(f"{redis_url} holds {keys} keys: give the bench an empty database")
+
+
+def clean_redis(redis_url: str) -> None:
+    """Delete the keys the run wrote (RQ jobs, queues, results; the access-token cache)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for pattern in REDIS_KEY_PATTERNS:
+        for key in client.scan_iter(pattern, count=500):
+            client.delete(key)
+
+
+def drain_queue(env: dict[str, str], expected: int) -> None:
+    """Run the queued jobs (commission attribution) with a burst RQ worker, untimed."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "rq"),
+            "worker",
+            "--burst",
+            "--quiet",
+            "--url",
+            env["REDIS_URL"],
+            # One process for every job: the default forking worker builds the app again in
+            # each job's child process, which takes most of a second per job.
+            "--worker-class",
+            "rq.worker.SimpleWorker",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise RuntimeError(f"rq worker failed:\n{result.stdout}\n{result.stderr}")
+    print(
+        f"queue drained (untimed): {expected} order_paid jobs by one burst RQ SimpleWorker in "
+        f"{seconds:.1f} s ({expected / max(seconds, 1e-9):.0f}/s)"
+    )
 
 
 def seed_catalogue(db: Database) -> int:
@@ -728,7 +839,7 @@ def verdict(flow: PhaseResult, ceiling: PhaseResult) -> tuple[float, str]:
 def print_table(results: list[PhaseResult]) -> None:
     header = (
         f"{'flow':<13}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'secs':>7}"
+        f"{'max ms':>9}{'secs':>7}{'CPU ms/req: app':>17}{'db':>6}"
     )
     print(header)
     print("-" * len(header))
@@ -736,233 +847,328 @@ def print_table(results: list[PhaseResult]) -> None:
         print(
             f"{r.name:<13}{r.requests:>9}{r.errors:>8}{r.throughput:>9.1f}{r.p50_ms:>9.1f}"
             f"{r.p99_ms:>9.1f}{r.max_ms:>9.1f}{r.duration_s:>7.1f}"
+            f"{r.server_ms_per_request:>17.2f}{r.db_ms_per_request:>6.2f}"
         )
 
 
-# --------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class Check:
+    name: str
+    passed: bool
+    detail: str
+
+
+class Bench:
+    """One run: set up, the three timed phases, the database checks, and the teardown."""
+
+    # Set by setup_app() and pay_notify().
+    env: dict[str, str]
+    emulator_url: str
+    base_url: str
+    sku_id: int
+    emulator: Service
+    app: Service
+    shoppers: list[Shopper]
+    pool: Pool
+    cpu_groups: dict[str, list[int]]
+    pay: PaySetup
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.db = Database(opts.mysql_url, f"wxdist_bench_{secrets.token_hex(4)}")
+        self.workdir = Path(tempfile.mkdtemp(prefix="wxdist-bench-"))
+        self.services: list[Service] = []
+        self.mysqld = _pids_named("mariadbd", "mysqld")
+        self.started = time.monotonic()
+        # Writes the server made outside the timed wrk runs (warm-up, setup), for the checks.
+        self.orders_outside_wrk = 0
+        self.notified_outside_wrk = 0
+        self.ticks_outside_wrk = 0
+        self.redis_in_use = False
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], health: str) -> Service:
+        service = start_service(name, cmd, env, self.workdir)
+        self.services.append(service)
+        wait_http(service, health)
+        return service
+
+    def close(self) -> None:
+        for service in reversed(self.services):
+            service.stop()
+        if self.redis_in_use:
+            with suppress(Exception):
+                clean_redis(self.opts.redis_url)
+        if self.opts.keep_db:
+            print(f"kept database {self.db.name}")
+        else:
+            with suppress(pymysql.MySQLError):
+                self.db.drop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ (a) create-order
+    def setup_app(self) -> None:
+        opts = self.opts
+        self.db.create()
+        app_port, emulator_port = free_port(), free_port()
+        self.emulator_url = f"http://127.0.0.1:{emulator_port}"
+        self.env = app_env(self.db, app_port, self.emulator_url, opts.redis_url)
+        if opts.redis_url:
+            check_redis_unused(opts.redis_url)
+            self.redis_in_use = True
+        migrate(self.env)
+        self.sku_id = seed_catalogue(self.db)
+        create_ceiling_tables(self.db)
+        self.emulator = self.start(
+            "emulator",
+            [str(VENV_BIN / "flask"), "emulator", "--port", str(emulator_port)],
+            self.env,
+            f"{self.emulator_url}/_emulator/health",
+        )
+        self.base_url = f"http://127.0.0.1:{app_port}"
+        self.app = self.start(
+            "app",
+            gunicorn_cmd(opts, app_port, "wsgi:app"),
+            self.env,
+            f"{self.base_url}/healthz",
+        )
+        self.shoppers = login_shoppers(self.base_url, opts.users)
+        self.pool = Pool(self.base_url, opts.connections)
+        self.cpu_groups = {
+            "app": _tree(self.app.proc.pid),
+            "mariadb": self.mysqld,
+            "emulator": _tree(self.emulator.proc.pid),
+        }
+        print(
+            f"setup: migrated, seeded SKU {self.sku_id}, {len(self.shoppers)} shoppers logged "
+            f"in ({time.monotonic() - self.started:.1f} s)"
+        )
+
+    def create_order(self) -> PhaseResult:
+        self.orders_outside_wrk += place_orders(
+            self.pool, self.shoppers, self.sku_id, self.opts.warmup
+        )
+        body = order_body(self.sku_id)
+        records = self.workdir / "create.tsv"
+        write_records(
+            records, [("/api/v1/orders", "application/json", s.auth, body) for s in self.shoppers]
+        )
+        result = run_wrk(
+            "create-order",
+            self.base_url,
+            records,
+            self.opts,
+            self.workdir,
+            seconds=self.opts.seconds,
+            cpu_groups=self.cpu_groups,
+        )
+        print(f"create-order: {result.ok} ok in {result.duration_s:.1f} s; {result.cpu}")
+        return result
+
+    # ------------------------------------------------------------------ (b) pay-notify
+    def pay_notify(self, orders_created: int) -> PhaseResult:
+        """Start payments (untimed), sign one notify each, then time the notifies."""
+        opts = self.opts
+        wanted = (opts.notify_orders or min(orders_created, 4000)) + opts.warmup
+        pending = int(
+            self.db.scalar("SELECT COUNT(*) FROM orders WHERE status = 'pending_payment'")
+        )
+        if pending < wanted:
+            self.orders_outside_wrk += place_orders(
+                self.pool, self.shoppers, self.sku_id, wanted - pending
+            )
+        targets = [
+            PayTarget(int(oid), int(uid), str(openid), int(fen))
+            for oid, uid, openid, fen in self.db.rows(
+                "SELECT o.id, o.user_id, u.openid, o.payable_fen FROM orders o"
+                " JOIN users u ON u.id = o.user_id WHERE o.status = 'pending_payment'"
+                " ORDER BY o.id LIMIT %s",
+                (wanted,),
+            )
+        ]
+        self.pay = start_payments(self.pool, self.shoppers, targets)
+        print(
+            f"pay setup (untimed): {len(self.pay.notifies)} WeChat payments started through "
+            f"the API (unifiedorder at the emulator) in {self.pay.seconds:.1f} s "
+            f"({len(targets) / max(self.pay.seconds, 1e-9):.0f}/s), {self.pay.failures} failed"
+        )
+        warm, timed = self.pay.notifies[: opts.warmup], self.pay.notifies[opts.warmup :]
+        self.notified_outside_wrk += post_all(
+            self.pool, "/notify/wechat/pay", warm, "text/xml", WECHAT_SUCCESS
+        )
+        records = self.workdir / "notify.tsv"
+        write_records(records, [("/notify/wechat/pay", "text/xml", "", body) for body in timed])
+        result = run_wrk(
+            "pay-notify",
+            self.base_url,
+            records,
+            opts,
+            self.workdir,
+            seconds=None,
+            needle=WECHAT_SUCCESS,
+            cpu_groups=self.cpu_groups,
+        )
+        print(f"pay-notify: {result.ok} ok in {result.duration_s:.1f} s; {result.cpu}")
+        if opts.redis_url:
+            drain_queue(self.env, len(self.pay.notifies))
+        self.pool.close()
+        self.app.stop()
+        self.emulator.stop()
+        return result
+
+    # ------------------------------------------------------------------ (c) ceiling
+    def ceiling(self) -> PhaseResult:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        service = self.start(
+            "ceiling",
+            gunicorn_cmd(self.opts, port, "bench.ceiling_app:app"),
+            self.env,
+            f"{url}/healthz",
+        )
+        tick = b'{"note":"bench"}'
+        pool = Pool(url, self.opts.connections)
+        self.ticks_outside_wrk += post_all(
+            pool, "/tick", [tick] * self.opts.warmup, "application/json", ""
+        )
+        pool.close()
+        records = self.workdir / "ceiling.tsv"
+        write_records(records, [("/tick", "application/json", "", tick)])
+        result = run_wrk(
+            "ceiling",
+            url,
+            records,
+            self.opts,
+            self.workdir,
+            seconds=self.opts.seconds,
+            cpu_groups={"ceiling": _tree(service.proc.pid), "mariadb": self.mysqld},
+        )
+        print(f"ceiling: {result.ok} ok in {result.duration_s:.1f} s; {result.cpu}")
+        service.stop()
+        return result
+
+    # ------------------------------------------------------------------ correctness
+    def verify(self, create: PhaseResult, notify: PhaseResult, ceiling: PhaseResult) -> list[Check]:
+        db = self.db
+        checks = []
+        expected = self.orders_outside_wrk + create.ok
+        orders = int(db.scalar("SELECT COUNT(*) FROM orders"))
+        checks.append(
+            Check(
+                "orders created = successful create requests",
+                orders == expected,
+                f"{orders} rows, {expected} 201 answers ({create.ok} timed + "
+                f"{self.orders_outside_wrk} warm-up/setup)",
+            )
+        )
+        stock = int(db.scalar("SELECT stock FROM skus WHERE id = %s", (self.sku_id,)))
+        items = int(db.scalar("SELECT COALESCE(SUM(quantity), 0) FROM order_items"))
+        checks.append(
+            Check(
+                "stock decreased by exactly that much",
+                INITIAL_STOCK - stock == expected == items,
+                f"stock {INITIAL_STOCK} -> {stock} (-{INITIAL_STOCK - stock}), "
+                f"{items} items ordered",
+            )
+        )
+        paid = db.rows("SELECT out_trade_no, transaction_id FROM payments WHERE status = 'paid'")
+        not_one = db.rows(
+            "SELECT order_id FROM payments WHERE status = 'paid'"
+            " GROUP BY order_id HAVING COUNT(*) <> 1"
+        )
+        paid_orders = int(db.scalar("SELECT COUNT(*) FROM orders WHERE status = 'paid'"))
+        ours = all(self.pay.transaction_ids.get(otn) == tx for otn, tx in paid)
+        notified = self.notified_outside_wrk + notify.ok
+        sent = len(self.pay.notifies)
+        checks.append(
+            Check(
+                "exactly one paid payment per notified order",
+                len(paid) == paid_orders == notified == sent and not not_one and ours,
+                f"{len(paid)} paid payments, {paid_orders} paid orders, {notified} SUCCESS "
+                f"answers to {sent} notifies, {len(not_one)} orders with more than one, "
+                f"transaction ids all ours: {ours}",
+            )
+        )
+        if db.has_column("orders", "attributed_at"):  # since the distribution programme
+            unattributed = int(
+                db.scalar(
+                    "SELECT COUNT(*) FROM orders WHERE status = 'paid' AND attributed_at IS NULL"
+                )
+            )
+            checks.append(
+                Check(
+                    "every paid order went through commission attribution",
+                    unattributed == 0,
+                    f"{unattributed} paid orders without attributed_at",
+                )
+            )
+        events = int(db.scalar("SELECT COUNT(*) FROM bench_event"))
+        counter = int(db.scalar("SELECT n FROM bench_counter WHERE id = 1"))
+        expected = self.ticks_outside_wrk + ceiling.ok
+        checks.append(
+            Check(
+                "ceiling wrote one row per success",
+                events == counter == expected,
+                f"{events} rows, counter {counter}, {expected} answers",
+            )
+        )
+        return checks
+
+
+def report(results: list[PhaseResult], checks: list[Check]) -> None:
+    create, notify, ceiling = results
+    print()
+    print_table(results)
+    print()
+    for flow in (create, notify):
+        ratio, text = verdict(flow, ceiling)
+        print(f"{flow.name:<13} {ratio:.2f} x ceiling  -> {text}")
+    print(f"target: each flow >= {TARGET_RATIO} x ceiling throughput, p99 < {TARGET_P99_MS:.0f} ms")
+    for r in results:
+        if r.first_error:
+            print(f"{r.name}: {r.errors} errors, the first: {r.first_error}")
+    noisy = [r.name for r in results if r.others_pct > 15]
+    if noisy:
+        print(
+            f"WARNING: other processes took CPU during {', '.join(noisy)} (see the CPU lines): "
+            "those figures are low; run again on a quiet machine."
+        )
+    print()
+    for check in checks:
+        print(f"[{'ok' if check.passed else 'FAILED'}] {check.name}: {check.detail}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(argv)
     require_wrk()
-    db = Database(opts.mysql_url, f"wxdist_bench_{secrets.token_hex(4)}")
-    workdir = Path(tempfile.mkdtemp(prefix="wxdist-bench-"))
-    services: list[Service] = []
-    checks: list[tuple[str, bool, str]] = []
-    t0 = time.monotonic()
-    mysqld = _pids_named("mariadbd", "mysqld")
+    bench = Bench(opts)
     print(
-        f"wxdist order-flow bench: db {db.name}, gunicorn {opts.workers} x {opts.worker_class}"
+        f"wxdist order-flow bench: db {bench.db.name}, gunicorn {opts.workers} x "
+        f"{opts.worker_class}"
         + (f" ({opts.threads} threads)" if opts.worker_class == "gthread" else "")
         + f", {opts.connections} connections, {opts.seconds} s per timed phase, "
-        f"{os.cpu_count()} cores"
+        f"{os.cpu_count()} cores, jobs "
+        + (f"queued on {opts.redis_url}" if opts.redis_url else "inline")
     )
+    busy = machine_busy()
+    if busy > 0.15:
+        print(
+            f"WARNING: the machine is already {100 * busy:.0f}% busy before the run; other "
+            "processes will share the cores and lower every figure (see 'other processes')."
+        )
     try:
-        db.create()
-        app_port, emulator_port = free_port(), free_port()
-        emulator_url = f"http://127.0.0.1:{emulator_port}"
-        env = app_env(db, app_port, emulator_url)
-        migrate(env)
-        sku_id = seed_catalogue(db)
-        create_ceiling_tables(db)
-
-        emulator = start_service(
-            "emulator",
-            [str(VENV_BIN / "flask"), "emulator", "--port", str(emulator_port)],
-            env,
-            workdir,
-        )
-        services.append(emulator)
-        wait_http(emulator, f"{emulator_url}/_emulator/health")
-        app = start_service("app", gunicorn_cmd(opts, app_port, "wsgi:app"), env, workdir)
-        services.append(app)
-        base_url = f"http://127.0.0.1:{app_port}"
-        wait_http(app, f"{base_url}/healthz")
-        shoppers = login_shoppers(base_url, opts.users)
-        print(
-            f"setup: migrated, seeded SKU {sku_id}, {len(shoppers)} shoppers logged in "
-            f"({time.monotonic() - t0:.1f} s)"
-        )
-        cpu_groups = {
-            "app": _tree(app.proc.pid),
-            "mariadb": mysqld,
-            "emulator": _tree(emulator.proc.pid),
-        }
-        pool = Pool(base_url, opts.connections)
-
-        # (a) create-order
-        created_outside_wrk = place_orders(pool, shoppers, sku_id, opts.warmup)
-        records = workdir / "create.tsv"
-        write_records(
-            records,
-            [("/api/v1/orders", "application/json", s.auth, order_body(sku_id)) for s in shoppers],
-        )
-        create = run_wrk(
-            "create-order",
-            base_url,
-            records,
-            opts,
-            workdir,
-            seconds=opts.seconds,
-            cpu_groups=cpu_groups,
-        )
-        print(f"create-order done: {create.ok} ok in {create.duration_s:.1f} s; {create.cpu}")
-
-        # (b) pay-notify: start payments (untimed), sign notifies, then time the notifies
-        wanted = opts.notify_orders or min(create.ok + created_outside_wrk, 4000)
-        pending = db.scalar("SELECT COUNT(*) FROM orders WHERE status = 'pending_payment'")
-        if pending < wanted + opts.warmup:
-            created_outside_wrk += place_orders(
-                pool, shoppers, sku_id, wanted + opts.warmup - pending
-            )
-        targets = [
-            PayTarget(int(oid), int(uid), str(openid), int(fen))
-            for oid, uid, openid, fen in db.rows(
-                "SELECT o.id, o.user_id, u.openid, o.payable_fen FROM orders o"
-                " JOIN users u ON u.id = o.user_id WHERE o.status = 'pending_payment'"
-                " ORDER BY o.id LIMIT %s",
-                (wanted + opts.warmup,),
-            )
-        ]
-        pay = start_payments(pool, shoppers, targets)
-        print(
-            f"pay setup: {len(pay.notifies)} WeChat payments started through the API "
-            f"(unifiedorder at the emulator) in {pay.seconds:.1f} s "
-            f"({len(targets) / max(pay.seconds, 1e-9):.0f}/s, untimed), {pay.failures} failed"
-        )
-        warm, timed = pay.notifies[: opts.warmup], pay.notifies[opts.warmup :]
-        notified_outside_wrk = post_all(
-            pool, "/notify/wechat/pay", warm, "text/xml", WECHAT_SUCCESS
-        )
-        records = workdir / "notify.tsv"
-        write_records(records, [("/notify/wechat/pay", "text/xml", "", body) for body in timed])
-        notify = run_wrk(
-            "pay-notify",
-            base_url,
-            records,
-            opts,
-            workdir,
-            seconds=None,
-            needle=WECHAT_SUCCESS,
-            cpu_groups=cpu_groups,
-        )
-        print(f"pay-notify done: {notify.ok} ok in {notify.duration_s:.1f} s; {notify.cpu}")
-        pool.close()
-        app.stop()
-        emulator.stop()
-
-        # (c) ceiling
-        ceiling_port = free_port()
-        ceiling_env = dict(env, DATABASE_URL=db.url)
-        ceiling_app = start_service(
-            "ceiling",
-            gunicorn_cmd(opts, ceiling_port, "bench.ceiling_app:app"),
-            ceiling_env,
-            workdir,
-        )
-        services.append(ceiling_app)
-        ceiling_url = f"http://127.0.0.1:{ceiling_port}"
-        wait_http(ceiling_app, f"{ceiling_url}/healthz")
-        pool = Pool(ceiling_url, opts.connections)
-        tick = b'{"note":"bench"}'
-        ceiling_outside_wrk = post_all(pool, "/tick", [tick] * opts.warmup, "application/json", "")
-        pool.close()
-        records = workdir / "ceiling.tsv"
-        write_records(records, [("/tick", "application/json", "", tick)])
-        ceiling = run_wrk(
-            "ceiling",
-            ceiling_url,
-            records,
-            opts,
-            workdir,
-            seconds=opts.seconds,
-            cpu_groups={"ceiling": _tree(ceiling_app.proc.pid), "mariadb": mysqld},
-        )
-        print(f"ceiling done: {ceiling.ok} ok in {ceiling.duration_s:.1f} s; {ceiling.cpu}")
-        ceiling_app.stop()
-
-        # correctness, in the database
-        orders_expected = created_outside_wrk + create.ok
-        orders = int(db.scalar("SELECT COUNT(*) FROM orders"))
-        checks.append(
-            (
-                "orders created = successful create requests",
-                orders == orders_expected,
-                f"{orders} rows, {orders_expected} 201 answers "
-                f"({create.ok} timed + {created_outside_wrk} warm-up/setup)",
-            )
-        )
-        stock = int(db.scalar("SELECT stock FROM skus WHERE id = %s", (sku_id,)))
-        items = int(db.scalar("SELECT COALESCE(SUM(quantity), 0) FROM order_items"))
-        checks.append(
-            (
-                "stock decreased by exactly that much",
-                INITIAL_STOCK - stock == orders_expected == items,
-                f"stock {INITIAL_STOCK} -> {stock} (-{INITIAL_STOCK - stock}), "
-                f"{items} items ordered",
-            )
-        )
-        paid = db.rows(
-            "SELECT out_trade_no, transaction_id, order_id FROM payments WHERE status = 'paid'"
-        )
-        per_order = db.rows(
-            "SELECT order_id, COUNT(*) FROM payments WHERE status = 'paid'"
-            " GROUP BY order_id HAVING COUNT(*) <> 1"
-        )
-        notified = notified_outside_wrk + notify.ok
-        ours = all(pay.transaction_ids.get(otn) == tx for otn, tx, _ in paid)
-        paid_orders = int(db.scalar("SELECT COUNT(*) FROM orders WHERE status = 'paid'"))
-        checks.append(
-            (
-                "exactly one paid payment per notified order",
-                len(paid) == notified == len(pay.notifies) == paid_orders
-                and not per_order
-                and ours,
-                f"{len(paid)} paid payments, {paid_orders} paid orders, {notified} SUCCESS "
-                f"answers for {len(pay.notifies)} notifies, "
-                f"{len(per_order)} orders with != 1, transaction ids ours: {ours}",
-            )
-        )
-        events = int(db.scalar("SELECT COUNT(*) FROM bench_event"))
-        counter = int(db.scalar("SELECT n FROM bench_counter WHERE id = 1"))
-        ceiling_expected = ceiling_outside_wrk + ceiling.ok
-        checks.append(
-            (
-                "ceiling wrote one row per success",
-                events == counter == ceiling_expected,
-                f"{events} rows, counter {counter}, {ceiling_expected} answers",
-            )
-        )
-
-        results = [create, notify, ceiling]
-        print()
-        print_table(results)
-        print()
-        for flow in (create, notify):
-            ratio, text = verdict(flow, ceiling)
-            print(f"{flow.name:<13} {ratio:.2f} x ceiling  -> {text}")
-            if flow.first_error:
-                print(f"{'':<13} first error: {flow.first_error}")
-        if ceiling.first_error:
-            print(f"ceiling first error: {ceiling.first_error}")
-        print(
-            f"target: each flow >= {TARGET_RATIO} x ceiling throughput, p99 < "
-            f"{TARGET_P99_MS:.0f} ms"
-        )
-        print()
-        for name, passed, detail in checks:
-            print(f"[{'ok' if passed else 'FAILED'}] {name}: {detail}")
-        print(f"\nwhole run {time.monotonic() - t0:.0f} s")
-        return 0 if all(passed for _, passed, _ in checks) else 1
+        bench.setup_app()
+        create = bench.create_order()
+        notify = bench.pay_notify(bench.orders_outside_wrk + create.ok)
+        ceiling = bench.ceiling()
+        checks = bench.verify(create, notify, ceiling)
+        report([create, notify, ceiling], checks)
     finally:
-        for service in reversed(services):
-            service.stop()
-        if opts.keep_db:
-            print(f"kept database {db.name}")
-        else:
-            with suppress(pymysql.MySQLError):
-                db.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        bench.close()
+    print(f"\nwhole run {time.monotonic() - bench.started:.0f} s")
+    return 0 if all(check.passed for check in checks) else 1
 
 
 if __name__ == "__main__":

@@ -15,17 +15,22 @@ _app: Flask | None = None
 _lock = threading.Lock()
 
 
-@contextlib.contextmanager
-def app_context() -> Iterator[None]:
-    """Reuse the caller's app context (inline jobs) or one app per worker process."""
-    if has_app_context():
-        yield
-        return
+def preload_app() -> Flask:
+    """Build this process's app now (a worker parent does, so forked jobs inherit it)."""
     global _app
     with _lock:
         if _app is None:
             from wxdist import create_app
 
             _app = create_app()
-    with _app.app_context():
+    return _app
+
+
+@contextlib.contextmanager
+def app_context() -> Iterator[None]:
+    """Reuse the caller's app context (inline jobs) or one app per worker process."""
+    if has_app_context():
+        yield
+        return
+    with preload_app().app_context():
         yield

@@ -14,7 +14,7 @@ def test_demo_ends_with_the_order_paid(app: Flask, emulator: EmulatorServer, run
     for channel in ("wechat", "alipay"):
         lines: list[str] = []
         order_no = run_demo(app.config["LIVE_URL"], emulator.url, channel, echo=lines.append)
-        assert len(order_no) == 20
+        assert len(order_no) == 24
         assert [line.split()[1] for line in lines] == [
             "login",
             "browse",

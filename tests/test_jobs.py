@@ -50,3 +50,20 @@ def test_the_closing_sweep_runs_inline_and_on_an_rq_worker(
     run_jobs()
     assert get_order(client, headers, order["id"])["status"] == "closed"
     assert sku_stock(app, product["sku_id"]) == 2
+
+
+def test_the_worker_class_builds_the_app_before_forking(app: Flask) -> None:
+    """`rq worker -w jobs.worker.AppWorker`: the parent holds the app, so a forked job
+    does not import and build it again."""
+    import jobs
+    from jobs.worker import AppWorker
+
+    jobs._app = None
+    try:
+        AppWorker(["default"], connection=redis.Redis.from_url("redis://127.0.0.1:6379/0"))
+        assert jobs._app is not None
+        first = jobs._app
+        with jobs.app_context():  # what a job does: reuse it
+            assert jobs._app is first
+    finally:
+        jobs._app = None

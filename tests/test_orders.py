@@ -31,7 +31,7 @@ def test_an_order_reserves_stock_and_answers_totals_in_fen(client: FlaskClient, 
     assert response.status_code == 201
     order = response.get_json()
     assert order["status"] == "pending_payment"
-    assert len(order["order_no"]) == 20
+    assert len(order["order_no"]) == 24
     assert order["goods_fen"] == 3 * 1990 + 3 * 350
     assert order["payable_fen"] == order["goods_fen"]
     assert sorted((i["sku_id"], i["quantity"], i["amount_fen"]) for i in order["items"]) == sorted(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from wxdist.errors import NotFound
 from wxdist.extensions import db
@@ -26,7 +27,8 @@ def list_products(category_id: int | None, page: int, per_page: int) -> tuple[li
         query = query.where(Product.category_id == category_id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     products = db.session.scalars(
-        query.order_by(Product.sort.desc(), Product.id.desc())
+        query.options(selectinload(Product.images), selectinload(Product.skus))
+        .order_by(Product.sort.desc(), Product.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
@@ -35,7 +37,9 @@ def list_products(category_id: int | None, page: int, per_page: int) -> tuple[li
 
 def get_on_shelf_product(product_id: int) -> Product:
     """Raises NotFound if the product does not exist or is off shelf."""
-    product = db.session.get(Product, product_id)
+    product = db.session.get(
+        Product, product_id, options=[selectinload(Product.images), selectinload(Product.skus)]
+    )
     if product is None or not product.on_shelf:
         raise NotFound("no such product", fields={"product_id": "not found or off shelf"})
     return product

@@ -17,10 +17,11 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from wxdist.errors import ApiError, Conflict, NotFound
 from wxdist.extensions import db
-from wxdist.models import Order, OrderItem, OrderStatus, Product, Sku
+from wxdist.models import Order, OrderItem, OrderStatus, Product, ProductImage, Sku
 from wxdist.models.types import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -42,9 +43,11 @@ class Address:
 
 
 def new_order_no() -> str:
-    """20 digits: Shanghai time to the second plus 6 random digits (unique key backs it)."""
+    """24 digits: Shanghai time to the second plus 10 random digits, so even hundreds of
+    orders a second practically never collide (the unique key backs it); with the channel
+    letter it stays within WeChat's 32-character out_trade_no."""
     now = datetime.now(UTC).astimezone(SHANGHAI)
-    return now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**6):06d}"
+    return now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**10):010d}"
 
 
 def create_order(user_id: int, lines: list[LineRequest], address: Address, remark: str) -> Order:
@@ -66,12 +69,20 @@ def create_order(user_id: int, lines: list[LineRequest], address: Address, remar
                 fields={f"items.{positions[sku_id]}.quantity": f"at most {MAX_QUANTITY}"},
             )
 
+    first_image = (
+        select(ProductImage.url)
+        .where(ProductImage.product_id == Product.id)
+        .order_by(ProductImage.sort, ProductImage.id)
+        .limit(1)
+        .scalar_subquery()
+    )
     rows = db.session.execute(
-        select(Sku, Product)
+        select(Sku, Product, first_image)
         .join(Product, Sku.product_id == Product.id)
         .where(Sku.id.in_(list(merged)))
     ).all()
-    found = {sku.id: (sku, product) for sku, product in rows}
+    found = {sku.id: (sku, product) for sku, product, _ in rows}
+    images = {sku.id: image or "" for sku, _, image in rows}
     for sku_id in merged:
         pair = found.get(sku_id)
         if pair is None or not pair[0].is_active or not pair[1].on_shelf:
@@ -110,7 +121,7 @@ def create_order(user_id: int, lines: list[LineRequest], address: Address, remar
                 sku_id=sku.id,
                 title=product.title,
                 sku_name=sku.name,
-                image_url=product.images[0].url if product.images else "",
+                image_url=images[sku_id],
                 price_fen=sku.price_fen,
                 quantity=quantity,
                 amount_fen=amount,
@@ -159,7 +170,8 @@ def list_user_orders(
         query = query.where(Order.status == status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     orders = db.session.scalars(
-        query.order_by(Order.created_at.desc(), Order.id.desc())
+        query.options(selectinload(Order.items))
+        .order_by(Order.created_at.desc(), Order.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     )

@@ -38,10 +38,10 @@ class Product(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     images: Mapped[list[ProductImage]] = relationship(
-        order_by="ProductImage.sort", cascade="all, delete-orphan", lazy="selectin"
+        order_by="ProductImage.sort", cascade="all, delete-orphan"
     )
     skus: Mapped[list[Sku]] = relationship(
-        order_by="Sku.id", cascade="all, delete-orphan", lazy="selectin", back_populates="product"
+        order_by="Sku.id", cascade="all, delete-orphan", back_populates="product"
     )
 
 

@@ -73,9 +73,7 @@ class Order(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # cancelled or closed
 
-    items: Mapped[list[OrderItem]] = relationship(
-        order_by="OrderItem.id", lazy="selectin", back_populates="order"
-    )
+    items: Mapped[list[OrderItem]] = relationship(order_by="OrderItem.id", back_populates="order")
 
 
 class OrderItem(db.Model):
