@@ -150,14 +150,14 @@ def request_withdrawal(
         payout_api=settings.wechat_payout_api if method == "wechat" else None,
         account_encrypted=seal(details),
         account_masked=masked,
-        payout_no="",
+        # Made before the insert (a shared placeholder on a unique key deadlocks concurrent
+        # requests on MySQL); random, so it stays unique at the gateway even if ids were
+        # ever reused (a restored database), where a repeated number means "already paid".
+        payout_no=f"WD{now:%Y%m%d}{secrets.token_hex(8).upper()}",
         created_at=now,
     )
     db.session.add(withdrawal)
     db.session.flush()
-    # Unique by the id; the random tail keeps it unique at the gateway even if ids are ever
-    # reused (a restored database), where a repeated number would mean "already paid".
-    withdrawal.payout_no = f"WD{now:%Y%m%d}{withdrawal.id:010d}{secrets.token_hex(3).upper()}"
     try:
         ledger.move(
             user_id,
