@@ -1267,7 +1267,11 @@ class Scenario:
             f"  {WHAT_IF_DDL}"
         )
         started = time.perf_counter()
-        self.database.query(WHAT_IF_DDL)
+        try:
+            self.database.query(WHAT_IF_DDL)
+        except pymysql.err.OperationalError as exc:  # the migration already changed them
+            print(f"  skipped: the migrated schema has no index to replace ({exc.args[1]})")
+            return
         self.database.query("ANALYZE TABLE referrals")
         print(f"  index rebuilt in {time.perf_counter() - started:.1f} s")
         cases.append(("D team count, 2 COUNTs (SQL)", sql_count_call(SPLIT_TEAM_COUNT, owner)))
