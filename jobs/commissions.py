@@ -6,8 +6,13 @@ from jobs import app_context
 
 
 def settle_commissions() -> dict[str, int]:
-    """Periodic: auto-complete long-shipped orders, then settle what is due."""
+    """Periodic: attribute paid orders a lost job missed, auto-complete long-shipped
+    orders, then settle what is due."""
     with app_context():
-        from wxdist.commissions import auto_complete_orders, settle_due
+        from wxdist.commissions import attribute_missed, auto_complete_orders, settle_due
 
-        return {"auto_completed": auto_complete_orders(), "settled": settle_due()}
+        return {
+            "attributed_late": attribute_missed(),
+            "auto_completed": auto_complete_orders(),
+            "settled": settle_due(),
+        }

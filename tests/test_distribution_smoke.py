@@ -64,3 +64,28 @@ def test_two_level_purchase_settles_and_claws_back(
     assert team["items"][0]["contribution_fen"] == 250
     listed = client.get("/api/v1/distributor/orders", headers=mid_headers).get_json()
     assert listed["items"][0]["commission_fen"] == 500 and listed["items"][0]["level"] == 1
+
+
+def test_a_lost_attribution_job_is_caught_up_by_the_sweep(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer
+) -> None:
+    """On RQ a queued job can be lost (Redis flushed, a worker dying past its retries): the
+    periodic sweep attributes the paid order anyway, once."""
+    if app.config["INLINE_JOBS"]:
+        import pytest
+
+        pytest.skip("inline jobs run in the notify itself; the lost job needs RQ")
+    from wxdist.redis_conn import redis_client
+
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
+    distributor = become_distributor(client, "lost-d")
+    buyer = login(client, "lost-b", scene=distributor["centre"]["scene"])
+    product = make_product(app, price_fen=10_000)
+    pay_order(client, emulator.url, buyer, product["sku_id"])
+    redis_client(app.config["REDIS_URL"]).flushdb()  # the order_paid job is gone
+    assert centre(client, distributor["headers"])["balances"]["frozen_fen"] == 0
+    with app.app_context():
+        assert commissions.attribute_missed(utcnow() + timedelta(minutes=2)) == 1
+        assert commissions.attribute_missed(utcnow() + timedelta(minutes=2)) == 0
+        assert check_all() == []
+    assert centre(client, distributor["headers"])["balances"]["frozen_fen"] == 1000

@@ -68,7 +68,6 @@ from wxdist.refunds import request_refund
 
 CODES = [f"sm-user-{i}" for i in range(6)]
 STOCK = 12
-GHOST_ID = 9_999_999  # a user id nobody has
 # Scenes that name nobody usable, and what binding to them answers.
 JUNK_SCENES = {
     "hello": "unknown_scene",

@@ -149,11 +149,14 @@ def test_concurrent_first_binds_without_the_lock_row_all_answer(
     set_settings(app, binding_mode="last_touch", binding_scope="no_referrer")
     tops = _distributors(client, 2, "lockless-top")
     users = [{"headers": login(client, f"lockless-{i}")} for i in range(40)]
-    for round_no in range(8):
+    with app.app_context():
+        mysql = db.engine.dialect.name == "mysql"
+    for round_no in range(8 if mysql else 2):  # SQLite's write lock has no gaps to race on
         with app.app_context():
             db.session.execute(delete(ReferralLock))
             db.session.commit()
-        time.sleep(1)  # let InnoDB purge the deleted row: a long-gone row leaves a bare gap
+        if mysql:
+            time.sleep(1)  # let InnoDB purge the deleted row: a long-gone row leaves a bare gap
         answers = _concurrent_binds(app, [(user, tops[round_no % 2]) for user in users])
         failed = [body for status, body in answers if status != 200]
         assert not failed, f"round {round_no}: {len(failed)} of 40 binds failed: {failed[0]}"

@@ -176,6 +176,19 @@ def attribute_order(order_id: int) -> int:
     return written
 
 
+def attribute_missed(now: datetime | None = None, limit: int = 500) -> int:
+    """Periodic: attribute paid orders whose attribution job never ran or failed (a lost RQ
+    job, an inline job that raised). Idempotent. Returns records written."""
+    cutoff = (now or utcnow()) - timedelta(minutes=1)
+    ids = db.session.scalars(
+        select(Order.id)
+        .where(Order.attributed_at.is_(None), Order.paid_at.is_not(None), Order.paid_at <= cutoff)
+        .order_by(Order.paid_at)
+        .limit(limit)
+    ).all()
+    return sum(attribute_order(order_id) for order_id in ids)
+
+
 def clawback_order(order_id: int) -> int:
     """Take back commission in proportion to what has been refunded of each item; commits.
     Returns the fen taken back by this call (0 when there was nothing new)."""

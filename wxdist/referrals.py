@@ -136,7 +136,8 @@ def _take_binding_lock() -> None:
                 raise
             db.session.rollback()
             time.sleep(0.005 * (attempt + 1))
-    db.session.execute(bump)
+    if db.session.execute(bump).rowcount != 1:  # never bind unserialised
+        raise RuntimeError("the referral lock row could not be taken")
 
 
 def _referral_for_update(user_id: int) -> Referral | None:
