@@ -279,8 +279,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Encrypts payout account details at rest; falls back to SECRET_KEY when unset.
         "DATA_ENCRYPTION_KEY": get("DATA_ENCRYPTION_KEY") or None,
         "MAX_CONTENT_LENGTH": 1024 * 1024,  # no request body of ours comes near this
+        # Merchant panel (/panel): failed sign-ins allowed per address and per username.
+        "PANEL_LOGIN_LIMIT": _rate_limit(
+            "PANEL_LOGIN_LIMIT", get("PANEL_LOGIN_LIMIT", "10/10minute")
+        ),
+        "PANEL_LOW_STOCK": typed("PANEL_LOW_STOCK", 10, lambda n, r: _parse_int(n, r, 0)),
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),
         **_wechat_pay_v3_settings(get, live=gateway == "live"),
     }
+
+
+def _rate_limit(name: str, raw: str) -> str:
+    """A rate such as '10/10minute' or '10 per 10 minutes'; raises ConfigError otherwise."""
+    from limits import parse
+
+    try:
+        parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a rate like 10/10minute, got {raw!r}") from exc
+    return raw
 
 
 def _engine_options(database_url: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from wxdist.extensions import db, migrate
     from wxdist.media_views import media_bp
     from wxdist.notify import notify_bp
+    from wxdist.panel import register_panel
 
     app = Flask(__name__, instance_relative_config=False)
     app.config.update(load_settings())
@@ -36,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_api(app)
     app.register_blueprint(notify_bp)
     app.register_blueprint(media_bp)
+    register_panel(app)
     cli.register(app)
 
     @app.get("/healthz")

@@ -9,9 +9,11 @@ from flask.cli import with_appcontext
 
 def register(app: Flask) -> None:
     from wxdist.cli_distribution import COMMANDS
+    from wxdist.cli_panel import COMMANDS as PANEL_COMMANDS
     from wxdist.cli_share import COMMANDS as SHARE_COMMANDS
 
-    for command in (serve, seed, demo, emulator, sweep, ship, refund, *COMMANDS, *SHARE_COMMANDS):
+    commands = (serve, seed, demo, emulator, sweep, ship, refund)
+    for command in (*commands, *COMMANDS, *SHARE_COMMANDS, *PANEL_COMMANDS):
         app.cli.add_command(command)
 
 

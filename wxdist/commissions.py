@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from wxdist import distributors, ledger
+from wxdist import daily_stats, distributors, ledger
 from wxdist.distribution_settings import Settings, get_settings
 from wxdist.extensions import db
 from wxdist.models import (
@@ -114,7 +114,7 @@ def attribute_order(order_id: int) -> int:
             paid_orders=User.paid_orders + 1, paid_spend_fen=User.paid_spend_fen + order.paid_fen
         )
     )
-    written = 0
+    written = earned = 0
     beneficiaries = _beneficiaries(order.user_id, settings, now) if settings.enabled else []
     by_depth = {b.level: b.user_id for b in beneficiaries}
     order.referrer_l1_id = by_depth.get(1)
@@ -161,6 +161,7 @@ def attribute_order(order_id: int) -> int:
                 order_id=order.id,
             )
             written += 1
+            earned += amount
     for beneficiary in beneficiaries:
         db.session.execute(
             update(Distributor)
@@ -168,6 +169,9 @@ def attribute_order(order_id: int) -> int:
             .values(team_sales_fen=Distributor.team_sales_fen + order.paid_fen)
         )
     refunded_meanwhile = order.refunded_fen > 0  # a refund settled before this job ran
+    daily_stats.add(
+        order.paid_at, order.id, paid_orders=1, paid_fen=order.paid_fen, commission_fen=earned
+    )
     db.session.commit()
     if settings.enabled and settings.distributor_mode == "spend":
         distributors.promote_by_spend(order.user_id)
@@ -245,6 +249,7 @@ def clawback_locked(order: Order) -> int:
                 lifetime_delta=-delta,
             )
         taken += delta
+    daily_stats.add(None, order.id, commission_clawed_fen=taken)
     return taken
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from wxdist import ledger
+from wxdist import daily_stats, ledger
 from wxdist.distribution_settings import get_settings
 from wxdist.errors import ApiError, Conflict, NotFound
 from wxdist.extensions import db
@@ -81,7 +81,7 @@ def apply(user_id: int, real_name: str, phone: str, reason: str = "") -> Distrib
         db.session.rollback()
         raise Conflict("an application is already in", code="already_pending") from None
     if auto:
-        ledger.ensure_account(user_id)
+        _count_approval(user_id)
     db.session.commit()
     if auto:
         _approved(user_id)
@@ -111,7 +111,7 @@ def review(user_id: int, approve: bool, note: str = "") -> Distributor:
         db.session.rollback()
         raise Conflict(f"the application is {row.status}, not pending", code="invalid_status")
     if approve:
-        ledger.ensure_account(user_id)
+        _count_approval(user_id)
     db.session.commit()
     db.session.refresh(row)
     if approve:
@@ -169,10 +169,17 @@ def promote_by_spend(user_id: int) -> bool:
     except IntegrityError:
         db.session.rollback()
         return False
-    ledger.ensure_account(user_id)
+    _count_approval(user_id)
     db.session.commit()
     _approved(user_id)
     return True
+
+
+def _count_approval(user_id: int) -> None:
+    """In the approving transaction: open the distributor's account and count them on
+    today's dashboard."""
+    ledger.ensure_account(user_id)
+    daily_stats.add(None, user_id, new_distributors=1)
 
 
 def _approved(user_id: int) -> None:

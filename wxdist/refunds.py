@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from payments.errors import GatewayRejected, GatewayUnavailable
+from wxdist import daily_stats
 from wxdist.commissions import clawback_locked
 from wxdist.errors import ApiError, Conflict, NotFound
 from wxdist.extensions import db
@@ -184,6 +185,7 @@ def settle_refund(
             _spread_over_items(order, refund)
             db.session.flush()
             clawback_locked(order)  # commission goes back in the same transaction
+            daily_stats.add(None, order.id, refunds=1, refunded_fen=refund.amount_fen)
         fully = order.refunded_fen >= order.paid_fen
         order.status = (
             OrderStatus.REFUNDED if fully else order.status_before_refund or OrderStatus.PAID

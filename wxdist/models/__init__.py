@@ -25,13 +25,17 @@ from wxdist.models.order import (
 )
 from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
 from wxdist.models.share import PosterTemplateRecord, ShareCode
+from wxdist.models.staff import AuditEntry, StaffRole, StaffUser
+from wxdist.models.stats import DailyStat
 from wxdist.models.user import User
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 
 __all__ = [
+    "AuditEntry",
     "Category",
     "Commission",
     "CommissionStatus",
+    "DailyStat",
     "DistributionSettings",
     "Distributor",
     "DistributorAccount",
@@ -54,6 +58,8 @@ __all__ = [
     "RefundStatus",
     "ShareCode",
     "Sku",
+    "StaffRole",
+    "StaffUser",
     "User",
     "Withdrawal",
     "WithdrawalStatus",

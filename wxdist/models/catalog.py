@@ -63,7 +63,7 @@ class Sku(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     name: Mapped[str] = mapped_column(String(128), default="")
     price_fen: Mapped[int] = mapped_column(Fen)
-    stock: Mapped[int] = mapped_column(Integer, default=0)
+    stock: Mapped[int] = mapped_column(Integer, default=0, index=True)  # low-stock list
     sold: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -1,0 +1,110 @@
+"""Daily aggregates for the dashboard, kept up to date by the services that move money.
+
+`add()` runs inside the caller's transaction (a payment's attribution, a refund's
+settlement, a distributor's approval), so a figure and the change it counts commit or roll
+back together. Reading the last 30 days sums at most 30 x SHARDS small rows, whatever the
+number of orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import func, select, update
+
+from wxdist.extensions import db
+from wxdist.models.stats import SHARDS, DailyStat
+from wxdist.models.types import utcnow
+from wxdist.orders import SHANGHAI
+from wxdist.sql import insert_ignore
+
+COUNTERS = (
+    "paid_orders",
+    "paid_fen",
+    "refunds",
+    "refunded_fen",
+    "new_distributors",
+    "commission_fen",
+    "commission_clawed_fen",
+)
+
+
+def local_day(moment: datetime | None = None) -> date:
+    """The merchant's calendar day of a naive-UTC moment (now by default)."""
+    moment = moment or utcnow()
+    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+
+
+def add(moment: datetime | None, shard_key: int, **deltas: int) -> None:
+    """Add `deltas` (counter name → amount) to the day of `moment`, in the caller's
+    transaction. Raises ValueError for an unknown counter."""
+    unknown = set(deltas) - set(COUNTERS)
+    if unknown:
+        raise ValueError(f"unknown daily counters: {sorted(unknown)}")
+    deltas = {name: amount for name, amount in deltas.items() if amount}
+    if not deltas:
+        return
+    key = {"day": local_day(moment), "shard": shard_key % SHARDS}
+    statement = (
+        update(DailyStat)
+        .where(DailyStat.day == key["day"], DailyStat.shard == key["shard"])
+        .values({name: getattr(DailyStat, name) + amount for name, amount in deltas.items()})
+    )
+    if db.session.execute(statement).rowcount == 1:
+        return
+    _create_row(key)
+    db.session.execute(statement)
+
+
+def _create_row(key: dict[str, object]) -> None:
+    """Make the (day, shard) row of zeros. On MySQL in a short transaction of its own, so
+    concurrent first writers of a day never hold shared locks they then try to upgrade."""
+    if db.engine.dialect.name == "mysql":
+        from sqlalchemy.dialects.mysql import insert
+
+        with db.engine.begin() as conn:
+            conn.execute(insert(DailyStat).values(**key).prefix_with("IGNORE"))
+    else:
+        insert_ignore(DailyStat.__table__, **key)
+
+
+@dataclass(frozen=True)
+class Totals:
+    paid_orders: int = 0
+    paid_fen: int = 0
+    refunds: int = 0
+    refunded_fen: int = 0
+    new_distributors: int = 0
+    commission_fen: int = 0
+    commission_clawed_fen: int = 0
+
+    @property
+    def net_sales_fen(self) -> int:
+        return self.paid_fen - self.refunded_fen
+
+    @property
+    def net_commission_fen(self) -> int:
+        return self.commission_fen - self.commission_clawed_fen
+
+
+def by_day(first: date, last: date) -> dict[date, Totals]:
+    """Totals per day from `first` to `last` inclusive; days without activity are zeros."""
+    rows = db.session.execute(
+        select(DailyStat.day, *[func.sum(getattr(DailyStat, name)) for name in COUNTERS])
+        .where(DailyStat.day >= first, DailyStat.day <= last)
+        .group_by(DailyStat.day)
+    ).all()
+    found = {row[0]: Totals(*(int(value or 0) for value in row[1:])) for row in rows}
+    days = (last - first).days + 1
+    return {first + timedelta(d): found.get(first + timedelta(d), Totals()) for d in range(days)}
+
+
+def total(days: dict[date, Totals], since: date) -> Totals:
+    """Sum of the days on or after `since`."""
+    sums = dict.fromkeys(COUNTERS, 0)
+    for day, totals in days.items():
+        if day >= since:
+            for name in COUNTERS:
+                sums[name] += getattr(totals, name)
+    return Totals(**sums)

@@ -1,0 +1,30 @@
+"""The merchant's web panel at /panel: server-rendered pages for staff.
+
+`register_panel(app)` binds Flask-Login and CSRF and registers the blueprint; each page
+module adds its views to `panel_bp` with an access area (see `access.py`).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from wxdist.panel.blueprint import csrf, login_manager, panel_bp
+
+PAGE_MODULES = (
+    "wxdist.panel.auth_views",
+    "wxdist.panel.dashboard_views",
+    "wxdist.panel.audit_views",
+)
+
+
+def register_panel(app: Flask) -> None:
+    import importlib
+
+    for module in PAGE_MODULES:
+        importlib.import_module(module)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.register_blueprint(panel_bp)
+    from wxdist.panel import filters
+
+    filters.register(app)

@@ -1,0 +1,67 @@
+"""Who may open what: each view belongs to an area, each area to roles.
+
+`@area("withdrawals")` on a view signs the staff member in (else redirect to login) and
+answers 403 unless their role has that area. The walk test reads `view.panel_area`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from wxdist.models.staff import StaffRole
+
+OWNER, OPERATOR, FINANCE = StaffRole.OWNER, StaffRole.OPERATOR, StaffRole.FINANCE
+
+AREAS: dict[str, tuple[str, ...]] = {
+    "dashboard": (OWNER, OPERATOR, FINANCE),
+    "withdrawals": (OWNER, FINANCE),
+    "commissions": (OWNER, FINANCE),
+    "distributors": (OWNER, OPERATOR),
+    "orders": (OWNER, OPERATOR),
+    "products": (OWNER, OPERATOR),
+    "settings": (OWNER,),
+    "audit": (OWNER,),
+}
+
+# The navigation, in order: (area, endpoint, label).
+NAV = (
+    ("dashboard", "panel.dashboard", "Dashboard"),
+    ("withdrawals", "panel.withdrawals", "Withdrawals"),
+    ("distributors", "panel.distributors", "Distributors"),
+    ("orders", "panel.orders", "Orders"),
+    ("products", "panel.products", "Products"),
+    ("commissions", "panel.commissions", "Commission"),
+    ("settings", "panel.settings", "Settings"),
+    ("audit", "panel.audit", "Audit log"),
+)
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def can(area_name: str) -> bool:
+    """True if the signed-in staff member's role has `area_name`."""
+    return current_user.is_authenticated and current_user.role in AREAS[area_name]
+
+
+def area(area_name: str) -> Callable[[View], View]:
+    """Require a signed-in staff member whose role has `area_name` (else 403)."""
+    if area_name not in AREAS:
+        raise ValueError(f"unknown panel area {area_name!r}")
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not can(area_name):
+                abort(403)
+            return view(*args, **kwargs)
+
+        checked = login_required(guarded)
+        checked.panel_area = area_name  # type: ignore[attr-defined]
+        return checked  # type: ignore[return-value]
+
+    return decorate

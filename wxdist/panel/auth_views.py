@@ -1,0 +1,76 @@
+"""Sign in and out. Failed sign-ins are rate-limited per address and per username."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from limits import parse
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.ui import client_ip
+from wxdist.staff import authenticate
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+def _limiter() -> FixedWindowRateLimiter:
+    """One limiter per app: Redis when REDIS_URL is set (shared by all processes)."""
+    limiter = current_app.extensions.get("panel_login_limiter")
+    if limiter is None:
+        storage = storage_from_string(current_app.config.get("REDIS_URL") or "memory://")
+        limiter = FixedWindowRateLimiter(storage)
+        current_app.extensions["panel_login_limiter"] = limiter
+    return limiter
+
+
+def _keys(username: str) -> list[str]:
+    return [f"panel-login:ip:{client_ip()}", f"panel-login:user:{username.strip().lower()}"]
+
+
+@panel_bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if current_user.is_authenticated:
+        return redirect(url_for("panel.dashboard"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        limit = parse(current_app.config["PANEL_LOGIN_LIMIT"])
+        limiter = _limiter()
+        keys = _keys(form.username.data or "")
+        if not all(limiter.test(limit, key) for key in keys):
+            flash("Too many failed sign-ins. Wait a few minutes and try again.", "error")
+            return render_template("panel/login.html", form=form), 429
+        staff = authenticate(form.username.data or "", form.password.data or "")
+        if staff is not None:
+            login_user(staff)
+            return redirect(_safe_next(request.args.get("next")))
+        for key in keys:
+            limiter.hit(limit, key)
+        flash("Wrong username or password.", "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("panel/login.html", form=form), status
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path inside the panel: never an open redirect to another site."""
+    if target and target.startswith("/panel") and not target.startswith("//"):
+        return target
+    return url_for("panel.dashboard")
+
+
+@panel_bp.post("/logout")
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    logout_user()
+    flash("Signed out.", "info")
+    return redirect(url_for("panel.login"))

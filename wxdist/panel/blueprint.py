@@ -1,0 +1,80 @@
+"""The panel blueprint and the extensions it uses (bound by `register_panel`)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request, url_for
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from wxdist.errors import ApiError
+from wxdist.extensions import db
+
+panel_bp = Blueprint(
+    "panel",
+    __name__,
+    url_prefix="/panel",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+login_manager = LoginManager()
+login_manager.login_view = "panel.login"
+login_manager.login_message = "Please sign in."
+csrf = CSRFProtect()
+
+
+@login_manager.user_loader
+def _load_staff(value: str):  # type: ignore[no-untyped-def]
+    from wxdist.staff import load_session
+
+    return load_session(value)
+
+
+@panel_bp.before_request
+def _protect_forms() -> None:
+    """CSRF on every panel form (the JSON API and gateway notifies carry no cookies)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+@panel_bp.after_request
+def _no_store(response: Response) -> Response:
+    """Staff pages hold personal and financial data: never cached, never framed."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response
+
+
+@panel_bp.errorhandler(CSRFError)
+def _csrf_refused(exc: CSRFError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return error_page(400, "The form expired or was not sent from the panel; reload and retry.")
+
+
+@panel_bp.errorhandler(ApiError)
+def _service_refused(exc: ApiError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    return error_page(exc.status, exc.message, exc.fields)
+
+
+@panel_bp.errorhandler(403)
+def _forbidden(exc):  # type: ignore[no-untyped-def]
+    return error_page(403, "Your role cannot open this page.")
+
+
+@panel_bp.errorhandler(404)
+def _not_found(exc):  # type: ignore[no-untyped-def]
+    return error_page(404, "Not found.")
+
+
+def error_page(status: int, message: str, fields: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """The panel's error page, with the fields that were wrong and a way back."""
+    home = "panel.dashboard" if current_user.is_authenticated else "panel.login"
+    back = request.referrer or url_for(home)
+    return (
+        render_template(
+            "panel/error.html", status=status, message=message, fields=fields or {}, back=back
+        ),
+        status,
+    )

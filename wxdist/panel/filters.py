@@ -1,0 +1,37 @@
+"""Jinja filters and globals of the panel: money, local time, navigation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+
+from wxdist.orders import SHANGHAI
+
+
+def fen(amount: int | None) -> str:
+    """12345 → '¥123.45' (negative amounts keep their sign)."""
+    if amount is None:
+        return "–"
+    sign = "-" if amount < 0 else ""
+    yuan, cents = divmod(abs(int(amount)), 100)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored naive-UTC time shown in the merchant's zone (Asia/Shanghai)."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(fmt)
+
+
+def has_endpoint(endpoint: str) -> bool:
+    return endpoint in current_app.view_functions
+
+
+def register(app: Flask) -> None:
+    from wxdist.panel.access import NAV, can
+
+    app.jinja_env.filters["fen"] = fen
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.globals.update(panel_nav=NAV, panel_can=can, has_endpoint=has_endpoint)

@@ -1,0 +1,92 @@
+"""Staff accounts of the merchant panel: create, authenticate, change role or password.
+
+Passwords are stored as salted scrypt hashes (werkzeug). Raises ApiError naming the field
+for bad input, Conflict for a username already taken.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from wxdist.errors import ApiError, Conflict, NotFound
+from wxdist.extensions import db
+from wxdist.models.staff import StaffRole, StaffUser
+from wxdist.models.types import utcnow
+
+USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+MIN_PASSWORD = 10
+# Checked when the username is unknown, so a wrong username costs as much time as a wrong
+# password and the two cannot be told apart by timing.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ApiError(
+            "password too short",
+            fields={"password": f"at least {MIN_PASSWORD} characters"},
+        )
+
+
+def create_staff(username: str, password: str, role: str, display_name: str = "") -> StaffUser:
+    """Create an account; commits."""
+    username = username.strip()
+    if not USERNAME.match(username):
+        raise ApiError("bad username", fields={"username": "3-64 letters, digits or _ . @ -"})
+    if role not in StaffRole.ALL:
+        raise ApiError("bad role", fields={"role": f"one of {', '.join(StaffRole.ALL)}"})
+    _check_password(password)
+    taken = db.session.scalar(
+        select(func.count()).select_from(StaffUser).where(StaffUser.username == username)
+    )
+    if taken:
+        raise Conflict("that username is taken", code="username_taken")
+    staff = StaffUser(
+        username=username,
+        display_name=display_name.strip()[:64] or username,
+        password_hash=generate_password_hash(password),
+        role=role,
+    )
+    db.session.add(staff)
+    db.session.commit()
+    return staff
+
+
+def authenticate(username: str, password: str) -> StaffUser | None:
+    """The active account with this username and password, else None; records the login."""
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.username == username.strip()))
+    if staff is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(staff.password_hash, password) or not staff.active:
+        return None
+    staff.last_login_at = utcnow()
+    db.session.commit()
+    return staff
+
+
+def set_password(staff_id: int, password: str) -> StaffUser:
+    """New password; ends the account's other sessions. Commits."""
+    _check_password(password)
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None:
+        raise NotFound("no such staff account")
+    staff.password_hash = generate_password_hash(password)
+    staff.session_version += 1
+    db.session.commit()
+    return staff
+
+
+def load_session(value: str) -> StaffUser | None:
+    """The account behind a login cookie value, if it is still active and current."""
+    try:
+        staff_id, version = (int(part) for part in value.split(":"))
+    except ValueError:
+        return None
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None or not staff.active or staff.session_version != version:
+        return None
+    return staff
