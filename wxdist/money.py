@@ -24,3 +24,19 @@ def proportion(amount_fen: int, part: int, whole: int) -> int:
     if whole <= 0:
         return 0
     return amount_fen * part // whole
+
+
+def parse_yuan(text: str) -> int:
+    """A yuan amount typed by a person ("12", "12.5", "12.50", "¥1,234.05") → fen, exactly,
+    without floats. Raises ValueError for anything else (more than 2 decimals, signs,
+    letters, an empty string)."""
+    cleaned = text.strip().lstrip("¥￥").replace(",", "").strip()
+    whole, dot, cents = cleaned.partition(".")
+    if (
+        not whole.isascii()
+        or not whole.isdigit()
+        or (dot and not (cents.isascii() and cents.isdigit() and len(cents) <= 2))
+        or len(whole) > 12
+    ):
+        raise ValueError("not an amount in yuan with at most two decimals")
+    return int(whole) * 100 + int(cents.ljust(2, "0") if dot else "0")

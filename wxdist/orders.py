@@ -235,7 +235,16 @@ def confirm_receipt(user_id: int, order_id: int) -> Order:
 
 
 def ship_order(order_id: int, carrier: str, tracking_no: str) -> Order:
-    """paid → shipped (the panel calls this). Raises NotFound, Conflict."""
+    """paid → shipped (the panel calls this). Raises ApiError naming `carrier` or
+    `tracking_no` when one is blank or too long, NotFound, Conflict (not paid)."""
+    carrier, tracking_no = carrier.strip(), tracking_no.strip()
+    errors = {
+        name: "required" if not value else "at most 64 characters"
+        for name, value in (("carrier", carrier), ("tracking_no", tracking_no))
+        if not value or len(value) > 64
+    }
+    if errors:
+        raise ApiError("the carrier and the tracking number are required", fields=errors)
     order = db.session.get(Order, order_id)
     if order is None:
         raise NotFound("no such order")

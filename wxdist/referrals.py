@@ -17,6 +17,7 @@ from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.exc import OperationalError
 
 from wxdist.distribution_settings import Settings, get_settings
+from wxdist.errors import ApiError, NotFound
 from wxdist.extensions import db
 from wxdist.models import (
     Distributor,
@@ -185,24 +186,7 @@ def _bind_locked(
     if mine is None:
         mine = Referral(user_id=user_id, path="/", depth=0)
         db.session.add(mine)
-    old_subtree = f"{mine.path}{user_id}/"
-    new_subtree = f"{new_prefix}{user_id}/"
-    depth_delta = (theirs.depth + 1 if theirs else 1) - (mine.depth or 0)
-    mine.parent_id = referrer_id
-    mine.grandparent_id = (
-        theirs.parent_id if theirs is not None and _is_active(theirs, now) else None
-    )
-    mine.path = new_prefix
-    mine.depth = theirs.depth + 1 if theirs is not None else 1
-    mine.bound_at = now
-    mine.expires_at = (
-        now + timedelta(days=settings.binding_valid_days)
-        if settings.binding_mode == "valid_days"
-        else None
-    )
-    db.session.flush()
-    if previous is not None or old_subtree != new_subtree:
-        _move_subtree(user_id, referrer_id, old_subtree, new_subtree, depth_delta)
+    _reparent(mine, referrer_id, theirs, now, settings, moved=previous is not None)
     db.session.add(
         ReferralBinding(
             user_id=user_id,
@@ -225,6 +209,113 @@ def _bind_locked(
     return BindResult(True, "rebound" if previous else "bound", referrer_id)
 
 
+def _reparent(
+    mine: Referral,
+    referrer_id: int | None,
+    theirs: Referral | None,
+    now: datetime,
+    settings: Settings,
+    moved: bool = True,
+) -> None:
+    """Under the binding lock: set the user's parent (None: make them a root), grandparent,
+    path, depth and binding times, then carry their whole subtree along. The caller has
+    checked for cycles and depth."""
+    user_id = mine.user_id
+    their_path = theirs.path if theirs is not None else "/"
+    new_prefix = f"{their_path}{referrer_id}/" if referrer_id else "/"
+    old_subtree = f"{mine.path}{user_id}/"
+    new_subtree = f"{new_prefix}{user_id}/"
+    new_depth = (theirs.depth + 1 if theirs is not None else 1) if referrer_id else 0
+    depth_delta = new_depth - (mine.depth or 0)
+    mine.parent_id = referrer_id
+    mine.grandparent_id = (
+        theirs.parent_id if referrer_id and theirs is not None and _is_active(theirs, now) else None
+    )
+    mine.path = new_prefix
+    mine.depth = new_depth
+    mine.bound_at = now if referrer_id else None
+    mine.expires_at = (
+        now + timedelta(days=settings.binding_valid_days)
+        if referrer_id and settings.binding_mode == "valid_days"
+        else None
+    )
+    db.session.flush()
+    if moved or old_subtree != new_subtree:
+        _move_subtree(user_id, referrer_id, old_subtree, new_subtree, depth_delta)
+
+
+def set_referrer_by_staff(user_id: int, new_parent_id: int | None) -> Referral:
+    """The merchant corrects who referred `user_id` (None: nobody); commits.
+
+    Serialised with every bind on the binding lock; the user's whole team moves along with
+    them (paths, depths, the children's grandparent). Commission already earned is not
+    moved: orders keep the chain they were paid under. The new referrer must be an approved
+    distributor (as for a bind) and counts the invitation.
+
+    Raises NotFound (no such user) and ApiError naming `referrer_id` for a self-reference,
+    a referrer inside the user's own team (a cycle), a referrer who is not an approved
+    distributor, or a chain too deep to store.
+    """
+    if db.session.get(User, user_id) is None:
+        raise NotFound("no such user")
+    if new_parent_id == user_id:
+        raise ApiError(
+            "nobody refers themselves", code="self", fields={"referrer_id": "cannot be the user"}
+        )
+    if new_parent_id is not None:
+        referrer = db.session.get(Distributor, new_parent_id)
+        if referrer is None or referrer.status != DistributorStatus.APPROVED:
+            raise ApiError(
+                "the referrer is not an approved distributor",
+                code="not_distributor",
+                fields={"referrer_id": "not an approved distributor"},
+            )
+
+    _take_binding_lock()
+    now = utcnow()
+    mine = _referral_for_update(user_id)
+    previous = mine.parent_id if mine is not None else None
+    if mine is not None and previous == new_parent_id:
+        db.session.rollback()
+        return mine
+    theirs = _referral_for_update(new_parent_id) if new_parent_id is not None else None
+    if new_parent_id is not None:
+        their_path = theirs.path if theirs is not None else "/"
+        if f"/{user_id}/" in their_path:
+            db.session.rollback()
+            raise ApiError(
+                "the referrer is in the user's own team: that would close a cycle",
+                code="cycle",
+                fields={"referrer_id": "is in this user's team (a cycle)"},
+            )
+        if len(f"{their_path}{new_parent_id}/{user_id}/") > MAX_PATH:
+            db.session.rollback()
+            raise ApiError(
+                "the chain would be too deep", code="too_deep", fields={"referrer_id": "too deep"}
+            )
+    if mine is None:
+        mine = Referral(user_id=user_id, path="/", depth=0)
+        db.session.add(mine)
+    _reparent(mine, new_parent_id, theirs, now, get_settings())
+    if new_parent_id is not None:
+        db.session.add(
+            ReferralBinding(
+                user_id=user_id,
+                referrer_id=new_parent_id,
+                previous_referrer_id=previous,
+                source="admin",
+                created_at=now,
+            )
+        )
+        db.session.execute(
+            update(Distributor)
+            .where(Distributor.user_id == new_parent_id)
+            .values(direct_invites=Distributor.direct_invites + 1)
+        )
+    db.session.commit()
+    return mine
+
+
 def _count_share_code(share_code_id: int, counter: str) -> None:
     from wxdist.share_codes import count
 
@@ -232,7 +323,7 @@ def _count_share_code(share_code_id: int, counter: str) -> None:
 
 
 def _move_subtree(
-    user_id: int, referrer_id: int, old_subtree: str, new_subtree: str, depth_delta: int
+    user_id: int, referrer_id: int | None, old_subtree: str, new_subtree: str, depth_delta: int
 ) -> None:
     """Re-root the user's descendants under the new path; children get a new grandparent."""
     db.session.execute(

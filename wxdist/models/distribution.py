@@ -81,7 +81,13 @@ class Distributor(db.Model):
     """A user's standing in the programme and the counters its level rules read."""
 
     __tablename__ = "distributors"
-    __table_args__ = (Index("ix_distributors_status_applied", "status", "applied_at"),)
+    __table_args__ = (
+        Index("ix_distributors_status_applied", "status", "applied_at"),
+        # The panel's distributor list: every status newest first, search by phone or name.
+        Index("ix_distributors_applied", "applied_at"),
+        Index("ix_distributors_phone", "phone"),
+        Index("ix_distributors_real_name", "real_name"),
+    )
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id"), primary_key=True, autoincrement=False

@@ -38,6 +38,11 @@ class Order(db.Model):
     __table_args__ = (
         Index("ix_orders_user_created", "user_id", "created_at"),
         Index("ix_orders_status_expires", "status", "expires_at"),
+        # The panel's order list, newest first (created_at, then id): unfiltered, by
+        # status, and by the receiver's phone (exact match), each from its own index.
+        Index("ix_orders_created", "created_at"),
+        Index("ix_orders_status_created", "status", "created_at"),
+        Index("ix_orders_receiver_phone_created", "receiver_phone", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
