@@ -1,0 +1,281 @@
+"""Orders: the list (newest first; search by number, receiver phone or user id; status and
+date filters), one order's page with its money, shipping and attribution, and the staff
+actions on it — ship, refund whole or part — each audited.
+
+Every filter of the list is answered from an index (the table holds millions of rows, and
+nothing here counts them): order number by its unique key; receiver phone by
+ix_orders_receiver_phone_created (exact number only — a prefix or partial phone is not
+searched); user id by ix_orders_user_created; status by ix_orders_status_created; no
+filter or a date range alone by ix_orders_created. The order is always (created_at, id)
+descending, which each of those indexes yields without sorting.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from wxdist import orders as order_service
+from wxdist import refunds
+from wxdist.errors import ApiError
+from wxdist.extensions import db
+from wxdist.models import Commission, Order, OrderStatus, Payment, Refund, User
+from wxdist.money import parse_yuan
+from wxdist.orders import SHANGHAI
+from wxdist.panel.access import area
+from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.distributor_views import names_of
+from wxdist.panel.filters import fen
+from wxdist.panel.ui import audited, choice_arg, paginate
+from wxdist.refunds import REFUNDABLE
+
+ORDER_NO = re.compile(r"^\d{24}$")
+PHONE = re.compile(r"^\+?\d{11,15}$")
+
+
+# ---- forms -----------------------------------------------------------------------------
+
+
+class ShipForm(FlaskForm):
+    carrier = StringField("Carrier", validators=[DataRequired(), Length(max=64)])
+    tracking_no = StringField("Tracking number", validators=[DataRequired(), Length(max=64)])
+
+
+class RefundForm(FlaskForm):
+    scope = RadioField(
+        "Refund",
+        choices=[("whole", "Everything still refundable"), ("part", "Part")],
+        default="whole",
+    )
+    order_item_id = SelectField("Item", choices=[], description="For a part refund.")
+    amount = StringField(
+        "Amount (yuan)", validators=[Length(max=20)], description="e.g. 12.50, part refunds only"
+    )
+    reason = StringField("Reason", validators=[Length(max=255)])
+
+    amount_fen: int = 0
+
+    def setup(self, order: Order) -> RefundForm:
+        self.order_item_id.choices = [("", "Spread over the items")] + [
+            (
+                str(item.id),
+                f"{item.title} · {item.sku_name} (left {fen(item.paid_fen - item.refunded_fen)})",
+            )
+            for item in order.items
+        ]
+        self.order = order
+        return self
+
+    def item_id(self) -> int | None:
+        return int(self.order_item_id.data) if self.order_item_id.data else None
+
+    def validate_amount(self, field: StringField) -> None:
+        order: Order = self.order
+        left = order.paid_fen - order.refunded_fen
+        if self.scope.data != "part":
+            self.amount_fen = left
+            return
+        try:
+            amount = parse_yuan(field.data or "")
+        except ValueError:
+            raise ValidationError("Enter an amount in yuan, like 12.50.") from None
+        if amount <= 0:
+            raise ValidationError("The amount must be more than 0.")
+        if amount > left:
+            raise ValidationError(f"At most {fen(left)} is left to refund on this order.")
+        item_id = self.item_id()
+        if item_id is not None:
+            item = next((i for i in order.items if i.id == item_id), None)
+            if item is not None and amount > item.paid_fen - item.refunded_fen:
+                raise ValidationError(
+                    f"At most {fen(item.paid_fen - item.refunded_fen)} is left on this item."
+                )
+        self.amount_fen = amount
+
+
+# ---- list ------------------------------------------------------------------------------
+
+
+def _local_day(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+
+
+def _utc_start(day: date) -> datetime:
+    """Midnight of a Shanghai day as naive UTC (how times are stored)."""
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+
+
+@panel_bp.get("/orders")
+@area("orders")
+def orders():  # type: ignore[no-untyped-def]
+    q = request.args.get("q", "").strip()[:32]
+    status = choice_arg("status", OrderStatus.ALL)
+    day_from, day_to = _local_day("from"), _local_day("to")
+    statement = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
+    search = ""
+    if q:
+        if ORDER_NO.match(q):
+            search = "order number"
+            statement = statement.where(Order.order_no == q)
+        elif PHONE.match(q):
+            search = "receiver phone"
+            statement = statement.where(Order.receiver_phone == q)
+        elif q.isdigit() and len(q) <= 10:
+            search = "user id"
+            statement = statement.where(Order.user_id == int(q))
+        else:
+            search = "nothing (not an order number, phone or user id)"
+            statement = statement.where(Order.id.is_(None))  # answers nothing, from the key
+    if status:
+        statement = statement.where(Order.status == status)
+    if day_from:
+        statement = statement.where(Order.created_at >= _utc_start(day_from))
+    if day_to:
+        statement = statement.where(Order.created_at < _utc_start(day_to + timedelta(days=1)))
+    page = paginate(statement)
+    return render_template(
+        "panel/orders.html",
+        page=page,
+        q=q,
+        search=search,
+        status=status,
+        statuses=OrderStatus.ALL,
+        day_from=day_from.isoformat() if day_from else "",
+        day_to=day_to.isoformat() if day_to else "",
+    )
+
+
+# ---- detail and actions ----------------------------------------------------------------
+
+
+def _load(order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _render_detail(order: Order, status: int = 200, **forms: FlaskForm):  # type: ignore[no-untyped-def]
+    payments = db.session.scalars(
+        select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)
+    ).all()
+    refund_rows = db.session.scalars(
+        select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
+    ).all()
+    commission = db.session.scalars(
+        select(Commission)
+        .where(Commission.order_id == order.id)
+        .order_by(Commission.level, Commission.order_item_id, Commission.id)
+    ).all()
+    buyer = db.session.get(User, order.user_id)
+    names = names_of(
+        {order.referrer_l1_id or 0, order.referrer_l2_id or 0}
+        | {c.beneficiary_id for c in commission}
+    )
+    items = {item.id: item for item in order.items}
+    body = render_template(
+        "panel/order_detail.html",
+        order=order,
+        buyer=buyer,
+        payments=payments,
+        refunds=refund_rows,
+        commission=commission,
+        names=names,
+        items=items,
+        refundable=order.paid_fen - order.refunded_fen,
+        can_refund=order.status in REFUNDABLE and order.paid_fen > order.refunded_fen,
+        ship_form=forms.get("ship_form") or ShipForm(),
+        refund_form=forms.get("refund_form") or RefundForm(formdata=None).setup(order),
+    )
+    return body, status
+
+
+@panel_bp.get("/orders/<int:order_id>")
+@area("orders")
+def order_detail(order_id: int):  # type: ignore[no-untyped-def]
+    return _render_detail(_load(order_id))
+
+
+def _attach(form: FlaskForm, exc: ApiError, rename: dict[str, str] | None = None) -> bool:
+    shown = False
+    for name, problem in exc.fields.items():
+        field = getattr(form, (rename or {}).get(name, name), None)
+        if field is not None:
+            field.errors = [*field.errors, problem]
+            shown = True
+    return shown
+
+
+def _done(order_id: int, message: str):  # type: ignore[no-untyped-def]
+    flash(message, "success")
+    return redirect(url_for("panel.order_detail", order_id=order_id), 303)
+
+
+@panel_bp.post("/orders/<int:order_id>/ship")
+@area("orders")
+def order_ship(order_id: int):  # type: ignore[no-untyped-def]
+    order = _load(order_id)
+    form = ShipForm()
+    if not form.validate():
+        return _render_detail(order, 400, ship_form=form)
+    before = {"status": order.status, "carrier": order.carrier, "tracking_no": order.tracking_no}
+    try:
+        with audited("order.ship", "order", order_id, before=before) as audit:
+            order = order_service.ship_order(order_id, form.carrier.data, form.tracking_no.data)
+            audit.after = {
+                "status": order.status,
+                "carrier": order.carrier,
+                "tracking_no": order.tracking_no,
+            }
+    except ApiError as exc:
+        db.session.rollback()
+        if exc.status != 400 or not _attach(form, exc):
+            raise
+        return _render_detail(_load(order_id), 400, ship_form=form)
+    return _done(order_id, f"Shipped with {order.carrier}, tracking {order.tracking_no}.")
+
+
+@panel_bp.post("/orders/<int:order_id>/refund")
+@area("orders")
+def order_refund(order_id: int):  # type: ignore[no-untyped-def]
+    order = _load(order_id)
+    form = RefundForm().setup(order)
+    if not form.validate():
+        return _render_detail(order, 400, refund_form=form)
+    item_id = form.item_id() if form.scope.data == "part" else None
+    before = {
+        "status": order.status,
+        "paid_fen": order.paid_fen,
+        "refunded_fen": order.refunded_fen,
+    }
+    try:
+        with audited("order.refund", "order", order_id, before=before) as audit:
+            refund = refunds.request_refund(
+                order_id, form.amount_fen, (form.reason.data or "").strip(), item_id
+            )
+            audit.after = {
+                "refund_id": refund.id,
+                "out_refund_no": refund.out_refund_no,
+                "amount_fen": refund.amount_fen,
+                "order_item_id": refund.order_item_id,
+                "refund_status": refund.status,
+            }
+    except ApiError as exc:
+        db.session.rollback()
+        if exc.status != 400 or not _attach(form, exc, {"amount_fen": "amount"}):
+            raise
+        return _render_detail(_load(order_id), 400, refund_form=form)
+    return _done(
+        order_id,
+        f"Refund of {fen(refund.amount_fen)} sent ({refund.status}); "
+        "the order updates when the gateway confirms.",
+    )
