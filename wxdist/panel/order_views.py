@@ -53,7 +53,7 @@ class RefundForm(FlaskForm):
         choices=[("whole", "Everything still refundable"), ("part", "Part")],
         default="whole",
     )
-    order_item_id = SelectField("Item", choices=[], description="For a part refund.")
+    order_item_id = SelectField("Item", choices=[], default="", description="For a part refund.")
     amount = StringField(
         "Amount (yuan)", validators=[Length(max=20)], description="e.g. 12.50, part refunds only"
     )
