@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,22 +29,18 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def launch(playwright: Any) -> Any:
+    """Chromium from Debian, headless; skips (or fails under PANEL_BROWSER_REQUIRED=1)
+    when it is not installed."""
     path = chromium_path()
     if path is None:
         message = "Debian's chromium is not installed (apt-get install chromium)"
         if os.environ.get("PANEL_BROWSER_REQUIRED") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
+    return playwright.chromium.launch(
+        executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu"]
+    )
 
 
 def shoot(page: Any, name: str) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 from flask import Flask
 
 from payments.emulator import EmulatorServer
-from tests.browser import browser, shoot, sign_in  # noqa: F401  (fixture)
+from tests.browser import shoot, sign_in
 from tests.panel_helpers import PASSWORD, make_staff
 
 
-def test_sign_in_and_see_the_dashboard(app: Flask, browser: Any) -> None:  # noqa: F811
+def test_sign_in_and_see_the_dashboard(app: Flask, browser: Any) -> None:
     make_staff(app, "owner", "boss")
     page = browser.new_page()
     sign_in(page, app.config["LIVE_URL"], "boss", "wrong password!")
@@ -25,7 +25,7 @@ def test_sign_in_and_see_the_dashboard(app: Flask, browser: Any) -> None:  # noq
     page.close()
 
 
-def test_a_form_posted_without_its_csrf_token_is_refused(app: Flask, browser: Any) -> None:  # noqa: F811
+def test_a_form_posted_without_its_csrf_token_is_refused(app: Flask, browser: Any) -> None:
     make_staff(app, "owner", "boss")
     page = browser.new_page()
     sign_in(page, app.config["LIVE_URL"], "boss", PASSWORD)
@@ -43,7 +43,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(app: Flask, browser: An
 def test_an_operator_is_refused_the_withdrawals_page(
     app: Flask,
     browser: Any,
-    emulator: EmulatorServer,  # noqa: F811
+    emulator: EmulatorServer,
 ) -> None:
     make_staff(app, "operator", "ops")
     page = browser.new_page()
