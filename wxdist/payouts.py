@@ -130,7 +130,7 @@ def take_leases(withdrawal_ids: Sequence[int]) -> list[Payout]:
             )
             .order_by(Withdrawal.id)
         ).all()
-        leased += [Payout(*row, lease_owner=token, lease_until=until) for row in rows]
+        leased += [Payout(**row._mapping, lease_owner=token, lease_until=until) for row in rows]
     db.session.commit()
     return leased
 
