@@ -1,7 +1,7 @@
 """merchant panel: staff, audit log, daily stats
 
 Revision ID: 6b2f1c8d0006
-Revises: 4ce7c8ecd686
+Revises: 5a1e0b7c0005
 Create Date: 2026-11-26 04:22:03.064141
 
 """
@@ -11,7 +11,7 @@ from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = '6b2f1c8d0006'
-down_revision = '4ce7c8ecd686'
+down_revision = '5a1e0b7c0005'
 branch_labels = None
 depends_on = None
 
