@@ -1,0 +1,134 @@
+"""Every panel page answers 200 to the roles of its area and 403 to the others, and the
+dashboard shows what the daily aggregates counted."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from payments.emulator import EmulatorServer
+from tests.panel_helpers import staff_client
+from tests.shop import login, make_product, pay_order, wait_for_status
+from tests.test_withdrawals import fund, withdraw
+from wxdist import daily_stats, refunds
+from wxdist.models.staff import StaffRole
+from wxdist.panel.access import AREAS
+
+# Endpoints that are not pages of an area: signing in and out, the stylesheet.
+OPEN_ENDPOINTS = {"panel.login", "panel.logout", "panel.static"}
+
+
+def seed_objects(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
+) -> dict[str, int]:
+    """One of everything a detail page can show: a distributor with a paid, settled
+    referral sale, a withdrawal, an order and a product."""
+    distributor = fund(client, app, emulator, run_jobs, "walk", 3000)
+    withdrawal = withdraw(client, distributor, 1000).get_json()
+    product = make_product(app, title="Walk product")
+    with app.app_context():
+        from wxdist.extensions import db
+        from wxdist.models import Order
+
+        order_id = db.session.query(Order.id).order_by(Order.id).first()[0]
+    return {
+        "user_id": distributor["user_id"],
+        "withdrawal_id": withdrawal["id"],
+        "order_id": order_id,
+        "product_id": product["product_id"],
+    }
+
+
+def panel_pages(app: Flask, ids: dict[str, int]) -> list[tuple[str, str, str]]:
+    """(endpoint, url, area) of every GET page of the panel."""
+    pages = []
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith("panel.") or rule.endpoint in OPEN_ENDPOINTS:
+            continue
+        if "GET" not in (rule.methods or ()):
+            continue
+        view = app.view_functions[rule.endpoint]
+        area = getattr(view, "panel_area", None)
+        assert area in AREAS, f"{rule.endpoint} is not guarded by @area"
+        missing = set(rule.arguments) - set(ids)
+        assert not missing, f"no sample object for {rule.endpoint} {missing}"
+        url = rule.build({name: ids[name] for name in rule.arguments})[1]
+        pages.append((rule.endpoint, url, area))
+    return pages
+
+
+def test_every_page_answers_its_roles_and_refuses_the_others(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
+) -> None:
+    ids = seed_objects(client, app, emulator, run_jobs)
+    pages = panel_pages(app, ids)
+    assert {"panel.dashboard", "panel.audit"} <= {endpoint for endpoint, _, _ in pages}
+    staff = {role: staff_client(app, role) for role in StaffRole.ALL}
+    anonymous = app.test_client()
+    seen = []
+    for endpoint, url, area in pages:
+        for role, signed_in in staff.items():
+            expected = 200 if role in AREAS[area] else 403
+            status = signed_in.get(url).status_code
+            seen.append((endpoint, role, status))
+            assert status == expected, f"{role} on {endpoint} ({url}): {status}, not {expected}"
+        assert anonymous.get(url).status_code == 302, f"{endpoint} open without signing in"
+    assert any(status == 403 for _, _, status in seen)
+
+
+def figure(html: str, label: str, period: str = "Today") -> str:
+    """The big figure of the stat card whose caption starts with `label`, in `period`."""
+    section = html.split(f"<h2>{period}</h2>", 1)[1].split("<h2>", 1)[0]
+    match = re.search(r"<b>([^<]*)</b><span>" + re.escape(label), section)
+    assert match, f"no {label!r} card under {period}"
+    return match.group(1)
+
+
+def test_the_dashboard_counts_sales_refunds_distributors_and_commission(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
+) -> None:
+    fund(client, app, emulator, run_jobs, "dash", 2500)  # a 25,000 fen referred sale at 10 %
+    buyer = login(client, "dash-other")
+    product = make_product(app, price_fen=9900, stock=3, title="Second")
+    order = pay_order(client, emulator.url, buyer, product["sku_id"])
+    run_jobs()
+    with app.app_context():
+        refunds.request_refund(order["id"], 900, reason="scratch")
+    wait_for_status(client, buyer, order["id"], "paid")  # a part refund settles back to paid
+    run_jobs()
+    owner = staff_client(app, "owner")
+    html = owner.get("/panel/").get_data(as_text=True)
+    assert figure(html, "paid orders") == "2"
+    assert figure(html, "sales") == "¥340.00"  # 250.00 + 99.00 - 9.00 refunded
+    assert figure(html, "new distributors") == "1"
+    assert figure(html, "commission credited") == "¥25.00"
+    assert figure(html, "paid orders", "30 days") == "2"
+    with app.app_context():
+        today = daily_stats.local_day()
+        totals = daily_stats.total(daily_stats.by_day(today, today), today)
+    assert (totals.refunds, totals.refunded_fen) == (1, 900)
+
+
+def test_the_dashboard_shows_waiting_withdrawals_and_low_stock(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
+) -> None:
+    distributor = fund(client, app, emulator, run_jobs, "wait", 3000)
+    for amount in (1000, 500):
+        assert withdraw(client, distributor, amount).status_code == 201
+    make_product(app, title="Almost gone", stock=2)
+    html = staff_client(app, "finance").get("/panel/").get_data(as_text=True)
+    waiting = html.split("<h2>Waiting</h2>", 1)[1]
+    assert re.search(r"<b>2</b><span>withdrawals waiting", waiting)
+    assert re.search(r"<b>¥15.00</b><span>their sum", waiting)
+    assert "Almost gone" in html
+
+
+@pytest.mark.parametrize("role", StaffRole.ALL)
+def test_the_panel_sends_no_store_and_no_framing(app: Flask, role: str) -> None:
+    response = staff_client(app, role).get("/panel/")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
