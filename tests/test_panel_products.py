@@ -231,19 +231,25 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_is_saved(app: Flask) 
     operator = staff_client(app, "operator")
     products_before, categories_before = _count(app, Product), _count(app, Category)
     cases = [
-        ({"skus-1-price_fen": "12.345"}, "an amount in yuan with at most 2 decimals"),
-        ({"skus-0-price_fen": "abc"}, "an amount in yuan with at most 2 decimals"),
-        ({"commission_l1_bp": "100.5"}, "at most 100 %"),
-        ({"commission_l1_bp": "60", "commission_l2_bp": "50"}, "together exceed 100 %"),
-        ({"title": ""}, "This field is required."),
-        ({"image_urls": "ftp://nope"}, "not an http(s) URL"),
+        ({"skus-1-price_fen": "12.345"}, "skus-1-price_fen", "in yuan with at most 2 decimals"),
+        ({"skus-0-price_fen": "abc"}, "skus-0-price_fen", "in yuan with at most 2 decimals"),
+        ({"skus-0-price_fen": "0"}, "skus-0-price_fen", "more than 0"),
+        ({"commission_l1_bp": "100.5"}, "commission_l1_bp", "at most 100 %"),
+        (
+            {"commission_l1_bp": "60", "commission_l2_bp": "50"},
+            "commission_l2_bp",
+            "together exceed 100 %",
+        ),
+        ({"title": ""}, "title", "This field is required."),
+        ({"image_urls": "ftp://nope"}, "image_urls", "not an http(s) URL"),
     ]
-    for overrides, message in cases:
+    for overrides, name, message in cases:
         response = post_form(operator, NEW, NEW, **_product_form(**overrides))
         assert response.status_code == 400, overrides
         html = response.get_data(as_text=True)
-        assert message in html, (overrides, html[:3000])
-        assert 'class="error"' in html
+        # The message sits by its field: between the field's input and the next field.
+        by_field = html.split(f'name="{name}"', 1)[1].split('class="field', 1)[0]
+        assert 'class="error"' in by_field and message in by_field, (overrides, by_field)
     assert _count(app, Product) == products_before
     assert _count(app, Category) == categories_before  # the new category was not kept
     assert _audit(app, "product.create") == []

@@ -15,6 +15,7 @@ PAGE_MODULES = (
     "wxdist.panel.dashboard_views",
     "wxdist.panel.audit_views",
     "wxdist.panel.product_views",
+    "wxdist.panel.settings_views",
 )
 
 
