@@ -46,20 +46,27 @@ def add(moment: datetime | None, shard_key: int, **deltas: int) -> None:
     if not deltas:
         return
     key = {"day": local_day(moment), "shard": shard_key % SHARDS}
+    exists = db.session.scalar(
+        select(DailyStat.shard).where(DailyStat.day == key["day"], DailyStat.shard == key["shard"])
+    )
+    if exists is None:
+        _create_row(key)
     statement = (
         update(DailyStat)
         .where(DailyStat.day == key["day"], DailyStat.shard == key["shard"])
         .values({name: getattr(DailyStat, name) + amount for name, amount in deltas.items()})
     )
-    if db.session.execute(statement).rowcount == 1:
-        return
-    _create_row(key)
-    db.session.execute(statement)
+    if db.session.execute(statement).rowcount != 1:  # deleted since (a rebuild): make it here
+        insert_ignore(DailyStat.__table__, **key)
+        db.session.execute(statement)
 
 
 def _create_row(key: dict[str, object]) -> None:
-    """Make the (day, shard) row of zeros. On MySQL in a short transaction of its own, so
-    concurrent first writers of a day never hold shared locks they then try to upgrade."""
+    """Make the (day, shard) row of zeros before the caller's UPDATE touches it.
+
+    On MySQL in a short transaction of its own: an UPDATE that finds no row would hold a
+    gap lock until the caller commits, and concurrent first writers of a day would then
+    block each other's inserts. The plain SELECT before takes no lock."""
     if db.engine.dialect.name == "mysql":
         from sqlalchemy.dialects.mysql import insert
 
