@@ -4,23 +4,21 @@ Run (from the repository root; needs MariaDB at 127.0.0.1:3306 as root without p
 Redis at 127.0.0.1:6379):
 
     .venv/bin/python bench/payouts.py [--withdrawals 10000] [--distributors 2000]
-                                      [--workers 2] [--scenario simple/50 ...]
+                                      [--workers 2] [--scenario app/50 ...]
                                       [--probe 200] [--py-spy PATH] [--keep-db]
                                       [--redis-url redis://127.0.0.1:6379/14]
 
 Never part of the test suite.
 
-A scenario is WORKER-CLASS/BATCH[:COUNT][+whatif]. `fork` is RQ's default worker
-(`rq.worker.Worker`: one forked work-horse per job, which builds the app again: imports and
-create_app, ~1.5 s of CPU per job), `simple` is `rq.worker.SimpleWorker` (jobs run in the
-worker process, the app is built once); BATCH is the `batch` given to
-`withdrawals.approve_many` (the app's default is 50 per job); COUNT overrides
-`--withdrawals`. `+whatif` pays with `what_if_pay_withdrawals` below instead of the app's
-job: the same states, ledger entry and compare-and-sets with 4 round trips to MariaDB per
-payout instead of 12 and no ORM, to size the change proposed for `wxdist.payouts`. Give
-`--scenario` several times to compare; the default runs `fork/50:2000` (the app as the
-README deploys it, on 2,000 since it pays ~20/s), `simple/50`, `simple/500` and
-`simple/50+whatif`, about 8 minutes in all.
+A scenario is WORKER-CLASS/BATCH[:COUNT]. `app` is the worker as the README deploys it:
+`rq worker -w jobs.worker.AppWorker --with-scheduler default payouts` (RQ's forking worker
+with the app built once in the parent, so each job's work-horse inherits it); `fork` is
+RQ's default worker (`rq.worker.Worker`: the work-horse builds the app again, imports and
+create_app, ~1.5 s of CPU per job); `simple` is `rq.worker.SimpleWorker` (jobs run in the
+worker process). BATCH is the `batch` given to `withdrawals.approve_many` (the app's default
+is 50 per job); COUNT overrides `--withdrawals`. Every scenario pays through the app's own
+job, `jobs.payouts.pay_withdrawals`. Give `--scenario` several times to compare; the
+default runs `app/50`.
 
 Each scenario, on a fresh MariaDB database `wxdist_payb_<random>` dropped at the end:
 
@@ -32,11 +30,12 @@ Each scenario, on a fresh MariaDB database `wxdist_payb_<random>` dropped at the
    and balances `request_withdrawal` would leave (a commission credit, then each hold
    available → withdrawing); `wxdist.reconcile.check_all()` must then find nothing;
 2. starts the gateway emulator as its own process (`flask emulator`) and `--workers` RQ
-   workers (`rq worker payouts --worker-class …`) on `--redis-url`, and waits until they
-   are registered, then runs one empty payout job per worker (a SimpleWorker builds its app
-   at its first job; untimed);
-3. timed: `withdrawals.approve_many(ids, batch=BATCH)` (one UPDATE per id, then the jobs
-   are enqueued; `+whatif`: one UPDATE per 1,000), then polls the database until every
+   workers (`app`: `rq worker --with-scheduler default payouts --worker-class
+   jobs.worker.AppWorker`; the others: `rq worker payouts --worker-class …`) on
+   `--redis-url`, and waits until they are registered, then runs one empty payout job per
+   worker (a SimpleWorker builds its app at its first job; untimed);
+3. timed: `withdrawals.approve_many(ids, batch=BATCH)` (one UPDATE per 1,000 ids, then the
+   jobs are enqueued), then polls the database until every
    withdrawal is paid. The rate is counted from the first job's enqueue time (RQ's
    `enqueued_at`) to the last `paid_at`; approve_many's own time is printed apart;
 4. checks: every withdrawal `paid`; the emulator's `transfers_paid` has one key per
@@ -47,8 +46,8 @@ Each scenario, on a fresh MariaDB database `wxdist_payb_<random>` dropped at the
    script (polling) and other processes from the enqueue to the end (% of one core, and ms
    per payout: the steadier figure on a shared machine); with `--probe N`, N more
    withdrawals paid one by one in this process by `payouts.pay_one` with each part timed:
-   the lease (`_take_lease`), the gateway call (`send`: the emulator's HTTP round trip and
-   the payee's openid) and `mark_paid`, with the round trips to MariaDB each made (timed at
+   the lease (`take_leases`: the UPDATE and the read-back), the gateway call (`send`: the
+   emulator's HTTP round trip) and `mark_paid`, with the round trips to MariaDB each made (timed at
    the driver); with `--py-spy PATH` (a py-spy binary: `pip install py-spy` in any venv)
    the first worker is sampled (`--gil`: where its CPU goes) through the timed phase and
    the inclusive share of the functions that matter is printed.
@@ -91,8 +90,14 @@ from flask import Flask  # noqa: E402
 from config import load_settings  # noqa: E402
 
 TARGET_PER_S = 150.0
-WORKER_CLASSES = {"fork": "rq.worker.Worker", "simple": "rq.worker.SimpleWorker"}
+WORKER_CLASSES = {
+    "app": "jobs.worker.AppWorker",
+    "fork": "rq.worker.Worker",
+    "simple": "rq.worker.SimpleWorker",
+}
+# Queues and flags of a worker as the README deploys it (`app`); the others listen on QUEUE.
 QUEUE = "payouts"
+APP_WORKER_ARGS = ("--with-scheduler", "default", QUEUE)
 REDIS_KEY_PATTERNS = ("rq:*", "wxdist:*")  # what RQ and the token cache write
 # Settings the processes must take from their defaults (dev keys, emulator).
 SCRUBBED_ENV = (
@@ -112,7 +117,7 @@ SPY_FRAMES = (
     ("create_app (per job)", "create_app (wxdist/__init__.py"),
     ("pay_batch", "pay_batch (wxdist/payouts.py"),
     ("pay_one", "pay_one (wxdist/payouts.py"),
-    ("  _take_lease", "_take_lease (wxdist/payouts.py"),
+    ("  take_leases", "take_leases (wxdist/payouts.py"),
     ("  send (gateway)", "send (wxdist/payouts.py"),
     ("  mark_paid", "mark_paid (wxdist/withdrawals.py"),
     ("SQL execute (driver)", "execute (pymysql/cursors.py"),
@@ -126,28 +131,17 @@ SPY_FRAMES = (
 
 @dataclass(frozen=True)
 class Scenario:
-    worker_class: str  # fork | simple
+    worker_class: str  # app | fork | simple
     batch: int
     count: int = 0  # withdrawals; 0: --withdrawals
-    what_if: bool = False  # pay with WHAT_IF_JOB instead of the app's job
 
     @property
     def name(self) -> str:
-        return (
-            f"{self.worker_class}/{self.batch}"
-            + (f":{self.count}" if self.count else "")
-            + ("+whatif" if self.what_if else "")
-        )
+        return f"{self.worker_class}/{self.batch}" + (f":{self.count}" if self.count else "")
 
 
-# The app as the README deploys it (forking worker, batch 50), on 2,000 withdrawals since it
-# pays ~20/s here; the SimpleWorker with the app's batch and a bigger one; the what-if.
-DEFAULT_SCENARIOS = (
-    Scenario("fork", 50, 2000),
-    Scenario("simple", 50),
-    Scenario("simple", 500),
-    Scenario("simple", 50, 0, what_if=True),
-)
+# The app as the README deploys it: AppWorker, batch 50 (approve_many's default).
+DEFAULT_SCENARIOS = (Scenario("app", 50),)
 
 
 @dataclass(frozen=True)
@@ -165,8 +159,7 @@ class Options:
 
 
 def parse_scenario(raw: str) -> Scenario:
-    what_if = raw.endswith("+whatif")
-    kind, _, rest = raw.removesuffix("+whatif").partition("/")
+    kind, _, rest = raw.partition("/")
     batch, _, count = rest.partition(":")
     if (
         kind not in WORKER_CLASSES
@@ -175,9 +168,9 @@ def parse_scenario(raw: str) -> Scenario:
         or (count and (not count.isdigit() or int(count) < 1))
     ):
         raise argparse.ArgumentTypeError(
-            f"{raw!r}: want fork/BATCH or simple/BATCH, then [:COUNT] [+whatif]"
+            f"{raw!r}: want app/BATCH, fork/BATCH or simple/BATCH, then [:COUNT]"
         )
-    return Scenario(kind, int(batch), int(count or 0), what_if)
+    return Scenario(kind, int(batch), int(count or 0))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -189,8 +182,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--scenario",
         type=parse_scenario,
         action="append",
-        help="WORKER-CLASS/BATCH[:COUNT], e.g. simple/50 (repeatable; COUNT overrides "
-        "--withdrawals; default: fork/50:2000, simple/50, simple/500)",
+        help="WORKER-CLASS/BATCH[:COUNT], e.g. app/50 (repeatable; COUNT overrides "
+        "--withdrawals; default: app/50)",
     )
     parser.add_argument("--probe", type=int, default=200, help="payouts timed part by part")
     parser.add_argument("--py-spy", default="", help="path of a py-spy binary: sample worker 1")
@@ -752,7 +745,7 @@ def probe(app: Flask, ids: list[int]) -> tuple[dict[str, PartCost], float]:
 
     parts: dict[str, PartCost] = defaultdict(PartCost)
     originals = {
-        "lease (_take_lease)": (payouts, "_take_lease"),
+        "lease (take_leases)": (payouts, "take_leases"),
         "gateway (send)": (payouts, "send"),
         "mark_paid": (withdrawals, "mark_paid"),
     }
@@ -791,169 +784,6 @@ def probe(app: Flask, ids: list[int]) -> tuple[dict[str, PartCost], float]:
             for name, (module, attr) in originals.items():
                 setattr(module, attr, saved[name])
     return dict(parts), elapsed
-
-
-# --------------------------------------------------------------------------- what-if
-
-WHAT_IF_JOB = "bench.payouts.what_if_pay_withdrawals"
-
-
-def approve_for_what_if(ids: list[int], batch: int) -> int:
-    """approve_many's effect with one UPDATE per chunk, the batches enqueued to WHAT_IF_JOB."""
-    from sqlalchemy import update
-
-    from wxdist.extensions import db
-    from wxdist.models import Withdrawal, WithdrawalStatus
-    from wxdist.models.types import utcnow
-    from wxdist.tasks import rq_queue
-    from wxdist.withdrawals import PAYOUT_QUEUE
-
-    now, moved = utcnow(), 0
-    for start in range(0, len(ids), 1000):
-        moved += db.session.execute(
-            update(Withdrawal)
-            .where(
-                Withdrawal.id.in_(ids[start : start + 1000]),
-                Withdrawal.status == WithdrawalStatus.PENDING_REVIEW,
-            )
-            .values(status=WithdrawalStatus.APPROVED, reviewed_at=now, review_note=""),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-    db.session.commit()
-    queue = rq_queue(PAYOUT_QUEUE)
-    for start in range(0, len(ids), batch):
-        queue.enqueue(WHAT_IF_JOB, ids[start : start + batch])
-    return moved
-
-
-def what_if_pay_withdrawals(withdrawal_ids: list[int], threads: int = 8) -> dict[str, int]:
-    """What-if, run by the bench's workers only: the app's payout with fewer round trips
-    and no ORM, to size the change proposed for `wxdist.payouts.pay_batch`. Same states,
-    same ledger entry (key `w<id>:paid`), same compare-and-set; the v2 happy path only (a
-    gateway error or a retried row raises: the bench's payouts are all fresh and succeed).
-
-    - one lease for the whole batch: UPDATE … WHERE id IN (…) with a lease time unique to
-      this call, then one SELECT (joined with users for the openid) of the rows it took;
-    - per payout, on a connection each thread keeps for the batch (no pool checkout,
-      pre-ping and reset-ROLLBACK per payout): the gateway call, then the CAS UPDATE to
-      paid, the ledger INSERT, the conditional balance UPDATE and COMMIT: 4 round trips
-      (the app makes 12: see the probe)."""
-    import random
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-    from datetime import timedelta
-
-    from sqlalchemy import bindparam, text
-
-    from jobs import app_context
-
-    with app_context():
-        from flask import current_app
-
-        from wxdist.account_vault import unseal
-        from wxdist.extensions import db
-        from wxdist.gateways import gateways
-        from wxdist.models.types import utcnow
-        from wxdist.payouts import LEASE
-
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        engine = db.engine
-        now = utcnow()
-        until = now + LEASE + timedelta(microseconds=random.randrange(1_000_000))
-        with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "UPDATE withdrawals SET status = 'paying', attempts = attempts + 1, "
-                    "lease_until = :until WHERE id IN :ids AND method <> 'bank' AND "
-                    "(status = 'approved' OR (status = 'paying' AND "
-                    "(lease_until IS NULL OR lease_until < :now)))"
-                ).bindparams(bindparam("ids", expanding=True)),
-                {"ids": list(withdrawal_ids), "until": until, "now": now},
-            )
-            rows = conn.execute(
-                text(
-                    "SELECT w.id, w.user_id, w.amount_fen, w.net_fen, w.payout_no, "
-                    "w.account_encrypted, w.attempts, w.method, w.payout_api, u.openid "
-                    "FROM withdrawals w JOIN users u ON u.id = w.user_id "
-                    "WHERE w.id IN :ids AND w.status = 'paying' AND w.lease_until = :until"
-                ).bindparams(bindparam("ids", expanding=True)),
-                {"ids": list(withdrawal_ids), "until": until},
-            ).all()
-        local = threading.local()
-        connections = []
-        lock = threading.Lock()
-
-        def connection():  # type: ignore[no-untyped-def]
-            if not hasattr(local, "conn"):
-                local.conn = engine.connect()
-                with lock:
-                    connections.append(local.conn)
-            return local.conn
-
-        def one(row) -> str:  # type: ignore[no-untyped-def]
-            if row.attempts != 1 or row.method != "wechat" or row.payout_api != "v2":
-                raise RuntimeError(f"what-if handles fresh v2 payouts only: {row.id}")
-            with app.app_context():
-                name = unseal(row.account_encrypted).get("name") or None
-                paid = gateways().wechat_transfer_v2.transfer(
-                    partner_trade_no=row.payout_no,
-                    openid=row.openid,
-                    amount_fen=row.net_fen,
-                    desc="分销佣金提现",
-                    check_name="FORCE_CHECK" if name else "NO_CHECK",
-                    real_name=name,
-                    client_ip="127.0.0.1",
-                )
-            at = utcnow()
-            conn = connection()
-            with conn.begin():
-                moved = conn.execute(
-                    text(
-                        "UPDATE withdrawals SET status = 'paid', gateway_ref = :ref, "
-                        "paid_at = :at, ended_at = :at, lease_until = NULL "
-                        "WHERE id = :id AND status IN ('paying', 'waiting_confirm')"
-                    ),
-                    {"ref": paid.payment_no[:64] or None, "at": at, "id": row.id},
-                ).rowcount
-                if moved != 1:
-                    return "skipped"
-                conn.execute(
-                    text(
-                        "INSERT INTO ledger_entries (`key`, user_id, bucket, amount_fen, kind, "
-                        "note, created_at) VALUES (:key, :user, 'withdrawing', :amount, "
-                        "'withdraw_paid', '', :at)"
-                    ),
-                    {
-                        "key": f"w{row.id}:paid",
-                        "user": row.user_id,
-                        "amount": -row.amount_fen,
-                        "at": at,
-                    },
-                )
-                if (
-                    conn.execute(
-                        text(
-                            "UPDATE distributor_accounts SET withdrawing_fen = withdrawing_fen - "
-                            ":amount, updated_at = :at WHERE user_id = :user "
-                            "AND withdrawing_fen >= :amount"
-                        ),
-                        {"amount": row.amount_fen, "at": at, "user": row.user_id},
-                    ).rowcount
-                    != 1
-                ):
-                    raise RuntimeError(f"withdrawing balance of user {row.user_id} too low")
-            return "paid"
-
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, min(threads, len(rows)))) as pool:
-                results = list(pool.map(one, rows))
-        finally:
-            for conn in connections:
-                conn.close()
-    counts = Counter(results)
-    if len(rows) < len(withdrawal_ids):
-        counts["skipped"] += len(withdrawal_ids) - len(rows)
-    return dict(counts)
 
 
 # --------------------------------------------------------------------------- py-spy
@@ -1037,6 +867,7 @@ def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
         services.append(emulator)
         wait_http(emulator, f"{emulator_url}/_emulator/health")
         worker_class = WORKER_CLASSES[scenario.worker_class]
+        queues = APP_WORKER_ARGS if scenario.worker_class == "app" else (QUEUE,)
         for i in range(opts.workers):
             services.append(
                 start_service(
@@ -1044,7 +875,7 @@ def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
                     [
                         str(VENV_BIN / "rq"),
                         "worker",
-                        QUEUE,
+                        *queues,
                         "--url",
                         opts.redis_url,
                         "--worker-class",
@@ -1083,10 +914,7 @@ def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
 
         t0 = time.monotonic()
         with app.app_context():
-            if scenario.what_if:
-                moved = approve_for_what_if(seeded.ids, scenario.batch)
-            else:
-                moved = withdrawals.approve_many(seeded.ids, batch=scenario.batch)
+            moved = withdrawals.approve_many(seeded.ids, batch=scenario.batch)
             db.session.remove()
         figures.approve_s = time.monotonic() - t0
         # From here: the jobs are queued (approve_many enqueues them as it ends).
@@ -1216,7 +1044,7 @@ def print_scenario(f: Figures, opts: Options) -> None:
     print(f"== {s.name}: {opts.workers} x {WORKER_CLASSES[s.worker_class]}, batch {s.batch} ==")
     print(
         f"approve_many({f.withdrawals} ids, batch={s.batch}): {f.approve_s:.1f} s "
-        "(untimed: one UPDATE per id, then the jobs are enqueued)"
+        "(untimed: one UPDATE per 1,000 ids, then the jobs are enqueued)"
     )
     verdict = "PASS" if f.rate >= TARGET_PER_S else "MISS"
     print(

@@ -158,3 +158,18 @@ def run_jobs(app: Flask) -> Callable[[], int]:
         return 1
 
     return drain
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (tests/browser.py)."""
+    from tests.browser import chromium_path, launch
+
+    if chromium_path() is None:
+        launch(None)  # skips, or fails when the browser is required
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()

@@ -89,3 +89,18 @@ def test_create_admin_makes_an_owner_and_refuses_a_short_password(app: Flask) ->
 def test_an_operator_is_refused_the_audit_log(app: Flask) -> None:
     assert staff_client(app, "operator").get("/panel/audit").status_code == 403
     assert staff_client(app, "owner").get("/panel/audit").status_code == 200
+
+
+def test_seed_gives_a_development_database_a_demo_owner_and_production_none(app: Flask) -> None:
+    from wxdist.cli import DEMO_OWNER
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed"]).exit_code == 0  # the test environment: no account
+    assert sign_in(app.test_client(), *DEMO_OWNER).status_code == 401
+    app.config["WXDIST_ENV"] = "development"
+    try:
+        result = runner.invoke(args=["seed"])
+    finally:
+        app.config["WXDIST_ENV"] = "test"
+    assert result.exit_code == 0 and DEMO_OWNER[0] in result.output
+    assert sign_in(app.test_client(), *DEMO_OWNER).status_code == 302

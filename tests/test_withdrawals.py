@@ -3,6 +3,7 @@ every failure path ending with the money paid once or back in the balance."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from payments.emulator import EmulatorServer
 from tests.shop import become_distributor, centre, login, make_product, pay_order, set_settings
@@ -322,3 +324,40 @@ def test_the_weekly_payout_cycle_approves_and_pays_what_is_due(
         assert run_if_due(wednesday) == 0  # once a day
     run_jobs()
     assert status_of(client, d, w["id"])["status"] == "paid"
+
+
+def test_a_batch_lease_is_taken_once_and_only_its_holder_may_pay(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    """Two jobs with overlapping batches lease disjoint rows; a job whose lapsed lease another
+    job took neither renews it nor touches the gateway."""
+    d = fund(client, app, emulator, run_jobs, "wd-lease", 5000)
+    set_settings(app, wechat_payout_api="v2")
+    ids = [withdraw(client, d, 1000).get_json()["id"] for _ in range(3)]
+    with app.app_context():
+        db.session.execute(
+            update(Withdrawal).where(Withdrawal.id.in_(ids)).values(status="approved")
+        )
+        db.session.commit()
+        first = payouts.take_leases(ids[:2])
+        second = payouts.take_leases(ids)  # overlaps the first: gets the free row only
+        assert [p.id for p in first] == ids[:2] and [p.id for p in second] == ids[2:]
+        assert first[0].lease_owner != second[0].lease_owner
+        assert payouts.take_leases(ids) == []
+
+        db.session.execute(  # the first job stalls and its lease on ids[0] lapses ...
+            update(Withdrawal)
+            .where(Withdrawal.id == ids[0])
+            .values(lease_until=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        (taken,) = payouts.take_leases([ids[0]])  # ... so a third job takes it
+        stalled = dataclasses.replace(first[0], lease_until=utcnow())  # must renew: cannot
+        assert payouts.pay_leased(stalled) is payouts.Result.SKIPPED
+        assert emulator_stats(emulator, "wechat")["transfers"] == 0
+        results = [payouts.pay_leased(p) for p in (taken, first[1], second[0])]
+        assert results == [payouts.Result.PAID] * 3
+        numbers = {db.session.get(Withdrawal, i).payout_no for i in ids}
+    assert emulator_stats(emulator, "wechat")["transfers_paid"] == dict.fromkeys(numbers, 1)
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 2000, "withdrawing_fen": 0}
+    clean(app)

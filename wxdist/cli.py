@@ -66,6 +66,31 @@ def seed() -> None:
 
     created = seed_demo_catalogue()
     click.echo(f"seeded {created} products" if created else "catalogue already has products")
+    _seed_demo_owner()
+
+
+DEMO_OWNER = ("admin", "wxdist-demo-admin")
+
+
+def _seed_demo_owner() -> None:
+    """On a development database with no staff yet, a demo owner for the panel (the
+    password is public: never in production, where `flask create-admin` is the way)."""
+    from sqlalchemy import func, select
+
+    from wxdist.extensions import db
+    from wxdist.models.staff import StaffUser
+    from wxdist.staff import create_staff
+
+    if current_app.config["WXDIST_ENV"] != "development":
+        return
+    if db.session.scalar(select(func.count()).select_from(StaffUser)):
+        return
+    username, password = DEMO_OWNER
+    create_staff(username, password, "owner", display_name="Demo owner")
+    click.echo(
+        f"panel: http://127.0.0.1:{current_app.config['PORT']}/panel/ "
+        f"(demo owner {username} / {password})"
+    )
 
 
 @click.command()

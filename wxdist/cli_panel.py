@@ -35,4 +35,18 @@ def create_admin(username: str, password: str, role: str, display_name: str) -> 
     click.echo(f"created {staff.role} {staff.username!r}: sign in at /panel/login")
 
 
-COMMANDS = (create_admin,)
+@click.command("stats-rebuild")
+@click.option("--days", type=click.IntRange(1, 3660), default=60, show_default=True)
+@with_appcontext
+def stats_rebuild(days: int) -> None:
+    """Recount the dashboard's daily figures of the last DAYS days from the orders."""
+    from datetime import timedelta
+
+    from wxdist import daily_stats
+
+    last = daily_stats.local_day()
+    rows = daily_stats.rebuild(last - timedelta(days=days - 1), last)
+    click.echo(f"recounted {days} days ({rows} rows)")
+
+
+COMMANDS = (create_admin, stats_rebuild)

@@ -46,20 +46,27 @@ def add(moment: datetime | None, shard_key: int, **deltas: int) -> None:
     if not deltas:
         return
     key = {"day": local_day(moment), "shard": shard_key % SHARDS}
+    exists = db.session.scalar(
+        select(DailyStat.shard).where(DailyStat.day == key["day"], DailyStat.shard == key["shard"])
+    )
+    if exists is None:
+        _create_row(key)
     statement = (
         update(DailyStat)
         .where(DailyStat.day == key["day"], DailyStat.shard == key["shard"])
         .values({name: getattr(DailyStat, name) + amount for name, amount in deltas.items()})
     )
-    if db.session.execute(statement).rowcount == 1:
-        return
-    _create_row(key)
-    db.session.execute(statement)
+    if db.session.execute(statement).rowcount != 1:  # deleted since (a rebuild): make it here
+        insert_ignore(DailyStat.__table__, **key)
+        db.session.execute(statement)
 
 
 def _create_row(key: dict[str, object]) -> None:
-    """Make the (day, shard) row of zeros. On MySQL in a short transaction of its own, so
-    concurrent first writers of a day never hold shared locks they then try to upgrade."""
+    """Make the (day, shard) row of zeros before the caller's UPDATE touches it.
+
+    On MySQL in a short transaction of its own: an UPDATE that finds no row would hold a
+    gap lock until the caller commits, and concurrent first writers of a day would then
+    block each other's inserts. The plain SELECT before takes no lock."""
     if db.engine.dialect.name == "mysql":
         from sqlalchemy.dialects.mysql import insert
 
@@ -108,3 +115,85 @@ def total(days: dict[date, Totals], since: date) -> Totals:
             for name in COUNTERS:
                 sums[name] += getattr(totals, name)
     return Totals(**sums)
+
+
+def rebuild(first: date, last: date) -> int:
+    """Recount the days `first`..`last` from the orders, refunds, distributors, commission
+    and ledger, replacing what is stored; commits. For a database that had activity before
+    the aggregates existed, or to repair them. Returns the rows written.
+
+    Reads every row of the range once (streamed): run it off-peak on a large shop."""
+    from collections import defaultdict
+
+    from sqlalchemy import delete
+
+    from wxdist.models import (
+        Commission,
+        Distributor,
+        LedgerEntry,
+        Order,
+        Payment,
+        PaymentStatus,
+        Refund,
+        RefundStatus,
+    )
+
+    start = datetime.combine(first, datetime.min.time(), SHANGHAI).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI).astimezone(UTC)
+    start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    sums: dict[tuple[date, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+
+    def count(moment: datetime, key: int, **deltas: int) -> None:
+        row = sums[(local_day(moment), key % SHARDS)]
+        for name, amount in deltas.items():
+            row[name] += amount
+
+    def stream(statement):  # type: ignore[no-untyped-def]
+        return db.session.execute(statement.execution_options(yield_per=5000))
+
+    for order_id, paid_at, paid_fen in stream(
+        select(Order.id, Order.paid_at, Order.paid_fen).where(
+            Order.attributed_at.is_not(None), Order.paid_at >= start, Order.paid_at < end
+        )
+    ):
+        count(paid_at, order_id, paid_orders=1, paid_fen=paid_fen)
+    for order_id, settled_at, amount in stream(
+        select(Refund.order_id, Refund.settled_at, Refund.amount_fen)
+        .join(Payment, Payment.id == Refund.payment_id)
+        .join(Order, Order.id == Refund.order_id)
+        .where(
+            Refund.status == RefundStatus.SUCCEEDED,
+            Refund.settled_at >= start,
+            Refund.settled_at < end,
+            Payment.channel == Order.pay_channel,
+            Payment.status == PaymentStatus.PAID,
+        )
+    ):
+        count(settled_at, order_id, refunds=1, refunded_fen=amount)
+    for user_id, approved_at in stream(
+        select(Distributor.user_id, Distributor.approved_at).where(
+            Distributor.approved_at >= start, Distributor.approved_at < end
+        )
+    ):
+        count(approved_at, user_id, new_distributors=1)
+    for order_id, created_at, amount in stream(
+        select(Commission.order_id, Commission.created_at, Commission.amount_fen).where(
+            Commission.created_at >= start, Commission.created_at < end
+        )
+    ):
+        count(created_at, order_id, commission_fen=amount)
+    for order_id, created_at, amount in stream(
+        select(LedgerEntry.order_id, LedgerEntry.created_at, LedgerEntry.amount_fen).where(
+            LedgerEntry.kind == "clawback",
+            LedgerEntry.created_at >= start,
+            LedgerEntry.created_at < end,
+        )
+    ):
+        count(created_at, order_id or 0, commission_clawed_fen=-amount)
+
+    db.session.execute(delete(DailyStat).where(DailyStat.day >= first, DailyStat.day <= last))
+    db.session.add_all(
+        DailyStat(day=day, shard=shard, **values) for (day, shard), values in sums.items()
+    )
+    db.session.commit()
+    return len(sums)

@@ -10,7 +10,7 @@ them), which is what an all-or-nothing money operation wants anyway.
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
 from wxdist.extensions import db
@@ -52,27 +52,29 @@ def post(
     note: str = "",
     may_go_negative: bool = False,
     lifetime_delta: int = 0,
+    account_exists: bool = False,
 ) -> None:
-    """Move `amount_fen` (signed) in one bucket. Raises AlreadyPosted, InsufficientBalance
-    (roll the transaction back)."""
+    """Move `amount_fen` (signed) in one bucket. `account_exists`: the caller knows the
+    account row is there (it holds this money), so it is not looked up. Raises
+    AlreadyPosted, InsufficientBalance (roll the transaction back)."""
     if amount_fen == 0:
         return
     column = BUCKET_COLUMNS[bucket]
-    ensure_account(user_id)
-    db.session.add(
-        LedgerEntry(
-            key=key,
-            user_id=user_id,
-            bucket=bucket,
-            amount_fen=amount_fen,
-            kind=kind,
-            commission_id=commission_id,
-            order_id=order_id,
-            note=note[:255],
+    if not account_exists:
+        ensure_account(user_id)
+    try:  # a Core INSERT: one round trip, no unit of work for an object nobody reads back
+        db.session.execute(
+            insert(LedgerEntry).values(
+                key=key,
+                user_id=user_id,
+                bucket=bucket,
+                amount_fen=amount_fen,
+                kind=kind,
+                commission_id=commission_id,
+                order_id=order_id,
+                note=note[:255],
+            )
         )
-    )
-    try:
-        db.session.flush()
     except IntegrityError:
         raise AlreadyPosted(key) from None
     values = {column.key: column + amount_fen}
@@ -96,6 +98,7 @@ def move(
     commission_id: int | None = None,
     order_id: int | None = None,
     lifetime_delta: int = 0,
+    account_exists: bool = False,
 ) -> None:
     """Move between two buckets of one account: two entries, `key`:out and `key`:in."""
     post(
@@ -106,6 +109,7 @@ def move(
         key=f"{key}:out",
         commission_id=commission_id,
         order_id=order_id,
+        account_exists=account_exists,
     )
     post(
         user_id,
@@ -116,4 +120,5 @@ def move(
         commission_id=commission_id,
         order_id=order_id,
         lifetime_delta=lifetime_delta,
+        account_exists=True,
     )

@@ -1,21 +1,26 @@
 """Paying approved withdrawals through WeChat (v2 enterprise payment or v3 merchant transfer)
 or Alipay, with one idempotency number per withdrawal reused on every try.
 
-A try first takes a lease with a compare-and-set (`approved` → `paying`, or `paying` whose
-lease ran out), so two workers never pay one withdrawal at once. A try after the first
-never sends blind: it asks the gateway by the same number, and only sends again when the
-gateway has no record of it. An unknown result (timeout, 5xx) leaves the withdrawal
-`paying` until a later try or the resume sweep settles it; only a definite failure returns
-the money.
+A job first leases its whole batch with one compare-and-set UPDATE (`approved` → `paying`,
+or `paying` whose lease ran out) that writes a token of its own into `payout_lease_owner`,
+then reads back the rows carrying its token: two workers never pay one withdrawal at once.
+A try after the first never sends blind: it asks the gateway by the same number, and only
+sends again when the gateway has no record of it. An unknown result (timeout, 5xx) leaves
+the withdrawal `paying` until a later try or the resume sweep settles it; only a definite
+failure returns the money. Each payout then costs the gateway call and one transaction
+(the status compare-and-set and the ledger entry).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+import queue
+import secrets
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -25,6 +30,7 @@ from wxdist import withdrawals
 from wxdist.account_vault import unseal
 from wxdist.extensions import db
 from wxdist.gateways import gateways
+from wxdist.models import User
 from wxdist.models.types import utcnow
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 from wxdist.payment_flow import notify_url
@@ -34,6 +40,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=120)
 CONFIRM_WINDOW = timedelta(hours=24)  # a v3 bill not confirmed by then is cancelled
 LIVE = (WithdrawalStatus.PAYING, WithdrawalStatus.WAITING_CONFIRM)
+CHUNK = 1000  # ids per UPDATE … WHERE id IN (…)
 
 
 class Result(enum.Enum):
@@ -54,60 +61,145 @@ class GatewayState:
     package_info: str | None = None
 
 
-def _take_lease(withdrawal_id: int) -> Withdrawal | None:
+@dataclass(frozen=True)
+class Payout:
+    """A withdrawal this job leased, as read once with its lease: all a try needs."""
+
+    id: int
+    user_id: int
+    amount_fen: int
+    net_fen: int
+    method: str
+    payout_api: str | None
+    payout_no: str
+    account_encrypted: str
+    attempts: int  # this try included
+    openid: str
+    lease_owner: str
+    lease_until: datetime
+
+
+def take_leases(withdrawal_ids: Sequence[int]) -> list[Payout]:
+    """Lease, for this call only, every row of `withdrawal_ids` no one is paying: one
+    compare-and-set UPDATE per CHUNK ids, then one read of the rows carrying this call's
+    token; commits. Rows another job holds, that ended, or are bank transfers are left out.
+    Raises only database errors."""
+    token = secrets.token_hex(16)
     now = utcnow()
+    until = now + LEASE
+    leased: list[Payout] = []
+    for start in range(0, len(withdrawal_ids), CHUNK):
+        chunk = list(withdrawal_ids[start : start + CHUNK])
+        db.session.execute(
+            update(Withdrawal)
+            .where(
+                Withdrawal.id.in_(chunk),
+                Withdrawal.method != "bank",
+                or_(
+                    Withdrawal.status == WithdrawalStatus.APPROVED,
+                    (Withdrawal.status == WithdrawalStatus.PAYING)
+                    & or_(Withdrawal.lease_until.is_(None), Withdrawal.lease_until < now),
+                ),
+            )
+            .values(
+                status=WithdrawalStatus.PAYING,
+                attempts=Withdrawal.attempts + 1,
+                lease_until=until,
+                payout_lease_owner=token,
+            ),
+            execution_options={"synchronize_session": False},
+        )
+        rows = db.session.execute(
+            select(
+                Withdrawal.id,
+                Withdrawal.user_id,
+                Withdrawal.amount_fen,
+                Withdrawal.net_fen,
+                Withdrawal.method,
+                Withdrawal.payout_api,
+                Withdrawal.payout_no,
+                Withdrawal.account_encrypted,
+                Withdrawal.attempts,
+                User.openid,
+            )
+            .join(User, User.id == Withdrawal.user_id)
+            .where(
+                Withdrawal.id.in_(chunk),
+                Withdrawal.payout_lease_owner == token,
+                Withdrawal.status == WithdrawalStatus.PAYING,
+            )
+            .order_by(Withdrawal.id)
+        ).all()
+        leased += [Payout(**row._mapping, lease_owner=token, lease_until=until) for row in rows]
+    db.session.commit()
+    return leased
+
+
+def _renew_if_short(payout: Payout) -> Payout | None:
+    """The lease must outlast a query and a send (each up to the gateway timeout); renew it
+    when less is left (a slow batch), by compare-and-set on our token (whoever takes a
+    lapsed lease writes theirs). None: another job took it, so this try must not touch the
+    gateway."""
+    now = utcnow()
+    budget = timedelta(seconds=2 * current_app.config["GATEWAY_TIMEOUT_SECONDS"] + 5)
+    if now + budget < payout.lease_until:
+        return payout
+    until = now + LEASE
     moved = db.session.execute(
         update(Withdrawal)
         .where(
-            Withdrawal.id == withdrawal_id,
-            Withdrawal.method != "bank",
-            or_(
-                Withdrawal.status == WithdrawalStatus.APPROVED,
-                (Withdrawal.status == WithdrawalStatus.PAYING)
-                & or_(Withdrawal.lease_until.is_(None), Withdrawal.lease_until < now),
-            ),
+            Withdrawal.id == payout.id,
+            Withdrawal.status == WithdrawalStatus.PAYING,
+            Withdrawal.payout_lease_owner == payout.lease_owner,
         )
-        .values(
-            status=WithdrawalStatus.PAYING,
-            attempts=Withdrawal.attempts + 1,
-            lease_until=now + LEASE,
-        )
-    )
-    if moved.rowcount != 1:
-        db.session.rollback()
-        return None
+        .values(lease_until=until),
+        execution_options={"synchronize_session": False},
+    ).rowcount
     db.session.commit()
-    return db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
+    return replace(payout, lease_until=until) if moved == 1 else None
 
 
 def pay_one(withdrawal_id: int) -> Result:
     """One try at paying one withdrawal; commits. Never raises for a gateway answer."""
-    withdrawal = _take_lease(withdrawal_id)
-    if withdrawal is None:
+    leased = take_leases([withdrawal_id])
+    return pay_leased(leased[0]) if leased else Result.SKIPPED
+
+
+def pay_leased(payout: Payout) -> Result:
+    """One try at a withdrawal this job leased: ask first if it was tried before, send if
+    the gateway has no record, settle what the gateway said (one transaction); commits.
+    Never raises for a gateway answer; raises database errors."""
+    current = _renew_if_short(payout)
+    if current is None:
         return Result.SKIPPED
     try:
-        if withdrawal.attempts > 1:
-            known = query(withdrawal)
+        if current.attempts > 1:
+            known = query(current)
             if known.state != "absent":
-                return _apply(withdrawal, known)
-        return _apply(withdrawal, send(withdrawal))
+                return _apply(current, known)
+        return _apply(current, send(current))
     except GatewayRejected as exc:
-        withdrawals.mark_failed(withdrawal.id, f"{exc.code}: {exc.message}", LIVE)
+        withdrawals.mark_failed(current, f"{exc.code}: {exc.message}", LIVE)
         return Result.FAILED
     except GatewayUnavailable as exc:
-        log.warning("payout %s: result unknown (%s); will ask again", withdrawal.payout_no, exc)
+        log.warning("payout %s: result unknown (%s); will ask again", current.payout_no, exc)
         return Result.UNKNOWN
 
 
-def _apply(withdrawal: Withdrawal, state: GatewayState) -> Result:
+def _apply(withdrawal: Withdrawal | Payout, state: GatewayState) -> Result:
+    """Settle what the gateway said, once (compare-and-set on a live status); commits."""
     if state.state == "paid":
-        withdrawals.mark_paid(withdrawal.id, state.reference, LIVE)
+        withdrawals.mark_paid(withdrawal, state.reference, LIVE)
         return Result.PAID
     if state.state == "failed":
-        withdrawals.mark_failed(withdrawal.id, state.reason or "the gateway refused", LIVE)
+        withdrawals.mark_failed(withdrawal, state.reason or "the gateway refused", LIVE)
         return Result.FAILED
     if state.state == "waiting":
-        values = {"status": WithdrawalStatus.WAITING_CONFIRM, "lease_until": None}
+        values = {
+            "status": WithdrawalStatus.WAITING_CONFIRM,
+            "lease_until": None,
+            "payout_lease_owner": None,
+        }
         if state.package_info:
             values["package_info"] = state.package_info
         if state.reference:
@@ -115,14 +207,15 @@ def _apply(withdrawal: Withdrawal, state: GatewayState) -> Result:
         db.session.execute(
             update(Withdrawal)
             .where(Withdrawal.id == withdrawal.id, Withdrawal.status.in_(LIVE))
-            .values(**values)
+            .values(**values),
+            execution_options={"synchronize_session": False},
         )
         db.session.commit()
         return Result.WAITING
     return Result.UNKNOWN  # pending: the lease runs out and a later try asks again
 
 
-def send(withdrawal: Withdrawal) -> GatewayState:
+def send(withdrawal: Payout) -> GatewayState:
     """Send the payout with its number. Raises GatewayRejected / GatewayUnavailable."""
     account = unseal(withdrawal.account_encrypted)
     title = "分销佣金提现"
@@ -137,7 +230,7 @@ def send(withdrawal: Withdrawal) -> GatewayState:
         if result.status == "SUCCESS":
             return GatewayState("paid", result.order_id)
         return GatewayState("pending", result.order_id)
-    openid = withdrawals.payee_openid(withdrawal.user_id)
+    openid = withdrawal.openid
     if withdrawal.payout_api == "v2":
         name = account.get("name") or None
         paid = gateways().wechat_transfer_v2.transfer(
@@ -176,7 +269,7 @@ def bill_state(bill) -> GatewayState:  # type: ignore[no-untyped-def]
     return GatewayState("pending", bill.transfer_bill_no or "")
 
 
-def query(withdrawal: Withdrawal) -> GatewayState:
+def query(withdrawal: Withdrawal | Payout) -> GatewayState:
     """Ask the gateway what became of our number. Raises GatewayUnavailable."""
     if withdrawal.method == "alipay":
         found = gateways().alipay_transfer.query_transfer(withdrawal.payout_no)
@@ -202,23 +295,38 @@ def query(withdrawal: Withdrawal) -> GatewayState:
 
 
 def pay_batch(withdrawal_ids: list[int], threads: int = 8) -> dict[str, int]:
-    """Pay several withdrawals concurrently (gateway calls are I/O); each in its own app
-    context and session. Returns counts per result."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def one(withdrawal_id: int) -> Result:
-        with app.app_context():
-            try:
-                return pay_one(withdrawal_id)
-            finally:
-                db.session.remove()
-
+    """Lease the batch at once, then pay the leased rows concurrently (gateway calls are
+    I/O): each thread keeps one app context and session for the batch and takes rows until
+    none are left. Returns counts per result; rows not leased count as skipped. Raises
+    database errors (the job fails; the leases lapse and the resume sweep re-enqueues)."""
+    leased = take_leases(withdrawal_ids)
     counts: dict[str, int] = {}
-    if len(withdrawal_ids) <= 1 or threads <= 1 or db.engine.dialect.name == "sqlite":
-        results = [pay_one(withdrawal_id) for withdrawal_id in withdrawal_ids]
+    if len(leased) < len(withdrawal_ids):
+        counts[Result.SKIPPED.value] = len(withdrawal_ids) - len(leased)
+    if len(leased) <= 1 or threads <= 1 or db.engine.dialect.name == "sqlite":
+        results = [pay_leased(payout) for payout in leased]
     else:
-        with ThreadPoolExecutor(max_workers=min(threads, len(withdrawal_ids))) as pool:
-            results = list(pool.map(one, withdrawal_ids))
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        todo: queue.SimpleQueue[Payout] = queue.SimpleQueue()
+        for payout in leased:
+            todo.put(payout)
+
+        def drain() -> list[Result]:
+            done: list[Result] = []
+            with app.app_context():
+                try:
+                    while True:
+                        try:
+                            payout = todo.get_nowait()
+                        except queue.Empty:
+                            return done
+                        done.append(pay_leased(payout))
+                finally:
+                    db.session.remove()
+
+        with ThreadPoolExecutor(max_workers=min(threads, len(leased))) as pool:
+            futures = [pool.submit(drain) for _ in range(min(threads, len(leased)))]
+            results = [result for future in futures for result in future.result()]
     for result in results:
         counts[result.value] = counts.get(result.value, 0) + 1
     return counts

@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 
@@ -22,7 +22,7 @@ from wxdist.account_vault import mask_account, seal
 from wxdist.distribution_settings import Settings, get_settings
 from wxdist.errors import ApiError, Conflict, NotFound
 from wxdist.extensions import db
-from wxdist.models import DistributorAccount, LedgerBucket, User
+from wxdist.models import DistributorAccount, LedgerBucket
 from wxdist.models.distribution import Distributor, DistributorStatus
 from wxdist.models.types import utcnow
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
@@ -32,6 +32,7 @@ from wxdist.tasks import enqueue
 
 PAYOUT_QUEUE = "payouts"
 PAYOUT_RETRIES = (10, 30, 120, 600, 1800)  # seconds; each retry asks before it sends
+CHUNK = 1000  # ids per UPDATE … WHERE id IN (…)
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,18 @@ def list_own(user_id: int, page: int, per_page: int) -> tuple[list[Withdrawal], 
     return list(rows), total
 
 
-def _return_money(withdrawal: Withdrawal, kind: str) -> None:
+class Held(Protocol):
+    """What settling a withdrawal needs of it: a Withdrawal, or a payout's snapshot."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def amount_fen(self) -> int: ...
+
+
+def _return_money(withdrawal: Held, kind: str) -> None:
     ledger.move(
         withdrawal.user_id,
         LedgerBucket.WITHDRAWING,
@@ -225,13 +237,12 @@ def _return_money(withdrawal: Withdrawal, kind: str) -> None:
         withdrawal.amount_fen,
         kind=kind,
         key=f"w{withdrawal.id}:return",
+        account_exists=True,  # the hold wrote to it
     )
 
 
-def _end(
-    withdrawal_id: int, sources: tuple[str, ...], target: str, **values: Any
-) -> Withdrawal | None:
-    """Compare-and-set the status; returns the row if this call moved it."""
+def _move(withdrawal_id: int, sources: tuple[str, ...], target: str, **values: Any) -> bool:
+    """Compare-and-set the status; True if this call moved it (else rolled back)."""
     moved = db.session.execute(
         update(Withdrawal)
         .where(Withdrawal.id == withdrawal_id, Withdrawal.status.in_(sources))
@@ -239,6 +250,15 @@ def _end(
     )
     if moved.rowcount != 1:
         db.session.rollback()
+        return False
+    return True
+
+
+def _end(
+    withdrawal_id: int, sources: tuple[str, ...], target: str, **values: Any
+) -> Withdrawal | None:
+    """Compare-and-set the status; returns the row if this call moved it."""
+    if not _move(withdrawal_id, sources, target, **values):
         return None
     return db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
 
@@ -280,31 +300,34 @@ def approve(withdrawal_id: int, note: str = "") -> Withdrawal:
 
 
 def approve_many(withdrawal_ids: list[int], note: str = "", batch: int = 50) -> int:
-    """Approve several at once and enqueue their payouts in batches. Returns how many moved."""
+    """Approve those still waiting for review, one UPDATE per CHUNK ids, and enqueue their
+    payouts in jobs of `batch` (bank transfers wait for staff); commits. Approval writes no
+    ledger entry: the money stays in withdrawing. Returns how many moved."""
     now = utcnow()
-    moved_ids: list[int] = []
-    for withdrawal_id in withdrawal_ids:
-        moved = db.session.execute(
+    moved = 0
+    automatic: list[int] = []
+    for start in range(0, len(withdrawal_ids), CHUNK):
+        chunk = withdrawal_ids[start : start + CHUNK]
+        moved += db.session.execute(
             update(Withdrawal)
+            .where(Withdrawal.id.in_(chunk), Withdrawal.status == WithdrawalStatus.PENDING_REVIEW)
+            .values(status=WithdrawalStatus.APPROVED, review_note=note[:255], reviewed_at=now),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        # Ours are the rows this transaction just stamped (others' approvals were committed
+        # at another instant). A stray id would only enqueue a job that skips it: payouts
+        # lease by compare-and-set.
+        automatic += db.session.scalars(
+            select(Withdrawal.id)
             .where(
-                Withdrawal.id == withdrawal_id, Withdrawal.status == WithdrawalStatus.PENDING_REVIEW
+                Withdrawal.id.in_(chunk),
+                Withdrawal.status == WithdrawalStatus.APPROVED,
+                Withdrawal.reviewed_at == now,
+                Withdrawal.method != "bank",
             )
-            .values(status=WithdrawalStatus.APPROVED, review_note=note[:255], reviewed_at=now)
+            .order_by(Withdrawal.id)
         )
-        if moved.rowcount == 1:
-            moved_ids.append(withdrawal_id)
     db.session.commit()
-    automatic = (
-        list(
-            db.session.scalars(
-                select(Withdrawal.id).where(
-                    Withdrawal.id.in_(moved_ids), Withdrawal.method != "bank"
-                )
-            )
-        )
-        if moved_ids
-        else []
-    )
     for start in range(0, len(automatic), batch):
         enqueue(
             "jobs.payouts.pay_withdrawals",
@@ -312,7 +335,7 @@ def approve_many(withdrawal_ids: list[int], note: str = "", batch: int = 50) -> 
             queue=PAYOUT_QUEUE,
             retry_intervals=PAYOUT_RETRIES,
         )
-    return len(moved_ids)
+    return moved
 
 
 def reject(withdrawal_id: int, reason: str) -> Withdrawal:
@@ -337,19 +360,21 @@ def reject(withdrawal_id: int, reason: str) -> Withdrawal:
     return withdrawal
 
 
-def mark_paid(withdrawal_id: int, reference: str, sources: tuple[str, ...]) -> bool:
-    """The money left: withdrawing → out, once. Returns False if it was not in `sources`."""
+def mark_paid(withdrawal: Held, reference: str, sources: tuple[str, ...]) -> bool:
+    """The money left: withdrawing → out, once (compare-and-set on the status, then the
+    ledger entry, one transaction); commits. Returns False if it was not in `sources`.
+    Raises InsufficientBalance (the books are wrong; rolled back by the caller)."""
     now = utcnow()
-    withdrawal = _end(
-        withdrawal_id,
+    if not _move(
+        withdrawal.id,
         sources,
         WithdrawalStatus.PAID,
         gateway_ref=reference[:64] or None,
         paid_at=now,
         ended_at=now,
         lease_until=None,
-    )
-    if withdrawal is None:
+        payout_lease_owner=None,
+    ):
         return False
     ledger.post(
         withdrawal.user_id,
@@ -357,22 +382,24 @@ def mark_paid(withdrawal_id: int, reference: str, sources: tuple[str, ...]) -> b
         -withdrawal.amount_fen,
         kind="withdraw_paid",
         key=f"w{withdrawal.id}:paid",
+        account_exists=True,  # the hold wrote to it
     )
     db.session.commit()
     return True
 
 
-def mark_failed(withdrawal_id: int, reason: str, sources: tuple[str, ...]) -> bool:
-    """A definite failure: the money goes back, with the gateway's reason shown."""
-    withdrawal = _end(
-        withdrawal_id,
+def mark_failed(withdrawal: Held, reason: str, sources: tuple[str, ...]) -> bool:
+    """A definite failure: the money goes back, with the gateway's reason shown; commits.
+    Returns False if it was not in `sources`."""
+    if not _move(
+        withdrawal.id,
         sources,
         WithdrawalStatus.FAILED,
         failure_reason=reason[:255],
         ended_at=utcnow(),
         lease_until=None,
-    )
-    if withdrawal is None:
+        payout_lease_owner=None,
+    ):
         return False
     _return_money(withdrawal, "withdraw_failed")
     db.session.commit()
@@ -386,7 +413,7 @@ def mark_bank_paid(withdrawal_id: int, reference: str) -> Withdrawal:
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
     if withdrawal is None or withdrawal.method != "bank":
         raise NotFound("no such bank withdrawal")
-    if not mark_paid(withdrawal_id, reference.strip(), (WithdrawalStatus.APPROVED,)):
+    if not mark_paid(withdrawal, reference.strip(), (WithdrawalStatus.APPROVED,)):
         raise Conflict("only an approved bank withdrawal can be marked paid", code="invalid_status")
     return db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
 
@@ -397,14 +424,8 @@ def mark_bank_failed(withdrawal_id: int, reason: str) -> Withdrawal:
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
     if withdrawal is None or withdrawal.method != "bank":
         raise NotFound("no such bank withdrawal")
-    if not mark_failed(withdrawal_id, reason.strip(), (WithdrawalStatus.APPROVED,)):
+    if not mark_failed(withdrawal, reason.strip(), (WithdrawalStatus.APPROVED,)):
         raise Conflict(
             "only an approved bank withdrawal can be marked failed", code="invalid_status"
         )
     return db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
-
-
-def payee_openid(user_id: int) -> str:
-    user = db.session.get(User, user_id)
-    assert user is not None
-    return user.openid

@@ -63,7 +63,9 @@ class Sku(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     name: Mapped[str] = mapped_column(String(128), default="")
     price_fen: Mapped[int] = mapped_column(Fen)
-    stock: Mapped[int] = mapped_column(Integer, default=0, index=True)  # low-stock list
+    # No index: stock is the hottest-updated column, and an index on it let concurrent
+    # reservations deadlock on MariaDB; the dashboard's low-stock list scans the SKUs.
+    stock: Mapped[int] = mapped_column(Integer, default=0)
     sold: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -51,6 +51,9 @@ class Withdrawal(db.Model):
     review_note: Mapped[str] = mapped_column(String(255), default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The token of the payout job whose lease this is (one per job run): a batch leases all
+    # its rows with one UPDATE and reads back those carrying its token.
+    payout_lease_owner: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

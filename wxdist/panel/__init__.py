@@ -14,6 +14,8 @@ PAGE_MODULES = (
     "wxdist.panel.auth_views",
     "wxdist.panel.dashboard_views",
     "wxdist.panel.audit_views",
+    "wxdist.panel.product_views",
+    "wxdist.panel.settings_views",
     "wxdist.panel.distributor_views",
     "wxdist.panel.order_views",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 720, 220, 56, 22, 10
+WIDTH, HEIGHT, PAD_LEFT, PAD_BOTTOM, PAD_TOP = 1000, 240, 64, 22, 10
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def bar_chart(points: list[tuple[str, int]]) -> BarChart:
     """Bars for (label, fen) points, scaled to the largest; negatives are drawn as 0."""
     plot_w = WIDTH - PAD_LEFT
     plot_h = HEIGHT - PAD_BOTTOM - PAD_TOP
-    top = max([value for _, value in points] + [100])
+    top = nice_ceiling(max([value for _, value in points] + [0]))
     slot = plot_w / max(len(points), 1)
     every = max(1, len(points) // 10)
     bars = []
@@ -50,3 +50,14 @@ def bar_chart(points: list[tuple[str, int]]) -> BarChart:
         )
     ticks = [(PAD_TOP + plot_h * (1 - part / 4), top * part // 4) for part in range(5)]
     return BarChart(WIDTH, HEIGHT, bars, ticks, PAD_TOP + plot_h)
+
+
+def nice_ceiling(fen: int) -> int:
+    """The axis top: 4 ticks of 1, 2 or 5 x 10^n yuan, reaching at least `fen`
+    (at least ¥4, so an empty chart still has whole-yuan ticks)."""
+    magnitude = 100  # fen: ticks are whole yuan
+    while True:
+        for factor in (1, 2, 5):
+            if magnitude * factor * 4 >= fen:
+                return magnitude * factor * 4
+        magnitude *= 10

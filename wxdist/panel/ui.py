@@ -94,6 +94,7 @@ class AuditNote:
 
     def __init__(self) -> None:
         self.after: dict[str, Any] = {}
+        self.target_id: object | None = None  # set when the target is created by the call
 
 
 @contextmanager
@@ -112,5 +113,7 @@ def audited(
     note = AuditNote()
     yield note
     entry.after_json = dump_state(note.after)
+    if note.target_id is not None:
+        entry.target_id = str(note.target_id)[:64]
     db.session.add(entry)
     db.session.commit()

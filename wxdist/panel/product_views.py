@@ -1,0 +1,484 @@
+"""Products: the catalogue list, creating and editing a product, its SKUs and stock.
+
+The views validate forms and call `wxdist.catalog_admin` / `wxdist.products`; every change
+is audited. Stock is edited relatively: each SKU form carries the stock the staff member
+saw, and the service applies the difference (see `catalog_admin.adjust_stock`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import (
+    BooleanField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from wxdist import catalog_admin
+from wxdist.catalog_admin import MAX_SORT, MAX_STOCK, ProductInput, SkuInput
+from wxdist.errors import ApiError
+from wxdist.extensions import db
+from wxdist.models import Category, Product, Sku
+from wxdist.panel.access import area
+from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.decimal_fields import PercentField, YuanField
+from wxdist.panel.ui import audited, choice_arg, int_arg, paginate
+from wxdist.products import set_on_shelf
+
+NEW_SKU_ROWS = 3
+
+
+def _category_or_none(value: Any) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # not among the choices: refused by the field
+
+
+class ProductForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=128)])
+    subtitle = StringField("Subtitle", validators=[Length(max=255)])
+    description = TextAreaField("Description", validators=[Length(max=60_000)])
+    category_id = SelectField("Category", coerce=_category_or_none, validate_choice=True)
+    new_category = StringField(
+        "Or a new category",
+        validators=[Length(max=64)],
+        description="Typing a name here creates the category (or reuses one of that name).",
+    )
+    sort = IntegerField(
+        "Sort",
+        default=0,
+        validators=[Optional(), NumberRange(-MAX_SORT, MAX_SORT)],
+        description="Higher comes first in the shop.",
+    )
+    image_urls = TextAreaField(
+        "Image URLs", description="One https:// URL per line; the first is the cover."
+    )
+    commission_l1_bp = PercentField(
+        "Level 1 commission (%)",
+        optional=True,
+        description="Blank: the distributor's level or the programme default.",
+    )
+    commission_l2_bp = PercentField(
+        "Level 2 commission (%)",
+        optional=True,
+        description="Blank: default. Level 1 + level 2 may not exceed 100 %.",
+    )
+
+
+class SkuRow(Form):
+    name = StringField("Name", validators=[Length(max=128)])
+    price_fen = YuanField("Price (¥)", optional=True)
+    stock = IntegerField("Stock", validators=[Optional(), NumberRange(0, MAX_STOCK)])
+    is_active = BooleanField("On sale", default=True)
+
+
+class NewProductForm(ProductForm):
+    skus = FieldList(FormField(SkuRow), min_entries=NEW_SKU_ROWS, max_entries=20)
+    on_shelf = BooleanField("Put on shelf now")
+
+
+class SkuForm(FlaskForm):
+    """One existing SKU (prefixed `sku<id>-`); `stock_seen` is the stock the page showed."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=128)])
+    price_fen = YuanField("Price (¥)")
+    is_active = BooleanField("On sale")
+    stock = IntegerField("Stock", validators=[InputRequired(), NumberRange(0, MAX_STOCK)])
+    stock_seen = HiddenField()
+
+
+class NewSkuForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=128)])
+    price_fen = YuanField("Price (¥)")
+    stock = IntegerField("Stock", default=0, validators=[Optional(), NumberRange(0, MAX_STOCK)])
+    is_active = BooleanField("On sale", default=True)
+
+
+class ShelfForm(FlaskForm):
+    on_shelf = HiddenField()
+
+
+class CategoryForm(FlaskForm):
+    name = StringField("New category", validators=[DataRequired(), Length(max=64)])
+
+
+# ---- helpers -----------------------------------------------------------------------------
+
+
+def _category_choices() -> list[tuple[Any, str]]:
+    rows = db.session.execute(
+        select(Category.id, Category.name, Category.is_active).order_by(Category.sort, Category.id)
+    ).all()
+    return [("", "— none —")] + [
+        (row.id, row.name if row.is_active else f"{row.name} (hidden)") for row in rows
+    ]
+
+
+def _sku_row_blank(row: SkuRow) -> bool:
+    name = (row.name.data or "").strip()
+    raw_price = (row.price_fen.raw_data or [""])[0].strip()
+    raw_stock = (row.stock.raw_data or [""])[0].strip()
+    return not name and not raw_price and not raw_stock
+
+
+def _product_input(form: ProductForm) -> ProductInput:
+    urls = tuple(line.strip() for line in (form.image_urls.data or "").splitlines() if line.strip())
+    return ProductInput(
+        title=(form.title.data or "").strip(),
+        subtitle=(form.subtitle.data or "").strip(),
+        description=form.description.data or "",
+        category_id=form.category_id.data,
+        sort=form.sort.data or 0,
+        image_urls=urls,
+        commission_l1_bp=form.commission_l1_bp.data,
+        commission_l2_bp=form.commission_l2_bp.data,
+        new_category=(form.new_category.data or "").strip(),
+    )
+
+
+def _show_errors(form: FlaskForm, fields: dict[str, str], aliases: dict[str, str]) -> list[str]:
+    """Put a service's field errors next to the form's fields (dotted names reach into
+    field lists: `skus.0.price_fen`); returns those that match no field."""
+    loose: list[str] = []
+    for name, problem in fields.items():
+        target: Any = form
+        try:
+            for part in aliases.get(name, name).split("."):
+                target = target[int(part)] if part.isdigit() else target[part]
+        except (KeyError, IndexError, TypeError):
+            target = None
+        if target is None or not isinstance(getattr(target, "errors", None), list | tuple):
+            loose.append(f"{name}: {problem}")
+            continue
+        target.errors = [*target.errors, problem]
+    return loose
+
+
+# ---- list --------------------------------------------------------------------------------
+
+
+@panel_bp.get("/products")
+@area("products")
+def products():  # type: ignore[no-untyped-def]
+    active = Sku.is_active.is_(True)
+    min_price = (
+        select(func.min(Sku.price_fen)).where(Sku.product_id == Product.id, active)
+    ).scalar_subquery()
+    max_price = (
+        select(func.max(Sku.price_fen)).where(Sku.product_id == Product.id, active)
+    ).scalar_subquery()
+    stock = (
+        select(func.coalesce(func.sum(Sku.stock), 0)).where(Sku.product_id == Product.id, active)
+    ).scalar_subquery()
+    statement = (
+        select(
+            Product,
+            Category.name.label("category"),
+            min_price.label("min_price"),
+            max_price.label("max_price"),
+            stock.label("stock"),
+        )
+        .outerjoin(Category, Category.id == Product.category_id)
+        .order_by(Product.id.desc())
+    )
+    shelf = choice_arg("shelf", ("on", "off"))
+    if shelf:
+        statement = statement.where(Product.on_shelf.is_(shelf == "on"))
+    category_id = int_arg("category")
+    if category_id:
+        statement = statement.where(Product.category_id == category_id)
+    q = request.args.get("q", "").strip()[:64]
+    if q:
+        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(Product.title.like(f"%{escaped}%", escape="\\"))
+    page = paginate(statement, scalars=False)
+    return render_template(
+        "panel/products.html",
+        page=page,
+        categories=_category_choices()[1:],
+        filters={"shelf": shelf, "category": category_id, "q": q},
+        category_form=CategoryForm(),
+    )
+
+
+@panel_bp.post("/products/categories")
+@area("products")
+def product_category_new():  # type: ignore[no-untyped-def]
+    form = CategoryForm()
+    if not form.validate_on_submit():
+        problem = "; ".join(form.name.errors) or "invalid"
+        flash(f"Category not added: {problem}", "error")
+        return redirect(url_for("panel.products"), 303)
+    category = catalog_admin.create_category(form.name.data or "")
+    flash(f"Category “{category.name}” is ready.", "success")
+    return redirect(url_for("panel.products"), 303)
+
+
+# ---- create ------------------------------------------------------------------------------
+
+
+@panel_bp.route("/products/new", methods=["GET", "POST"])
+@area("products")
+def product_new():  # type: ignore[no-untyped-def]
+    form = NewProductForm()
+    form.category_id.choices = _category_choices()
+    status = 200
+    loose: list[str] = []
+    if request.method == "POST":
+        valid = form.validate()
+        rows = [(index, row.form) for index, row in enumerate(form.skus)]
+        filled = [(index, row) for index, row in rows if not _sku_row_blank(row)]
+        for _, row in filled:
+            if not (row.name.data or "").strip():
+                row.name.errors = [*row.name.errors, "required"]
+                valid = False
+            if row.price_fen.data is None and not row.price_fen.errors:
+                row.price_fen.errors = [*row.price_fen.errors, "required"]
+                valid = False
+        if not filled:
+            loose.append("Add at least one SKU (name and price).")
+            valid = False
+        if valid:
+            data = _product_input(form)
+            skus = [
+                SkuInput(
+                    name=(row.name.data or "").strip(),
+                    price_fen=row.price_fen.data or 0,
+                    stock=row.stock.data or 0,
+                    is_active=bool(row.is_active.data),
+                )
+                for _, row in filled
+            ]
+            aliases = {
+                f"skus.{position}.{name}": f"skus.{index}.{name}"
+                for position, (index, _) in enumerate(filled)
+                for name in ("name", "price_fen", "stock")
+            }
+            try:
+                with audited("product.create", "product", "new") as note:
+                    product = catalog_admin.create_product(data, skus)
+                    note.target_id = product.id
+                    note.after = {
+                        **catalog_admin.product_state(product),
+                        "skus": [
+                            {"id": s.id, "name": s.name, "price_fen": s.price_fen, "stock": s.stock}
+                            for s in product.skus
+                        ],
+                    }
+                product_id = product.id
+                if form.on_shelf.data:
+                    with audited(
+                        "product.shelf", "product", product_id, before={"on_shelf": False}
+                    ) as note:
+                        set_on_shelf(product_id, True)
+                        note.after = {"on_shelf": True}
+            except ApiError as exc:
+                db.session.rollback()
+                loose += _show_errors(form, exc.fields, aliases)
+                status = exc.status
+            else:
+                flash("Product created.", "success")
+                return redirect(url_for("panel.product_edit", product_id=product_id), 303)
+        else:
+            status = 400
+    return (
+        render_template("panel/product_new.html", form=form, loose=loose),
+        status,
+    )
+
+
+# ---- edit --------------------------------------------------------------------------------
+
+
+def _sku_form(sku: Sku) -> SkuForm:
+    form = SkuForm(prefix=f"sku{sku.id}", formdata=None, obj=sku)
+    form.stock_seen.data = str(sku.stock)
+    return form
+
+
+def _render_edit(
+    product: Product,
+    form: ProductForm | None = None,
+    sku_forms: dict[int, SkuForm] | None = None,
+    new_sku: NewSkuForm | None = None,
+    loose: list[str] | None = None,
+    status: int = 200,
+):  # type: ignore[no-untyped-def]
+    if form is None:
+        form = ProductForm(formdata=None, obj=product)
+        form.image_urls.data = "\n".join(image.url for image in product.images)
+        form.category_id.choices = _category_choices()
+    forms = {sku.id: _sku_form(sku) for sku in product.skus}
+    forms.update(sku_forms or {})
+    return (
+        render_template(
+            "panel/product_edit.html",
+            product=product,
+            form=form,
+            sku_rows=[(sku, forms[sku.id]) for sku in product.skus],
+            new_sku=new_sku or NewSkuForm(prefix="new", formdata=None),
+            shelf_form=ShelfForm(formdata=None),
+            loose=loose or [],
+        ),
+        status,
+    )
+
+
+@panel_bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
+@area("products")
+def product_edit(product_id: int):  # type: ignore[no-untyped-def]
+    product = db.session.get(Product, product_id) or abort(404)
+    if request.method == "GET":
+        return _render_edit(product)
+    form = ProductForm()
+    form.category_id.choices = _category_choices()
+    if not form.validate():
+        return _render_edit(product, form=form, status=400)
+    data = _product_input(form)
+    current = catalog_admin.product_state(product)
+    proposed = {
+        "title": data.title,
+        "subtitle": data.subtitle,
+        "description": data.description,
+        "category_id": data.category_id,
+        "sort": data.sort,
+        "image_urls": list(data.image_urls),
+        "commission_l1_bp": data.commission_l1_bp,
+        "commission_l2_bp": data.commission_l2_bp,
+    }
+    before = {k: v for k, v in current.items() if proposed[k] != v}
+    if data.new_category:
+        before["category_id"] = current["category_id"]
+    if not before:
+        flash("Nothing changed.", "success")
+        return redirect(url_for("panel.product_edit", product_id=product_id), 303)
+    try:
+        with audited("product.update", "product", product_id, before=before) as note:
+            changed = catalog_admin.update_product(product_id, data)
+            note.after = {name: new for name, (_, new) in changed.items()}
+    except ApiError as exc:
+        db.session.rollback()
+        product = db.session.get(Product, product_id) or abort(404)
+        loose = _show_errors(form, exc.fields, {})
+        return _render_edit(product, form=form, loose=loose, status=exc.status)
+    flash("Product saved.", "success")
+    return redirect(url_for("panel.product_edit", product_id=product_id), 303)
+
+
+@panel_bp.post("/products/<int:product_id>/shelf")
+@area("products")
+def product_shelf(product_id: int):  # type: ignore[no-untyped-def]
+    product = db.session.get(Product, product_id) or abort(404)
+    form = ShelfForm()
+    if not form.validate_on_submit() or form.on_shelf.data not in ("1", "0"):
+        abort(400)
+    wanted = form.on_shelf.data == "1"
+    with audited(
+        "product.shelf", "product", product_id, before={"on_shelf": product.on_shelf}
+    ) as note:
+        changed = set_on_shelf(product_id, wanted)
+        note.after = {"on_shelf": wanted, "changed": changed}
+    flash("On shelf." if wanted else "Off shelf.", "success")
+    return redirect(url_for("panel.product_edit", product_id=product_id), 303)
+
+
+@panel_bp.post("/products/<int:product_id>/skus")
+@area("products")
+def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
+    product = db.session.get(Product, product_id) or abort(404)
+    form = NewSkuForm(prefix="new")
+    if not form.validate():
+        return _render_edit(product, new_sku=form, status=400)
+    sku_input = SkuInput(
+        name=(form.name.data or "").strip(),
+        price_fen=form.price_fen.data or 0,
+        stock=form.stock.data or 0,
+        is_active=bool(form.is_active.data),
+    )
+    try:
+        with audited("sku.create", "product", product_id) as note:
+            sku = catalog_admin.add_sku(product_id, sku_input)
+            note.after = {
+                "sku_id": sku.id,
+                "name": sku.name,
+                "price_fen": sku.price_fen,
+                "stock": sku.stock,
+                "is_active": sku.is_active,
+            }
+    except ApiError as exc:
+        db.session.rollback()
+        product = db.session.get(Product, product_id) or abort(404)
+        loose = _show_errors(form, exc.fields, {})
+        return _render_edit(product, new_sku=form, loose=loose, status=exc.status)
+    flash("SKU added.", "success")
+    return redirect(url_for("panel.product_edit", product_id=product_id), 303)
+
+
+@panel_bp.post("/products/<int:product_id>/skus/<int:sku_id>")
+@area("products")
+def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-def]
+    product = db.session.get(Product, product_id) or abort(404)
+    sku = db.session.get(Sku, sku_id)
+    if sku is None or sku.product_id != product_id:
+        abort(404)
+    form = SkuForm(prefix=f"sku{sku_id}")
+    seen: int | None
+    try:
+        seen = int(form.stock_seen.data or "")
+    except ValueError:
+        seen = None
+    valid = form.validate()
+    if seen is None:
+        form.stock.errors = [*form.stock.errors, "the page was incomplete; reload and retry"]
+        valid = False
+    if not valid:
+        return _render_edit(product, sku_forms={sku_id: form}, status=400)
+    assert seen is not None
+    wanted = int(form.stock.data or 0)
+    try:
+        if wanted != seen:
+            current = sku.stock
+            with audited(
+                "sku.stock", "sku", sku_id, before={"stock": current, "seen": seen}
+            ) as note:
+                now = catalog_admin.adjust_stock(product_id, sku_id, seen=seen, wanted=wanted)
+                note.after = {"stock": now, "change": wanted - seen}
+        before = {"name": sku.name, "price_fen": sku.price_fen, "is_active": sku.is_active}
+        proposed = {
+            "name": (form.name.data or "").strip(),
+            "price_fen": form.price_fen.data or 0,
+            "is_active": bool(form.is_active.data),
+        }
+        if proposed != before:
+            with audited(
+                "sku.update",
+                "sku",
+                sku_id,
+                before={k: v for k, v in before.items() if proposed[k] != v},
+            ) as note:
+                change = catalog_admin.update_sku(product_id, sku_id, **proposed)
+                note.after = change.after
+    except ApiError as exc:
+        db.session.rollback()
+        product = db.session.get(Product, product_id) or abort(404)
+        loose = _show_errors(form, exc.fields, {})
+        fresh = db.session.get(Sku, sku_id)
+        if fresh is not None:  # what the stock is now: a retry applies to this value
+            form.stock_seen.data = str(fresh.stock)
+        return _render_edit(product, sku_forms={sku_id: form}, loose=loose, status=exc.status)
+    flash(f"SKU “{proposed['name']}” saved.", "success")
+    return redirect(url_for("panel.product_edit", product_id=product_id), 303)
