@@ -74,6 +74,7 @@ class Payout:
     payout_no: str
     account_encrypted: str
     attempts: int  # this try included
+    retries: int  # staff retries after a definite failure (names this round's ledger keys)
     openid: str
     lease_owner: str
     lease_until: datetime
@@ -120,6 +121,7 @@ def take_leases(withdrawal_ids: Sequence[int]) -> list[Payout]:
                 Withdrawal.payout_no,
                 Withdrawal.account_encrypted,
                 Withdrawal.attempts,
+                Withdrawal.retries,
                 User.openid,
             )
             .join(User, User.id == Withdrawal.user_id)

@@ -154,7 +154,7 @@ def request_withdrawal(
         # Made before the insert (a shared placeholder on a unique key deadlocks concurrent
         # requests on MySQL); random, so it stays unique at the gateway even if ids were
         # ever reused (a restored database), where a repeated number means "already paid".
-        payout_no=f"WD{now:%Y%m%d}{secrets.token_hex(8).upper()}",
+        payout_no=_payout_no(now),
         created_at=now,
     )
     db.session.add(withdrawal)
@@ -227,6 +227,16 @@ class Held(Protocol):
     def user_id(self) -> int: ...
     @property
     def amount_fen(self) -> int: ...
+    @property
+    def retries(self) -> int: ...
+
+
+def _round_key(withdrawal: Held, name: str) -> str:
+    """Ledger key of one movement of a withdrawal: `w{id}:{name}` for the first round,
+    `w{id}:retry{n}:{name}` after the n-th retry, so each round moves the money once."""
+    if withdrawal.retries:
+        return f"w{withdrawal.id}:retry{withdrawal.retries}:{name}"
+    return f"w{withdrawal.id}:{name}"
 
 
 def _return_money(withdrawal: Held, kind: str) -> None:
@@ -236,7 +246,7 @@ def _return_money(withdrawal: Held, kind: str) -> None:
         LedgerBucket.AVAILABLE,
         withdrawal.amount_fen,
         kind=kind,
-        key=f"w{withdrawal.id}:return",
+        key=_round_key(withdrawal, "return"),
         account_exists=True,  # the hold wrote to it
     )
 
@@ -381,7 +391,7 @@ def mark_paid(withdrawal: Held, reference: str, sources: tuple[str, ...]) -> boo
         LedgerBucket.WITHDRAWING,
         -withdrawal.amount_fen,
         kind="withdraw_paid",
-        key=f"w{withdrawal.id}:paid",
+        key=_round_key(withdrawal, "paid"),
         account_exists=True,  # the hold wrote to it
     )
     db.session.commit()
@@ -404,6 +414,71 @@ def mark_failed(withdrawal: Held, reason: str, sources: tuple[str, ...]) -> bool
     _return_money(withdrawal, "withdraw_failed")
     db.session.commit()
     return True
+
+
+def _payout_no(now: datetime) -> str:
+    return f"WD{now:%Y%m%d}{secrets.token_hex(8).upper()}"
+
+
+def retry_failed(withdrawal_id: int) -> Withdrawal:
+    """Staff send a definitely failed WeChat/Alipay withdrawal again; commits, then
+    enqueues its payout.
+
+    The failure had returned the money to available, so it moves back to withdrawing in
+    one conditional update (ledger keys `w{id}:retry{n}:hold`, n = the retry count). The
+    withdrawal gets a NEW payout number: the old one definitively failed at the gateway,
+    which keeps that number as a closed failure (sending it again would be refused or
+    answered with the old failure). The status moves `failed` → `approved` by
+    compare-and-set, so a double click retries once.
+
+    Raises NotFound (no such withdrawal, or a bank withdrawal: staff pay those by hand),
+    Conflict `invalid_status` (not failed, or already retried), `not_distributor` (no
+    longer an approved distributor), `insufficient_balance` (the distributor spent the
+    returned money meanwhile).
+    """
+    withdrawal = db.session.get(Withdrawal, withdrawal_id)
+    if withdrawal is None or withdrawal.method == "bank":
+        raise NotFound("no such WeChat or Alipay withdrawal", fields={"withdrawal_id": "not found"})
+    distributor = db.session.get(Distributor, withdrawal.user_id)
+    if distributor is None or distributor.status != DistributorStatus.APPROVED:
+        raise Conflict("the user is no longer an approved distributor", code="not_distributor")
+    now = utcnow()
+    moved = _end(
+        withdrawal_id,
+        (WithdrawalStatus.FAILED,),
+        WithdrawalStatus.APPROVED,
+        retries=Withdrawal.retries + 1,
+        payout_no=_payout_no(now),
+        failure_reason=None,
+        gateway_ref=None,
+        package_info=None,
+        attempts=0,
+        lease_until=None,
+        payout_lease_owner=None,
+        ended_at=None,
+        reviewed_at=now,
+    )
+    if moved is None:
+        raise Conflict("only a failed withdrawal can be retried", code="invalid_status")
+    try:
+        ledger.move(
+            moved.user_id,
+            LedgerBucket.AVAILABLE,
+            LedgerBucket.WITHDRAWING,
+            moved.amount_fen,
+            kind="withdraw_retry",
+            key=_round_key(moved, "hold"),
+        )
+    except ledger.InsufficientBalance:
+        db.session.rollback()
+        raise Conflict(
+            "the distributor no longer has this amount available; it cannot be retried",
+            code="insufficient_balance",
+            fields={"amount_fen": "more than the distributor's available balance"},
+        ) from None
+    db.session.commit()
+    enqueue_payout(moved)
+    return moved
 
 
 def mark_bank_paid(withdrawal_id: int, reference: str) -> Withdrawal:

@@ -36,6 +36,9 @@ class Commission(db.Model):
         Index("ix_commissions_beneficiary_buyer", "beneficiary_id", "buyer_id"),
         Index("ix_commissions_beneficiary_created", "beneficiary_id", "created_at"),
         Index("ix_commissions_order", "order_id"),
+        # The panel's commission list: newest first, all or by status.
+        Index("ix_commissions_created", "created_at"),
+        Index("ix_commissions_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -62,6 +65,9 @@ class DistributorAccount(db.Model):
     """Balances in fen, changed only by conditional atomic updates beside a ledger entry."""
 
     __tablename__ = "distributor_accounts"
+    __table_args__ = (  # the panel's ranking by commission earned
+        Index("ix_distributor_accounts_lifetime", "lifetime_earned_fen"),
+    )
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id"), primary_key=True, autoincrement=False

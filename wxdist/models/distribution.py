@@ -87,6 +87,9 @@ class Distributor(db.Model):
         Index("ix_distributors_applied", "applied_at"),
         Index("ix_distributors_phone", "phone"),
         Index("ix_distributors_real_name", "real_name"),
+        # The panel's rankings (ORDER BY … DESC LIMIT 20).
+        Index("ix_distributors_team_sales", "team_sales_fen"),
+        Index("ix_distributors_direct_invites", "direct_invites"),
     )
 
     user_id: Mapped[int] = mapped_column(

@@ -30,6 +30,10 @@ class Withdrawal(db.Model):
     __table_args__ = (
         Index("ix_withdrawals_user_created", "user_id", "created_at"),
         Index("ix_withdrawals_status_created", "status", "created_at"),
+        # The panel's list: newest first, unfiltered or by method (and status).
+        Index("ix_withdrawals_created", "created_at"),
+        Index("ix_withdrawals_method_created", "method", "created_at"),
+        Index("ix_withdrawals_method_status_created", "method", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -49,7 +53,10 @@ class Withdrawal(db.Model):
     package_info: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(String(255))
     review_note: Mapped[str] = mapped_column(String(255), default="")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # payout tries of this number
+    # Times staff retried after a definite failure (each with a new payout number); it
+    # keeps the ledger keys of each round apart.
+    retries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The token of the payout job whose lease this is (one per job run): a batch leases all
     # its rows with one UPDATE and reads back those carrying its token.
