@@ -18,6 +18,8 @@ PAGE_MODULES = (
     "wxdist.panel.settings_views",
     "wxdist.panel.distributor_views",
     "wxdist.panel.order_views",
+    "wxdist.panel.withdrawal_views",
+    "wxdist.panel.commission_views",
 )
 
 

@@ -1,0 +1,412 @@
+"""Withdrawals: the review queue and every withdrawal, approve / reject (one or many), retry
+a definite payout failure, settle bank transfers by hand, CSV export.
+
+Lists are newest first (created_at, id) and each filter has an index that yields that
+order: (status, created_at), (method, created_at), (method, status, created_at),
+(user_id, created_at), (created_at); search by id or payout number hits a unique key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import Select, func, or_, select
+from wtforms import HiddenField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from wxdist import withdrawals as service
+from wxdist.audit import decode
+from wxdist.errors import ApiError
+from wxdist.extensions import db
+from wxdist.models import LedgerEntry, User, Withdrawal, WithdrawalStatus
+from wxdist.models.distribution import Distributor
+from wxdist.models.staff import AuditEntry
+from wxdist.panel.access import area
+from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.filters import local_time
+from wxdist.panel.ui import audited, choice_arg, csv_response, fen_text, paginate
+
+STATUSES = (
+    WithdrawalStatus.PENDING_REVIEW,
+    WithdrawalStatus.APPROVED,
+    WithdrawalStatus.PAYING,
+    WithdrawalStatus.WAITING_CONFIRM,
+    WithdrawalStatus.PAID,
+    WithdrawalStatus.FAILED,
+    WithdrawalStatus.REJECTED,
+    WithdrawalStatus.CANCELLED,
+)
+METHODS = ("wechat", "alipay", "bank")
+BULK_MAX = 200  # ids in one bulk action (four pages of the list)
+
+
+class BulkForm(FlaskForm):
+    """The list's checkboxes (`ids`, read from the form) and what to do with them."""
+
+    action = HiddenField("Action")
+    reason = StringField("Reason (for a rejection)", validators=[Optional(), Length(max=255)])
+
+
+class ApproveForm(FlaskForm):
+    note = StringField("Note (optional)", validators=[Optional(), Length(max=255)])
+
+
+class RejectForm(FlaskForm):
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Tell the distributor why (reason)."), Length(max=255)],
+        description="The distributor sees this in the mini-program.",
+    )
+
+
+class RetryForm(FlaskForm):
+    pass
+
+
+class BankPaidForm(FlaskForm):
+    reference = StringField(
+        "Bank reference",
+        validators=[DataRequired("The bank's transfer reference is required."), Length(max=64)],
+    )
+
+
+class BankFailedForm(FlaskForm):
+    reason = StringField(
+        "Reason",
+        validators=[DataRequired("Say why the transfer failed (reason)."), Length(max=255)],
+    )
+
+
+def _state(withdrawal: Withdrawal) -> dict[str, Any]:
+    """What the audit log keeps of a withdrawal before and after an action."""
+    return {
+        "status": withdrawal.status,
+        "user_id": withdrawal.user_id,
+        "amount_fen": withdrawal.amount_fen,
+        "fee_fen": withdrawal.fee_fen,
+        "net_fen": withdrawal.net_fen,
+        "method": withdrawal.method,
+        "payout_no": withdrawal.payout_no,
+    }
+
+
+def _fresh(withdrawal_id: int) -> Withdrawal:
+    withdrawal = db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
+    assert withdrawal is not None
+    return withdrawal
+
+
+def _filters() -> dict[str, str]:
+    return {
+        "status": choice_arg("status", STATUSES),
+        "method": choice_arg("method", METHODS),
+        "q": request.args.get("q", "").strip()[:32],
+    }
+
+
+def _listing(filters: dict[str, str]) -> Select[Any]:
+    """Withdrawals with the distributor's real name, newest first, filtered."""
+    statement = (
+        select(Withdrawal, Distributor.real_name)
+        .outerjoin(Distributor, Distributor.user_id == Withdrawal.user_id)
+        .order_by(Withdrawal.created_at.desc(), Withdrawal.id.desc())
+    )
+    if filters["status"]:
+        statement = statement.where(Withdrawal.status == filters["status"])
+    if filters["method"]:
+        statement = statement.where(Withdrawal.method == filters["method"])
+    query = filters["q"]
+    if query.isdigit():  # a withdrawal id or a distributor's user id
+        number = int(query)
+        statement = statement.where(or_(Withdrawal.id == number, Withdrawal.user_id == number))
+    elif query:  # a payout number (unique)
+        statement = statement.where(Withdrawal.payout_no == query.upper())
+    return statement
+
+
+def _render_list(bulk: BulkForm, status: int = 200):  # type: ignore[no-untyped-def]
+    filters = _filters()
+    page = paginate(_listing(filters), scalars=False)
+    waiting_count, waiting_fen = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Withdrawal.amount_fen), 0)).where(
+            Withdrawal.status == WithdrawalStatus.PENDING_REVIEW
+        )
+    ).one()
+    return (
+        render_template(
+            "panel/withdrawals.html",
+            page=page,
+            filters=filters,
+            statuses=STATUSES,
+            methods=METHODS,
+            bulk=bulk,
+            waiting_count=waiting_count,
+            waiting_fen=int(waiting_fen),
+        ),
+        status,
+    )
+
+
+@panel_bp.get("/withdrawals")
+@area("withdrawals")
+def withdrawals():  # type: ignore[no-untyped-def]
+    return _render_list(BulkForm(formdata=None))
+
+
+@panel_bp.post("/withdrawals/bulk")
+@area("withdrawals")
+def withdrawals_bulk():  # type: ignore[no-untyped-def]
+    """Approve or reject the ticked withdrawals (rejections share one reason)."""
+    form = BulkForm()
+    ids: list[int] = []
+    for raw in request.form.getlist("ids"):
+        if raw.isdigit() and int(raw) not in ids:
+            ids.append(int(raw))
+    valid = form.validate()
+    action = request.form.get("action", "")
+    reason = (form.reason.data or "").strip()
+    if not ids:
+        form.action.errors = ["Tick at least one withdrawal (ids)."]
+        valid = False
+    elif len(ids) > BULK_MAX:
+        form.action.errors = [f"At most {BULK_MAX} withdrawals at once (ids)."]
+        valid = False
+    if action not in ("approve", "reject"):
+        form.action.errors = [*form.action.errors, "Choose approve or reject (action)."]
+        valid = False
+    if action == "reject" and not reason:
+        form.reason.errors = [*form.reason.errors, "A rejection needs a reason."]
+        valid = False
+    if not valid:
+        flash("Nothing was changed: correct the fields marked below.", "error")
+        return _render_list(form, 400)
+
+    before = {
+        row.id: _state(row)
+        for row in db.session.scalars(
+            select(Withdrawal).where(
+                Withdrawal.id.in_(ids), Withdrawal.status == WithdrawalStatus.PENDING_REVIEW
+            )
+        )
+    }
+    waiting = [i for i in ids if i in before]
+    if action == "approve":
+        done = _approve_many(waiting, before)
+        flash(f"Approved {done} of {len(ids)} selected.", "success")
+    else:
+        done = 0
+        for withdrawal_id in waiting:
+            try:
+                with audited(
+                    "withdrawal.reject", "withdrawal", withdrawal_id, before[withdrawal_id]
+                ) as note:
+                    service.reject(withdrawal_id, reason)
+                    note.after = {**_state(_fresh(withdrawal_id)), "reason": reason}
+                done += 1
+            except ApiError:  # someone else acted on it meanwhile: skip it
+                db.session.rollback()
+        flash(f"Rejected {done} of {len(ids)} selected.", "success")
+    skipped = len(ids) - done
+    if skipped:
+        flash(f"{skipped} were no longer waiting for review and were left as they are.", "error")
+    return redirect(request.referrer or url_for("panel.withdrawals"), 303)
+
+
+def _approve_many(ids: list[int], before: dict[int, dict[str, Any]]) -> int:
+    """One service call for the batch (payouts enqueued in batches), one audit entry each."""
+    if not ids:
+        return 0
+    with ExitStack() as stack:
+        notes = {
+            i: stack.enter_context(audited("withdrawal.approve", "withdrawal", i, before[i]))
+            for i in ids
+        }
+        done = service.approve_many(ids)
+        for withdrawal_id, note in notes.items():
+            note.after = _state(_fresh(withdrawal_id))
+    return done
+
+
+@panel_bp.get("/withdrawals.csv")
+@area("withdrawals")
+def withdrawals_csv():  # type: ignore[no-untyped-def]
+    statement = _listing(_filters()).execution_options(yield_per=500)
+
+    def rows() -> Iterator[list[Any]]:
+        for withdrawal, real_name in db.session.execute(statement):
+            yield [
+                withdrawal.id,
+                local_time(withdrawal.created_at, "%Y-%m-%d %H:%M:%S"),
+                withdrawal.user_id,
+                safe_cell(real_name or ""),
+                fen_text(withdrawal.amount_fen),
+                fen_text(withdrawal.fee_fen),
+                fen_text(withdrawal.net_fen),
+                withdrawal.method,
+                safe_cell(withdrawal.account_masked),
+                withdrawal.status,
+                withdrawal.payout_no,
+                safe_cell(withdrawal.failure_reason or ""),
+                safe_cell(withdrawal.review_note),
+                local_time(withdrawal.paid_at, "%Y-%m-%d %H:%M:%S"),
+            ]
+
+    header = [
+        "id",
+        "created",
+        "user_id",
+        "real_name",
+        "amount",
+        "fee",
+        "net",
+        "method",
+        "account",
+        "status",
+        "payout_no",
+        "failure_reason",
+        "review_note",
+        "paid",
+    ]
+    return csv_response("withdrawals.csv", header, rows())
+
+
+def safe_cell(text: str) -> str:
+    """Text typed by users, made inert for spreadsheets (no =, +, -, @ formulas)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _render_detail(withdrawal_id: int, status: int = 200, **forms: FlaskForm):  # type: ignore[no-untyped-def]
+    withdrawal = db.session.get(Withdrawal, withdrawal_id)
+    if withdrawal is None:
+        abort(404)
+    distributor = db.session.get(Distributor, withdrawal.user_id)
+    user = db.session.get(User, withdrawal.user_id)
+    entries = db.session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.key.like(f"w{withdrawal.id}:%"))
+        .order_by(LedgerEntry.id)
+    ).all()
+    history = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target_type == "withdrawal", AuditEntry.target_id == str(withdrawal.id))
+        .order_by(AuditEntry.id.desc())
+        .limit(50)
+    ).all()
+    defaults: dict[str, FlaskForm] = {
+        "approve": ApproveForm(formdata=None),
+        "reject": RejectForm(formdata=None),
+        "retry": RetryForm(formdata=None),
+        "bank_paid": BankPaidForm(formdata=None),
+        "bank_failed": BankFailedForm(formdata=None),
+    }
+    defaults.update(forms)
+    return (
+        render_template(
+            "panel/withdrawal_detail.html",
+            w=withdrawal,
+            distributor=distributor,
+            user=user,
+            entries=entries,
+            history=history,
+            decode=decode,
+            forms=defaults,
+            S=WithdrawalStatus,
+        ),
+        status,
+    )
+
+
+@panel_bp.get("/withdrawals/<int:withdrawal_id>")
+@area("withdrawals")
+def withdrawal_detail(withdrawal_id: int):  # type: ignore[no-untyped-def]
+    return _render_detail(withdrawal_id)
+
+
+def _back(withdrawal_id: int):  # type: ignore[no-untyped-def]
+    return redirect(url_for("panel.withdrawal_detail", withdrawal_id=withdrawal_id), 303)
+
+
+def _existing(withdrawal_id: int) -> Withdrawal:
+    withdrawal = db.session.get(Withdrawal, withdrawal_id)
+    if withdrawal is None:
+        abort(404)
+    return withdrawal
+
+
+@panel_bp.post("/withdrawals/<int:withdrawal_id>/approve")
+@area("withdrawals")
+def withdrawal_approve(withdrawal_id: int):  # type: ignore[no-untyped-def]
+    form = ApproveForm()
+    if not form.validate():
+        return _render_detail(withdrawal_id, 400, approve=form)
+    before = _state(_existing(withdrawal_id))
+    with audited("withdrawal.approve", "withdrawal", withdrawal_id, before) as note:
+        service.approve(withdrawal_id, (form.note.data or "").strip())
+        note.after = _state(_fresh(withdrawal_id))
+    flash(f"Withdrawal {withdrawal_id} approved.", "success")
+    return _back(withdrawal_id)
+
+
+@panel_bp.post("/withdrawals/<int:withdrawal_id>/reject")
+@area("withdrawals")
+def withdrawal_reject(withdrawal_id: int):  # type: ignore[no-untyped-def]
+    form = RejectForm()
+    if not form.validate():
+        return _render_detail(withdrawal_id, 400, reject=form)
+    before = _state(_existing(withdrawal_id))
+    reason = (form.reason.data or "").strip()
+    with audited("withdrawal.reject", "withdrawal", withdrawal_id, before) as note:
+        service.reject(withdrawal_id, reason)
+        note.after = {**_state(_fresh(withdrawal_id)), "reason": reason}
+    flash(f"Withdrawal {withdrawal_id} rejected; the money is back in the balance.", "success")
+    return _back(withdrawal_id)
+
+
+@panel_bp.post("/withdrawals/<int:withdrawal_id>/retry")
+@area("withdrawals")
+def withdrawal_retry(withdrawal_id: int):  # type: ignore[no-untyped-def]
+    form = RetryForm()
+    if not form.validate():
+        return _render_detail(withdrawal_id, 400, retry=form)
+    withdrawal = _existing(withdrawal_id)
+    before = {**_state(withdrawal), "failure_reason": withdrawal.failure_reason}
+    with audited("withdrawal.retry", "withdrawal", withdrawal_id, before) as note:
+        service.retry_failed(withdrawal_id)
+        retried = _fresh(withdrawal_id)
+        note.after = {**_state(retried), "retries": retried.retries}
+    flash(f"Withdrawal {withdrawal_id} sent again with a new payout number.", "success")
+    return _back(withdrawal_id)
+
+
+@panel_bp.post("/withdrawals/<int:withdrawal_id>/bank-paid")
+@area("withdrawals")
+def withdrawal_bank_paid(withdrawal_id: int):  # type: ignore[no-untyped-def]
+    form = BankPaidForm()
+    if not form.validate():
+        return _render_detail(withdrawal_id, 400, bank_paid=form)
+    before = _state(_existing(withdrawal_id))
+    reference = (form.reference.data or "").strip()
+    with audited("withdrawal.bank_paid", "withdrawal", withdrawal_id, before) as note:
+        service.mark_bank_paid(withdrawal_id, reference)
+        note.after = {**_state(_fresh(withdrawal_id)), "reference": reference}
+    flash(f"Withdrawal {withdrawal_id} marked paid.", "success")
+    return _back(withdrawal_id)
+
+
+@panel_bp.post("/withdrawals/<int:withdrawal_id>/bank-failed")
+@area("withdrawals")
+def withdrawal_bank_failed(withdrawal_id: int):  # type: ignore[no-untyped-def]
+    form = BankFailedForm()
+    if not form.validate():
+        return _render_detail(withdrawal_id, 400, bank_failed=form)
+    before = _state(_existing(withdrawal_id))
+    reason = (form.reason.data or "").strip()
+    with audited("withdrawal.bank_failed", "withdrawal", withdrawal_id, before) as note:
+        service.mark_bank_failed(withdrawal_id, reason)
+        note.after = {**_state(_fresh(withdrawal_id)), "reason": reason}
+    flash(f"Withdrawal {withdrawal_id} marked failed; the money is back in the balance.", "success")
+    return _back(withdrawal_id)
