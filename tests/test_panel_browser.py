@@ -81,3 +81,58 @@ def test_every_page_renders_in_the_browser_at_desktop_and_phone_width(
         shoot(page, endpoint.removeprefix("panel."))
     assert not errors, errors
     page.close()
+
+
+def test_finance_approves_a_withdrawal_and_the_worker_pays_it(
+    client: FlaskClient, app: Flask, browser: Any, emulator: EmulatorServer, run_jobs: Any
+) -> None:
+    from tests.shop import set_settings
+    from tests.test_withdrawals import balances, fund, status_of, withdraw
+
+    distributor = fund(client, app, emulator, run_jobs, "br-approve", 5000)
+    set_settings(app, wechat_payout_api="v2")  # paid at once (v3 waits for the payee)
+    pending = withdraw(client, distributor, 3000).get_json()
+    make_staff(app, "finance", "cashier")
+    page = browser.new_page()
+    sign_in(page, app.config["LIVE_URL"], "cashier", PASSWORD)
+    page.goto(f"{app.config['LIVE_URL']}/panel/withdrawals?status=pending_review")
+    shoot(page, "withdrawals-pending")
+    page.click(f"a[href$='/panel/withdrawals/{pending['id']}']")
+    page.fill("form[action$='/approve'] textarea, form[action$='/approve'] input[name=note]", "ok")
+    with page.expect_navigation():
+        page.click("form[action$='/approve'] button[type=submit]")
+    assert page.locator("h1").inner_text().split()[-1] in ("approved", "paying", "paid")
+    run_jobs()  # the payout worker (inline mode paid it already)
+    page.reload()
+    assert "paid" in page.locator("h1").inner_text()
+    shoot(page, "withdrawal-paid")
+    assert status_of(client, distributor, pending["id"])["status"] == "paid"
+    assert balances(client, distributor)["withdrawing_fen"] == 0
+    page.close()
+
+
+def test_finance_rejects_a_withdrawal_with_a_reason_and_the_balance_comes_back(
+    client: FlaskClient, app: Flask, browser: Any, emulator: EmulatorServer, run_jobs: Any
+) -> None:
+    from tests.test_withdrawals import balances, fund, status_of, withdraw
+
+    distributor = fund(client, app, emulator, run_jobs, "br-reject", 5000)
+    pending = withdraw(client, distributor, 2000).get_json()
+    assert balances(client, distributor)["available_fen"] == 3000
+    make_staff(app, "finance", "cashier")
+    page = browser.new_page()
+    sign_in(page, app.config["LIVE_URL"], "cashier", PASSWORD)
+    page.goto(f"{app.config['LIVE_URL']}/panel/withdrawals/{pending['id']}")
+    page.fill("form[action$='/reject'] [name=reason]", "账户信息不全")
+    with page.expect_navigation():
+        page.click("form[action$='/reject'] button[type=submit]")
+    assert "rejected" in page.locator("h1").inner_text()
+    assert "账户信息不全" in page.content()
+    shoot(page, "withdrawal-rejected")
+    assert balances(client, distributor) == {
+        "frozen_fen": 0,
+        "available_fen": 5000,
+        "withdrawing_fen": 0,
+    }
+    assert status_of(client, distributor, pending["id"])["failure_reason"] == "账户信息不全"
+    page.close()
