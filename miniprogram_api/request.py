@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from flask import g, request
 from pydantic import BaseModel, ValidationError
 
-from wxdist.auth import user_from_token
+from wxdist.auth import TokenClaims, claims_from_token, user_from_token
 from wxdist.errors import ApiError, Unauthorized, validation_fields
 from wxdist.models import User
 
@@ -29,6 +29,25 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.login_required = True  # type: ignore[attr-defined]  (read by the OpenAPI builder)
     return wrapper
+
+
+def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Require a genuine, unexpired bearer token without loading the user; its claims are in
+    `current_claims()`. For hot paths only: the view must hand the claims to a service that
+    checks them against the user's row in its first query (`wxdist.auth.check_claims`), so a
+    revoked token or a deleted user is still refused, one round trip cheaper."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.token_claims = claims_from_token(bearer_token())
+        return view(*args, **kwargs)
+
+    wrapper.login_required = True  # type: ignore[attr-defined]  (read by the OpenAPI builder)
+    return wrapper
+
+
+def current_claims() -> TokenClaims:
+    return g.token_claims
 
 
 def bearer_token() -> str:

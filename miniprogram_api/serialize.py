@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from miniprogram_api import schemas
@@ -45,6 +46,22 @@ def order(order: Order) -> dict[str, Any]:
                 "phone": order.receiver_phone,
                 "region": order.receiver_region,
                 "detail": order.receiver_detail,
+            },
+        }
+    )
+    return out.model_dump(mode="json")
+
+
+def placed_order(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An order as `orders.create_order` wrote it (its columns and `items`), as OrderOut."""
+    out = schemas.OrderOut.model_validate(
+        {
+            **row,
+            "address": {
+                "name": row["receiver_name"],
+                "phone": row["receiver_phone"],
+                "region": row["receiver_region"],
+                "detail": row["receiver_detail"],
             },
         }
     )

@@ -158,3 +158,50 @@ def test_receipt_only_after_shipping(client: FlaskClient, app: Flask, emulator) 
     assert shipped["status"] == "shipped" and shipped["tracking_no"] == "SF1234567890"
     done = client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=headers)
     assert done.status_code == 200 and done.get_json()["status"] == "completed"
+
+
+def test_a_revoked_token_or_a_deleted_user_cannot_order(client: FlaskClient, app: Flask) -> None:
+    from wxdist.models import User
+
+    product = make_product(app, stock=5)
+    headers = login(client, "revoked-buyer")
+    body = {"items": [{"sku_id": product["sku_id"], "quantity": 1}], "address": ADDRESS}
+    me = client.get("/api/v1/me", headers=headers).get_json()
+    with app.app_context():  # revoke: bump the token version
+        user = db.session.get(User, me["id"])
+        user.token_version += 1
+        db.session.commit()
+    response = client.post("/api/v1/orders", json=body, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_token"
+
+    gone = login(client, "deleted-buyer")
+    gone_id = client.get("/api/v1/me", headers=gone).get_json()["id"]
+    with app.app_context():
+        db.session.delete(db.session.get(User, gone_id))
+        db.session.commit()
+    for sku_id in (product["sku_id"], 987654):  # whether or not the SKU exists
+        body["items"][0]["sku_id"] = sku_id
+        assert client.post("/api/v1/orders", json=body, headers=gone).status_code == 401
+    assert sku_stock(app, product["sku_id"]) == 5
+    with app.app_context():
+        assert db.session.query(Order).count() == 0
+
+
+def test_the_placed_order_answer_is_the_order_as_read_back(client: FlaskClient, app: Flask) -> None:
+    a = make_product(app, price_fen=1990, stock=5)
+    b = make_product(app, price_fen=350, stock=5)
+    headers = login(client)
+    placed = client.post(
+        "/api/v1/orders",
+        json={
+            "items": [
+                {"sku_id": b["sku_id"], "quantity": 2},
+                {"sku_id": a["sku_id"], "quantity": 1},
+            ],
+            "address": ADDRESS,
+            "remark": "备注",
+        },
+        headers=headers,
+    ).get_json()
+    assert placed == get_order(client, headers, placed["id"])

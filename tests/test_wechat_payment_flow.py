@@ -208,3 +208,24 @@ def test_refund_settles_by_itself_with_auto_notify(
             break
         time.sleep(0.05)
     assert get_order(client, headers, order["id"])["status"] == "refunded"
+
+
+def test_a_payment_numbered_unlike_its_order_is_still_applied_once(
+    client: FlaskClient, app: Flask
+) -> None:
+    product = make_product(app, price_fen=1200, stock=5)
+    headers = login(client)
+    order = place_order(client, headers, product["sku_id"])
+    start_pay(client, headers, order["id"])
+    with app.app_context():  # e.g. a number made under an older scheme
+        payment = db.session.query(Payment).filter_by(order_id=order["id"]).one()
+        payment.out_trade_no = "LEGACY" + order["order_no"][:20]
+        db.session.commit()
+        out_trade_no = payment.out_trade_no
+    body = sign_notify(_notify_fields(app, out_trade_no, 1200), DEV_WECHAT_PAY_API_KEY)
+    for _ in range(2):
+        response = _post_notify(app, body)
+        assert response.status_code == 200 and "SUCCESS" in response.text
+    assert _state(app, order["id"]) == ("paid", 1200, 1)
+    unknown = sign_notify(_notify_fields(app, "X" + out_trade_no, 1200), DEV_WECHAT_PAY_API_KEY)
+    assert _post_notify(app, unknown).status_code == 404

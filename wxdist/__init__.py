@@ -15,7 +15,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Raises config.ConfigError when settings are malformed or half given.
     """
     from miniprogram_api import register_api
-    from wxdist import cli, gateways, models  # noqa: F401  (models registers tables)
+    from wxdist import cli, gateways, models, pool_reset  # noqa: F401  (models registers tables)
     from wxdist.errors import register_error_handlers
     from wxdist.extensions import db, migrate
     from wxdist.media_views import media_bp
@@ -31,6 +31,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _ensure_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            pool_reset.install(engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     gateways.init_app(app)
     register_error_handlers(app)

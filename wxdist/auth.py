@@ -7,6 +7,7 @@ carries the user's id and token version, so bumping the version revokes it. The 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from flask import current_app
@@ -34,8 +35,22 @@ class LoginResult:
     referral: BindResult | None = None
 
 
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a genuine, unexpired token says, not yet checked against the user's row."""
+
+    user_id: int
+    version: object
+
+
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=TOKEN_SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer_for(secret_key: str) -> URLSafeTimedSerializer:
+    """One serializer per key (building one derives its signing key: a hash per request)."""
+    return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
 
 
 def issue_token(user: User) -> str:
@@ -56,12 +71,26 @@ def token_claims(token: str) -> tuple[int, object]:
     return data["uid"], data.get("v")
 
 
+def claims_from_token(token: str) -> TokenClaims:
+    """The claims of a genuine, unexpired token. Raises Unauthorized if it is forged or
+    expired. The caller must still hold them against the user's row (`check_claims`)."""
+    user_id, version = token_claims(token)
+    return TokenClaims(user_id, version)
+
+
+def check_claims(claims: TokenClaims, current_version: int | None) -> None:
+    """Refuse a token whose user is gone (`current_version` None) or has revoked it (bumped
+    the version). Raises Unauthorized."""
+    if current_version is None or current_version != claims.version:
+        raise Unauthorized("the token has been revoked; log in again", code="invalid_token")
+
+
 def user_from_token(token: str) -> User:
     """The user a bearer token names. Raises Unauthorized if it is forged, expired or revoked."""
     user_id, version = token_claims(token)
     user = db.session.get(User, user_id)
-    if user is None or user.token_version != version:
-        raise Unauthorized("the token has been revoked; log in again", code="invalid_token")
+    check_claims(TokenClaims(user_id, version), None if user is None else user.token_version)
+    assert user is not None
     return user
 
 

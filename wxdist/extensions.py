@@ -5,6 +5,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from wxdist import pool_reset
+
 # Stable constraint names so Alembic migrations are the same on SQLite and MySQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -21,5 +23,11 @@ class Base(DeclarativeBase):
 
 # Objects keep what this process just wrote after a commit instead of reloading it; code
 # that needs another transaction's writes reads with populate_existing or refresh().
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# The pool's reset on return is wxdist.pool_reset's (create_app installs it on each engine):
+# no ROLLBACK after a COMMIT.
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={"expire_on_commit": False},
+    engine_options=pool_reset.ENGINE_OPTIONS,
+)
 migrate = Migrate()

@@ -9,19 +9,20 @@ status compare-and-set, so it happens exactly once.
 from __future__ import annotations
 
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from wxdist.errors import ApiError, Conflict, NotFound
+from wxdist.auth import TokenClaims, check_claims
+from wxdist.errors import ApiError, Conflict, NotFound, Unauthorized
 from wxdist.extensions import db
-from wxdist.models import Order, OrderItem, OrderStatus, Product, ProductImage, Sku
+from wxdist.models import Order, OrderItem, OrderStatus, Product, ProductImage, Sku, User
 from wxdist.models.types import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -50,14 +51,61 @@ def new_order_no() -> str:
     return now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**10):010d}"
 
 
-def create_order(user_id: int, lines: list[LineRequest], address: Address, remark: str) -> Order:
-    """Place an order and reserve its stock atomically.
+# The statements of placing an order, built once (SQLAlchemy caches their compiled form).
+_skus, _products, _images, _users = (
+    Sku.__table__,
+    Product.__table__,
+    ProductImage.__table__,
+    User.__table__,
+)
+_orders, _items = Order.__table__, OrderItem.__table__
+_token_version = (
+    select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
+)
+_ORDER_LINES = (
+    select(
+        _skus.c.id,
+        _skus.c.name,
+        _skus.c.price_fen,
+        _skus.c.is_active,
+        _products.c.id.label("product_id"),
+        _products.c.title,
+        _products.c.on_shelf,
+        select(_images.c.url)
+        .where(_images.c.product_id == _products.c.id)
+        .order_by(_images.c.sort, _images.c.id)
+        .limit(1)
+        .scalar_subquery()
+        .label("image_url"),
+        _token_version.label("token_version"),
+    )
+    .join_from(_skus, _products, _skus.c.product_id == _products.c.id)
+    .where(_skus.c.id.in_(bindparam("sku_ids", expanding=True)))
+)
+_TOKEN_VERSION = select(_token_version)
+_RESERVE = (
+    update(_skus)
+    .where(_skus.c.id == bindparam("sku"), _skus.c.stock >= bindparam("quantity"))
+    .values(stock=_skus.c.stock - bindparam("quantity"))
+)
+_INSERT_ORDER = insert(_orders)
+_INSERT_ITEM = insert(_items)
 
-    Raises ApiError 400 for an unknown or off-shelf SKU (field `items.N.sku_id`), Conflict
-    409 `out_of_stock` when a SKU has too little stock (field named). Nothing is written on
-    failure.
+
+def create_order(
+    claims: TokenClaims, lines: list[LineRequest], address: Address, remark: str
+) -> dict[str, Any]:
+    """Place an order for the token's user and reserve its stock atomically; returns the
+    order's columns as written, with `items` (the rows of its items).
+
+    Raises Unauthorized when the token's user is gone or revoked it (checked in the first
+    query), ApiError 400 for an unknown or off-shelf SKU (field `items.N.sku_id`), Conflict
+    409 `out_of_stock` when a SKU has too little stock (field named), Conflict `retry` on an
+    order-number collision. Nothing is written on failure.
+
+    Core statements, not the unit of work: four round trips and a commit for one SKU.
     """
-    merged: OrderedDict[int, int] = OrderedDict()
+    merged: dict[int, int] = {}
     positions: dict[int, int] = {}
     for index, line in enumerate(lines):
         merged[line.sku_id] = merged.get(line.sku_id, 0) + line.quantity
@@ -69,38 +117,34 @@ def create_order(user_id: int, lines: list[LineRequest], address: Address, remar
                 fields={f"items.{positions[sku_id]}.quantity": f"at most {MAX_QUANTITY}"},
             )
 
-    first_image = (
-        select(ProductImage.url)
-        .where(ProductImage.product_id == Product.id)
-        .order_by(ProductImage.sort, ProductImage.id)
-        .limit(1)
-        .scalar_subquery()
+    conn = db.session.connection()
+    rows = conn.execute(_ORDER_LINES, {"sku_ids": list(merged), "user_id": claims.user_id}).all()
+    version = (
+        rows[0].token_version
+        if rows
+        else conn.execute(_TOKEN_VERSION, {"user_id": claims.user_id}).scalar()
     )
-    rows = db.session.execute(
-        select(Sku, Product, first_image)
-        .join(Product, Sku.product_id == Product.id)
-        .where(Sku.id.in_(list(merged)))
-    ).all()
-    found = {sku.id: (sku, product) for sku, product, _ in rows}
-    images = {sku.id: image or "" for sku, _, image in rows}
+    try:
+        check_claims(claims, version)
+    except Unauthorized:
+        db.session.rollback()
+        raise
+    found = {row.id: row for row in rows}
     for sku_id in merged:
-        pair = found.get(sku_id)
-        if pair is None or not pair[0].is_active or not pair[1].on_shelf:
+        row = found.get(sku_id)
+        if row is None or not row.is_active or not row.on_shelf:
+            db.session.rollback()
             raise ApiError(
                 "an item is not for sale",
                 code="not_for_sale",
                 fields={f"items.{positions[sku_id]}.sku_id": "no such SKU on sale"},
             )
 
-    # Reserve in id order so two orders for the same SKUs lock rows in the same order.
+    # Reserve first, in id order, so two orders for the same SKUs lock rows in the same
+    # order, and the inserts' foreign-key checks find the SKU rows already locked (shared
+    # locks taken first would deadlock two orders upgrading them).
     for sku_id in sorted(merged):
-        quantity = merged[sku_id]
-        result = db.session.execute(
-            update(Sku)
-            .where(Sku.id == sku_id, Sku.stock >= quantity)
-            .values(stock=Sku.stock - quantity)
-        )
-        if result.rowcount != 1:
+        if conn.execute(_RESERVE, {"sku": sku_id, "quantity": merged[sku_id]}).rowcount != 1:
             db.session.rollback()
             raise Conflict(
                 "not enough stock",
@@ -112,45 +156,59 @@ def create_order(user_id: int, lines: list[LineRequest], address: Address, remar
     items = []
     goods_fen = 0
     for sku_id, quantity in merged.items():
-        sku, product = found[sku_id]
-        amount = sku.price_fen * quantity
+        row = found[sku_id]
+        amount = row.price_fen * quantity
         goods_fen += amount
         items.append(
-            OrderItem(
-                product_id=product.id,
-                sku_id=sku.id,
-                title=product.title,
-                sku_name=sku.name,
-                image_url=images[sku_id],
-                price_fen=sku.price_fen,
-                quantity=quantity,
-                amount_fen=amount,
-                paid_fen=amount,  # no discounts yet: each item pays its own amount
-            )
+            {
+                "product_id": row.product_id,
+                "sku_id": sku_id,
+                "title": row.title,
+                "sku_name": row.name,
+                "image_url": row.image_url or "",
+                "price_fen": row.price_fen,
+                "quantity": quantity,
+                "amount_fen": amount,
+                "paid_fen": amount,  # no discounts yet: each item pays its own amount
+                "refunded_fen": 0,
+            }
         )
-    order = Order(
-        order_no=new_order_no(),
-        user_id=user_id,
-        status=OrderStatus.PENDING_PAYMENT,
-        goods_fen=goods_fen,
-        shipping_fen=0,
-        discount_fen=0,
-        payable_fen=goods_fen,
-        receiver_name=address.name,
-        receiver_phone=address.phone,
-        receiver_region=address.region,
-        receiver_detail=address.detail,
-        remark=remark,
-        created_at=now,
-        expires_at=now + timedelta(minutes=current_app.config["ORDER_PAY_TIMEOUT_MIN"]),
-        items=items,
-    )
-    db.session.add(order)
+    order: dict[str, Any] = {
+        "order_no": new_order_no(),
+        "user_id": claims.user_id,
+        "status": OrderStatus.PENDING_PAYMENT,
+        "goods_fen": goods_fen,
+        "shipping_fen": 0,
+        "discount_fen": 0,
+        "payable_fen": goods_fen,
+        "paid_fen": 0,
+        "refunded_fen": 0,
+        "receiver_name": address.name,
+        "receiver_phone": address.phone,
+        "receiver_region": address.region,
+        "receiver_detail": address.detail,
+        "remark": remark,
+        "created_at": now,
+        "expires_at": now + timedelta(minutes=current_app.config["ORDER_PAY_TIMEOUT_MIN"]),
+    }
     try:
-        db.session.commit()
+        order["id"] = conn.execute(_INSERT_ORDER, order).inserted_primary_key[0]
+        for item in items:
+            item["order_id"] = order["id"]
+            item["id"] = conn.execute(_INSERT_ITEM, item).inserted_primary_key[0]
     except IntegrityError:  # an order_no collision: astronomically rare, but never a 500
         db.session.rollback()
         raise Conflict("please try again", code="retry") from None
+    db.session.commit()
+    order.update(
+        pay_channel=None,
+        carrier=None,
+        tracking_no=None,
+        paid_at=None,
+        shipped_at=None,
+        completed_at=None,
+        items=items,
+    )
     return order
 
 
@@ -202,9 +260,10 @@ def end_unpaid_order(order_id: int, final_status: str) -> bool:
     return True
 
 
-def reserve_again(order: Order) -> bool:
+def reserve_again(order_id: int) -> bool:
     """Take the stock of an order back (a late payment revives it). False if short."""
-    for item in sorted(order.items, key=lambda i: i.sku_id):
+    items = db.session.scalars(select(OrderItem).where(OrderItem.order_id == order_id))
+    for item in sorted(items, key=lambda i: i.sku_id):
         result = db.session.execute(
             update(Sku)
             .where(Sku.id == item.sku_id, Sku.stock >= item.quantity)

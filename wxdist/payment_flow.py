@@ -14,10 +14,12 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist import orders as order_service
@@ -144,6 +146,76 @@ def _payment_attempt(order: Order, channel: str) -> Payment:
     return payment
 
 
+_orders, _payments = Order.__table__, Payment.__table__
+_ORDER_COLUMNS = (_orders.c.id, _orders.c.status)
+_LOCK_ORDER_BY_NO = (
+    select(*_ORDER_COLUMNS).where(_orders.c.order_no == bindparam("order_no")).with_for_update()
+)
+_LOCK_ORDER_BY_ID = select(*_ORDER_COLUMNS).where(_orders.c.id == bindparam("id")).with_for_update()
+_PAYMENT_BY_NO = select(
+    _payments.c.id,
+    _payments.c.order_id,
+    _payments.c.channel,
+    _payments.c.amount_fen,
+    _payments.c.status,
+    _payments.c.transaction_id,
+).where(_payments.c.out_trade_no == bindparam("out_trade_no"))
+_LOCK_PAYMENT_BY_NO = _PAYMENT_BY_NO.with_for_update()
+_MARK_PAYMENT_PAID = (
+    update(_payments)
+    .where(_payments.c.id == bindparam("payment_id"), _payments.c.status != PaymentStatus.PAID)
+    .values(
+        status=PaymentStatus.PAID,
+        transaction_id=bindparam("transaction_id"),
+        payer_id=bindparam("payer_id"),
+        paid_at=bindparam("paid_at"),
+    )
+)
+_MARK_ORDER_PAID = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("order_id"), _orders.c.status == bindparam("was"))
+    .values(
+        status=OrderStatus.PAID,
+        paid_fen=bindparam("paid_fen"),
+        paid_at=bindparam("paid_at"),
+        pay_channel=bindparam("channel"),
+        ended_at=None,
+    )
+)
+
+
+def _lock_order_and_payment(channel: str, out_trade_no: str) -> tuple[Row[Any], Row[Any]]:
+    """The order and the payment of `out_trade_no`, row-locked in that order (the order
+    first, as everything else that changes an order does), read as committed now.
+
+    An out_trade_no is its order's number plus the channel letter, so the order is locked
+    straight by its number: two round trips. Raises UnknownPayment (after a rollback) when
+    no payment of `channel` has that number.
+    """
+    conn = db.session.connection()
+    order = None
+    if out_trade_no.endswith(CHANNEL_SUFFIX.get(channel, "?")):
+        order = conn.execute(_LOCK_ORDER_BY_NO, {"order_no": out_trade_no[:-1]}).first()
+    payment = None
+    if order is not None:
+        payment = conn.execute(_LOCK_PAYMENT_BY_NO, {"out_trade_no": out_trade_no}).first()
+    if payment is None or order is None or payment.order_id != order.id:
+        # Not the usual shape: find the order through the payment, then lock as above.
+        db.session.rollback()
+        conn = db.session.connection()
+        found = conn.execute(_PAYMENT_BY_NO, {"out_trade_no": out_trade_no}).first()
+        if found is None or found.channel != channel:
+            db.session.rollback()
+            raise UnknownPayment(out_trade_no)
+        order = conn.execute(_LOCK_ORDER_BY_ID, {"id": found.order_id}).first()
+        payment = conn.execute(_LOCK_PAYMENT_BY_NO, {"out_trade_no": out_trade_no}).first()
+        assert order is not None and payment is not None
+    if payment.channel != channel:
+        db.session.rollback()
+        raise UnknownPayment(out_trade_no)
+    return order, payment
+
+
 def apply_payment(
     channel: str,
     out_trade_no: str,
@@ -154,27 +226,10 @@ def apply_payment(
 ) -> Outcome:
     """Record that the gateway took `amount_fen` for `out_trade_no`; commit before returning.
 
-    Raises UnknownPayment and PaymentMismatch without changing anything.
+    Raises UnknownPayment and PaymentMismatch without changing anything. Core statements
+    under row locks: two locking reads, two updates and the commit.
     """
-    payment = db.session.scalar(select(Payment).where(Payment.out_trade_no == out_trade_no))
-    if payment is None or payment.channel != channel:
-        db.session.rollback()
-        raise UnknownPayment(out_trade_no)
-    # Serialise everything that happens to this order (notifies, sweep, cancel), then read
-    # the payment as committed now, not as the transaction's first snapshot saw it.
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == payment.order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    payment = db.session.scalar(
-        select(Payment)
-        .where(Payment.id == payment.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert order is not None and payment is not None
+    order, payment = _lock_order_and_payment(channel, out_trade_no)
     if payment.status == PaymentStatus.PAID:
         db.session.rollback()
         if payment.transaction_id == transaction_id:
@@ -186,16 +241,16 @@ def apply_payment(
             f"{out_trade_no}: gateway says {amount_fen}, we asked {payment.amount_fen}"
         )
 
-    now = utcnow()
-    moved = db.session.execute(
-        update(Payment)
-        .where(Payment.id == payment.id, Payment.status != PaymentStatus.PAID)
-        .values(
-            status=PaymentStatus.PAID,
-            transaction_id=transaction_id,
-            payer_id=payer_id,
-            paid_at=paid_at or now,
-        )
+    conn = db.session.connection()
+    paid_at = paid_at or utcnow()
+    moved = conn.execute(
+        _MARK_PAYMENT_PAID,
+        {
+            "payment_id": payment.id,
+            "transaction_id": transaction_id,
+            "payer_id": payer_id,
+            "paid_at": paid_at,
+        },
     )
     if moved.rowcount != 1:  # lost a race on a database without row locks (SQLite)
         db.session.rollback()
@@ -203,30 +258,41 @@ def apply_payment(
 
     takes_it = order.status == OrderStatus.PENDING_PAYMENT or (
         order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED)
-        and order_service.reserve_again(order)
+        and order_service.reserve_again(order.id)
     )
     if takes_it:
-        db.session.execute(
-            update(Order)
-            .where(Order.id == order.id, Order.status == order.status)
-            .values(
-                status=OrderStatus.PAID,
-                paid_fen=amount_fen,
-                paid_at=paid_at or now,
-                pay_channel=channel,
-                ended_at=None,
-            )
+        conn.execute(
+            _MARK_ORDER_PAID,
+            {
+                "order_id": order.id,
+                "was": order.status,
+                "paid_fen": amount_fen,
+                "paid_at": paid_at,
+                "channel": channel,
+            },
         )
         db.session.commit()
+        _expire_loaded(order.id, payment.id)
         enqueue("jobs.orders.order_paid", order.id)
         return Outcome.PAID
 
     db.session.commit()
+    _expire_loaded(order.id, payment.id)
     log.warning(
         "payment %s arrived for order %s in %s: refunding", out_trade_no, order.id, order.status
     )
     enqueue("jobs.refunds.refund_orphan_payment", payment.id)
     return Outcome.REFUNDING
+
+
+def _expire_loaded(order_id: int, payment_id: int) -> None:
+    """Objects of this order or payment that the session had loaded (a caller's) read the
+    new state on next access; Core updates do not touch them."""
+    session = db.session()
+    for key in (identity_key(Order, order_id), identity_key(Payment, payment_id)):
+        loaded = session.identity_map.get(key)
+        if loaded is not None:
+            session.expire(loaded)
 
 
 def on_order_paid(order_id: int) -> None:

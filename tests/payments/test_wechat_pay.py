@@ -195,6 +195,9 @@ def test_crafted_notify_signed_with_our_key_parses_md5_and_hmac(
         b"<xml><return_code>SUCCESS</return_code>",
         b"<other><a>1</a></other>",
         b"<xml><a><b>nested</b></a></xml>",
+        b'<xml><a x="1">attributed</a></xml>',
+        b"<xml><a>1</a><a>2</a></xml>",
+        b'<!DOCTYPE xml [<!ENTITY e "SUCCESS">]><xml><return_code>&e;</return_code></xml>',
     ],
 )
 def test_malformed_notify_is_refused(pay: WeChatPayV2, body: bytes) -> None:
