@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pymysql
 
 
-@dataclass
+@dataclass(frozen=True)
 class Database:
     """A database created for one bench run and dropped after it."""
 
@@ -32,17 +34,46 @@ class Database:
 
     def connect(self, use_db: bool = True) -> pymysql.connections.Connection:  # type: ignore[type-arg]
         return pymysql.connect(
-            **self._server(), database=self.name if use_db else None, autocommit=True
+            **self._server(),
+            database=self.name if use_db else None,
+            autocommit=True,
+            charset="utf8mb4",
         )
 
+    @contextmanager
+    def cursor(self, use_db: bool = True) -> Iterator[pymysql.cursors.Cursor]:
+        """A cursor on a connection of its own (autocommit), closed afterwards."""
+        conn = self.connect(use_db)
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
+
     def create(self) -> None:
-        conn = self.connect(use_db=False)
-        with conn.cursor() as cur:
+        with self.cursor(use_db=False) as cur:
             cur.execute(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
-        conn.close()
 
     def drop(self) -> None:
-        conn = self.connect(use_db=False)
-        with conn.cursor() as cur:
+        with self.cursor(use_db=False) as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
-        conn.close()
+
+    def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        with self.cursor() as cur:
+            cur.execute(sql, args)
+            row = cur.fetchone()
+            return None if row is None else row[0]
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.cursor() as cur:
+            cur.execute(sql, args)
+            return list(cur.fetchall())
+
+    def has_column(self, table: str, column: str) -> bool:
+        return bool(
+            self.scalar(
+                "SELECT COUNT(*) FROM information_schema.columns"
+                " WHERE table_schema = %s AND table_name = %s AND column_name = %s",
+                (self.name, table, column),
+            )
+        )

@@ -71,9 +71,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -89,6 +89,7 @@ LUA_SCRIPT = BENCH / "wrk_records.lua"
 if str(ROOT) not in sys.path:  # run as a script: make `config`, `payments`, `wxdist` importable
     sys.path.insert(0, str(ROOT))
 
+from bench._harness import Database  # noqa: E402
 from config import DEV_WECHAT_PAY_API_KEY, load_settings  # noqa: E402
 from payments.emulator.wechat import sign_notify  # noqa: E402
 
@@ -491,66 +492,6 @@ def run_wrk(
 # --------------------------------------------------------------------------- database
 
 
-@dataclass(frozen=True)
-class Database:
-    server_url: str  # mysql+pymysql://user@host:port
-    name: str
-
-    @property
-    def url(self) -> str:
-        return f"{self.server_url}/{self.name}?charset=utf8mb4"
-
-    def _params(self) -> dict[str, Any]:
-        from sqlalchemy import make_url
-
-        url = make_url(self.server_url)
-        return {
-            "host": url.host or "127.0.0.1",
-            "port": url.port or 3306,
-            "user": url.username or "root",
-            "password": url.password or "",
-            "charset": "utf8mb4",
-            "autocommit": True,
-        }
-
-    @contextmanager
-    def connect(self, use_db: bool = True) -> Iterator[pymysql.cursors.Cursor]:
-        conn = pymysql.connect(**self._params(), database=self.name if use_db else None)
-        try:
-            with conn.cursor() as cur:
-                yield cur
-        finally:
-            conn.close()
-
-    def create(self) -> None:
-        with self.connect(use_db=False) as cur:
-            cur.execute(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
-
-    def drop(self) -> None:
-        with self.connect(use_db=False) as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
-
-    def scalar(self, sql: str, args: Sequence[Any] = ()) -> Any:
-        with self.connect() as cur:
-            cur.execute(sql, args)
-            row = cur.fetchone()
-            return None if row is None else row[0]
-
-    def has_column(self, table: str, column: str) -> bool:
-        return bool(
-            self.scalar(
-                "SELECT COUNT(*) FROM information_schema.columns"
-                " WHERE table_schema = %s AND table_name = %s AND column_name = %s",
-                (self.name, table, column),
-            )
-        )
-
-    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.connect() as cur:
-            cur.execute(sql, args)
-            return list(cur.fetchall())
-
-
 def app_env(db: Database, port: int, emulator_url: str, redis_url: str) -> dict[str, str]:
     env = {
         k: v
@@ -667,7 +608,7 @@ def seed_catalogue(db: Database) -> int:
 def create_ceiling_tables(db: Database) -> None:
     from bench.ceiling_app import SCHEMA
 
-    with db.connect() as cur:
+    with db.cursor() as cur:
         for statement in SCHEMA:
             cur.execute(statement)
 

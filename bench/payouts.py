@@ -75,7 +75,6 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pymysql
 import requests
@@ -87,6 +86,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `config`, `jobs`, `wxdist
 
 from flask import Flask  # noqa: E402
 
+from bench._harness import Database  # noqa: E402
 from config import load_settings  # noqa: E402
 
 TARGET_PER_S = 150.0
@@ -372,44 +372,6 @@ class CpuMeter:
 
 
 # --------------------------------------------------------------------------- database
-
-
-@dataclass
-class Database:
-    server_url: str  # mysql+pymysql://user@host:port
-    name: str
-
-    @property
-    def url(self) -> str:
-        return f"{self.server_url}/{self.name}?charset=utf8mb4"
-
-    def _server(self) -> dict[str, Any]:
-        from sqlalchemy import make_url
-
-        url = make_url(self.server_url)
-        return {
-            "host": url.host or "127.0.0.1",
-            "port": url.port or 3306,
-            "user": url.username or "root",
-            "password": url.password or "",
-        }
-
-    def connect(self, use_db: bool = True) -> pymysql.connections.Connection:  # type: ignore[type-arg]
-        return pymysql.connect(
-            **self._server(), database=self.name if use_db else None, autocommit=True
-        )
-
-    def create(self) -> None:
-        conn = self.connect(use_db=False)
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
-        conn.close()
-
-    def drop(self) -> None:
-        conn = self.connect(use_db=False)
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
-        conn.close()
 
 
 def make_app(database: Database, redis_url: str, emulator_url: str) -> Flask:

@@ -119,6 +119,8 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+            # The row the migration seeds, so each test starts from a migrated database.
+            conn.execute(text("INSERT INTO referral_lock (id, version) VALUES (1, 0)"))
         if application.config.get("REDIS_URL"):
             from wxdist.redis_conn import redis_client
 

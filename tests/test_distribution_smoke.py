@@ -89,3 +89,26 @@ def test_a_lost_attribution_job_is_caught_up_by_the_sweep(
         assert commissions.attribute_missed(utcnow() + timedelta(minutes=2)) == 0
         assert check_all() == []
     assert centre(client, distributor["headers"])["balances"]["frozen_fen"] == 1000
+
+
+def test_a_refund_settled_before_attribution_is_clawed_back_with_the_commission(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    """On RQ the attribution job can run after a refund has settled: the commission it
+    writes is clawed back in the same transaction, so nothing can leave it owed."""
+    if app.config["INLINE_JOBS"]:
+        import pytest
+
+        pytest.skip("inline jobs attribute inside the notify, before any refund")
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
+    distributor = become_distributor(client, "late-d")
+    buyer = login(client, "late-b", scene=distributor["centre"]["scene"])
+    product = make_product(app, price_fen=10_000)
+    order = pay_order(client, emulator.url, buyer, product["sku_id"])
+    with app.app_context():  # the attribution job is still queued
+        request_refund(order["id"], 4000, "先退一部分")
+    wait_for_status(client, buyer, order["id"], "paid")  # the refund settled
+    run_jobs()
+    assert centre(client, distributor["headers"])["balances"]["frozen_fen"] == 600
+    with app.app_context():
+        assert check_all() == []

@@ -168,15 +168,17 @@ def attribute_order(order_id: int) -> int:
             .where(Distributor.user_id == beneficiary.user_id)
             .values(team_sales_fen=Distributor.team_sales_fen + order.paid_fen)
         )
-    refunded_meanwhile = order.refunded_fen > 0  # a refund settled before this job ran
+    if order.refunded_fen > 0:
+        # A refund settled before this job ran: its clawback commits with the commission,
+        # so no later step (or lost job) can leave it undone.
+        db.session.flush()
+        clawback_locked(order)
     daily_stats.add(
         order.paid_at, order.id, paid_orders=1, paid_fen=order.paid_fen, commission_fen=earned
     )
     db.session.commit()
     if settings.enabled and settings.distributor_mode == "spend":
         distributors.promote_by_spend(order.user_id)
-    if refunded_meanwhile:
-        clawback_order(order.id)
     return written
 
 
@@ -191,18 +193,6 @@ def attribute_missed(now: datetime | None = None, limit: int = 500) -> int:
         .limit(limit)
     ).all()
     return sum(attribute_order(order_id) for order_id in ids)
-
-
-def clawback_order(order_id: int) -> int:
-    """Take back commission in proportion to what has been refunded of each item; commits.
-    Returns the fen taken back by this call (0 when there was nothing new)."""
-    order = _lock_order(order_id)
-    if order is None:
-        db.session.rollback()
-        return 0
-    taken = clawback_locked(order)
-    db.session.commit()
-    return taken
 
 
 def clawback_locked(order: Order) -> int:
