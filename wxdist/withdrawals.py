@@ -159,22 +159,13 @@ def request_withdrawal(
     )
     db.session.add(withdrawal)
     db.session.flush()
-    try:
-        ledger.move(
-            user_id,
-            LedgerBucket.AVAILABLE,
-            LedgerBucket.WITHDRAWING,
-            amount_fen,
-            kind="withdraw",
-            key=f"w{withdrawal.id}:hold",
-        )
-    except ledger.InsufficientBalance:
-        db.session.rollback()
-        raise Conflict(
-            "not enough available balance",
-            code="insufficient_balance",
-            fields={"amount_fen": "more than your available balance"},
-        ) from None
+    _hold(
+        user_id,
+        amount_fen,
+        "withdraw",
+        f"w{withdrawal.id}:hold",
+        refusal=("not enough available balance", "more than your available balance"),
+    )
     auto = (
         settings.withdraw_auto_approve_below_fen > 0
         and amount_fen < settings.withdraw_auto_approve_below_fen
@@ -187,6 +178,25 @@ def request_withdrawal(
     if auto:
         enqueue_payout(withdrawal)
     return withdrawal
+
+
+def _hold(user_id: int, amount_fen: int, kind: str, key: str, refusal: tuple[str, str]) -> None:
+    """Move the amount from available to withdrawing in the caller's transaction. If the
+    balance does not cover it, roll back and raise Conflict with `refusal` (message, and
+    what to say of the field amount_fen)."""
+    try:
+        ledger.move(
+            user_id,
+            LedgerBucket.AVAILABLE,
+            LedgerBucket.WITHDRAWING,
+            amount_fen,
+            kind=kind,
+            key=key,
+        )
+    except ledger.InsufficientBalance:
+        db.session.rollback()
+        message, field = refusal
+        raise Conflict(message, code="insufficient_balance", fields={"amount_fen": field}) from None
 
 
 def enqueue_payout(withdrawal: Withdrawal) -> None:
@@ -460,22 +470,16 @@ def retry_failed(withdrawal_id: int) -> Withdrawal:
     )
     if moved is None:
         raise Conflict("only a failed withdrawal can be retried", code="invalid_status")
-    try:
-        ledger.move(
-            moved.user_id,
-            LedgerBucket.AVAILABLE,
-            LedgerBucket.WITHDRAWING,
-            moved.amount_fen,
-            kind="withdraw_retry",
-            key=_round_key(moved, "hold"),
-        )
-    except ledger.InsufficientBalance:
-        db.session.rollback()
-        raise Conflict(
+    _hold(
+        moved.user_id,
+        moved.amount_fen,
+        "withdraw_retry",
+        _round_key(moved, "hold"),
+        refusal=(
             "the distributor no longer has this amount available; it cannot be retried",
-            code="insufficient_balance",
-            fields={"amount_fen": "more than the distributor's available balance"},
-        ) from None
+            "more than the distributor's available balance",
+        ),
+    )
     db.session.commit()
     enqueue_payout(moved)
     return moved
