@@ -90,3 +90,70 @@ def load_session(value: str) -> StaffUser | None:
     if staff is None or not staff.active or staff.session_version != version:
         return None
     return staff
+
+
+def list_staff() -> list[StaffUser]:
+    return list(db.session.scalars(select(StaffUser).order_by(StaffUser.id)))
+
+
+def _other_active_owners(staff_id: int) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(StaffUser)
+        .where(
+            StaffUser.role == StaffRole.OWNER,
+            StaffUser.active.is_(True),
+            StaffUser.id != staff_id,
+        )
+    )
+
+
+def _account(staff_id: int) -> StaffUser:
+    """The account, locked for the change. Raises NotFound."""
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.id == staff_id).with_for_update())
+    if staff is None:
+        raise NotFound("no such staff account")
+    return staff
+
+
+def set_role(staff_id: int, role: str) -> StaffUser:
+    """Change an account's role; its sessions end (rights change at once). Commits.
+
+    Raises ApiError (field `role`) for an unknown role or for taking away the last active
+    owner, NotFound."""
+    if role not in StaffRole.ALL:
+        raise ApiError("bad role", fields={"role": f"one of {', '.join(StaffRole.ALL)}"})
+    staff = _account(staff_id)
+    if staff.role == role:
+        db.session.rollback()
+        return staff
+    if staff.role == StaffRole.OWNER and staff.active and not _other_active_owners(staff.id):
+        db.session.rollback()
+        raise ApiError(
+            "the panel needs an active owner",
+            fields={"role": "make another account owner first"},
+        )
+    staff.role = role
+    staff.session_version += 1
+    db.session.commit()
+    return staff
+
+
+def set_active(staff_id: int, active: bool) -> StaffUser:
+    """Disable (its sessions end, it cannot sign in) or enable an account. Commits.
+
+    Raises ApiError (field `active`) for disabling the last active owner, NotFound."""
+    staff = _account(staff_id)
+    if staff.active == active:
+        db.session.rollback()
+        return staff
+    if not active and staff.role == StaffRole.OWNER and not _other_active_owners(staff.id):
+        db.session.rollback()
+        raise ApiError(
+            "the panel needs an active owner",
+            fields={"active": "make another account owner first"},
+        )
+    staff.active = active
+    staff.session_version += 1
+    db.session.commit()
+    return staff

@@ -14,6 +14,7 @@ PAGE_MODULES = (
     "wxdist.panel.auth_views",
     "wxdist.panel.dashboard_views",
     "wxdist.panel.audit_views",
+    "wxdist.panel.staff_views",
     "wxdist.panel.product_views",
     "wxdist.panel.settings_views",
     "wxdist.panel.distributor_views",

@@ -25,6 +25,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "orders": (OWNER, OPERATOR),
     "products": (OWNER, OPERATOR),
     "settings": (OWNER,),
+    "staff": (OWNER,),
     "audit": (OWNER,),
 }
 
@@ -37,6 +38,7 @@ NAV = (
     ("products", "panel.products", "Products"),
     ("commissions", "panel.commissions", "Commission"),
     ("settings", "panel.settings", "Settings"),
+    ("staff", "panel.staff", "Staff"),
     ("audit", "panel.audit", "Audit log"),
 )
 

@@ -1,0 +1,178 @@
+"""Staff accounts (owner only): add an account, change a role, disable or enable, set a
+new password. Every change is audited (never the password itself) and ends the account's
+open sessions, so new rights apply at once. The last active owner cannot be demoted or
+disabled."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
+
+from wxdist import staff as staff_service
+from wxdist.errors import ApiError
+from wxdist.extensions import db
+from wxdist.models.staff import StaffRole, StaffUser
+from wxdist.panel.access import area
+from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.ui import audited
+
+ROLE_CHOICES = [
+    (StaffRole.OWNER, "owner: everything"),
+    (StaffRole.OPERATOR, "operator: distributors, orders, products"),
+    (StaffRole.FINANCE, "finance: withdrawals, commission, reports"),
+]
+
+
+_PASSWORD_LENGTH = Length(
+    min=staff_service.MIN_PASSWORD,
+    max=256,
+    message=f"at least {staff_service.MIN_PASSWORD} characters (256 at most)",
+)
+
+
+class NewStaffForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(min=3, max=64)])
+    display_name = StringField("Name shown", validators=[Optional(), Length(max=64)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), _PASSWORD_LENGTH],
+        description=f"At least {staff_service.MIN_PASSWORD} characters; tell them privately.",
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class ActiveForm(FlaskForm):
+    active = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), _PASSWORD_LENGTH],
+    )
+
+
+def _page(new_form: NewStaffForm | None = None, errors: dict[int, str] | None = None, status=200):  # type: ignore[no-untyped-def]
+    accounts = staff_service.list_staff()
+    return (
+        render_template(
+            "panel/staff.html",
+            accounts=accounts,
+            new_form=new_form or NewStaffForm(),
+            role_forms={s.id: RoleForm(prefix=f"r{s.id}", role=s.role) for s in accounts},
+            active_form=ActiveForm(),
+            password_form=PasswordForm(),
+            errors=errors or {},
+        ),
+        status,
+    )
+
+
+def _fail(staff_id: int, exc: ApiError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    message = "; ".join(exc.fields.values()) or exc.message
+    return _page(errors={staff_id: message}, status=exc.status)
+
+
+@panel_bp.get("/staff")
+@area("staff")
+def staff():  # type: ignore[no-untyped-def]
+    return _page()
+
+
+@panel_bp.post("/staff")
+@area("staff")
+def staff_create():  # type: ignore[no-untyped-def]
+    form = NewStaffForm()
+    if not form.validate_on_submit():
+        return _page(new_form=form, status=400)
+    try:
+        with audited("staff.create", "staff", "new") as note:
+            created = staff_service.create_staff(
+                form.username.data or "",
+                form.password.data or "",
+                form.role.data or "",
+                form.display_name.data or "",
+            )
+            note.target_id = created.id
+            note.after = {"username": created.username, "role": created.role}
+    except ApiError as exc:
+        db.session.rollback()
+        for name, problem in exc.fields.items():
+            field = getattr(form, name, None)
+            if field is not None:
+                field.errors = [*field.errors, problem]
+        if not exc.fields:
+            form.username.errors = [*form.username.errors, exc.message]
+        return _page(new_form=form, status=exc.status)
+    flash(f"Account {created.username} created.", "success")
+    return redirect(url_for("panel.staff"), 303)
+
+
+def _target(staff_id: int) -> StaffUser:
+    account = db.session.get(StaffUser, staff_id)
+    if account is None:
+        abort(404)
+    return account
+
+
+@panel_bp.post("/staff/<int:staff_id>/role")
+@area("staff")
+def staff_role(staff_id: int):  # type: ignore[no-untyped-def]
+    account = _target(staff_id)
+    form = RoleForm(prefix=f"r{staff_id}")
+    if not form.validate_on_submit():
+        return _page(errors={staff_id: "choose a role"}, status=400)
+    try:
+        with audited("staff.role", "staff", staff_id, before={"role": account.role}) as note:
+            changed = staff_service.set_role(staff_id, form.role.data or "")
+            note.after = {"role": changed.role}
+    except ApiError as exc:
+        return _fail(staff_id, exc)
+    flash(f"{changed.username} is now {changed.role}.", "success")
+    return redirect(url_for("panel.staff"), 303)
+
+
+@panel_bp.post("/staff/<int:staff_id>/active")
+@area("staff")
+def staff_active(staff_id: int):  # type: ignore[no-untyped-def]
+    account = _target(staff_id)
+    form = ActiveForm()
+    if not form.validate_on_submit():
+        return _page(errors={staff_id: "active must be 0 or 1"}, status=400)
+    active = form.active.data == "1"
+    if not active and staff_id == current_user.id:
+        return _page(errors={staff_id: "you cannot disable your own account"}, status=400)
+    action = "staff.enable" if active else "staff.disable"
+    try:
+        with audited(action, "staff", staff_id, before={"active": account.active}) as note:
+            changed = staff_service.set_active(staff_id, active)
+            note.after = {"active": changed.active}
+    except ApiError as exc:
+        return _fail(staff_id, exc)
+    flash(f"{changed.username} {'enabled' if active else 'disabled'}.", "success")
+    return redirect(url_for("panel.staff"), 303)
+
+
+@panel_bp.post("/staff/<int:staff_id>/password")
+@area("staff")
+def staff_password(staff_id: int):  # type: ignore[no-untyped-def]
+    _target(staff_id)
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        problem = "; ".join(form.password.errors) or "a new password is required"
+        return _page(errors={staff_id: problem}, status=400)
+    with audited("staff.password", "staff", staff_id) as note:
+        changed = staff_service.set_password(staff_id, form.password.data or "")
+        note.after = {"password": "changed", "sessions": "ended"}
+    flash(f"New password set for {changed.username}; their sessions ended.", "success")
+    if staff_id == current_user.id:
+        return redirect(url_for("panel.login"), 303)
+    return redirect(url_for("panel.staff"), 303)
