@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, url_for
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -28,6 +30,17 @@ def _load_staff(value: str):  # type: ignore[no-untyped-def]
     from wxdist.staff import load_session
 
     return load_session(value)
+
+
+ID_MAX = 2**63 - 1  # ids are signed 64-bit integers in every table
+
+
+@panel_bp.url_value_preprocessor
+def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id in a URL that no row can have is Not Found (the database would refuse it)."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not 0 <= value <= ID_MAX:
+            abort(404)
 
 
 @panel_bp.before_request

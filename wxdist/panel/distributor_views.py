@@ -37,7 +37,7 @@ from wxdist.models import (
     Withdrawal,
 )
 from wxdist.panel.access import area
-from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.blueprint import ID_MAX, panel_bp
 from wxdist.panel.ui import audited, choice_arg, paginate
 
 STATUSES = (
@@ -73,7 +73,7 @@ class StatusForm(FlaskForm):
 class ReferrerForm(FlaskForm):
     referrer_id = IntegerField(
         "New referrer (user id)",
-        validators=[Optional(), NumberRange(min=1)],
+        validators=[Optional(), NumberRange(min=1, max=ID_MAX)],
         description="Leave empty to remove the referrer.",
     )
 

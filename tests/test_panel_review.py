@@ -1,0 +1,35 @@
+"""Regressions found reviewing the panel: odd input answered with a 4xx (never a 500),
+redirects and back links that never leave the panel, honest audit of bulk actions."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.panel_helpers import csrf_from, post_form, staff_client
+from tests.shop import become_distributor
+
+
+def test_an_id_no_row_can_have_is_not_found(app: Flask) -> None:
+    owner = staff_client(app, "owner")
+    token = csrf_from(owner.get("/panel/settings").get_data(as_text=True))
+    huge = 10**30
+    for url in (
+        f"/panel/withdrawals/{huge}",
+        f"/panel/orders/{huge}",
+        f"/panel/distributors/{huge}",
+    ):
+        assert owner.get(url).status_code == 404, url
+    for url in (f"/panel/withdrawals/{huge}/approve", f"/panel/distributors/{huge}/level"):
+        assert owner.post(url, data={"csrf_token": token}).status_code == 404, url
+
+
+def test_a_referrer_id_beyond_64_bits_is_refused_naming_the_field(
+    client: FlaskClient, app: Flask
+) -> None:
+    user_id = become_distributor(client, "rv-big")["user_id"]
+    owner = staff_client(app, "owner")
+    page = f"/panel/distributors/{user_id}"
+    response = post_form(owner, page, f"{page}/referrer", referrer_id=str(2**63))
+    assert response.status_code == 400
+    assert "Number must be between 1 and" in response.get_data(as_text=True)
