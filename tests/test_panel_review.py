@@ -33,3 +33,21 @@ def test_a_referrer_id_beyond_64_bits_is_refused_naming_the_field(
     response = post_form(owner, page, f"{page}/referrer", referrer_id=str(2**63))
     assert response.status_code == 400
     assert "Number must be between 1 and" in response.get_data(as_text=True)
+
+
+def test_searches_and_bulk_ids_in_non_ascii_digits_are_not_ids(app: Flask) -> None:
+    owner = staff_client(app, "owner")
+    for url in (
+        "/panel/withdrawals?q=²",
+        "/panel/withdrawals.csv?q=²",
+        f"/panel/withdrawals?q={'9' * 30}",
+        "/panel/distributors?q=²",
+        "/panel/orders?q=²",
+    ):
+        response = owner.get(url)
+        assert response.status_code == 200 and response.get_data(), url
+    for ids in ("²", "9" * 30):
+        response = post_form(
+            owner, "/panel/withdrawals", "/panel/withdrawals/bulk", action="approve", ids=ids
+        )
+        assert response.status_code == 400 and "(ids)" in response.get_data(as_text=True)

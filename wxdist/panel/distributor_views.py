@@ -166,9 +166,9 @@ def distributors():  # type: ignore[no-untyped-def]
     if status:
         statement = statement.where(Distributor.status == status)  # ix_distributors_status_applied
     if q:
-        if q.isdigit() and len(q) <= 10:
+        if q.isascii() and q.isdigit() and len(q) <= 10:
             statement = statement.where(Distributor.user_id == int(q))
-        elif q.isdigit():
+        elif q.isascii() and q.isdigit():
             statement = statement.where(Distributor.phone.startswith(q, autoescape=True))
         else:
             statement = statement.where(Distributor.real_name.startswith(q, autoescape=True))

@@ -129,7 +129,7 @@ def orders():  # type: ignore[no-untyped-def]
         elif PHONE.match(q):
             search = "receiver phone"
             statement = statement.where(Order.receiver_phone == q)
-        elif q.isdigit() and len(q) <= 10:
+        elif q.isascii() and q.isdigit() and len(q) <= 10:
             search = "user id"
             statement = statement.where(Order.user_id == int(q))
         else:

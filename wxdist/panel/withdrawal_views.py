@@ -120,7 +120,7 @@ def _listing(filters: dict[str, str]) -> Select[Any]:
     if filters["method"]:
         statement = statement.where(Withdrawal.method == filters["method"])
     query = filters["q"]
-    if query.isdigit():  # a withdrawal id or a distributor's user id
+    if query.isascii() and query.isdigit() and len(query) <= 18:  # a withdrawal or user id
         number = int(query)
         statement = statement.where(or_(Withdrawal.id == number, Withdrawal.user_id == number))
     elif query:  # a payout number (unique)
@@ -164,7 +164,7 @@ def withdrawals_bulk():  # type: ignore[no-untyped-def]
     form = BulkForm()
     ids: list[int] = []
     for raw in request.form.getlist("ids"):
-        if raw.isdigit() and int(raw) not in ids:
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) not in ids:
             ids.append(int(raw))
     valid = form.validate()
     action = request.form.get("action", "")
