@@ -51,3 +51,14 @@ def test_searches_and_bulk_ids_in_non_ascii_digits_are_not_ids(app: Flask) -> No
             owner, "/panel/withdrawals", "/panel/withdrawals/bulk", action="approve", ids=ids
         )
         assert response.status_code == 400 and "(ids)" in response.get_data(as_text=True)
+
+
+def test_dates_at_the_ends_of_the_calendar_are_ignored(app: Flask) -> None:
+    owner = staff_client(app, "owner")
+    for url in (
+        "/panel/commissions?since=0001-01-01&until=9999-12-31",
+        "/panel/commissions.csv?since=0001-01-01&until=9999-12-31",
+        "/panel/orders?from=0001-01-01&to=9999-12-31",
+    ):
+        response = owner.get(url)
+        assert response.status_code == 200 and response.get_data(), url
