@@ -62,3 +62,19 @@ def test_dates_at_the_ends_of_the_calendar_are_ignored(app: Flask) -> None:
     ):
         response = owner.get(url)
         assert response.status_code == 200 and response.get_data(), url
+
+
+def test_the_bulk_redirect_and_the_back_link_never_leave_the_panel(app: Flask) -> None:
+    owner = staff_client(app, "owner")
+    token = csrf_from(owner.get("/panel/withdrawals").get_data(as_text=True))
+    form = {"csrf_token": token, "action": "approve", "ids": "987654"}
+    evil = {"Referer": "https://evil.example/panel/withdrawals"}
+    response = owner.post("/panel/withdrawals/bulk", data=form, headers=evil)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/panel/withdrawals"
+    own = {"Referer": "http://localhost/panel/withdrawals?status=pending_review"}
+    response = owner.post("/panel/withdrawals/bulk", data=form, headers=own)
+    assert response.headers["Location"] == "/panel/withdrawals?status=pending_review"
+    missing = owner.get("/panel/orders/987654", headers=evil)
+    assert missing.status_code == 404
+    assert "evil.example" not in missing.get_data(as_text=True)

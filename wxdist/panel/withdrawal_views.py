@@ -26,7 +26,7 @@ from wxdist.models import LedgerEntry, User, Withdrawal, WithdrawalStatus
 from wxdist.models.distribution import Distributor
 from wxdist.models.staff import AuditEntry
 from wxdist.panel.access import area
-from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.blueprint import panel_bp, panel_referrer
 from wxdist.panel.filters import local_time
 from wxdist.panel.ui import audited, choice_arg, csv_response, fen_text, paginate
 
@@ -213,7 +213,7 @@ def withdrawals_bulk():  # type: ignore[no-untyped-def]
     skipped = len(ids) - done
     if skipped:
         flash(f"{skipped} were no longer waiting for review and were left as they are.", "error")
-    return redirect(request.referrer or url_for("panel.withdrawals"), 303)
+    return redirect(panel_referrer("panel.withdrawals"), 303)
 
 
 def _approve_many(ids: list[int], before: dict[int, dict[str, Any]]) -> int:
