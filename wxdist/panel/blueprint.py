@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, url_for
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -28,6 +31,17 @@ def _load_staff(value: str):  # type: ignore[no-untyped-def]
     from wxdist.staff import load_session
 
     return load_session(value)
+
+
+ID_MAX = 2**63 - 1  # ids are signed 64-bit integers in every table
+
+
+@panel_bp.url_value_preprocessor
+def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id in a URL that no row can have is Not Found (the database would refuse it)."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not 0 <= value <= ID_MAX:
+            abort(404)
 
 
 @panel_bp.before_request
@@ -71,10 +85,20 @@ def _not_found(exc):  # type: ignore[no-untyped-def]
 def error_page(status: int, message: str, fields: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     """The panel's error page, with the fields that were wrong and a way back."""
     home = "panel.dashboard" if current_user.is_authenticated else "panel.login"
-    back = request.referrer or url_for(home)
+    back = panel_referrer(home)
     return (
         render_template(
             "panel/error.html", status=status, message=message, fields=fields or {}, back=back
         ),
         status,
     )
+
+
+def panel_referrer(default_endpoint: str) -> str:
+    """The page the request came from when it is a panel page of this site (as a path),
+    else `default_endpoint`: a Referer is the client's word, never a way off the panel."""
+    parts = urlsplit(request.referrer or "")
+    same_site = parts.scheme in ("http", "https") and parts.netloc == request.host
+    if same_site and (parts.path == "/panel" or parts.path.startswith("/panel/")):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return url_for(default_endpoint)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from flask import render_template, request
+from flask import render_template
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
@@ -23,7 +23,7 @@ from wxdist.orders import SHANGHAI
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.filters import local_time
-from wxdist.panel.ui import choice_arg, csv_response, fen_text, int_arg, paginate
+from wxdist.panel.ui import choice_arg, csv_response, day_arg, fen_text, int_arg, paginate
 from wxdist.panel.withdrawal_views import safe_cell
 
 RANKING_ROWS = 20
@@ -31,10 +31,7 @@ RANKING_ROWS = 20
 
 def _day_arg(name: str) -> date | None:
     """A YYYY-MM-DD query argument (a Shanghai day), or None when absent or malformed."""
-    try:
-        return date.fromisoformat(request.args.get(name, "").strip())
-    except ValueError:
-        return None
+    return day_arg(name)
 
 
 def _utc_start(day: date) -> datetime:

@@ -37,7 +37,7 @@ from wxdist.models import (
     Withdrawal,
 )
 from wxdist.panel.access import area
-from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.blueprint import ID_MAX, panel_bp
 from wxdist.panel.ui import audited, choice_arg, paginate
 
 STATUSES = (
@@ -73,7 +73,7 @@ class StatusForm(FlaskForm):
 class ReferrerForm(FlaskForm):
     referrer_id = IntegerField(
         "New referrer (user id)",
-        validators=[Optional(), NumberRange(min=1)],
+        validators=[Optional(), NumberRange(min=1, max=ID_MAX)],
         description="Leave empty to remove the referrer.",
     )
 
@@ -166,9 +166,9 @@ def distributors():  # type: ignore[no-untyped-def]
     if status:
         statement = statement.where(Distributor.status == status)  # ix_distributors_status_applied
     if q:
-        if q.isdigit() and len(q) <= 10:
+        if q.isascii() and q.isdigit() and len(q) <= 10:
             statement = statement.where(Distributor.user_id == int(q))
-        elif q.isdigit():
+        elif q.isascii() and q.isdigit():
             statement = statement.where(Distributor.phone.startswith(q, autoescape=True))
         else:
             statement = statement.where(Distributor.real_name.startswith(q, autoescape=True))

@@ -32,7 +32,7 @@ from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.distributor_views import names_of
 from wxdist.panel.filters import fen
-from wxdist.panel.ui import audited, choice_arg, paginate
+from wxdist.panel.ui import audited, choice_arg, day_arg, paginate
 from wxdist.refunds import REFUNDABLE
 
 ORDER_NO = re.compile(r"^\d{24}$")
@@ -103,10 +103,7 @@ class RefundForm(FlaskForm):
 
 
 def _local_day(name: str) -> date | None:
-    try:
-        return date.fromisoformat(request.args.get(name, "").strip())
-    except ValueError:
-        return None
+    return day_arg(name)
 
 
 def _utc_start(day: date) -> datetime:
@@ -129,7 +126,7 @@ def orders():  # type: ignore[no-untyped-def]
         elif PHONE.match(q):
             search = "receiver phone"
             statement = statement.where(Order.receiver_phone == q)
-        elif q.isdigit() and len(q) <= 10:
+        elif q.isascii() and q.isdigit() and len(q) <= 10:
             search = "user id"
             statement = statement.where(Order.user_id == int(q))
         else:

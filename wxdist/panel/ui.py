@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Response, request, stream_with_context
@@ -32,6 +33,19 @@ def choice_arg(name: str, choices: Iterable[str]) -> str:
     """A query argument limited to `choices` ('' when absent or anything else)."""
     value = request.args.get(name, "").strip()
     return value if value in set(choices) else ""
+
+
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9998, 12, 31)
+
+
+def day_arg(name: str) -> date | None:
+    """A YYYY-MM-DD query argument (a Shanghai day), or None when absent, malformed or out
+    of range (day 1 and day 9999-12-31 have no UTC start, or no next day, to compare with)."""
+    try:
+        day = date.fromisoformat(request.args.get(name, "").strip())
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 @dataclass

@@ -26,7 +26,7 @@ from wxdist.models import LedgerEntry, User, Withdrawal, WithdrawalStatus
 from wxdist.models.distribution import Distributor
 from wxdist.models.staff import AuditEntry
 from wxdist.panel.access import area
-from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.blueprint import panel_bp, panel_referrer
 from wxdist.panel.filters import local_time
 from wxdist.panel.ui import audited, choice_arg, csv_response, fen_text, paginate
 
@@ -120,7 +120,7 @@ def _listing(filters: dict[str, str]) -> Select[Any]:
     if filters["method"]:
         statement = statement.where(Withdrawal.method == filters["method"])
     query = filters["q"]
-    if query.isdigit():  # a withdrawal id or a distributor's user id
+    if query.isascii() and query.isdigit() and len(query) <= 18:  # a withdrawal or user id
         number = int(query)
         statement = statement.where(or_(Withdrawal.id == number, Withdrawal.user_id == number))
     elif query:  # a payout number (unique)
@@ -164,7 +164,7 @@ def withdrawals_bulk():  # type: ignore[no-untyped-def]
     form = BulkForm()
     ids: list[int] = []
     for raw in request.form.getlist("ids"):
-        if raw.isdigit() and int(raw) not in ids:
+        if raw.isascii() and raw.isdigit() and len(raw) <= 18 and int(raw) not in ids:
             ids.append(int(raw))
     valid = form.validate()
     action = request.form.get("action", "")
@@ -213,7 +213,7 @@ def withdrawals_bulk():  # type: ignore[no-untyped-def]
     skipped = len(ids) - done
     if skipped:
         flash(f"{skipped} were no longer waiting for review and were left as they are.", "error")
-    return redirect(request.referrer or url_for("panel.withdrawals"), 303)
+    return redirect(panel_referrer("panel.withdrawals"), 303)
 
 
 def _approve_many(ids: list[int], before: dict[int, dict[str, Any]]) -> int:
