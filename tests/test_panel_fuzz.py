@@ -19,6 +19,7 @@ from tests.shop import make_product
 from tests.test_withdrawals import clean, fund, withdraw
 from wxdist.extensions import db
 from wxdist.models import Order
+from wxdist.staff import create_staff
 
 FUZZ = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 SKIP = {"panel.login", "panel.logout", "panel.static"}
@@ -90,7 +91,10 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
     product = make_product(app, skus=2)
     with app.app_context():
         order_id = db.session.scalar(select(Order.id).order_by(Order.id))
+        # A colleague whose account the fuzzing may change (never the signed-in owner).
+        colleague = create_staff("fuzz-colleague", "a long enough password", "operator").id
     return {
+        "staff_id": [colleague],
         "user_id": [d["user_id"]],
         "withdrawal_id": [wechat, bank.get_json().get("id", wechat)],
         "product_id": [product["product_id"]],

@@ -320,33 +320,41 @@ def approve(withdrawal_id: int, note: str = "") -> Withdrawal:
 
 
 def approve_many(withdrawal_ids: list[int], note: str = "", batch: int = 50) -> int:
+    """Approve those still waiting for review (see `approve_batch`). Returns how many moved."""
+    return len(approve_batch(withdrawal_ids, note, batch))
+
+
+def approve_batch(withdrawal_ids: list[int], note: str = "", batch: int = 50) -> list[int]:
     """Approve those still waiting for review, one UPDATE per CHUNK ids, and enqueue their
     payouts in jobs of `batch` (bank transfers wait for staff); commits. Approval writes no
-    ledger entry: the money stays in withdrawing. Returns how many moved."""
+    ledger entry: the money stays in withdrawing. Returns the ids this call moved (not
+    those another reviewer had moved already)."""
     now = utcnow()
-    moved = 0
+    moved: list[int] = []
     automatic: list[int] = []
     for start in range(0, len(withdrawal_ids), CHUNK):
         chunk = withdrawal_ids[start : start + CHUNK]
-        moved += db.session.execute(
+        db.session.execute(
             update(Withdrawal)
             .where(Withdrawal.id.in_(chunk), Withdrawal.status == WithdrawalStatus.PENDING_REVIEW)
             .values(status=WithdrawalStatus.APPROVED, review_note=note[:255], reviewed_at=now),
             execution_options={"synchronize_session": False},
-        ).rowcount
+        )
         # Ours are the rows this transaction just stamped (others' approvals were committed
         # at another instant). A stray id would only enqueue a job that skips it: payouts
         # lease by compare-and-set.
-        automatic += db.session.scalars(
-            select(Withdrawal.id)
+        for withdrawal_id, method in db.session.execute(
+            select(Withdrawal.id, Withdrawal.method)
             .where(
                 Withdrawal.id.in_(chunk),
                 Withdrawal.status == WithdrawalStatus.APPROVED,
                 Withdrawal.reviewed_at == now,
-                Withdrawal.method != "bank",
             )
             .order_by(Withdrawal.id)
-        )
+        ):
+            moved.append(withdrawal_id)
+            if method != "bank":
+                automatic.append(withdrawal_id)
     db.session.commit()
     for start in range(0, len(automatic), batch):
         enqueue(

@@ -385,7 +385,7 @@ def product_shelf(product_id: int):  # type: ignore[no-untyped-def]
     product = db.session.get(Product, product_id) or abort(404)
     form = ShelfForm()
     if not form.validate_on_submit() or form.on_shelf.data not in ("1", "0"):
-        abort(400)
+        raise ApiError("bad shelf request", fields={"on_shelf": "1 (on shelf) or 0 (off)"})
     wanted = form.on_shelf.data == "1"
     with audited(
         "product.shelf", "product", product_id, before={"on_shelf": product.on_shelf}

@@ -225,10 +225,11 @@ def _approve_many(ids: list[int], before: dict[int, dict[str, Any]]) -> int:
             i: stack.enter_context(audited("withdrawal.approve", "withdrawal", i, before[i]))
             for i in ids
         }
-        done = service.approve_many(ids)
+        moved = set(service.approve_batch(ids))
         for withdrawal_id, note in notes.items():
-            note.after = _state(_fresh(withdrawal_id))
-    return done
+            result = "approved" if withdrawal_id in moved else "not approved: no longer waiting"
+            note.after = {**_state(_fresh(withdrawal_id)), "result": result}
+    return len(moved)
 
 
 @panel_bp.get("/withdrawals.csv")
