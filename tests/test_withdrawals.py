@@ -288,6 +288,17 @@ def test_bank_withdrawals_are_paid_by_staff_with_a_reference(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
 ) -> None:
     d = fund(client, app, emulator, run_jobs, "wd-bank", 5000)
+    full_width = withdraw(
+        client,
+        d,
+        2000,
+        "bank",
+        bank_name="招商银行",
+        card_number="６２２５８８０１２３４５６７８９",
+        holder="王五",
+    )
+    assert full_width.status_code == 400
+    assert "account.card_number" in full_width.get_json()["error"]["fields"]
     w = withdraw(
         client,
         d,

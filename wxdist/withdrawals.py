@@ -66,7 +66,7 @@ def _account_details(method: str, account: AccountIn) -> tuple[dict[str, Any], s
             if not getattr(account, name).strip():
                 missing[f"account.{name}"] = "required for a bank card"
         number = account.card_number.replace(" ", "")
-        if number and (not number.isdigit() or not 12 <= len(number) <= 30):
+        if number and not (number.isascii() and number.isdigit() and 12 <= len(number) <= 30):
             missing["account.card_number"] = "12 to 30 digits"
         details = {
             "bank": account.bank_name.strip(),
