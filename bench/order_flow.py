@@ -7,6 +7,7 @@ missing):
     .venv/bin/python bench/order_flow.py [--seconds 15] [--connections 32]
                                          [--worker-class sync|gthread] [--threads 4]
                                          [--redis-url redis://127.0.0.1:6379/15]
+                                         [--drain-worker simple|app]
 
 It is never part of the test suite. The whole run takes about 1.5 minutes with the defaults.
 
@@ -17,8 +18,10 @@ the end (`--keep-db` keeps it):
    stock, starts the gateway emulator (`flask emulator`) and the app under gunicorn
    (2 sync workers, loopback) and logs in 32 shoppers. Jobs run inline (no REDIS_URL), so
    a pay notify also attributes the order's commission in the same request, as the app
-   does without Redis; `--redis-url` queues that job on RQ instead (the production set-up)
-   and drains the queue with a burst worker after the timed phase;
+   does without Redis; `--redis-url` queues it on RQ instead (the production set-up: the
+   order id goes on the pending list and one drain job is scheduled per burst) and drains
+   the queue with a burst worker (`--drain-worker`) after the timed phase, reporting orders
+   attributed per second;
 2. create-order: `wrk` POSTs /api/v1/orders for `--seconds`, rotating the shoppers' tokens;
 3. pay-notify: before timing, starts a WeChat payment (POST /api/v1/orders/<id>/pay, which
    calls the emulator's unifiedorder) for N of those orders and signs one notify per order
