@@ -7,6 +7,7 @@ missing):
     .venv/bin/python bench/order_flow.py [--seconds 15] [--connections 32]
                                          [--worker-class sync|gthread] [--threads 4]
                                          [--redis-url redis://127.0.0.1:6379/15]
+                                         [--drain-worker simple|app]
 
 It is never part of the test suite. The whole run takes about 1.5 minutes with the defaults.
 
@@ -17,8 +18,10 @@ the end (`--keep-db` keeps it):
    stock, starts the gateway emulator (`flask emulator`) and the app under gunicorn
    (2 sync workers, loopback) and logs in 32 shoppers. Jobs run inline (no REDIS_URL), so
    a pay notify also attributes the order's commission in the same request, as the app
-   does without Redis; `--redis-url` queues that job on RQ instead (the production set-up)
-   and drains the queue with a burst worker after the timed phase;
+   does without Redis; `--redis-url` queues it on RQ instead (the production set-up: the
+   order id goes on the pending list and one drain job is scheduled per burst) and drains
+   the queue with a burst worker (`--drain-worker`) after the timed phase, reporting orders
+   attributed per second;
 2. create-order: `wrk` POSTs /api/v1/orders for `--seconds`, rotating the shoppers' tokens;
 3. pay-notify: before timing, starts a WeChat payment (POST /api/v1/orders/<id>/pay, which
    calls the emulator's unifiedorder) for N of those orders and signs one notify per order
@@ -134,6 +137,7 @@ class Options:
     warmup: int
     mysql_url: str
     redis_url: str
+    drain_worker: str
     keep_db: bool
 
 
@@ -169,6 +173,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "redis://127.0.0.1:6379/15; its rq:* and wxdist:* keys are deleted at the end); the "
         "queue is drained by a burst worker after the timed pay-notify phase",
     )
+    parser.add_argument(
+        "--drain-worker",
+        choices=tuple(DRAIN_WORKERS),
+        default="simple",
+        help="with --redis-url, the RQ worker class that drains the queue: simple (one "
+        "process, RQ's SimpleWorker) or app (jobs.worker.AppWorker, the deployed forking "
+        "worker)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     ns = parser.parse_args(argv)
     if ns.seconds < 1 or ns.connections < 1 or ns.workers < 1 or ns.users < 1:
@@ -184,6 +196,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         warmup=ns.warmup,
         mysql_url=ns.mysql_url.rstrip("/"),
         redis_url=ns.redis_url,
+        drain_worker=ns.drain_worker,
         keep_db=ns.keep_db,
     )
 
@@ -545,8 +558,14 @@ def clean_redis(redis_url: str) -> None:
             client.delete(key)
 
 
-def drain_queue(env: dict[str, str], expected: int) -> None:
-    """Run the queued jobs (commission attribution) with a burst RQ worker, untimed."""
+# One process for every job (SimpleWorker), or the deployed forking worker, which builds
+# the app once in the parent and forks a child per job (jobs/worker.py).
+DRAIN_WORKERS = {"simple": "rq.worker.SimpleWorker", "app": "jobs.worker.AppWorker"}
+
+
+def drain_queue(env: dict[str, str], expected: int, worker: str) -> None:
+    """Run the queued jobs (commission attribution) with a burst RQ worker, untimed, and
+    report the orders attributed per second (a job may attribute many orders)."""
     started = time.monotonic()
     result = subprocess.run(
         [
@@ -556,10 +575,8 @@ def drain_queue(env: dict[str, str], expected: int) -> None:
             "--quiet",
             "--url",
             env["REDIS_URL"],
-            # One process for every job: the default forking worker builds the app again in
-            # each job's child process, which takes most of a second per job.
             "--worker-class",
-            "rq.worker.SimpleWorker",
+            DRAIN_WORKERS[worker],
         ],
         cwd=ROOT,
         env=env,
@@ -571,8 +588,9 @@ def drain_queue(env: dict[str, str], expected: int) -> None:
     if result.returncode != 0:
         raise RuntimeError(f"rq worker failed:\n{result.stdout}\n{result.stderr}")
     print(
-        f"queue drained (untimed): {expected} order_paid jobs by one burst RQ SimpleWorker in "
-        f"{seconds:.1f} s ({expected / max(seconds, 1e-9):.0f}/s)"
+        f"queue drained (untimed): {expected} orders attributed by one burst RQ "
+        f"{DRAIN_WORKERS[worker].rpartition('.')[2]} in {seconds:.1f} s "
+        f"({expected / max(seconds, 1e-9):.0f} orders/s, worker start-up included)"
     )
 
 
@@ -953,7 +971,7 @@ class Bench:
         )
         print(f"pay-notify: {result.ok} ok in {result.duration_s:.1f} s; {result.cpu}")
         if opts.redis_url:
-            drain_queue(self.env, len(self.pay.notifies))
+            drain_queue(self.env, len(self.pay.notifies), opts.drain_worker)
         self.pool.close()
         self.app.stop()
         self.emulator.stop()

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
 from payments.errors import GatewayRejected, GatewayUnavailable
+from wxdist import attribution_queue
 from wxdist import orders as order_service
 from wxdist.errors import ApiError, Conflict, GatewayFailed
 from wxdist.extensions import db
@@ -273,7 +274,7 @@ def apply_payment(
         )
         db.session.commit()
         _expire_loaded(order.id, payment.id)
-        enqueue("jobs.orders.order_paid", order.id)
+        attribution_queue.order_paid(order.id)
         return Outcome.PAID
 
     db.session.commit()

@@ -1,0 +1,187 @@
+"""Commission attribution after a payment, coalesced on RQ.
+
+With jobs inline (no Redis) a paid order is attributed in the notify's request, as before.
+On RQ, one job per order cost a worker fork and RQ's bookkeeping per order (~90 orders/s
+per forking worker) while notifies arrive several times faster. Instead, the notify pushes
+the order id to a Redis list and schedules one drain job only when none is scheduled; the
+drain attributes what the list holds, batch after batch, each order in its own
+transaction (`attribute_order`, idempotent under the order's row lock).
+
+Keys: PENDING_KEY, the list of order ids waiting; SCHEDULED_KEY, a flag (with a TTL) that
+says a drain job is queued or running.
+
+Why no id is stranded in the list without a drain to take it
+-----------------------------------------------------------
+A push is atomic (one Lua script): RPUSH the id, then SET the flag NX; the pusher enqueues
+a drain job exactly when its SET succeeded. A drain ends only through this sequence:
+(1) LPOP finds the list empty, (2) DEL the flag, (3) LLEN, (4) if LLEN > 0, SET the flag
+NX and, if that succeeded, go on draining (else it returns). Take a push P whose id the
+drain did not pop, racing that sequence:
+
+- P before (1): (1) would have popped its id; not this case.
+- P between (1) and (2): P's SET fails (the flag is still set), so P enqueues nothing;
+  but (3) sees P's id, and at (4) either this drain takes the flag and drains it, or a
+  later push took the flag first and enqueued a drain.
+- P between (2) and (3): P's SET succeeds and P enqueues a drain; (3) sees the id and
+  (4) fails (P holds the flag), so this drain returns and P's job drains it.
+- P between (3) and (4) (so (3) saw an earlier id): one SET wins; either this drain goes
+  on (and pops P's id) or the winner's push enqueued a drain.
+- P after (2) with (3) seeing an empty list, or after the drain returned: the flag is
+  clear (DEL at (2)) unless another push set it and enqueued a drain, so P's SET
+  succeeds or a drain is already scheduled.
+
+The other ways a drain ends keep the flag set and leave a drain scheduled: a drain that
+has run HANDOVER_SECONDS enqueues a fresh job and returns; one with failures raises, and
+RQ schedules its retry.
+
+Several drains running at once (the flag expired under a long queue, or a retry next to
+a fresh job) break nothing: each pops distinct ids and each ends through (1)-(4); a drain
+that deletes a flag another job set re-checks LLEN at (3), so it takes over those ids.
+
+What the argument does not cover, and what covers it: a pusher that dies between its SET
+and its enqueue, or a drain job lost or killed, leaves the flag set with no job; the
+flag's TTL (refreshed by a running drain after each batch) clears it, and the next notify
+schedules a drain. Ids a killed drain had popped but not attributed are paid orders
+without `attributed_at`: the periodic sweep `attribute_missed` (every 600 s, orders paid
+over a minute ago) attributes them, as it did for a lost per-order job.
+
+Failures: the drain keeps going past an order whose attribution raised (a deadlock victim
+is retried once in place), pushes the failed ids back onto the list, keeps the flag (so
+notifies in between do not schedule a drain that would fail at once again) and raises
+naming them; RQ records the failure and retries the job (DRAIN_RETRIES). Once the retries
+are used up the flag's TTL lets the next notify schedule a drain, and the sweep retries the
+order too.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+
+from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+from wxdist.extensions import db
+from wxdist.sql import is_deadlock
+from wxdist.tasks import enqueue
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "wxdist:attribution:pending"
+SCHEDULED_KEY = "wxdist:attribution:scheduled"
+# How long a flag outlives its drain job if the job is lost: the delay before the next
+# notify schedules a drain again. A running drain refreshes it after each batch.
+SCHEDULED_TTL_SECONDS = 120
+BATCH = 200  # ids per LPOP
+# A drain that has run this long hands the rest to a fresh job (keeping the flag), so that
+# a long burst neither nears RQ's job timeout nor holds a worker from the other jobs.
+HANDOVER_SECONDS = 60.0
+DRAIN_JOB = "jobs.orders.attribute_pending"
+DRAIN_RETRIES = (10, 60, 300)  # seconds
+
+# RPUSH the id and SET the flag NX in one atomic step; 1 when this push set the flag.
+_PUSH_LUA = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[2]) then
+  return 1
+end
+return 0
+"""
+
+
+class AttributionFailed(RuntimeError):
+    """Some orders of a drain could not be attributed; they are back on the list."""
+
+    def __init__(self, failed: list[int]) -> None:
+        super().__init__(f"attribution failed for orders {failed} (pushed back for a retry)")
+        self.failed = failed
+
+
+def _redis():  # type: ignore[no-untyped-def]
+    from wxdist.redis_conn import redis_client
+
+    return redis_client(current_app.config["REDIS_URL"])
+
+
+@functools.cache
+def _push_script(url: str):  # type: ignore[no-untyped-def]
+    from wxdist.redis_conn import redis_client
+
+    return redis_client(url).register_script(_PUSH_LUA)
+
+
+def order_paid(order_id: int) -> None:
+    """Hand a just-paid order (committed) to commission attribution: inline, in this
+    request; on RQ, onto the pending list, scheduling a drain job if none is."""
+    if current_app.config["INLINE_JOBS"]:
+        enqueue("jobs.orders.order_paid", order_id)
+        return
+    push(order_id)
+
+
+def push(order_id: int) -> bool:
+    """Queue `order_id` for the drain; True when this call scheduled the drain job. One
+    round trip (EVALSHA), plus the job's enqueue when the flag was clear."""
+    script = _push_script(current_app.config["REDIS_URL"])
+    scheduled = script(keys=[PENDING_KEY, SCHEDULED_KEY], args=[order_id, SCHEDULED_TTL_SECONDS])
+    if scheduled:
+        enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES)
+    return bool(scheduled)
+
+
+def _attribute(order_id: int) -> None:
+    """`attribute_order` in its own transaction; a deadlock victim is retried once."""
+    from wxdist.commissions import attribute_order
+
+    try:
+        attribute_order(order_id)
+    except OperationalError as exc:
+        db.session.rollback()
+        if not is_deadlock(exc):
+            raise
+        log.warning("attribution of order %s was a deadlock victim: retrying once", order_id)
+        attribute_order(order_id)
+
+
+def drain(batch: int = BATCH) -> int:
+    """Attribute every order id on the pending list until it stays empty (see the module
+    docstring for the ending sequence). Returns the ids handled. Raises AttributionFailed,
+    after handling the rest, when some could not be attributed."""
+    client = _redis()
+    handled = 0
+    failed: list[int] = []
+    deadline = time.monotonic() + HANDOVER_SECONDS
+    while True:
+        if time.monotonic() > deadline:
+            # Hand over with the flag kept set: to a fresh job or, after failures, to this
+            # job's RQ retry. (Should the list be empty by now, that drain just ends.)
+            client.set(SCHEDULED_KEY, "1", ex=SCHEDULED_TTL_SECONDS)
+            if failed:
+                break
+            enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES)
+            return handled
+        raw = client.lpop(PENDING_KEY, batch)  # (1)
+        if raw:
+            client.expire(SCHEDULED_KEY, SCHEDULED_TTL_SECONDS)  # still draining
+            for value in raw:
+                order_id = int(value)
+                try:
+                    _attribute(order_id)
+                except Exception:
+                    db.session.rollback()
+                    log.exception("attribution of order %s failed", order_id)
+                    failed.append(order_id)
+                handled += 1
+            continue
+        if failed:
+            break
+        client.delete(SCHEDULED_KEY)  # (2)
+        if not client.llen(PENDING_KEY):  # (3)
+            return handled
+        if not client.set(SCHEDULED_KEY, "1", nx=True, ex=SCHEDULED_TTL_SECONDS):  # (4)
+            return handled  # a push took the flag and enqueued a drain
+    # Keep the flag: this job's RQ retry drains the list (these ids included) again.
+    client.rpush(PENDING_KEY, *failed)
+    client.set(SCHEDULED_KEY, "1", ex=SCHEDULED_TTL_SECONDS)
+    raise AttributionFailed(failed)
