@@ -68,7 +68,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -92,7 +91,17 @@ LUA_SCRIPT = BENCH / "wrk_records.lua"
 if str(ROOT) not in sys.path:  # run as a script: make `config`, `payments`, `wxdist` importable
     sys.path.insert(0, str(ROOT))
 
-from bench._harness import Database  # noqa: E402
+from bench._harness import (  # noqa: E402
+    Database,
+    Service,
+    cpu_seconds,
+    free_port,
+    machine_cpu,
+    pids_named,
+    process_tree,
+    start_service,
+    wait_http,
+)
 from config import DEV_WECHAT_PAY_API_KEY, load_settings  # noqa: E402
 from payments.emulator.wechat import sign_notify  # noqa: E402
 
@@ -204,65 +213,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Service:
-    """A process this script started, in its own process group (stopped by its id only)."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def start_service(name: str, cmd: list[str], env: dict[str, str], workdir: Path) -> Service:
-    log_path = workdir / f"{name}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Service(name, proc, log_path)
-
-
-def wait_http(service: Service, url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if service.proc.poll() is not None:
-            raise RuntimeError(f"{service.name} exited:\n{service.log_tail()}")
-        with suppress(requests.RequestException):
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{service.name} did not answer {url} in {timeout:.0f} s")
-
-
 def gunicorn_cmd(opts: Options, port: int, target: str) -> list[str]:
     cmd = [
         str(VENV_BIN / "gunicorn"),
@@ -286,47 +236,6 @@ def gunicorn_cmd(opts: Options, port: int, target: str) -> list[str]:
 
 # --------------------------------------------------------------------------- CPU accounting
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = _stat_fields(pid)
-    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def _all_pids() -> list[int]:
-    return [int(p) for p in os.listdir("/proc") if p.isdigit()]
-
-
-def _tree(root: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for pid in _all_pids():
-        fields = _stat_fields(pid)
-        if fields is not None:
-            parents[pid] = int(fields[1])
-    tree, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
-        tree += frontier
-    return tree
-
-
-def _pids_named(*names: str) -> list[int]:
-    found = []
-    for pid in _all_pids():
-        with suppress(OSError):
-            if Path(f"/proc/{pid}/comm").read_text().strip() in names:
-                found.append(pid)
-    return found
-
 
 class CpuMeter:
     """CPU seconds used by groups of processes over a phase (read from /proc, read-only)."""
@@ -335,17 +244,11 @@ class CpuMeter:
         self.groups = groups
         self.started = time.monotonic()
         self.before = {name: self._group(pids) for name, pids in groups.items()}
-        self.busy_before = self._busy()
+        self.busy_before = machine_cpu()
 
     @staticmethod
     def _group(pids: list[int]) -> float:
-        return sum(_cpu_seconds(pid) for pid in pids)
-
-    @staticmethod
-    def _busy() -> tuple[float, float]:
-        parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = parts[3] + parts[4]
-        return (sum(parts) - idle) / CLK_TCK, sum(parts) / CLK_TCK
+        return sum(cpu_seconds(pid) for pid in pids)
 
     def add(self, name: str, pids: list[int]) -> None:
         self.groups[name] = pids
@@ -356,7 +259,7 @@ class CpuMeter:
         the CPU seconds of each group."""
         wall = max(time.monotonic() - self.started, 1e-9)
         used = {name: self._group(pids) - self.before[name] for name, pids in self.groups.items()}
-        busy, _ = self._busy()
+        busy, _ = machine_cpu()
         cores = os.cpu_count() or 1
         machine = busy - self.busy_before[0]  # CPU seconds, all cores together
         others = max(machine - sum(used.values()), 0.0)
@@ -370,9 +273,9 @@ class CpuMeter:
 
 def machine_busy(seconds: float = 1.0) -> float:
     """Share of all cores busy over `seconds` (0..1), to warn about a loaded machine."""
-    before = CpuMeter._busy()
+    before = machine_cpu()
     time.sleep(seconds)
-    after = CpuMeter._busy()
+    after = machine_cpu()
     return (after[0] - before[0]) / max(after[1] - before[1], 1e-9)
 
 
@@ -840,7 +743,7 @@ class Bench:
         self.db = Database(opts.mysql_url, f"wxdist_bench_{secrets.token_hex(4)}")
         self.workdir = Path(tempfile.mkdtemp(prefix="wxdist-bench-"))
         self.services: list[Service] = []
-        self.mysqld = _pids_named("mariadbd", "mysqld")
+        self.mysqld = pids_named("mariadbd", "mysqld")
         self.started = time.monotonic()
         # Writes the server made outside the timed wrk runs (warm-up, setup), for the checks.
         self.orders_outside_wrk = 0
@@ -896,9 +799,9 @@ class Bench:
         self.shoppers = login_shoppers(self.base_url, opts.users)
         self.pool = Pool(self.base_url, opts.connections)
         self.cpu_groups = {
-            "app": _tree(self.app.proc.pid),
+            "app": process_tree(self.app.proc.pid),
             "mariadb": self.mysqld,
-            "emulator": _tree(self.emulator.proc.pid),
+            "emulator": process_tree(self.emulator.proc.pid),
         }
         print(
             f"setup: migrated, seeded SKU {self.sku_id}, {len(self.shoppers)} shoppers logged "
@@ -1002,7 +905,7 @@ class Bench:
             self.opts,
             self.workdir,
             seconds=self.opts.seconds,
-            cpu_groups={"ceiling": _tree(service.proc.pid), "mariadb": self.mysqld},
+            cpu_groups={"ceiling": process_tree(service.proc.pid), "mariadb": self.mysqld},
         )
         print(f"ceiling: {result.ok} ok in {result.duration_s:.1f} s; {result.cpu}")
         service.stop()

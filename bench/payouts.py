@@ -86,7 +86,17 @@ if str(ROOT) not in sys.path:  # run as a script: make `config`, `jobs`, `wxdist
 
 from flask import Flask  # noqa: E402
 
-from bench._harness import Database  # noqa: E402
+from bench._harness import (  # noqa: E402
+    Database,
+    Service,
+    cpu_seconds,
+    free_port,
+    machine_cpu,
+    pids_named,
+    process_tree,
+    start_service,
+    wait_http,
+)
 from config import load_settings  # noqa: E402
 
 TARGET_PER_S = 150.0
@@ -216,53 +226,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
 # --------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Service:
-    """A process this script started, in its own process group (stopped by its id only)."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-
-    def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=5)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
-def start_service(name: str, cmd: list[str], env: dict[str, str], workdir: Path) -> Service:
-    log_path = workdir / f"{name}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            cmd,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Service(name, proc, log_path)
-
-
 def base_env() -> dict[str, str]:
     env = {
         k: v
@@ -273,74 +236,7 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def wait_http(service: Service, url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if service.proc.poll() is not None:
-            raise RuntimeError(f"{service.name} exited:\n{service.log_tail()}")
-        with suppress(requests.RequestException):
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{service.name} did not answer {url} in {timeout:.0f} s")
-
-
 # --------------------------------------------------------------------------- CPU accounting
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()
-
-
-def _cpu_seconds(pid: int, children: bool = False) -> float:
-    """utime + stime (and, with `children`, of its reaped children: RQ's work-horses)."""
-    fields = _stat_fields(pid)
-    if fields is None:
-        return 0.0
-    ticks = int(fields[11]) + int(fields[12])
-    if children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / CLK_TCK
-
-
-def _parents() -> dict[int, int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = _stat_fields(int(entry))
-            if fields is not None:
-                parents[int(entry)] = int(fields[1])
-    return parents
-
-
-def _tree(root: int) -> list[int]:
-    parents = _parents()
-    tree, frontier = [root], [root]
-    while frontier:
-        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
-        tree += frontier
-    return tree
-
-
-def _pids_named(*names: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with suppress(OSError):
-                if Path(f"/proc/{entry}/comm").read_text().strip() in names:
-                    found.append(int(entry))
-    return found
-
-
-def _busy() -> float:
-    parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(parts) - parts[3] - parts[4]) / CLK_TCK
 
 
 class CpuMeter:
@@ -352,22 +248,22 @@ class CpuMeter:
         self.with_children = with_children
         self.started = time.monotonic()
         self.before = {name: self._group(name) for name in groups}
-        self.busy_before = _busy()
+        self.busy_before = machine_cpu()[0]
 
     def _group(self, name: str) -> float:
         children = name in self.with_children
         total = 0.0
         for root in self.groups[name]:
-            total += _cpu_seconds(root, children=children)
+            total += cpu_seconds(root, children=children)
             if children:  # live descendants (a horse at work) are not reaped yet
-                total += sum(_cpu_seconds(pid) for pid in _tree(root)[1:])
+                total += sum(cpu_seconds(pid) for pid in process_tree(root)[1:])
         return total
 
     def report(self) -> tuple[float, dict[str, float], float]:
         """(wall seconds, CPU seconds per group, CPU seconds of everything else)."""
         wall = max(time.monotonic() - self.started, 1e-9)
         used = {name: max(self._group(name) - self.before[name], 0.0) for name in self.groups}
-        machine = _busy() - self.busy_before
+        machine = machine_cpu()[0] - self.busy_before
         return wall, used, max(machine - sum(used.values()), 0.0)
 
 
@@ -882,9 +778,9 @@ def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
         # From here: the jobs are queued (approve_many enqueues them as it ends).
         groups = {
             "workers": [w.proc.pid for w in workers],
-            "emulator": _tree(emulator.proc.pid),
-            "mariadb": _pids_named("mariadbd", "mysqld"),
-            "redis": _pids_named("redis-server"),
+            "emulator": process_tree(emulator.proc.pid),
+            "mariadb": pids_named("mariadbd", "mysqld"),
+            "redis": pids_named("redis-server"),
             "bench": [os.getpid()],
         }
         meter = CpuMeter(groups, with_children={"workers"})
