@@ -347,10 +347,21 @@ class WeChatPayV2:
 
     def _call(self, fn: Callable[[], Any]) -> dict[str, str]:
         """Run a wechatpy call and check the answer's signature; map failures."""
+        fields = self._answer(fn, self._map_pay_exception)
+        if not self._sign_ok(fields, "MD5"):
+            raise GatewayUnavailable("WeChat Pay answer has a bad or missing sign")
+        return fields
+
+    def _answer(
+        self, fn: Callable[[], Any], map_exception: Callable[[WeChatPayException], Exception]
+    ) -> dict[str, str]:
+        """Run a wechatpy call and return its answer's flat fields (signature unchecked).
+        Raises what `map_exception` makes of a gateway error, GatewayUnavailable for no
+        answer or a malformed one."""
         try:
             data = fn()
         except WeChatPayException as exc:
-            raise self._map_pay_exception(exc) from exc
+            raise map_exception(exc) from exc
         except requests.RequestException as exc:
             raise GatewayUnavailable(f"WeChat Pay unreachable: {exc}") from exc
         except (KeyError, TypeError) as exc:
@@ -361,8 +372,6 @@ class WeChatPayV2:
         fields = {k: v for k, v in data.items() if isinstance(v, str)}
         if len(fields) != len([v for v in data.values() if v is not None]):
             raise GatewayUnavailable("WeChat Pay answer has nested fields")
-        if not self._sign_ok(fields, "MD5"):
-            raise GatewayUnavailable("WeChat Pay answer has a bad or missing sign")
         return fields
 
     def _map_pay_exception(self, exc: WeChatPayException) -> Exception:

@@ -26,7 +26,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import requests
 from wechatpy.exceptions import WeChatPayException
 
 from payments.errors import GatewayRejected, GatewayUnavailable
@@ -195,19 +194,7 @@ class WeChatTransferV2(WeChatPayV2):
 
     def _transfer_call(self, fn: Callable[[], Any], definite: frozenset[str]) -> dict[str, str]:
         """Run a wechatpy transfer call; map failures with the `definite` err_codes."""
-        try:
-            data = fn()
-        except WeChatPayException as exc:
-            raise self._map_transfer_exception(exc, definite) from exc
-        except requests.RequestException as exc:
-            raise GatewayUnavailable(f"WeChat Pay unreachable: {exc}") from exc
-        except (KeyError, TypeError) as exc:
-            raise GatewayUnavailable(f"malformed WeChat Pay answer: {exc!r}") from exc
-        if not isinstance(data, dict):
-            raise GatewayUnavailable("WeChat Pay answer is not XML")
-        fields = {k: v for k, v in data.items() if isinstance(v, str)}
-        if len(fields) != len([v for v in data.values() if v is not None]):
-            raise GatewayUnavailable("WeChat Pay answer has nested fields")
+        fields = self._answer(fn, lambda exc: self._map_transfer_exception(exc, definite))
         if not self._sign_absent_or_ok(fields):
             raise GatewayUnavailable("WeChat Pay answer has a bad sign")
         return fields
