@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -153,3 +156,15 @@ def wait_for_status(
             assert order["status"] == status, order["status"]
             return order
         time.sleep(0.05)
+
+
+def storm(n: int, call: Callable[[int], Any]) -> list[Any]:
+    """Run `call(i)` in n threads released at the same instant."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> Any:
+        barrier.wait()
+        return call(i)
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(run, range(n)))

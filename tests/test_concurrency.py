@@ -3,11 +3,7 @@ one payment per notify storm. Runs on SQLite and, in CI, on MariaDB."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import requests
 from flask import Flask
@@ -15,21 +11,9 @@ from flask.testing import FlaskClient
 
 from config import DEV_WECHAT_PAY_API_KEY
 from payments.emulator.wechat import sign_notify
-from tests.shop import ADDRESS, login, make_product, place_order, sku_stock, start_pay
+from tests.shop import ADDRESS, login, make_product, place_order, sku_stock, start_pay, storm
 from wxdist.extensions import db
 from wxdist.models import Order, Payment
-
-
-def _storm(n: int, call: Callable[[int], Any]) -> list[Any]:
-    """Run `call(i)` in n threads released at the same instant."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait()
-        return call(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_fifty_concurrent_orders_for_ten_in_stock_sell_exactly_ten(
@@ -49,7 +33,7 @@ def test_fifty_concurrent_orders_for_ten_in_stock_sell_exactly_ten(
             )
         return response.status_code
 
-    statuses = Counter(_storm(50, order))
+    statuses = Counter(storm(50, order))
     assert statuses == {201: 10, 409: 40}
     assert sku_stock(app, product["sku_id"]) == 0
     with app.app_context():
@@ -91,7 +75,7 @@ def test_twenty_copies_of_one_notify_record_one_payment_and_all_get_success(
             "<return_code><![CDATA[SUCCESS]]></return_code>" in response.text,
         )
 
-    answers = _storm(20, notify)
+    answers = storm(20, notify)
     assert answers == [(200, True)] * 20
     with app.app_context():
         payments = db.session.query(Payment).filter_by(order_id=order["id"]).all()
@@ -113,7 +97,7 @@ def test_concurrent_pay_requests_open_one_payment(client: FlaskClient, app: Flas
         assert response.status_code == 200, response.text
         return response.json()["wechat"]["package"]
 
-    packages = set(_storm(10, pay))
+    packages = set(storm(10, pay))
     assert len(packages) == 1
     with app.app_context():
         assert db.session.query(Payment).filter_by(order_id=order["id"]).count() == 1

@@ -9,11 +9,9 @@ where only the lock row does: run with DATABASE_URL (and REDIS_URL) set.
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select, text
 
 from payments.emulator import EmulatorServer
-from tests.shop import become_distributor, login, make_product, pay_order, set_settings
+from tests.shop import become_distributor, login, make_product, pay_order, set_settings, storm
 from wxdist import commissions, orders
 from wxdist.extensions import db
 from wxdist.models import Commission, DistributorAccount, OrderItem, Referral, ReferralLock
@@ -32,18 +30,6 @@ from wxdist.models.types import utcnow
 from wxdist.reconcile import check_all
 from wxdist.referrals import distributor_scene
 from wxdist.sql import insert_ignore
-
-
-def _storm(n: int, call: Callable[[int], Any]) -> list[Any]:
-    """Run `call(i)` in n threads released at the same instant."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait()
-        return call(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def _distributors(client: FlaskClient, n: int, prefix: str) -> list[dict[str, Any]]:
@@ -71,7 +57,7 @@ def _concurrent_binds(
             body = {"raw": response.text[:500]}
         return response.status_code, body
 
-    return _storm(len(pairs), bind)
+    return storm(len(pairs), bind)
 
 
 def _seed_lock_row(app: Flask) -> None:

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 import requests
@@ -17,25 +14,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.shop import become_distributor, set_settings
+from tests.shop import become_distributor, set_settings, storm
 from wxdist import ledger
 from wxdist.extensions import db
 from wxdist.models import DistributorAccount, LedgerBucket, LedgerEntry, Withdrawal
 from wxdist.reconcile import check_all
 
 AMOUNT = 1000
-
-
-def _storm(n: int, call: Callable[[int], Any]) -> list[Any]:
-    """Run `call(i)` in n threads released at the same instant."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait()
-        return call(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def _credit(app: Flask, user_id: int, fen: int, key: str) -> None:
@@ -106,7 +91,7 @@ def test_two_hundred_concurrent_requests_for_ten_withdrawals_hold_exactly_ten(
     url = f"{app.config['LIVE_URL']}/api/v1/distributor/withdrawals"
 
     with BalanceWatch(app, user_id) as watch:
-        results = _storm(200, lambda i: _post_withdrawal(url, d["headers"]))
+        results = storm(200, lambda i: _post_withdrawal(url, d["headers"]))
 
     assert Counter(results) == {(201, ""): 10, (409, "insufficient_balance"): 190}
     assert _balances(app, user_id) == (0, 10 * AMOUNT)
@@ -143,7 +128,7 @@ def test_distinct_distributors_withdrawing_at_once_are_all_served(
         _credit(app, person["user_id"], AMOUNT, f"many-seed:{i}")
     url = f"{app.config['LIVE_URL']}/api/v1/distributor/withdrawals"
 
-    results = _storm(len(people), lambda i: _post_withdrawal(url, people[i]["headers"]))
+    results = storm(len(people), lambda i: _post_withdrawal(url, people[i]["headers"]))
 
     with app.app_context():
         assert check_all() == []  # whatever the answers, the books hold
