@@ -108,6 +108,17 @@ def _other_active_owners(staff_id: int) -> int:
     )
 
 
+def _keep_an_owner(staff: StaffUser, field: str) -> None:
+    """Before `staff` stops being an active owner: roll back and raise ApiError naming
+    `field` if no other active owner would remain."""
+    if staff.role == StaffRole.OWNER and staff.active and not _other_active_owners(staff.id):
+        db.session.rollback()
+        raise ApiError(
+            "the panel needs an active owner",
+            fields={field: "make another account owner first"},
+        )
+
+
 def _account(staff_id: int) -> StaffUser:
     """The account, locked for the change. Raises NotFound."""
     staff = db.session.scalar(select(StaffUser).where(StaffUser.id == staff_id).with_for_update())
@@ -127,12 +138,7 @@ def set_role(staff_id: int, role: str) -> StaffUser:
     if staff.role == role:
         db.session.rollback()
         return staff
-    if staff.role == StaffRole.OWNER and staff.active and not _other_active_owners(staff.id):
-        db.session.rollback()
-        raise ApiError(
-            "the panel needs an active owner",
-            fields={"role": "make another account owner first"},
-        )
+    _keep_an_owner(staff, "role")
     staff.role = role
     staff.session_version += 1
     db.session.commit()
@@ -147,12 +153,8 @@ def set_active(staff_id: int, active: bool) -> StaffUser:
     if staff.active == active:
         db.session.rollback()
         return staff
-    if not active and staff.role == StaffRole.OWNER and not _other_active_owners(staff.id):
-        db.session.rollback()
-        raise ApiError(
-            "the panel needs an active owner",
-            fields={"active": "make another account owner first"},
-        )
+    if not active:
+        _keep_an_owner(staff, "active")
     staff.active = active
     staff.session_version += 1
     db.session.commit()
