@@ -28,11 +28,24 @@ from wxdist.extensions import db
 
 
 def _mysql_database(base_url: str) -> tuple[str, Callable[[], None]]:
+    """A fresh database with the character set and collation of the one `base_url` names
+    (CI names a utf8mb4_unicode_ci one), so the suite runs on the collation it will meet.
+    Raises if the named database does not exist."""
     url = make_url(base_url)
     name = f"wxdist_t_{uuid.uuid4().hex[:10]}"
     server = create_engine(url.set(database=""))
     with server.begin() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+        found = conn.execute(
+            text(
+                "SELECT default_character_set_name, default_collation_name"
+                " FROM information_schema.schemata WHERE schema_name = :name"
+            ),
+            {"name": url.database},
+        ).first()
+        if found is None:
+            raise RuntimeError(f"DATABASE_URL names a database that does not exist: {url.database}")
+        charset, collation = found
+        conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET {charset} COLLATE {collation}"))
 
     def drop() -> None:
         with server.begin() as conn:
