@@ -29,6 +29,7 @@ from wxdist.extensions import db
 from wxdist.gateways import gateways
 from wxdist.models import Order, OrderStatus, Payment, PaymentStatus, User
 from wxdist.models.types import utcnow
+from wxdist.sql import serialise_writers
 from wxdist.tasks import enqueue
 
 log = logging.getLogger(__name__)
@@ -190,9 +191,12 @@ def _lock_order_and_payment(channel: str, out_trade_no: str) -> tuple[Row[Any], 
     first, as everything else that changes an order does), read as committed now.
 
     An out_trade_no is its order's number plus the channel letter, so the order is locked
-    straight by its number: two round trips. Raises UnknownPayment (after a rollback) when
-    no payment of `channel` has that number.
+    straight by its number: two round trips. On SQLite, which has no row locks, the
+    transaction first becomes the only writer (sql.serialise_writers). Raises
+    UnknownPayment (after a rollback) when no payment of `channel` has that number.
     """
+    by_no = _payments.c.out_trade_no == out_trade_no
+    serialise_writers(_payments, by_no)
     conn = db.session.connection()
     order = None
     if out_trade_no.endswith(CHANNEL_SUFFIX.get(channel, "?")):
@@ -203,6 +207,7 @@ def _lock_order_and_payment(channel: str, out_trade_no: str) -> tuple[Row[Any], 
     if payment is None or order is None or payment.order_id != order.id:
         # Not the usual shape: find the order through the payment, then lock as above.
         db.session.rollback()
+        serialise_writers(_payments, by_no)
         conn = db.session.connection()
         found = conn.execute(_PAYMENT_BY_NO, {"out_trade_no": out_trade_no}).first()
         if found is None or found.channel != channel:
@@ -228,7 +233,9 @@ def apply_payment(
     """Record that the gateway took `amount_fen` for `out_trade_no`; commit before returning.
 
     Raises UnknownPayment and PaymentMismatch without changing anything. Core statements
-    under row locks: two locking reads, two updates and the commit.
+    under row locks: two locking reads, two updates and the commit. Every compare-and-set
+    is checked: one that finds the row moved meanwhile rolls back and decides again from
+    what is committed now (the order taken by the other channel: this payment is refunded).
     """
     order, payment = _lock_order_and_payment(channel, out_trade_no)
     if payment.status == PaymentStatus.PAID:
@@ -253,16 +260,16 @@ def apply_payment(
             "paid_at": paid_at,
         },
     )
-    if moved.rowcount != 1:  # lost a race on a database without row locks (SQLite)
+    if moved.rowcount != 1:  # paid meanwhile: read again (a duplicate, or a mismatch)
         db.session.rollback()
-        return Outcome.DUPLICATE
+        return apply_payment(channel, out_trade_no, transaction_id, amount_fen, payer_id, paid_at)
 
     takes_it = order.status == OrderStatus.PENDING_PAYMENT or (
         order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED)
         and order_service.reserve_again(order.id)
     )
     if takes_it:
-        conn.execute(
+        marked = conn.execute(
             _MARK_ORDER_PAID,
             {
                 "order_id": order.id,
@@ -272,6 +279,11 @@ def apply_payment(
                 "channel": channel,
             },
         )
+        if marked.rowcount != 1:  # the order moved since it was read: decide again
+            db.session.rollback()
+            return apply_payment(
+                channel, out_trade_no, transaction_id, amount_fen, payer_id, paid_at
+            )
         db.session.commit()
         _expire_loaded(order.id, payment.id)
         attribution_queue.order_paid(order.id)

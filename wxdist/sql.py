@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -29,3 +29,19 @@ def is_deadlock(exc: OperationalError) -> bool:
     (safe to retry the whole transaction)."""
     code = getattr(exc.orig, "args", (None,))[0]
     return code in MYSQL_RETRYABLE
+
+
+def serialise_writers(table: Table, *where: ColumnElement[bool]) -> None:
+    """Make the session's transaction the database's only writer from now on, where the
+    database has no row locks. Call it before the locking read that a decision rests on.
+
+    SQLite ignores SELECT … FOR UPDATE: two transactions could read the same row, decide,
+    and both write. A no-op UPDATE of the rows (`where`) takes SQLite's database write lock
+    at once (even when no row matches); every other writer then waits (busy timeout) until
+    this transaction ends, so what the caller reads next stays true until it commits.
+    On MySQL/MariaDB it does nothing: the caller's SELECT … FOR UPDATE locks the rows.
+    """
+    if db.engine.dialect.name != "sqlite":
+        return
+    key = next(iter(table.primary_key.columns))
+    db.session.execute(update(table).where(*where).values({key.name: key}))
