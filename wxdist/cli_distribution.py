@@ -144,15 +144,20 @@ def level_grant(user_id: int, level_id: int) -> None:
 @click.command("reconcile")
 @with_appcontext
 def reconcile() -> None:
-    """Check balances against the ledger, commission against payments, and the referral
-    graph; print every discrepancy and exit 1 if there is any."""
-    from wxdist.reconcile import check_all
+    """Check balances against the ledger, commission and orders against payments, and the
+    referral graph; print every discrepancy. Exit 0 when clean, 1 when discrepancies were
+    found, 3 when the checks could not run (the error is printed; nothing was judged)."""
+    from wxdist.reconcile import EXIT_DISCREPANCIES, EXIT_FAILED, check_all
 
-    problems = check_all()
+    try:
+        problems = check_all()
+    except Exception as exc:  # a crash must not read as "discrepancies found"
+        click.echo(f"reconcile failed: {type(exc).__name__}: {exc}", err=True)
+        raise SystemExit(EXIT_FAILED) from None
     for problem in problems:
         click.echo(problem)
     if problems:
-        raise SystemExit(1)
+        raise SystemExit(EXIT_DISCREPANCIES)
     click.echo("reconcile: clean")
 
 

@@ -6,12 +6,18 @@ Each check is one aggregate query, so it runs on a large database without loadin
 - the frozen balance equals the net of the distributor's frozen commission records;
 - commission on an order (and on an item) never exceeds what was paid for it;
 - commission depth is 1 or 2;
-- every referral path is consistent with its parent and holds no cycle.
+- every referral path is consistent with its parent and holds no cycle;
+- per order, what its paid payments took (across channels, less their refunds) equals what
+  the order kept, and a paid payment the order did not take is refunded (or being refunded).
+
+Queries compare columns only with columns, numbers and bound values, never with strings the
+database builds (CAST … AS CHAR takes the connection's collation, which a
+utf8mb4_unicode_ci column refuses to compare with: "Illegal mix of collations").
 """
 
 from __future__ import annotations
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from wxdist.extensions import db
 from wxdist.models import (
@@ -22,10 +28,18 @@ from wxdist.models import (
     LedgerEntry,
     Order,
     OrderItem,
+    Payment,
+    PaymentStatus,
     Referral,
+    Refund,
+    RefundStatus,
 )
 
 LIMIT = 1000  # discrepancies listed per check
+
+# `flask reconcile` exit codes (0: clean). Click uses 2 for a usage error.
+EXIT_DISCREPANCIES = 1
+EXIT_FAILED = 3  # a check could not run (database error, ...): nothing was judged
 
 
 def _ledger_sums():  # type: ignore[no-untyped-def]
@@ -162,8 +176,9 @@ def check_commission_within_paid() -> list[str]:
 
 def check_referral_graph() -> list[str]:
     """Paths agree with parents and depths, and no user appears in their own ancestry."""
-    own = literal("%/") + cast(Referral.user_id, String) + literal("/%")
-    last = literal("%/") + cast(Referral.parent_id, String) + literal("/")
+    # concat() of a number and bound strings is "coercible": the column's collation wins.
+    own = literal("%/").concat(Referral.user_id).concat("/%")
+    last = literal("%/").concat(Referral.parent_id).concat("/")
     rows = db.session.execute(
         select(Referral.user_id, Referral.parent_id, Referral.path, Referral.depth)
         .where(
@@ -190,6 +205,83 @@ def check_referral_graph() -> list[str]:
     return problems
 
 
+def _refunds_of_payments(*statuses: str):  # type: ignore[no-untyped-def]
+    """Per payment, the sum of its refunds in `statuses`."""
+    return (
+        select(Refund.payment_id.label("payment_id"), func.sum(Refund.amount_fen).label("fen"))
+        .where(Refund.status.in_(statuses))
+        .group_by(Refund.payment_id)
+        .subquery()
+    )
+
+
+def _not_taken():  # type: ignore[no-untyped-def]
+    """A paid payment its order did not take: not of the channel the order was paid by."""
+    return or_(Order.pay_channel.is_(None), Payment.channel != Order.pay_channel)
+
+
+def check_payments_kept() -> list[str]:
+    """Per order: the paid payments' amounts less what was refunded on them (and, for a
+    payment the order did not take, less what is being refunded) equal the order's paid
+    less refunded. Money taken twice, or kept without a payment, shows here."""
+    in_flight = _refunds_of_payments(RefundStatus.PROCESSING)
+    net = Payment.amount_fen - Payment.refunded_fen
+    taken = (
+        select(
+            Payment.order_id.label("order_id"),
+            func.sum(
+                case((_not_taken(), net - func.coalesce(in_flight.c.fen, 0)), else_=net)
+            ).label("fen"),
+        )
+        .join(Order, Order.id == Payment.order_id)
+        .outerjoin(in_flight, in_flight.c.payment_id == Payment.id)
+        .where(Payment.status == PaymentStatus.PAID)
+        .group_by(Payment.order_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Order.id, Order.paid_fen, Order.refunded_fen, func.coalesce(taken.c.fen, 0))
+        .outerjoin(taken, taken.c.order_id == Order.id)
+        .where(Order.paid_fen - Order.refunded_fen != func.coalesce(taken.c.fen, 0))
+        .order_by(Order.id)
+        .limit(LIMIT)
+    ).all()
+    return [
+        f"order {order_id}: payments took {fen} net of refunds, the order kept "
+        f"{paid - refunded} (paid {paid}, refunded {refunded})"
+        for order_id, paid, refunded, fen in rows
+    ]
+
+
+def check_untaken_payments_refunded() -> list[str]:
+    """Every paid payment its order did not take (a second channel, or a payment after
+    the order ended) has refunds, done or in flight, for all of it."""
+    refunded = _refunds_of_payments(RefundStatus.PROCESSING, RefundStatus.SUCCEEDED)
+    rows = db.session.execute(
+        select(
+            Order.id,
+            Payment.out_trade_no,
+            Payment.channel,
+            Payment.amount_fen,
+            func.coalesce(refunded.c.fen, 0),
+        )
+        .join(Order, Order.id == Payment.order_id)
+        .outerjoin(refunded, refunded.c.payment_id == Payment.id)
+        .where(
+            Payment.status == PaymentStatus.PAID,
+            _not_taken(),
+            func.coalesce(refunded.c.fen, 0) < Payment.amount_fen,
+        )
+        .order_by(Order.id, Payment.id)
+        .limit(LIMIT)
+    ).all()
+    return [
+        f"order {order_id}: payment {out_trade_no} ({channel}) took {amount} but the order "
+        f"did not take it, and only {fen} is refunded or being refunded"
+        for order_id, out_trade_no, channel, amount, fen in rows
+    ]
+
+
 def check_all() -> list[str]:
     """Every discrepancy found (empty when the books and the graph are sound)."""
     return [
@@ -197,4 +289,6 @@ def check_all() -> list[str]:
         *check_frozen_matches_commissions(),
         *check_commission_within_paid(),
         *check_referral_graph(),
+        *check_payments_kept(),
+        *check_untaken_payments_refunded(),
     ]
