@@ -45,7 +45,7 @@ def _notify(app: Flask, out_trade_no: str, amount: str, **overrides: Any) -> dic
     return sign_notify(fields, app.config["EMULATOR_ALIPAY_PRIVATE_KEY"])
 
 
-def _post(app: Flask, form: dict[str, str]) -> requests.Response:
+def _post(app: Flask, form: dict[str, str] | list[tuple[str, str]]) -> requests.Response:
     return requests.post(f"{app.config['LIVE_URL']}/notify/alipay", data=form, timeout=10)
 
 
@@ -91,6 +91,11 @@ def test_forged_alipay_notifies_change_nothing(client: FlaskClient, app: Flask) 
         "no sign": {k: v for k, v in genuine.items() if k != "sign"},
         "bad amount": _notify(app, out_trade_no, "12.345"),
         "empty": {},
+        # A field given twice is refused, whichever copy is the signed one.
+        "repeated amount after": [*genuine.items(), ("total_amount", "0.01")],
+        "repeated amount before": [("total_amount", "0.01"), *genuine.items()],
+        "repeated trade_status": [*genuine.items(), ("trade_status", "TRADE_CLOSED")],
+        "repeated empty field": [*genuine.items(), ("out_trade_no", "")],
     }
     for name, form in cases.items():
         response = _post(app, form)

@@ -126,6 +126,16 @@ def test_forged_or_foreign_notifies_change_nothing(client: FlaskClient, app: Fla
         "empty": b"",
         "entity bomb": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>'
         b"<xml><a>&a;</a></xml>",
+        # An element given twice is refused, whichever copy is the signed one.
+        "repeated amount after": sign_notify(good, key).replace(
+            b"</xml>", b"<total_fee>1</total_fee></xml>"
+        ),
+        "repeated amount before": sign_notify(good, key).replace(
+            b"<xml>", b"<xml><total_fee>1</total_fee>", 1
+        ),
+        "repeated out_trade_no": sign_notify(good, key).replace(
+            b"</xml>", b"<out_trade_no>20990101000000000000W</out_trade_no></xml>"
+        ),
     }
     for name, body in cases.items():
         response = _post_notify(app, body)

@@ -113,9 +113,10 @@ def alipay():  # type: ignore[no-untyped-def]
     gateway = gateways().alipay
     if (request.content_length or 0) > MAX_NOTIFY_BYTES:
         return Response(gateway.reply_fail(), status=413, mimetype="text/plain")
-    form = request.form.to_dict()
+    # The whole form, every value of every field: a repeated field is refused, not read
+    # by its first value (to_dict() would hide the repeat from the adapter).
     try:
-        notify = gateway.verify_notify(form)
+        notify = gateway.verify_notify(request.form)
     except InvalidNotify as exc:
         log.warning("refused Alipay notify: %s", exc)
         return Response(gateway.reply_fail(), status=400, mimetype="text/plain")
@@ -128,7 +129,7 @@ def alipay():  # type: ignore[no-untyped-def]
                 notify.out_trade_no,
                 notify.trade_no,
                 notify.total_fen,
-                payer_id=form.get("buyer_id"),
+                payer_id=notify.raw.get("buyer_id"),
             )
         except payment_flow.UnknownPayment:
             return Response(gateway.reply_fail(), status=404, mimetype="text/plain")
