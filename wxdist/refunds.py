@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist import daily_stats
@@ -30,6 +31,7 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.payment_flow import notify_url
+from wxdist.sql import serialise_writers
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ def request_refund(
     """Refund part or all of a paid order. Raises NotFound, ApiError (amount), Conflict
     (status, or another refund in flight). A gateway that does not answer leaves the refund
     processing, to be sent again."""
+    serialise_writers(Order.__table__, Order.id == order_id)  # SQLite ignores FOR UPDATE
     order = db.session.scalar(
         select(Order)
         .where(Order.id == order_id)
@@ -222,7 +225,8 @@ def _spread_over_items(order: Order, refund: Refund) -> None:
 
 
 def refund_orphan_payment(payment_id: int) -> None:
-    """Refund a payment that its order could not take (late or second payment)."""
+    """Refund a payment that its order could not take (late or second payment). Safe to
+    run twice at once: the refund's unique number makes one row, which both send."""
     payment = db.session.get(Payment, payment_id)
     if payment is None or payment.status != PaymentStatus.PAID:
         return
@@ -236,7 +240,13 @@ def refund_orphan_payment(payment_id: int) -> None:
             reason="payment arrived for an order that could not take it",
         )
         db.session.add(existing)
-        db.session.commit()
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent run made it first
+            db.session.rollback()
+            existing = db.session.scalars(
+                select(Refund).where(Refund.payment_id == payment.id)
+            ).one()
     send_refund(existing.id)
 
 
