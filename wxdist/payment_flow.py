@@ -3,9 +3,11 @@ making sure an unpaid order can no longer be paid before it is cancelled or clos
 
 Every order has at most one payment attempt per channel (`out_trade_no` = order number plus
 a channel letter). A payment is applied by compare-and-set updates under a row lock on the
-order, so duplicate and concurrent notifies, and a notify racing the closing sweep, record
-one payment. A payment that arrives for an order that can no longer take it (cancelled and
-its stock sold, or already paid through the other channel) is kept and refunded, never lost.
+order (on SQLite, which has no row locks, as the database's only writer), so duplicate and
+concurrent notifies, of one channel or of both, and a notify racing the closing sweep,
+record one payment for the order. A payment that arrives for an order that can no longer
+take it (cancelled and its stock sold, or already paid through the other channel) is kept
+and refunded, never lost.
 """
 
 from __future__ import annotations
