@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from limits import parse
-from limits.storage import storage_from_string
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -15,18 +18,52 @@ from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.ui import client_ip
 from wxdist.staff import authenticate
 
+log = logging.getLogger(__name__)
+
 
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
-def _limiter() -> FixedWindowRateLimiter:
-    """One limiter per app: Redis when REDIS_URL is set (shared by all processes)."""
+class _Limiter:
+    """Fixed-window counts of failed sign-ins: in Redis when REDIS_URL is set (shared by
+    every process), else, and while Redis is unreachable, in this process's memory
+    (policy: `wxdist.redis_conn`)."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.memory = FixedWindowRateLimiter(MemoryStorage())
+        self.shared: FixedWindowRateLimiter | None = None
+        if redis_url:
+            from wxdist.redis_conn import redis_client
+
+            pool = redis_client(redis_url).connection_pool  # short timeouts, one pool
+            self.shared = FixedWindowRateLimiter(
+                storage_from_string(redis_url, connection_pool=pool)
+            )
+
+    def _call(self, method: str, *args: Any) -> Any:
+        if self.shared is not None:
+            from wxdist.redis_conn import UNAVAILABLE
+
+            try:
+                return getattr(self.shared, method)(*args)
+            except UNAVAILABLE as exc:
+                log.warning("Redis unreachable (%s): sign-in limits in this process", exc)
+        return getattr(self.memory, method)(*args)
+
+    def test(self, limit: RateLimitItem, key: str) -> bool:
+        return bool(self._call("test", limit, key))
+
+    def hit(self, limit: RateLimitItem, key: str) -> None:
+        self._call("hit", limit, key)
+
+
+def _limiter() -> _Limiter:
+    """One limiter per app."""
     limiter = current_app.extensions.get("panel_login_limiter")
     if limiter is None:
-        storage = storage_from_string(current_app.config.get("REDIS_URL") or "memory://")
-        limiter = FixedWindowRateLimiter(storage)
+        limiter = _Limiter(current_app.config.get("REDIS_URL"))
         current_app.extensions["panel_login_limiter"] = limiter
     return limiter
 
