@@ -87,15 +87,20 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        from wxdist.redis_conn import UNAVAILABLE, redis_client
+
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.plain.ping():
-                    return
-            except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        # Up, and answering the app's client too (which skips an address for a second
+        # after it failed).
+        for client in (self.plain, redis_client(self.url)):
+            while True:
+                try:
+                    client.ping()
+                    break
+                except UNAVAILABLE:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -259,3 +264,45 @@ def test_a_repeated_notify_queues_attribution_again_when_redis_lost_it(
     assert centre(client, distributor["headers"])["balances"]["frozen_fen"] == 1000
     with shop.app.app_context():
         assert check_all() == []
+
+
+def test_work_a_sweep_recovers_is_left_to_it_while_redis_is_down(
+    shop: Shop, emulator: EmulatorServer
+) -> None:
+    """An auto-approved withdrawal and an approved distributor (poster predraw on) answer
+    success with Redis down; the payout sweep pays the withdrawal once Redis is back."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from tests.test_withdrawals import balances, clean, fund, status_of, withdraw
+    from wxdist.models import Withdrawal
+    from wxdist.models.types import utcnow
+    from wxdist.payouts import resume_stuck
+
+    client = shop.client
+    d = fund(client, shop.app, emulator, shop.run_worker, "down-w", 5000)
+    set_settings(shop.app, wechat_payout_api="v2", withdraw_auto_approve_below_fen=10_000)
+    shop.app.config["POSTER_PREDRAW"] = True
+
+    shop.redis.stop()
+    response = withdraw(client, d, 1000)
+    assert response.status_code == 201, response.get_json()
+    w = response.get_json()
+    assert w["status"] == "approved"
+    assert balances(client, d)["withdrawing_fen"] == 1000
+    become_distributor(client, "down-d2")  # approved at once; no poster drawn ahead
+
+    shop.redis.start()
+    with shop.app.app_context():  # a minute later, the periodic resume_payouts runs
+        db.session.execute(
+            update(Withdrawal)
+            .where(Withdrawal.id == w["id"])
+            .values(reviewed_at=utcnow() - timedelta(minutes=2))
+        )
+        db.session.commit()
+        assert resume_stuck() == 1
+    shop.run_worker()
+    assert status_of(client, d, w["id"])["status"] == "paid"
+    assert balances(client, d) == {"frozen_fen": 0, "available_fen": 4000, "withdrawing_fen": 0}
+    clean(shop.app)
