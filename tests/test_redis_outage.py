@@ -10,6 +10,7 @@ is a real outage: connections are refused, and a restart comes back empty.
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -87,8 +88,9 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        from wxdist.redis_conn import UNAVAILABLE, redis_client
+        from wxdist.redis_conn import redis_client
 
+        unavailable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         deadline = time.monotonic() + 10
         # Up, and answering the app's client too (which skips an address for a second
         # after it failed).
@@ -97,13 +99,23 @@ class RedisServer:
                 try:
                     client.ping()
                     break
-                except UNAVAILABLE:
+                except unavailable:
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.05)
 
+    def pause(self) -> None:
+        """SIGSTOP: connections are still accepted (by the kernel), nothing answers."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a paused server would not terminate
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
@@ -159,11 +171,13 @@ def shop(app: Flask, emulator: EmulatorServer, tmp_path: Path) -> Iterator[Shop]
     try:
         yield Shop(rq_app, rq_app.test_client(), server)
     finally:
-        live.stop()
-        with rq_app.app_context():
-            db.engine.dispose()
-        server.stop()
-        attribution_queue._unpushed.clear()
+        try:
+            server.stop()
+            getattr(attribution_queue, "_unpushed", set()).clear()
+        finally:
+            live.stop()
+            with rq_app.app_context():
+                db.engine.dispose()
 
 
 def _attribution(shop: Shop, order_id: int) -> tuple[Any, int]:
@@ -306,3 +320,31 @@ def test_work_a_sweep_recovers_is_left_to_it_while_redis_is_down(
     assert status_of(client, d, w["id"])["status"] == "paid"
     assert balances(client, d) == {"frozen_fen": 0, "available_fen": 4000, "withdrawing_fen": 0}
     clean(shop.app)
+
+
+def test_a_hung_redis_holds_no_request_for_long(shop: Shop, emulator: EmulatorServer) -> None:
+    """Redis accepts connections but never answers: every request that touches it waits at
+    most a couple of seconds, then falls back; commands it answers late do no harm."""
+    client = shop.client
+    set_settings(shop.app, level1_rate_bp=1000, level2_rate_bp=0)
+    distributor = become_distributor(client, "hung-d")
+    product = make_product(shop.app, price_fen=10_000)
+
+    shop.redis.pause()
+    started = time.monotonic()
+    buyer = login(client, "hung-b", scene=distributor["centre"]["scene"])
+    order = place_order(client, buyer, product["sku_id"])
+    pay = start_pay(client, buyer, order["id"])
+    answer = emulator_pay(emulator.url, "wechat", pay["out_trade_no"])
+    assert answer["notify_status"] == 200 and "SUCCESS" in answer["notify_response"]
+    code = client.get("/api/v1/distributor/code", headers=distributor["headers"])
+    assert code.status_code == 200 and code.mimetype == "image/png"  # the media lock
+    assert time.monotonic() - started < 20
+
+    shop.redis.resume()  # it now runs what it was sent meanwhile, and the process re-pushes
+    _wait_until(lambda: shop.pending(order["id"]) >= 1)
+    shop.run_worker()
+    assert _attribution(shop, order["id"])[1] == 1
+    assert centre(client, distributor["headers"])["balances"]["frozen_fen"] == 1000
+    with shop.app.app_context():
+        assert check_all() == []
