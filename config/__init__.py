@@ -279,9 +279,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         # Encrypts payout account details at rest; falls back to SECRET_KEY when unset.
         "DATA_ENCRYPTION_KEY": get("DATA_ENCRYPTION_KEY") or None,
         "MAX_CONTENT_LENGTH": 1024 * 1024,  # no request body of ours comes near this
-        # Merchant panel (/panel): failed sign-ins allowed per address and per username.
+        # Merchant panel (/panel): failed sign-ins allowed per (address, username) and per
+        # username from all addresses...
         "PANEL_LOGIN_LIMIT": _rate_limit(
             "PANEL_LOGIN_LIMIT", get("PANEL_LOGIN_LIMIT", "10/10minute")
+        ),
+        # ... and per address, whatever the usernames (wxdist/panel/auth_views.py).
+        "PANEL_LOGIN_ADDRESS_LIMIT": _rate_limit(
+            "PANEL_LOGIN_ADDRESS_LIMIT", get("PANEL_LOGIN_ADDRESS_LIMIT", "30/10minute")
         ),
         "PANEL_LOW_STOCK": typed("PANEL_LOW_STOCK", 10, lambda n, r: _parse_int(n, r, 0)),
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -40,6 +40,47 @@ class LoginSession:
     session_key: str = field(repr=False)
 
 
+class FallbackStorage(SessionStorage):  # type: ignore[misc]
+    """Token storage that survives its shared store going away: reads and writes `primary`
+    (shared by every process, e.g. wechatpy's RedisStorage) and keeps a copy in `fallback`
+    (this process's memory). When `primary` raises one of `unavailable`, reads come from
+    the copy and writes go only there: this process keeps working with its own token (a
+    missing one is fetched) until the shared store answers again.
+    """
+
+    def __init__(
+        self,
+        primary: SessionStorage,
+        fallback: SessionStorage,
+        unavailable: tuple[type[Exception], ...],
+    ) -> None:
+        self.primary, self.fallback, self.unavailable = primary, fallback, unavailable
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            value = self.primary.get(key, default)
+        except self.unavailable as exc:
+            log.warning("token storage unreachable (%s): using this process's copy", exc)
+            return self.fallback.get(key, default)
+        if value is not default:
+            self.fallback.set(key, value)
+        return value
+
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        self.fallback.set(key, value, ttl)
+        try:
+            self.primary.set(key, value, ttl)
+        except self.unavailable as exc:
+            log.warning("token storage unreachable (%s): token kept in this process", exc)
+
+    def delete(self, key: str) -> None:
+        self.fallback.delete(key)
+        try:
+            self.primary.delete(key)
+        except self.unavailable as exc:
+            log.warning("token storage unreachable (%s): deleted in this process only", exc)
+
+
 class _Client(WeChatClient):  # type: ignore[misc]
     """wechatpy's client with configurable base URLs and a token fetch that honours the
     timeout. `auto_retry` is off: `MiniProgramClient` retries a token error exactly once."""
@@ -95,7 +136,8 @@ class MiniProgramClient:
 
     `config` is the Flask config (WECHAT_APPID, WECHAT_APPSECRET, GATEWAY, EMULATOR_URL,
     GATEWAY_TIMEOUT_SECONDS); `session` stores the access token (wechatpy MemoryStorage in
-    one process, RedisStorage to share it between processes).
+    one process; to share it between processes, RedisStorage inside a FallbackStorage so
+    that a Redis outage does not stop logins).
     """
 
     def __init__(self, config: Mapping[str, Any], session: SessionStorage) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from tests.panel_helpers import PASSWORD, csrf_from, make_staff, sign_in, staff_client
 from wxdist.extensions import db
@@ -104,3 +105,44 @@ def test_seed_gives_a_development_database_a_demo_owner_and_production_none(app:
         app.config["WXDIST_ENV"] = "test"
     assert result.exit_code == 0 and DEMO_OWNER[0] in result.output
     assert sign_in(app.test_client(), *DEMO_OWNER).status_code == 302
+
+
+def _from(app: Flask, address: str) -> FlaskClient:
+    """A browser at another address."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_a_stranger_cannot_lock_the_owner_out(app: Flask) -> None:
+    make_staff(app, "owner", "admin")
+    stranger = _from(app, "203.0.113.66")
+    statuses = [sign_in(stranger, "admin", "guessing!!").status_code for _ in range(12)]
+    assert statuses[:10] == [401] * 10 and statuses[10:] == [429, 429]
+    assert sign_in(stranger, "admin", PASSWORD).status_code == 429  # this address waits
+    # The owner, at an address that has not failed, signs in at once.
+    assert sign_in(_from(app, "198.51.100.7"), "admin", PASSWORD).status_code == 302
+
+
+def test_a_username_under_attack_from_many_addresses_is_slowed_not_locked(app: Flask) -> None:
+    make_staff(app, "owner", "admin")
+    for i in range(10):  # a botnet: one wrong guess from each of ten addresses
+        assert sign_in(_from(app, f"203.0.113.{i}"), "admin", "guessing!!").status_code == 401
+    # Under attack, each further address gets three wrong guesses, not ten.
+    another = _from(app, "203.0.113.200")
+    statuses = [sign_in(another, "admin", "guessing!!").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    # An address that has not failed is never refused: the owner signs in.
+    assert sign_in(_from(app, "198.51.100.7"), "admin", PASSWORD).status_code == 302
+    # Other accounts are not slowed by the attack on this one.
+    make_staff(app, "finance", "cashier")
+    assert sign_in(another, "cashier", PASSWORD).status_code == 302
+
+
+def test_one_address_guessing_many_usernames_is_stopped(app: Flask) -> None:
+    make_staff(app, "owner", "admin")
+    sprayer = _from(app, "203.0.113.9")
+    statuses = [sign_in(sprayer, f"user{i}", "guessing!!").status_code for i in range(31)]
+    assert statuses[:30] == [401] * 30 and statuses[30] == 429
+    assert sign_in(sprayer, "admin", PASSWORD).status_code == 429
+    assert sign_in(_from(app, "198.51.100.7"), "admin", PASSWORD).status_code == 302

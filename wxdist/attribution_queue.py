@@ -45,6 +45,26 @@ schedules a drain. Ids a killed drain had popped but not attributed are paid ord
 without `attributed_at`: the periodic sweep `attribute_missed` (every 600 s, orders paid
 over a minute ago) attributes them, as it did for a lost per-order job.
 
+When Redis is unreachable
+-------------------------
+A notify that committed a payment must answer success, so `order_paid` never raises for
+Redis; the order is then paid and unattributed in the database (the book of record), and
+three things recover it, quickest first:
+
+- The process remembers the id (`_unpushed`) and a daemon thread, started on the first
+  failure, tries every REPUSH_SECONDS to push the remembered ids and enqueue a drain; any
+  successful `order_paid` of the process pushes them too. So attribution follows within
+  about a second of Redis answering again, whether or not more orders come. Memory dies
+  with the process (a restart, an RQ job's forked child), hence:
+- a repeated notify for the recorded payment (the gateway resends until it hears success,
+  and the emulator's `/notify` plays that) calls `paid_again`, which pushes the order again
+  when it is paid but not attributed; and
+- the `attribute_missed` sweep (every 600 s) attributes whatever is left.
+
+Pushing an id twice is harmless: `attribute_order` locks the order and writes once.
+Why not sweep paid-unattributed orders when a drain starts: it would cost every drain a
+query to cover only the outage case, and the drain is the hot path of a sale burst.
+
 Failures: the drain keeps going past an order whose attribution raised (a deadlock victim
 is retried once in place), pushes the failed ids back onto the list, keeps the flag (so
 notifies in between do not schedule a drain that would fail at once again) and raises
@@ -57,14 +77,17 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 import time
 
-from flask import current_app
+from flask import Flask, current_app
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from wxdist.extensions import db
+from wxdist.models import Order
 from wxdist.sql import is_deadlock
-from wxdist.tasks import enqueue
+from wxdist.tasks import RAISE, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +102,8 @@ BATCH = 200  # ids per LPOP
 HANDOVER_SECONDS = 60.0
 DRAIN_JOB = "jobs.orders.attribute_pending"
 DRAIN_RETRIES = (10, 60, 300)  # seconds
+# How often a process retries pushing the ids it could not push while Redis was down.
+REPUSH_SECONDS = 1.0
 
 # RPUSH the id and SET the flag NX in one atomic step; 1 when this push set the flag.
 _PUSH_LUA = """
@@ -113,21 +138,112 @@ def _push_script(url: str):  # type: ignore[no-untyped-def]
 
 def order_paid(order_id: int) -> None:
     """Hand a just-paid order (committed) to commission attribution: inline, in this
-    request; on RQ, onto the pending list, scheduling a drain job if none is."""
+    request; on RQ, onto the pending list, scheduling a drain job if none is. Never raises
+    for Redis: an id it could not push is remembered (see "When Redis is unreachable")."""
     if current_app.config["INLINE_JOBS"]:
         enqueue("jobs.orders.order_paid", order_id)
         return
-    push(order_id)
+    from wxdist.redis_conn import UNAVAILABLE
+
+    try:
+        push(order_id)
+    except UNAVAILABLE as exc:
+        log.warning("Redis unreachable (%s): order %s waits to be pushed again", exc, order_id)
+        _remember(order_id)
+        return
+    if _unpushed:
+        _push_remembered_quietly()
+
+
+def paid_again(order_id: int) -> None:
+    """A repeated notify (or query) for a payment already recorded: on RQ, if the order is
+    paid but not attributed, push it again (its first push may have been lost with Redis).
+    Idempotent: attribution writes once per order under its row lock, so an order queued
+    twice is credited once. Inline, the first notify attributed in its own request and a
+    repeat does nothing (the sweep retries a failed inline attribution)."""
+    if current_app.config["INLINE_JOBS"]:
+        return
+    row = db.session.execute(
+        select(Order.paid_at, Order.attributed_at).where(Order.id == order_id)
+    ).first()
+    db.session.rollback()
+    if row is not None and row.paid_at is not None and row.attributed_at is None:
+        order_paid(order_id)
 
 
 def push(order_id: int) -> bool:
     """Queue `order_id` for the drain; True when this call scheduled the drain job. One
-    round trip (EVALSHA), plus the job's enqueue when the flag was clear."""
+    round trip (EVALSHA), plus the job's enqueue when the flag was clear. Raises one of
+    `redis_conn.UNAVAILABLE` when Redis is unreachable."""
     script = _push_script(current_app.config["REDIS_URL"])
     scheduled = script(keys=[PENDING_KEY, SCHEDULED_KEY], args=[order_id, SCHEDULED_TTL_SECONDS])
     if scheduled:
-        enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES)
+        enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES, if_down=RAISE)
     return bool(scheduled)
+
+
+# Ids this process could not push, and the thread that pushes them once Redis answers.
+_unpushed: set[int] = set()
+_unpushed_lock = threading.Lock()
+_retrier: threading.Thread | None = None
+
+
+def _remember(order_id: int) -> None:
+    """Keep `order_id` for a later push; start the retry thread unless it runs."""
+    global _retrier
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with _unpushed_lock:
+        _unpushed.add(order_id)
+        if _retrier is None or not _retrier.is_alive():
+            _retrier = threading.Thread(
+                target=_retry_until_pushed, args=(app,), name="attribution-repush", daemon=True
+            )
+            _retrier.start()
+
+
+def push_remembered() -> int:
+    """Push every remembered id (one RPUSH), set the flag and enqueue a drain job
+    unconditionally: the flag may have been left set by a push whose enqueue failed, and
+    an extra drain is harmless (module docstring). Returns how many ids were pushed;
+    raises one of `redis_conn.UNAVAILABLE`, keeping the ids."""
+    with _unpushed_lock:  # taken out first, so concurrent calls never push one id twice
+        ids = sorted(_unpushed)
+        _unpushed.clear()
+    if not ids:
+        return 0
+    try:
+        client = _redis()
+        client.rpush(PENDING_KEY, *ids)
+        client.set(SCHEDULED_KEY, "1", ex=SCHEDULED_TTL_SECONDS)
+        enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES, if_down=RAISE)
+    except BaseException:
+        with _unpushed_lock:
+            _unpushed.update(ids)
+        raise
+    log.info("pushed again orders %s that waited for Redis", ids)
+    return len(ids)
+
+
+def _push_remembered_quietly() -> bool:
+    from wxdist.redis_conn import UNAVAILABLE
+
+    try:
+        push_remembered()
+    except UNAVAILABLE:
+        return False
+    return True
+
+
+def _retry_until_pushed(app: Flask) -> None:
+    """The retry thread: every REPUSH_SECONDS, try to push the remembered ids; ends once
+    they are pushed (a later failure starts a new thread)."""
+    while True:
+        time.sleep(REPUSH_SECONDS)
+        with app.app_context():
+            if _push_remembered_quietly():
+                with _unpushed_lock:
+                    if not _unpushed:
+                        return
 
 
 def _attribute(order_id: int) -> None:

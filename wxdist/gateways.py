@@ -1,7 +1,8 @@
 """Gateway adapters for the current app, built once per app from its settings.
 
 The WeChat access token is cached in memory by default and in Redis when `REDIS_URL` is
-set, so every web process and worker shares one token.
+set, so every web process and worker shares one token (each process keeps its own while
+Redis is unreachable).
 """
 
 from __future__ import annotations
@@ -78,15 +79,18 @@ class Gateways:
 
 
 def token_storage(config: Any):  # type: ignore[no-untyped-def]
-    """wechatpy session storage: Redis when configured (shared), else process memory."""
+    """wechatpy session storage: Redis when configured (shared), with this process's memory
+    as the fallback while Redis is unreachable (policy: `wxdist.redis_conn`); else memory."""
+    from wechatpy.session.memorystorage import MemoryStorage
+
     if config.get("REDIS_URL"):
         from wechatpy.session.redisstorage import RedisStorage
 
-        from wxdist.redis_conn import redis_client
+        from payments.wechat_mp import FallbackStorage
+        from wxdist.redis_conn import UNAVAILABLE, redis_client
 
-        return RedisStorage(redis_client(config["REDIS_URL"]), prefix="wxdist:wechat")
-    from wechatpy.session.memorystorage import MemoryStorage
-
+        shared = RedisStorage(redis_client(config["REDIS_URL"]), prefix="wxdist:wechat")
+        return FallbackStorage(shared, MemoryStorage(), UNAVAILABLE)
     return MemoryStorage()
 
 

@@ -7,8 +7,9 @@ four methods and is installed with `set_storage(app, storage)`. Keys are relativ
 such as `wxacode/3f/3f9c….png`; writes are atomic (a reader sees all of a file or none).
 
 `key_lock(key)` serialises work on one key: a Redis lock (SET NX with expiry) when
-`REDIS_URL` is set, so every web process and worker shares it; else an exclusive `flock`
-on a file under `MEDIA_DIR/.locks`, which holds between threads and processes of one host.
+`REDIS_URL` is set, so every web process and worker shares it; else (and while Redis is
+unreachable) an exclusive `flock` on a file under `MEDIA_DIR/.locks`, which holds between
+threads and processes of one host.
 """
 
 from __future__ import annotations
@@ -116,19 +117,23 @@ def key_lock(key: str, wait_seconds: float = 30.0) -> Iterator[bool]:
     (the caller decides: re-check, then do the work anyway or give up)."""
     redis_url = current_app.config.get("REDIS_URL")
     if redis_url:
-        from wxdist.redis_conn import redis_client
+        from wxdist.redis_conn import UNAVAILABLE, redis_client
 
         lock = redis_client(redis_url).lock(
             f"wxdist:lock:{key}", timeout=LOCK_SECONDS, blocking_timeout=wait_seconds
         )
-        acquired = bool(lock.acquire())
         try:
-            yield acquired
-        finally:
-            if acquired:
-                with contextlib.suppress(Exception):  # expired meanwhile: nothing to free
-                    lock.release()
-        return
+            acquired = bool(lock.acquire())
+        except UNAVAILABLE as exc:  # policy (wxdist.redis_conn): this host's file lock
+            log.warning("Redis unreachable (%s): file lock for %s", exc, key)
+        else:
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    with contextlib.suppress(Exception):  # expired meanwhile: nothing to free
+                        lock.release()
+            return
     locks = Path(current_app.config["MEDIA_DIR"]) / ".locks"
     locks.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha256(key.encode()).hexdigest()[:32]

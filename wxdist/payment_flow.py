@@ -243,6 +243,8 @@ def apply_payment(
     if payment.status == PaymentStatus.PAID:
         db.session.rollback()
         if payment.transaction_id == transaction_id:
+            # A repeat: re-queue attribution if its first push was lost (Redis was down).
+            attribution_queue.paid_again(order.id)
             return Outcome.DUPLICATE
         raise PaymentMismatch(f"{out_trade_no} already paid by {payment.transaction_id}")
     if amount_fen != payment.amount_fen:

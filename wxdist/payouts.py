@@ -364,7 +364,7 @@ def resume_stuck(limit: int = 500) -> int:
             .limit(limit)
         )
     )
-    from wxdist.tasks import enqueue
+    from wxdist.tasks import SWEEP, enqueue
 
     for start in range(0, len(ids), 50):
         enqueue(
@@ -372,6 +372,7 @@ def resume_stuck(limit: int = 500) -> int:
             ids[start : start + 50],
             queue=withdrawals.PAYOUT_QUEUE,
             retry_intervals=withdrawals.PAYOUT_RETRIES,
+            if_down=SWEEP,  # this sweep runs again in a minute
         )
     return len(ids)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from wxdist.errors import ApiError, Conflict, NotFound
@@ -96,22 +96,32 @@ def list_staff() -> list[StaffUser]:
     return list(db.session.scalars(select(StaffUser).order_by(StaffUser.id)))
 
 
-def _other_active_owners(staff_id: int) -> int:
-    return db.session.scalar(
-        select(func.count())
-        .select_from(StaffUser)
-        .where(
-            StaffUser.role == StaffRole.OWNER,
-            StaffUser.active.is_(True),
-            StaffUser.id != staff_id,
+def _lock_owners() -> list[int]:
+    """Serialise every change that can take an active owner away, and return the ids of
+    the active owners as committed now.
+
+    Two owners demoting each other at once must not both see the other as the owner who
+    remains. A no-op UPDATE of the active owners' rows comes first: on MySQL it takes their
+    row locks (a scan in id order, so two changes queue on the first row, never deadlock),
+    on SQLite the database's write lock. The locking read after it sees every change
+    committed before, and none can commit until this transaction ends.
+    """
+    owners = (StaffUser.role == StaffRole.OWNER) & StaffUser.active.is_(True)
+    db.session.execute(
+        update(StaffUser).where(owners).values(session_version=StaffUser.session_version),
+        execution_options={"synchronize_session": False},
+    )
+    return list(
+        db.session.scalars(
+            select(StaffUser.id).where(owners).order_by(StaffUser.id).with_for_update()
         )
     )
 
 
-def _keep_an_owner(staff: StaffUser, field: str) -> None:
+def _keep_an_owner(staff: StaffUser, field: str, owners: list[int]) -> None:
     """Before `staff` stops being an active owner: roll back and raise ApiError naming
-    `field` if no other active owner would remain."""
-    if staff.role == StaffRole.OWNER and staff.active and not _other_active_owners(staff.id):
+    `field` if no other active owner would remain (`owners` from `_lock_owners`)."""
+    if staff.role == StaffRole.OWNER and staff.active and not set(owners) - {staff.id}:
         db.session.rollback()
         raise ApiError(
             "the panel needs an active owner",
@@ -119,12 +129,20 @@ def _keep_an_owner(staff: StaffUser, field: str) -> None:
         )
 
 
-def _account(staff_id: int) -> StaffUser:
-    """The account, locked for the change. Raises NotFound."""
-    staff = db.session.scalar(select(StaffUser).where(StaffUser.id == staff_id).with_for_update())
+def _account(staff_id: int) -> tuple[StaffUser, list[int]]:
+    """The account, locked for the change (owner rows first, see `_lock_owners`) and read
+    fresh, with the ids of the active owners. Raises NotFound."""
+    owners = _lock_owners()
+    staff = db.session.scalar(
+        select(StaffUser)
+        .where(StaffUser.id == staff_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if staff is None:
+        db.session.rollback()
         raise NotFound("no such staff account")
-    return staff
+    return staff, owners
 
 
 def set_role(staff_id: int, role: str) -> StaffUser:
@@ -134,11 +152,11 @@ def set_role(staff_id: int, role: str) -> StaffUser:
     owner, NotFound."""
     if role not in StaffRole.ALL:
         raise ApiError("bad role", fields={"role": f"one of {', '.join(StaffRole.ALL)}"})
-    staff = _account(staff_id)
+    staff, owners = _account(staff_id)
     if staff.role == role:
         db.session.rollback()
         return staff
-    _keep_an_owner(staff, "role")
+    _keep_an_owner(staff, "role", owners)
     staff.role = role
     staff.session_version += 1
     db.session.commit()
@@ -149,12 +167,12 @@ def set_active(staff_id: int, active: bool) -> StaffUser:
     """Disable (its sessions end, it cannot sign in) or enable an account. Commits.
 
     Raises ApiError (field `active`) for disabling the last active owner, NotFound."""
-    staff = _account(staff_id)
+    staff, owners = _account(staff_id)
     if staff.active == active:
         db.session.rollback()
         return staff
     if not active:
-        _keep_an_owner(staff, "active")
+        _keep_an_owner(staff, "active", owners)
     staff.active = active
     staff.session_version += 1
     db.session.commit()

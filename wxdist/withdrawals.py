@@ -28,7 +28,7 @@ from wxdist.models.types import utcnow
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 from wxdist.money import apply_rate
 from wxdist.orders import SHANGHAI
-from wxdist.tasks import enqueue
+from wxdist.tasks import SWEEP, enqueue
 
 PAYOUT_QUEUE = "payouts"
 PAYOUT_RETRIES = (10, 30, 120, 600, 1800)  # seconds; each retry asks before it sends
@@ -207,6 +207,7 @@ def enqueue_payout(withdrawal: Withdrawal) -> None:
             [withdrawal.id],
             queue=PAYOUT_QUEUE,
             retry_intervals=PAYOUT_RETRIES,
+            if_down=SWEEP,  # resume_payouts picks up what was approved
         )
 
 
@@ -362,6 +363,7 @@ def approve_batch(withdrawal_ids: list[int], note: str = "", batch: int = 50) ->
             automatic[start : start + batch],
             queue=PAYOUT_QUEUE,
             retry_intervals=PAYOUT_RETRIES,
+            if_down=SWEEP,  # resume_payouts picks up what was approved
         )
     return moved
 

@@ -1,12 +1,29 @@
-"""Sign in and out. Failed sign-ins are rate-limited per address and per username."""
+"""Sign in and out. Failed sign-ins are throttled so that a stranger cannot lock staff out.
+
+- Per address: PANEL_LOGIN_ADDRESS_LIMIT failures (any usernames) and the address waits for
+  the window to pass: one address cannot guess its way through many accounts.
+- Per (address, username): PANEL_LOGIN_LIMIT failures and that address waits for that
+  username. Another address is not affected: ten wrong passwords for `admin` from anywhere
+  no longer block the owner's right password from their own address.
+- Per username, from every address: past PANEL_LOGIN_LIMIT failures the username is under
+  attack, and is *slowed*: each address then gets only UNDER_ATTACK_TRIES failures on it per
+  window instead of PANEL_LOGIN_LIMIT. An address with fewer failures on it (the owner's,
+  which has not failed) signs in as usual; so a guesser spread over many addresses gets a
+  few guesses per address, and the account is never locked against an address that has not
+  failed. No delay is added: a sleeping request would hold a web worker, itself a way to
+  take the panel down.
+"""
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from limits import parse
-from limits.storage import storage_from_string
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -15,24 +32,89 @@ from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.ui import client_ip
 from wxdist.staff import authenticate
 
+log = logging.getLogger(__name__)
+
 
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
-def _limiter() -> FixedWindowRateLimiter:
-    """One limiter per app: Redis when REDIS_URL is set (shared by all processes)."""
+class _Limiter:
+    """Fixed-window counts of failed sign-ins: in Redis when REDIS_URL is set (shared by
+    every process), else, and while Redis is unreachable, in this process's memory
+    (policy: `wxdist.redis_conn`)."""
+
+    def __init__(self, redis_url: str | None) -> None:
+        self.memory = FixedWindowRateLimiter(MemoryStorage())
+        self.shared: FixedWindowRateLimiter | None = None
+        if redis_url:
+            from wxdist.redis_conn import redis_client
+
+            pool = redis_client(redis_url).connection_pool  # short timeouts, one pool
+            self.shared = FixedWindowRateLimiter(
+                storage_from_string(redis_url, connection_pool=pool)
+            )
+
+    def _call(self, method: str, *args: Any) -> Any:
+        if self.shared is not None:
+            from wxdist.redis_conn import UNAVAILABLE
+
+            try:
+                return getattr(self.shared, method)(*args)
+            except UNAVAILABLE as exc:
+                log.warning("Redis unreachable (%s): sign-in limits in this process", exc)
+        return getattr(self.memory, method)(*args)
+
+    def test(self, limit: RateLimitItem, key: str) -> bool:
+        return bool(self._call("test", limit, key))
+
+    def hit(self, limit: RateLimitItem, key: str) -> None:
+        self._call("hit", limit, key)
+
+    def used(self, limit: RateLimitItem, key: str) -> int:
+        """How much of `limit` the window of `key` has used."""
+        return int(limit.amount - self._call("get_window_stats", limit, key).remaining)
+
+
+UNDER_ATTACK_TRIES = 3
+
+
+class _Throttle:
+    """The three counts of the module docstring, for one sign-in attempt."""
+
+    def __init__(self, username: str) -> None:
+        config = current_app.config
+        self.limiter = _limiter()
+        self.limit = parse(config["PANEL_LOGIN_LIMIT"])
+        self.address_limit = parse(config["PANEL_LOGIN_ADDRESS_LIMIT"])
+        name, address = username.strip().lower(), client_ip()
+        self.address_key = f"panel-login:ip:{address}"
+        self.pair_key = f"panel-login:ip-user:{address}:{name}"
+        self.user_key = f"panel-login:user:{name}"
+
+    def refused(self) -> bool:
+        limiter, limit = self.limiter, self.limit
+        if not limiter.test(self.address_limit, self.address_key):
+            return True
+        if not limiter.test(limit, self.pair_key):
+            return True
+        under_attack = not limiter.test(limit, self.user_key)
+        return under_attack and limiter.used(limit, self.pair_key) >= UNDER_ATTACK_TRIES
+
+    def failed(self) -> None:
+        self.limiter.hit(self.address_limit, self.address_key)
+        self.limiter.hit(self.limit, self.pair_key)
+        self.limiter.hit(self.limit, self.user_key)
+
+
+def _limiter() -> _Limiter:
+    """One limiter per app."""
     limiter = current_app.extensions.get("panel_login_limiter")
     if limiter is None:
-        storage = storage_from_string(current_app.config.get("REDIS_URL") or "memory://")
-        limiter = FixedWindowRateLimiter(storage)
+        limiter = _Limiter(current_app.config.get("REDIS_URL"))
         current_app.extensions["panel_login_limiter"] = limiter
     return limiter
-
-
-def _keys(username: str) -> list[str]:
-    return [f"panel-login:ip:{client_ip()}", f"panel-login:user:{username.strip().lower()}"]
 
 
 @panel_bp.route("/login", methods=["GET", "POST"])
@@ -42,18 +124,15 @@ def login():  # type: ignore[no-untyped-def]
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        limit = parse(current_app.config["PANEL_LOGIN_LIMIT"])
-        limiter = _limiter()
-        keys = _keys(form.username.data or "")
-        if not all(limiter.test(limit, key) for key in keys):
+        throttle = _Throttle(form.username.data or "")
+        if throttle.refused():
             flash("Too many failed sign-ins. Wait a few minutes and try again.", "error")
             return render_template("panel/login.html", form=form), 429
         staff = authenticate(form.username.data or "", form.password.data or "")
         if staff is not None:
             login_user(staff)
             return redirect(_safe_next(request.args.get("next")))
-        for key in keys:
-            limiter.hit(limit, key)
+        throttle.failed()
         flash("Wrong username or password.", "error")
         status = 401
     elif request.method == "POST":
