@@ -38,9 +38,19 @@ def _query_int(value: Any) -> Any:
     return value
 
 
+def _integral_number(value: Any) -> Any:
+    """A JSON number with no fraction (`3.0`) is the integer 3, as JSON Schema counts it;
+    strings and booleans are left for strict validation to refuse."""
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
 # Query parameters arrive as text: only plain decimal digits count as a number.
 QueryInt = Annotated[int, BeforeValidator(_query_int)]
-Id = Annotated[int, Interval(ge=1, le=MAX_ID)]
+# A body's integers: JSON numbers without a fraction, never a string or a boolean.
+JsonInt = Annotated[int, BeforeValidator(_integral_number)]
+Id = Annotated[int, Interval(ge=1, le=MAX_ID), BeforeValidator(_integral_number)]
 QueryId = Annotated[int, Interval(ge=1, le=MAX_ID), BeforeValidator(_query_int)]
 
 
@@ -161,7 +171,7 @@ class OrderQuery(PageQuery):
 
 class OrderLineIn(Strict):
     sku_id: Id
-    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    quantity: JsonInt = Field(ge=1, le=MAX_QUANTITY)
 
 
 class AddressIn(Strict):
@@ -221,6 +231,7 @@ Amount = Annotated[
         description="fen; within the programme's current minimum and maximum per request "
         "(the served document shows them)",
     ),
+    BeforeValidator(_integral_number),
 ]
 
 
