@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from tests.shop import become_distributor, login, make_product
 
 SEED = 20261202
-MAX_EXAMPLES = int(os.environ.get("API_FUZZ_MAX_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("API_FUZZ_MAX_EXAMPLES", "20"))
 RUN_TIMEOUT = 600  # seconds for one role's run; a hang fails instead of stalling CI
 
 
