@@ -103,20 +103,26 @@ def _validate(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        fields = validation_fields(exc)
-        if issubclass(model, RootModel):
-            fields = _untagged(model, exc)
+        discriminator = _discriminator(model)
+        fields = _union_fields(discriminator, exc) if discriminator else validation_fields(exc)
         raise ApiError("the request has invalid fields", code="invalid", fields=fields) from None
 
 
-def _untagged(model: type[RootModel[Any]], exc: ValidationError) -> dict[str, str]:
+def _discriminator(model: type[BaseModel]) -> str | None:
+    """The tag field of a root model that is a discriminated union (WithdrawalIn), else None."""
+    if not issubclass(model, RootModel):
+        return None
+    discriminator = model.model_fields["root"].discriminator
+    return discriminator if isinstance(discriminator, str) else None
+
+
+def _union_fields(discriminator: str, exc: ValidationError) -> dict[str, str]:
     """Fields of a discriminated union's errors named as the client wrote them: pydantic
     puts the tag first (`bank.account.holder`) and names no field for a bad tag."""
-    discriminator = model.model_fields["root"].discriminator
     fields: dict[str, str] = {}
     for err in exc.errors():
         if err["type"].startswith("union_tag"):
-            name = str(discriminator)
+            name = discriminator
         else:
             name = ".".join(str(p) for p in err["loc"][1:]) or "body"
         fields.setdefault(name, err["msg"])

@@ -253,13 +253,6 @@ class BankWithdrawalIn(Strict):
     account: BankAccountIn
 
 
-WITHDRAWAL_VARIANTS = {
-    "wechat": WechatWithdrawalIn,
-    "alipay": AlipayWithdrawalIn,
-    "bank": BankWithdrawalIn,
-}
-
-
 class WithdrawalIn(
     RootModel[
         Annotated[
