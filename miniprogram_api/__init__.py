@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
+
+from wxdist.errors import NotFound
+from wxdist.ids import is_id
 
 
 def register_api(app: Flask) -> None:
@@ -14,7 +19,7 @@ def register_api(app: Flask) -> None:
     from miniprogram_api.share_views import bp as share_bp
     from miniprogram_api.withdrawal_views import bp as withdrawal_bp
 
-    for blueprint in (
+    blueprints = (
         auth_bp,
         catalog_bp,
         order_bp,
@@ -22,5 +27,17 @@ def register_api(app: Flask) -> None:
         withdrawal_bp,
         share_bp,
         docs_bp,
-    ):
+    )
+    for blueprint in blueprints:
         app.register_blueprint(blueprint, url_prefix="/api/v1")
+    names = {blueprint.name for blueprint in blueprints}
+
+    @app.url_value_preprocessor
+    def bound_path_ids(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        """A path id beyond the signed 64-bit range names nothing: 404 naming it, before
+        any view (or the database) sees it."""
+        if not endpoint or endpoint.partition(".")[0] not in names or not values:
+            return
+        for name, value in values.items():
+            if isinstance(value, int) and not is_id(value):
+                raise NotFound("no such resource", fields={name: "not found"})

@@ -13,7 +13,14 @@ bp = Blueprint("api_auth", __name__)
 
 
 @bp.post("/auth/login")
-@api_doc(body=schemas.LoginIn, response=schemas.LoginOut, status=201, errors=(400, 502), tag="auth")
+@api_doc(
+    body=schemas.LoginIn,
+    response=schemas.LoginOut,
+    status=201,  # a new user; 200 for one who logged in before
+    also=(200,),
+    errors=(400, 502),
+    tag="auth",
+)
 def login():  # type: ignore[no-untyped-def]
     """Exchange a wx.login code for a bearer token (the WeChat session_key stays on the server)."""
     data = body(schemas.LoginIn)

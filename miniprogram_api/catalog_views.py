@@ -13,7 +13,7 @@ bp = Blueprint("api_catalog", __name__)
 
 
 @bp.get("/categories")
-@api_doc(errors=(), tag="catalogue")
+@api_doc(response=schemas.CategoryList, tag="catalogue")
 def categories():  # type: ignore[no-untyped-def]
     """Active categories in display order."""
     return {

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, send_from_directory
 
-from miniprogram_api.openapi import build_openapi
+from miniprogram_api.openapi import build_openapi, with_settings
+from wxdist.distribution_settings import get_settings
 
 bp = Blueprint("api_docs", __name__)
 
@@ -23,10 +24,11 @@ ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js"}
 
 @bp.get("/openapi.json")
 def openapi():  # type: ignore[no-untyped-def]
+    """The document as built from the routes, with the limits of the current settings."""
     spec = current_app.extensions.get("wxdist_openapi")
     if spec is None:
         spec = current_app.extensions["wxdist_openapi"] = build_openapi(current_app)
-    return spec
+    return with_settings(spec, get_settings())
 
 
 @bp.get("/docs")

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import g, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from wxdist.auth import TokenClaims, claims_from_token, user_from_token
 from wxdist.errors import ApiError, Unauthorized, validation_fields
 from wxdist.models import User
+from wxdist.request_json import JSONDepthError, loads_bounded
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -66,12 +67,20 @@ def current_user() -> User:
 
 
 def body(model: type[M]) -> M:
-    """The JSON body validated by `model`. Raises ApiError 400 naming the field."""
-    data = request.get_json(silent=True)
-    if data is None:
-        raw = request.get_data(cache=True)
-        message = "the body is not valid JSON" if raw else "a JSON body is required"
-        raise ApiError(message, code="invalid_json", fields={"body": message})
+    """The JSON body validated by `model`. Raises ApiError 400 `invalid_json` (field `body`)
+    for a missing, malformed or over-deep body (decoded within the bounds of
+    `wxdist.request_json`), else `invalid` naming the field."""
+    raw = request.get_data(cache=True)
+    if not raw:
+        _invalid_json("a JSON body is required")
+    if not request.is_json:
+        _invalid_json("the body must be sent as application/json")
+    try:
+        data = loads_bounded(raw)
+    except JSONDepthError as exc:
+        _invalid_json(f"the body is {exc}")
+    except ValueError:
+        _invalid_json("the body is not valid JSON")
     if not isinstance(data, dict):
         raise ApiError(
             "the body must be a JSON object",
@@ -79,6 +88,10 @@ def body(model: type[M]) -> M:
             fields={"body": "must be an object"},
         )
     return _validate(model, data)
+
+
+def _invalid_json(message: str) -> NoReturn:
+    raise ApiError(message, code="invalid_json", fields={"body": message})
 
 
 def query(model: type[M]) -> M:
@@ -90,9 +103,30 @@ def _validate(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ApiError(
-            "the request has invalid fields", code="invalid", fields=validation_fields(exc)
-        ) from None
+        discriminator = _discriminator(model)
+        fields = _union_fields(discriminator, exc) if discriminator else validation_fields(exc)
+        raise ApiError("the request has invalid fields", code="invalid", fields=fields) from None
+
+
+def _discriminator(model: type[BaseModel]) -> str | None:
+    """The tag field of a root model that is a discriminated union (WithdrawalIn), else None."""
+    if not issubclass(model, RootModel):
+        return None
+    discriminator = model.model_fields["root"].discriminator
+    return discriminator if isinstance(discriminator, str) else None
+
+
+def _union_fields(discriminator: str, exc: ValidationError) -> dict[str, str]:
+    """Fields of a discriminated union's errors named as the client wrote them: pydantic
+    puts the tag first (`bank.account.holder`) and names no field for a bad tag."""
+    fields: dict[str, str] = {}
+    for err in exc.errors():
+        if err["type"].startswith("union_tag"):
+            name = discriminator
+        else:
+            name = ".".join(str(p) for p in err["loc"][1:]) or "body"
+        fields.setdefault(name, err["msg"])
+    return fields
 
 
 def client_ip() -> str:

@@ -7,19 +7,28 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints, field_serializer
 
-from miniprogram_api.schemas import Out, Paged, PageQuery, Strict, Text, shanghai_iso
+from miniprogram_api.schemas import (
+    Out,
+    Paged,
+    PageQuery,
+    QueryId,
+    Required,
+    Strict,
+    Text,
+    shanghai_iso,
+)
 from wxdist.share_codes import CHANNEL_PATTERN
 
 
 class ShareQuery(Strict):
-    product_id: int | None = Field(None, ge=1, description="a product on shelf; none: invite")
+    product_id: QueryId | None = Field(None, description="a product on shelf; none: invite")
     channel: Annotated[Text, StringConstraints(pattern=CHANNEL_PATTERN, max_length=16)] | None = (
         Field(None, description="where it is shared: group, moments, live, offline, ...")
     )
 
 
 class ScanIn(Strict):
-    scene: Annotated[Text, StringConstraints(min_length=1, max_length=32)]
+    scene: Required(32)
 
 
 class ScanOut(BaseModel):

@@ -53,7 +53,7 @@ def _image(
 
 
 @bp.get("/distributor/code")
-@api_doc(query=schemas.ShareQuery, errors=(400, 403, 404, 502), tag="sharing")
+@api_doc(query=schemas.ShareQuery, media="image/png", errors=(400, 403, 404, 502), tag="sharing")
 @login_required
 def code():  # type: ignore[no-untyped-def]
     """My mini-program code (image/png) for a product and channel; fetched from WeChat once."""
@@ -65,7 +65,7 @@ def code():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/distributor/poster")
-@api_doc(query=schemas.ShareQuery, errors=(400, 403, 404, 502), tag="sharing")
+@api_doc(query=schemas.ShareQuery, media="image/jpeg", errors=(400, 403, 404, 502), tag="sharing")
 def poster():  # type: ignore[no-untyped-def]
     """My poster (image/jpeg): invite without product_id, else the product's."""
     # The hot path: a stored poster is found, token version included, in one query; any
@@ -104,7 +104,7 @@ def share_link():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/distributor/share-link/qr")
-@api_doc(query=schemas.ShareQuery, errors=(400, 403, 404), tag="sharing")
+@api_doc(query=schemas.ShareQuery, media="image/png", errors=(400, 403, 404), tag="sharing")
 @login_required
 def share_link_qr():  # type: ignore[no-untyped-def]
     """A plain QR code (image/png) of my H5 share link."""

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app
 from miniprogram_api import schemas
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import body, current_user, login_required, query
-from wxdist import withdrawals
+from wxdist import distributor_centre, withdrawals
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 
 bp = Blueprint("api_withdrawals", __name__)
@@ -45,13 +45,13 @@ def _out(withdrawal: Withdrawal) -> dict[str, Any]:
     body=schemas.WithdrawalIn,
     response=schemas.WithdrawalOut,
     status=201,
-    errors=(400, 409),
+    errors=(400, 403, 409),
     tag="withdrawals",
 )
 @login_required
 def create():  # type: ignore[no-untyped-def]
     """Withdraw from my available balance (it moves to withdrawing until paid or returned)."""
-    data = body(schemas.WithdrawalIn)
+    data = body(schemas.WithdrawalIn).root
     withdrawal = withdrawals.request_withdrawal(
         current_user().id,
         data.amount_fen,
@@ -62,12 +62,13 @@ def create():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/distributor/withdrawals")
-@api_doc(query=schemas.PageQuery, response=schemas.WithdrawalPage, tag="withdrawals")
+@api_doc(query=schemas.PageQuery, response=schemas.WithdrawalPage, errors=(403,), tag="withdrawals")
 @login_required
 def list_mine():  # type: ignore[no-untyped-def]
     """My withdrawals, newest first."""
     params = query(schemas.PageQuery)
-    items, total = withdrawals.list_own(current_user().id, params.page, params.per_page)
+    user_id = distributor_centre.require_distributor(current_user().id).user_id
+    items, total = withdrawals.list_own(user_id, params.page, params.per_page)
     return {
         "page": params.page,
         "per_page": params.per_page,
@@ -77,17 +78,19 @@ def list_mine():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/distributor/withdrawals/<int:withdrawal_id>")
-@api_doc(response=schemas.WithdrawalOut, errors=(404,), tag="withdrawals")
+@api_doc(response=schemas.WithdrawalOut, errors=(403, 404), tag="withdrawals")
 @login_required
 def get(withdrawal_id: int):  # type: ignore[no-untyped-def]
     """One of my withdrawals; while a WeChat bill waits for me, `confirm` carries what
     wx.requestMerchantTransfer needs."""
-    return _out(withdrawals.get_own(current_user().id, withdrawal_id))
+    user_id = distributor_centre.require_distributor(current_user().id).user_id
+    return _out(withdrawals.get_own(user_id, withdrawal_id))
 
 
 @bp.post("/distributor/withdrawals/<int:withdrawal_id>/cancel")
-@api_doc(response=schemas.WithdrawalOut, errors=(404, 409), tag="withdrawals")
+@api_doc(response=schemas.WithdrawalOut, errors=(403, 404, 409), tag="withdrawals")
 @login_required
 def cancel(withdrawal_id: int):  # type: ignore[no-untyped-def]
     """Cancel a withdrawal still waiting for review; the money returns to available."""
-    return _out(withdrawals.cancel_own(current_user().id, withdrawal_id))
+    user_id = distributor_centre.require_distributor(current_user().id).user_id
+    return _out(withdrawals.cancel_own(user_id, withdrawal_id))

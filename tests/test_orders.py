@@ -74,8 +74,9 @@ def test_off_shelf_or_unknown_skus_are_refused(client: FlaskClient, app: Flask) 
             json={"items": [{"sku_id": sku_id, "quantity": 1}], "address": ADDRESS},
             headers=headers,
         )
-        assert response.status_code == 400
-        assert "items.0.sku_id" in response.get_json()["error"]["fields"]
+        assert response.status_code == 409  # well-formed, but the catalogue says no
+        error = response.get_json()["error"]
+        assert error["code"] == "not_for_sale" and "items.0.sku_id" in error["fields"]
 
 
 def test_invalid_order_bodies_name_the_field(client: FlaskClient, app: Flask) -> None:

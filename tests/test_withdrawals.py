@@ -281,7 +281,7 @@ def test_limits_methods_and_balance_are_enforced(
     assert broke.status_code == 409 and broke.get_json()["error"]["code"] == "insufficient_balance"
     assert balances(client, d) == {"frozen_fen": 0, "available_fen": 2000, "withdrawing_fen": 3000}
     outsider = login(client, "not-a-distributor")
-    assert withdraw(client, {"headers": outsider}, 500).status_code == 409
+    assert withdraw(client, {"headers": outsider}, 500).status_code == 403
 
 
 def test_bank_withdrawals_are_paid_by_staff_with_a_reference(

@@ -21,8 +21,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from wxdist.media_views import media_bp
     from wxdist.notify import notify_bp
     from wxdist.panel import register_panel
+    from wxdist.request_json import BoundedJSONRequest
 
     app = Flask(__name__, instance_relative_config=False)
+    app.request_class = BoundedJSONRequest  # JSON bodies decoded within depth bounds
     app.config.update(load_settings())
     if config:
         app.config.update(config)

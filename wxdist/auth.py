@@ -19,6 +19,7 @@ from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.errors import ApiError, GatewayFailed, Unauthorized
 from wxdist.extensions import db
 from wxdist.gateways import gateways
+from wxdist.ids import is_id
 from wxdist.models import User
 from wxdist.models.types import utcnow
 from wxdist.referrals import BindResult, bind
@@ -66,7 +67,7 @@ def token_claims(token: str) -> tuple[int, object]:
         raise Unauthorized("the token has expired; log in again", code="token_expired") from None
     except BadSignature:
         raise Unauthorized("the token is not valid", code="invalid_token") from None
-    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
+    if not isinstance(data, dict) or not is_id(data.get("uid")):
         raise Unauthorized("the token is not valid", code="invalid_token")
     return data["uid"], data.get("v")
 

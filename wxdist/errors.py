@@ -108,7 +108,13 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
         db.session.rollback()
         code = (exc.name or "error").lower().replace(" ", "_")
-        return _respond(exc.code or 500, code, exc.description or exc.name)
+        response = _respond(exc.code or 500, code, exc.description or exc.name)
+        # The exception's own headers (405's Allow, 401's WWW-Authenticate, 413's ...),
+        # never its Content-Type: the body is ours.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):  # type: ignore[no-untyped-def]

@@ -98,10 +98,12 @@ def create_order(
     """Place an order for the token's user and reserve its stock atomically; returns the
     order's columns as written, with `items` (the rows of its items).
 
-    Raises Unauthorized when the token's user is gone or revoked it (checked in the first
-    query), ApiError 400 for an unknown or off-shelf SKU (field `items.N.sku_id`), Conflict
-    409 `out_of_stock` when a SKU has too little stock (field named), Conflict `retry` on an
-    order-number collision. Nothing is written on failure.
+    Raises Conflict 409 (the field named) `too_many` when the lines of one SKU add up to more
+    than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
+    `out_of_stock` when a SKU has too little stock; Unauthorized when the token's user is gone
+    or revoked it (checked in the first query); Conflict `retry` on an order-number
+    collision. Nothing is written on failure. (A well-formed request is never a 400 here:
+    what the schema cannot say is a conflict with the catalogue.)
 
     Core statements, not the unit of work: four round trips and a commit for one SKU.
     """
@@ -112,8 +114,9 @@ def create_order(
         positions.setdefault(line.sku_id, index)
     for sku_id, quantity in merged.items():
         if quantity > MAX_QUANTITY:
-            raise ApiError(
+            raise Conflict(
                 "too many of one item",
+                code="too_many",
                 fields={f"items.{positions[sku_id]}.quantity": f"at most {MAX_QUANTITY}"},
             )
 
@@ -134,7 +137,7 @@ def create_order(
         row = found.get(sku_id)
         if row is None or not row.is_active or not row.on_shelf:
             db.session.rollback()
-            raise ApiError(
+            raise Conflict(
                 "an item is not for sale",
                 code="not_for_sale",
                 fields={f"items.{positions[sku_id]}.sku_id": "no such SKU on sale"},

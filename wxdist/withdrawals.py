@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from wxdist import ledger
 from wxdist.account_vault import mask_account, seal
 from wxdist.distribution_settings import Settings, get_settings
-from wxdist.errors import ApiError, Conflict, NotFound
+from wxdist.errors import ApiError, Conflict, Forbidden, NotFound
 from wxdist.extensions import db
 from wxdist.models import DistributorAccount, LedgerBucket
 from wxdist.models.distribution import Distributor, DistributorStatus
@@ -93,14 +93,14 @@ def request_withdrawal(
 ) -> Withdrawal:
     """Move `amount_fen` from available to withdrawing and open a withdrawal; commits.
 
-    Raises Forbidden-like Conflict if the user is not an approved distributor, ApiError
+    Raises Forbidden `not_distributor` unless the user is an approved distributor, ApiError
     (field named) for a disabled method, an amount outside the limits or missing account
     details, Conflict `insufficient_balance` or `daily_limit`.
     """
     settings = get_settings()
     distributor = db.session.get(Distributor, user_id)
     if distributor is None or distributor.status != DistributorStatus.APPROVED:
-        raise Conflict("only an approved distributor can withdraw", code="not_distributor")
+        raise Forbidden("only an approved distributor can withdraw", code="not_distributor")
     if method not in settings.methods:
         raise ApiError(
             "this method is not available",
