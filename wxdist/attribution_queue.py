@@ -60,10 +60,7 @@ import logging
 import time
 
 from flask import current_app
-from sqlalchemy.exc import OperationalError
 
-from wxdist.extensions import db
-from wxdist.sql import is_deadlock
 from wxdist.tasks import enqueue
 
 log = logging.getLogger(__name__)
@@ -73,7 +70,13 @@ SCHEDULED_KEY = "wxdist:attribution:scheduled"
 # How long a flag outlives its drain job if the job is lost: the delay before the next
 # notify schedules a drain again. A running drain refreshes it after each batch.
 SCHEDULED_TTL_SECONDS = 120
-BATCH = 200  # ids per LPOP
+BATCH = 200  # ids per LPOP, attributed in one transaction
+# Drains that may run at once on a backlog: the first, scheduled by a push, enqueues helpers
+# (each holding a slot HELPER_KEY:<n>, with a TTL in case it is lost) while more than a
+# batch waits. Concurrent drains pop distinct ids; attribution locks its orders and skips
+# one already attributed, so even an id pushed twice is attributed once.
+DRAINS = 2
+HELPER_KEY = "wxdist:attribution:helper"
 # A drain that has run this long hands the rest to a fresh job (keeping the flag), so that
 # a long burst neither nears RQ's job timeout nor holds a worker from the other jobs.
 HANDOVER_SECONDS = 60.0
@@ -130,25 +133,45 @@ def push(order_id: int) -> bool:
     return bool(scheduled)
 
 
-def _attribute(order_id: int) -> None:
-    """`attribute_order` in its own transaction; a deadlock victim is retried once."""
-    from wxdist.commissions import attribute_order
-
-    try:
-        attribute_order(order_id)
-    except OperationalError as exc:
-        db.session.rollback()
-        if not is_deadlock(exc):
-            raise
-        log.warning("attribution of order %s was a deadlock victim: retrying once", order_id)
-        attribute_order(order_id)
+def _helper_slot(client) -> int | None:  # type: ignore[no-untyped-def]
+    """Take a free helper slot (1 .. DRAINS - 1), or None when every one is taken."""
+    for slot in range(1, DRAINS):
+        if client.set(f"{HELPER_KEY}:{slot}", "1", nx=True, ex=SCHEDULED_TTL_SECONDS):
+            return slot
+    return None
 
 
-def drain(batch: int = BATCH) -> int:
+def _attribute(order_ids: list[int]) -> tuple[list[int], list[int]]:
+    """Attribute a popped batch (commissions.attribute_many: one transaction, else one per
+    order). Returns (failed ids to retry, ids parked after too many failures)."""
+    from wxdist.commissions import attribute_many
+
+    outcome = attribute_many(order_ids)
+    if outcome.parked:
+        log.error(
+            "attribution of orders %s failed too often: parked for the sweep and listed by "
+            "`flask reconcile`",
+            outcome.parked,
+        )
+    return outcome.failed, outcome.parked
+
+
+def drain(batch: int = BATCH, helper_slot: int = 0) -> int:
     """Attribute every order id on the pending list until it stays empty (see the module
-    docstring for the ending sequence). Returns the ids handled. Raises AttributionFailed,
-    after handling the rest, when some could not be attributed."""
+    docstring for the ending sequence), `batch` ids per transaction. While a backlog of
+    more than a batch remains, a drain enqueues a helper drain into a free slot (at most
+    DRAINS drains). `helper_slot`: the slot this drain holds as a helper (0: none), freed
+    when it ends. Returns the ids handled. Raises AttributionFailed, after handling the
+    rest, when some could not be attributed and are not parked."""
     client = _redis()
+    try:
+        return _drain(client, batch)
+    finally:
+        if helper_slot:
+            client.delete(f"{HELPER_KEY}:{helper_slot}")
+
+
+def _drain(client, batch: int) -> int:  # type: ignore[no-untyped-def]
     handled = 0
     failed: list[int] = []
     deadline = time.monotonic() + HANDOVER_SECONDS
@@ -164,15 +187,13 @@ def drain(batch: int = BATCH) -> int:
         raw = client.lpop(PENDING_KEY, batch)  # (1)
         if raw:
             client.expire(SCHEDULED_KEY, SCHEDULED_TTL_SECONDS)  # still draining
-            for value in raw:
-                order_id = int(value)
-                try:
-                    _attribute(order_id)
-                except Exception:
-                    db.session.rollback()
-                    log.exception("attribution of order %s failed", order_id)
-                    failed.append(order_id)
-                handled += 1
+            if len(raw) == batch and DRAINS > 1 and client.llen(PENDING_KEY) > batch:
+                slot = _helper_slot(client)
+                if slot is not None:
+                    enqueue(DRAIN_JOB, batch, slot, retry_intervals=DRAIN_RETRIES)
+            retry, _parked = _attribute([int(value) for value in raw])
+            failed.extend(retry)
+            handled += len(raw)
             continue
         if failed:
             break

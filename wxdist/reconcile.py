@@ -6,7 +6,8 @@ Each check is one aggregate query, so it runs on a large database without loadin
 - the frozen balance equals the net of the distributor's frozen commission records;
 - commission on an order (and on an item) never exceeds what was paid for it;
 - commission depth is 1 or 2;
-- every referral path is consistent with its parent and holds no cycle.
+- every referral path is consistent with its parent and holds no cycle;
+- no paid order sits parked without commission after failed attributions.
 """
 
 from __future__ import annotations
@@ -190,6 +191,18 @@ def check_referral_graph() -> list[str]:
     return problems
 
 
+def check_parked_attributions() -> list[str]:
+    """Paid orders whose commission attribution failed so often that the drain parked them
+    (wxdist.attribution_failures) and that are still without commission."""
+    from wxdist.attribution_failures import parked
+
+    return [
+        f"order {order_id} ({order_no}): commission attribution parked after {attempts} "
+        f"failed attempts, last: {error}"
+        for order_id, order_no, attempts, error in parked()
+    ]
+
+
 def check_all() -> list[str]:
     """Every discrepancy found (empty when the books and the graph are sound)."""
     return [
@@ -197,4 +210,5 @@ def check_all() -> list[str]:
         *check_frozen_matches_commissions(),
         *check_commission_within_paid(),
         *check_referral_graph(),
+        *check_parked_attributions(),
     ]
