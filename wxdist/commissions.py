@@ -177,9 +177,9 @@ def attribute_orders(order_ids: Iterable[int]) -> int:
     record per (item, beneficiary, depth) with its ledger entry, the buyer's paid count and
     spend (in "spend" mode the buyer may then become a distributor), the beneficiaries'
     team sales, the day's figures, and the clawback of a refund settled before this ran.
-    The rows every batch shares (users, distributors, accounts, daily figures) are updated
-    last and in key order, so concurrent batches wait for each other briefly instead of
-    deadlocking.
+    Rows batches share are locked in one order (orders, buyers, then, after the records,
+    distributors, accounts, daily figures, each in key order), so concurrent batches wait
+    for each other instead of deadlocking.
 
     Raises what the database raises (a unique key broken by a record already there, a
     deadlock), ledger.AlreadyPosted; the transaction is then rolled back and nothing of
@@ -254,6 +254,25 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
                 }
             )
             earned[order.id] += amount
+    # The buyers' rows before the records: inserting those checks their foreign keys with
+    # a shared lock on the buyers' rows, and upgrading that lock for this UPDATE later
+    # would deadlock two batches with a buyer in common.
+    spend: dict[int, tuple[int, int]] = {}
+    for order in orders:
+        count, fen = spend.get(order.user_id, (0, 0))
+        spend[order.user_id] = (count + 1, fen + order.paid_fen)
+    users = sorted(spend)
+    db.session.execute(
+        update(User)
+        .where(User.id.in_(users))
+        .values(
+            paid_orders=User.paid_orders
+            + case({uid: spend[uid][0] for uid in users}, value=User.id),
+            paid_spend_fen=User.paid_spend_fen
+            + case({uid: spend[uid][1] for uid in users}, value=User.id),
+        )
+        .execution_options(synchronize_session=False)
+    )
     if records:
         db.session.execute(insert(Commission.__table__), records)
         record_ids = {
@@ -297,26 +316,11 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
         )
         .execution_options(synchronize_session=False)
     )
-    # Shared rows, each table in key order: users, distributors, accounts, daily figures.
-    spend: dict[int, tuple[int, int]] = {}
+    # Shared rows, each table in key order: distributors, accounts, daily figures.
     sales: dict[int, int] = {}
     for order in orders:
-        count, fen = spend.get(order.user_id, (0, 0))
-        spend[order.user_id] = (count + 1, fen + order.paid_fen)
         for beneficiary in beneficiaries.get(order.user_id, []):
             sales[beneficiary.user_id] = sales.get(beneficiary.user_id, 0) + order.paid_fen
-    users = sorted(spend)
-    db.session.execute(
-        update(User)
-        .where(User.id.in_(users))
-        .values(
-            paid_orders=User.paid_orders
-            + case({uid: spend[uid][0] for uid in users}, value=User.id),
-            paid_spend_fen=User.paid_spend_fen
-            + case({uid: spend[uid][1] for uid in users}, value=User.id),
-        )
-        .execution_options(synchronize_session=False)
-    )
     if sales:
         db.session.execute(
             update(Distributor)
