@@ -75,7 +75,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -147,6 +147,8 @@ class Options:
     mysql_url: str
     redis_url: str
     drain_worker: str
+    drain_workers: int
+    distributors: int
     keep_db: bool
 
 
@@ -190,10 +192,27 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "process, RQ's SimpleWorker) or app (jobs.worker.AppWorker, the deployed forking "
         "worker)",
     )
+    parser.add_argument(
+        "--drain-workers",
+        type=int,
+        default=2,
+        help="with --redis-url, how many burst RQ workers drain the queue at once (a drain "
+        "with a backlog enqueues a helper drain for the second)",
+    )
+    parser.add_argument(
+        "--distributors",
+        type=int,
+        default=4,
+        help="two-level chains the shoppers are referred through (a distributor under a "
+        "distributor; shoppers spread over them), so every paid order earns commission at "
+        "both levels; 0: shoppers referred by nobody (no commission written)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     ns = parser.parse_args(argv)
     if ns.seconds < 1 or ns.connections < 1 or ns.workers < 1 or ns.users < 1:
         parser.error("--seconds, --connections, --workers and --users must be positive")
+    if ns.drain_workers < 1 or ns.distributors < 0:
+        parser.error("--drain-workers must be positive, --distributors not negative")
     return Options(
         seconds=ns.seconds,
         connections=ns.connections,
@@ -206,6 +225,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         mysql_url=ns.mysql_url.rstrip("/"),
         redis_url=ns.redis_url,
         drain_worker=ns.drain_worker,
+        drain_workers=ns.drain_workers,
+        distributors=ns.distributors,
         keep_db=ns.keep_db,
     )
 
@@ -466,34 +487,102 @@ def clean_redis(redis_url: str) -> None:
 DRAIN_WORKERS = {"simple": "rq.worker.SimpleWorker", "app": "jobs.worker.AppWorker"}
 
 
-def drain_queue(env: dict[str, str], expected: int, worker: str) -> None:
-    """Run the queued jobs (commission attribution) with a burst RQ worker, untimed, and
-    report the orders attributed per second (a job may attribute many orders)."""
+def drain_queue(
+    env: dict[str, str], db: Database, order_ids: list[int], opts: Options, mysqld: list[int]
+) -> PhaseResult:
+    """Attribute the queued orders (untimed by wrk): `--drain-workers` RQ workers started
+    together (not in burst mode: a second worker must wait for the helper drain the first
+    one enqueues), stopped once every notified order is attributed. Returns the phase as a
+    row of the table: orders attributed, their rate over the wall time from the workers'
+    start (start-up included), and the CPU per order of the workers and of MariaDB."""
+    worker_class = DRAIN_WORKERS[opts.drain_worker]
+    deadlocks_before = int(db.rows("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")[0][1])
+    cmd = [
+        str(VENV_BIN / "rq"),
+        "worker",
+        "--quiet",
+        "--url",
+        env["REDIS_URL"],
+        "--worker-class",
+        worker_class,
+    ]
+    with ExitStack() as stack:
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(opts.drain_workers)]
+        return _drain(cmd, env, db, order_ids, opts, mysqld, logs, deadlocks_before)
+
+
+def _drain(  # the body of drain_queue, with the workers' log files open
+    cmd: list[str],
+    env: dict[str, str],
+    db: Database,
+    order_ids: list[int],
+    opts: Options,
+    mysqld: list[int],
+    logs: list[Any],
+    deadlocks_before: int,
+) -> PhaseResult:
+    expected = len(order_ids)
+    worker_class = DRAIN_WORKERS[opts.drain_worker]
+    meter = CpuMeter({"mariadb": mysqld})
     started = time.monotonic()
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "rq"),
-            "worker",
-            "--burst",
-            "--quiet",
-            "--url",
-            env["REDIS_URL"],
-            "--worker-class",
-            DRAIN_WORKERS[worker],
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    workers = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        for log in logs
+    ]
+    done = 0
+    placeholders = ",".join(["%s"] * expected) or "NULL"
+    count_sql = (
+        f"SELECT COUNT(*) FROM orders WHERE attributed_at IS NOT NULL AND id IN ({placeholders})"
     )
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"rq worker failed:\n{result.stdout}\n{result.stderr}")
+    try:
+        while time.monotonic() - started < 600:
+            done = int(db.scalar(count_sql, order_ids))
+            if done >= expected or any(w.poll() is not None for w in workers):
+                break
+            time.sleep(0.05)
+        seconds = time.monotonic() - started
+        worker_cpu = sum(cpu_seconds(w.pid, children=True) for w in workers)
+        cpu, others_pct, used = meter.report()
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)  # warm shutdown: the current job ends
+        for worker in workers:
+            with suppress(subprocess.TimeoutExpired):
+                worker.wait(timeout=60)
+    failed = [w.returncode for w in workers if w.returncode not in (0, -signal.SIGTERM)]
+    if failed or done < expected:
+        for log in logs:
+            log.seek(0)
+            print(log.read().decode(errors="replace")[-3000:])
+        raise RuntimeError(f"drain: {done} of {expected} attributed; worker exits {failed}")
+    span = db.rows(
+        f"SELECT MIN(attributed_at), MAX(attributed_at) FROM orders WHERE id IN ({placeholders})",
+        order_ids,
+    )[0]
+    span_s = max((span[1] - span[0]).total_seconds(), 1e-3)
+    deadlocks = int(db.rows("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")[0][1]) - deadlocks_before
+    fallbacks = 0
+    for log in logs:
+        log.seek(0)
+        fallbacks += log.read().decode(errors="replace").count("attributing them one by one")
     print(
-        f"queue drained (untimed): {expected} orders attributed by one burst RQ "
-        f"{DRAIN_WORKERS[worker].rpartition('.')[2]} in {seconds:.1f} s "
-        f"({expected / max(seconds, 1e-9):.0f} orders/s, worker start-up included)"
+        f"attribution (untimed by wrk): {expected} orders by {opts.drain_workers} RQ "
+        f"{worker_class.rpartition('.')[2]}(s) in {seconds:.1f} s from their start "
+        f"({expected / seconds:.0f} orders/s, start-up included; "
+        f"{expected / span_s:.0f} orders/s from the first attribution to the last); "
+        f"InnoDB deadlocks {deadlocks}, batches that fell back to one order at a time "
+        f"{fallbacks}; {cpu}, workers {100 * worker_cpu / seconds:.0f}%"
+    )
+    return PhaseResult(
+        name="attribution",
+        requests=expected,
+        ok=done,
+        duration_s=seconds,
+        cpu=cpu,
+        others_pct=others_pct,
+        server_cpu_s=worker_cpu,
+        db_cpu_s=used.get("mariadb", 0.0),
     )
 
 
@@ -526,6 +615,57 @@ def seed_catalogue(db: Database) -> int:
     return sku_id
 
 
+def seed_distributors(db: Database, chains: int) -> list[str]:
+    """`chains` approved distributors, each referred by another approved distributor (two
+    levels, as `referrals.bind` would leave them); returns the scenes of the lower ones."""
+    if not chains:
+        return []
+    from wxdist import create_app
+    from wxdist.extensions import db as sa
+    from wxdist.models import Distributor, DistributorStatus, Referral, User
+    from wxdist.models.types import utcnow
+    from wxdist.referrals import distributor_scene
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": db.url,
+            "SQLALCHEMY_ENGINE_OPTIONS": load_settings({"DATABASE_URL": db.url})[
+                "SQLALCHEMY_ENGINE_OPTIONS"
+            ],
+        }
+    )
+    now = utcnow()
+    scenes = []
+    with app.app_context():
+        for i in range(chains):
+            top, lower = User(openid=f"bench-top-{i}"), User(openid=f"bench-lower-{i}")
+            sa.session.add_all([top, lower])
+            sa.session.flush()
+            for user in (top, lower):
+                sa.session.add(
+                    Distributor(
+                        user_id=user.id,
+                        status=DistributorStatus.APPROVED,
+                        real_name="压测",
+                        phone="13800138000",
+                        reviewed_at=now,
+                        approved_at=now,
+                    )
+                )
+            sa.session.add(
+                Referral(
+                    user_id=lower.id, parent_id=top.id, path=f"/{top.id}/", depth=1, bound_at=now
+                )
+            )
+            top_distributor = sa.session.get(Distributor, top.id)
+            top_distributor.direct_invites = 1
+            scenes.append(distributor_scene(lower.id))
+        sa.session.commit()
+        sa.session.remove()
+        sa.engine.dispose()
+    return scenes
+
+
 def create_ceiling_tables(db: Database) -> None:
     from bench.ceiling_app import SCHEMA
 
@@ -547,13 +687,15 @@ class Shopper:
         return f"Bearer {self.token}"
 
 
-def login_shoppers(base_url: str, count: int) -> list[Shopper]:
+def login_shoppers(base_url: str, count: int, scenes: list[str]) -> list[Shopper]:
+    """Log in `count` new shoppers, each with one of `scenes` in turn (binding them)."""
     shoppers = []
     run = secrets.token_hex(3)
     for i in range(count):
-        response = requests.post(
-            f"{base_url}/api/v1/auth/login", json={"code": f"bench-{run}-{i}"}, timeout=30
-        )
+        body = {"code": f"bench-{run}-{i}"}
+        if scenes:
+            body["scene"] = scenes[i % len(scenes)]
+        response = requests.post(f"{base_url}/api/v1/auth/login", json=body, timeout=30)
         if response.status_code not in (200, 201):
             raise RuntimeError(f"login failed: {response.status_code} {response.text}")
         data = response.json()
@@ -750,6 +892,7 @@ class Bench:
         self.notified_outside_wrk = 0
         self.ticks_outside_wrk = 0
         self.redis_in_use = False
+        self.attribution: PhaseResult | None = None  # with --redis-url: the drain
 
     def start(self, name: str, cmd: list[str], env: dict[str, str], health: str) -> Service:
         service = start_service(name, cmd, env, self.workdir)
@@ -782,6 +925,7 @@ class Bench:
             self.redis_in_use = True
         migrate(self.env)
         self.sku_id = seed_catalogue(self.db)
+        self.scenes = seed_distributors(self.db, opts.distributors)
         create_ceiling_tables(self.db)
         self.emulator = self.start(
             "emulator",
@@ -796,7 +940,7 @@ class Bench:
             self.env,
             f"{self.base_url}/healthz",
         )
-        self.shoppers = login_shoppers(self.base_url, opts.users)
+        self.shoppers = login_shoppers(self.base_url, opts.users, self.scenes)
         self.pool = Pool(self.base_url, opts.connections)
         self.cpu_groups = {
             "app": process_tree(self.app.proc.pid),
@@ -805,7 +949,8 @@ class Bench:
         }
         print(
             f"setup: migrated, seeded SKU {self.sku_id}, {len(self.shoppers)} shoppers logged "
-            f"in ({time.monotonic() - self.started:.1f} s)"
+            f"in, referred through {len(self.scenes)} two-level distributor chains "
+            f"({time.monotonic() - self.started:.1f} s)"
         )
 
     def create_order(self) -> PhaseResult:
@@ -874,7 +1019,7 @@ class Bench:
         )
         print(f"pay-notify: {result.ok} ok in {result.duration_s:.1f} s; {result.cpu}")
         if opts.redis_url:
-            drain_queue(self.env, len(self.pay.notifies), opts.drain_worker)
+            self.attribution = drain_queue(self.env, self.db, self.pay.order_ids, opts, self.mysqld)
         self.pool.close()
         self.app.stop()
         self.emulator.stop()
@@ -979,14 +1124,23 @@ class Bench:
         return checks
 
 
-def report(results: list[PhaseResult], checks: list[Check]) -> None:
+def report(
+    results: list[PhaseResult], checks: list[Check], attribution: PhaseResult | None
+) -> None:
     create, notify, ceiling = results
     print()
-    print_table(results)
+    print_table([*results, attribution] if attribution else results)
     print()
     for flow in (create, notify):
         ratio, text = verdict(flow, ceiling)
         print(f"{flow.name:<13} {ratio:.2f} x ceiling  -> {text}")
+    if attribution:
+        keeps_up = attribution.throughput / notify.throughput if notify.throughput else 0.0
+        print(
+            f"{'attribution':<13} {keeps_up:.2f} x pay-notify -> "
+            + ("PASS" if keeps_up >= 1 else "FAIL")
+            + " (target: commission attributed per second >= pay notifies accepted per second)"
+        )
     print(f"target: each flow >= {TARGET_RATIO} x ceiling throughput, p99 < {TARGET_P99_MS:.0f} ms")
     for r in results:
         if r.first_error:
@@ -1026,7 +1180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notify = bench.pay_notify(bench.orders_outside_wrk + create.ok)
         ceiling = bench.ceiling()
         checks = bench.verify(create, notify, ceiling)
-        report([create, notify, ceiling], checks)
+        report([create, notify, ceiling], checks, bench.attribution)
     finally:
         bench.close()
     print(f"\nwhole run {time.monotonic() - bench.started:.0f} s")
