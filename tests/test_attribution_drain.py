@@ -396,11 +396,12 @@ def test_a_backlog_enqueues_a_helper_drain(
 
 
 def test_two_drains_at_once_attribute_each_order_once(
-    client: FlaskClient, app: Flask, emulator: EmulatorServer
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Two drains on one list, every id pushed twice, buyers sharing a two-level chain (the
-    same accounts, team counters and daily rows in every batch): each order is attributed
-    once, and the books reconcile."""
+    same buyers, accounts, team counters and daily rows in every batch): each order is
+    attributed once, no batch had to fall back to one order at a time (no deadlock), and
+    the books reconcile."""
     import threading
 
     from wxdist.models import DistributorAccount
@@ -420,7 +421,7 @@ def test_two_drains_at_once_attribute_each_order_once(
     def one_drain() -> None:
         try:
             with app.app_context():
-                attribution_queue.drain(batch=6)
+                attribution_queue.drain(batch=4)
         except BaseException as exc:
             errors.append(exc)
 
@@ -431,6 +432,8 @@ def test_two_drains_at_once_attribute_each_order_once(
         thread.join(60)
     assert errors == []
     assert all(_attributed(app, ids).values())
+    fallbacks = [r.getMessage() for r in caplog.records if "one by one" in r.getMessage()]
+    assert fallbacks == []
     with app.app_context():
         per_order = db.session.execute(
             select(Commission.order_id, func.count()).group_by(Commission.order_id)
