@@ -4,8 +4,11 @@ With jobs inline (no Redis) a paid order is attributed in the notify's request, 
 On RQ, one job per order cost a worker fork and RQ's bookkeeping per order (~90 orders/s
 per forking worker) while notifies arrive several times faster. Instead, the notify pushes
 the order id to a Redis list and schedules one drain job only when none is scheduled; the
-drain attributes what the list holds, batch after batch, each order in its own
-transaction (`attribute_order`, idempotent under the order's row lock).
+drain attributes what the list holds, batch after batch, each batch in one transaction
+(`commissions.attribute_many`: idempotent per order under the orders' row locks; a batch
+that fails is redone one order per transaction). While more than a batch waits, a drain
+enqueues a helper drain (up to DRAINS at once) for another worker; helpers are ordinary
+drains, covered by the argument below.
 
 Keys: PENDING_KEY, the list of order ids waiting; SCHEDULED_KEY, a flag (with a TTL) that
 says a drain job is queued or running.
@@ -48,9 +51,10 @@ over a minute ago) attributes them, as it did for a lost per-order job.
 Failures: the drain keeps going past an order whose attribution raised (a deadlock victim
 is retried once in place), pushes the failed ids back onto the list, keeps the flag (so
 notifies in between do not schedule a drain that would fail at once again) and raises
-naming them; RQ records the failure and retries the job (DRAIN_RETRIES). Once the retries
-are used up the flag's TTL lets the next notify schedule a drain, and the sweep retries the
-order too.
+naming them; RQ records the failure and retries the job (DRAIN_RETRIES). Each failure is
+counted per order (wxdist.attribution_failures); an order that failed PARK_AFTER times is
+parked instead of pushed back, so it fails no further drain: the sweep keeps trying it and
+`flask reconcile` lists it until it is attributed.
 """
 
 from __future__ import annotations
