@@ -442,3 +442,29 @@ def test_two_drains_at_once_attribute_each_order_once(
         assert db.session.get(DistributorAccount, middle["user_id"]).frozen_fen == 40 * 1000
         assert db.session.get(DistributorAccount, top["user_id"]).frozen_fen == 40 * 500
         assert check_all() == []
+
+
+def test_a_batch_whose_failure_cannot_be_recorded_goes_back_on_the_list(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer
+) -> None:
+    """The poisoned order fails and even counting its failure fails (the table is gone):
+    the drain raises, and the popped ids are on the list again for the job's retry rather
+    than lost until the sweep."""
+    from sqlalchemy import text
+
+    buyer, sku_id = _shop(client, app, "lost")
+    ids = [pay_order(client, emulator.url, buyer, sku_id)["id"] for _ in range(3)]
+    _plant_commission(app, ids[1])
+    with app.app_context():
+        db.session.execute(text("ALTER TABLE attribution_failures RENAME TO af_away"))
+        db.session.commit()
+        try:
+            with pytest.raises(Exception, match="attribution_failures"):
+                attribution_queue.drain()
+        finally:
+            db.session.rollback()
+            db.session.execute(text("ALTER TABLE af_away RENAME TO attribution_failures"))
+            db.session.commit()
+    queued = [int(v) for v in _redis(app).lrange(attribution_queue.PENDING_KEY, 0, -1)]
+    assert sorted(queued) == sorted(ids)
+    assert _redis(app).exists(attribution_queue.SCHEDULED_KEY)

@@ -195,7 +195,15 @@ def _drain(client, batch: int) -> int:  # type: ignore[no-untyped-def]
                 slot = _helper_slot(client)
                 if slot is not None:
                     enqueue(DRAIN_JOB, batch, slot, retry_intervals=DRAIN_RETRIES)
-            retry, _parked = _attribute([int(value) for value in raw])
+            ids = [int(value) for value in raw]
+            try:
+                retry, _parked = _attribute(ids)
+            except Exception:
+                # Not even a failure could be recorded (the database went away): queue the
+                # batch again (its attributed orders will be skipped) for the RQ retry.
+                client.rpush(PENDING_KEY, *failed, *ids)
+                client.set(SCHEDULED_KEY, "1", ex=SCHEDULED_TTL_SECONDS)
+                raise
             failed.extend(retry)
             handled += len(raw)
             continue
