@@ -468,3 +468,5 @@ def test_a_batch_whose_failure_cannot_be_recorded_goes_back_on_the_list(
     queued = [int(v) for v in _redis(app).lrange(attribution_queue.PENDING_KEY, 0, -1)]
     assert sorted(queued) == sorted(ids)
     assert _redis(app).exists(attribution_queue.SCHEDULED_KEY)
+    # The batch fell back to one order per transaction and stopped at the failure.
+    assert _attributed(app, ids) == {ids[0]: True, ids[1]: False, ids[2]: False}
