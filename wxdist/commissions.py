@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import OperationalError
@@ -208,12 +209,50 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
         return 0, set()
     now = utcnow()
     settings = get_settings()
-    order_ids = [order.id for order in orders]
     buyers = {order.user_id for order in orders}
     beneficiaries = _beneficiaries_of(buyers, settings, now)
+    records, earned = _commission_rows(orders, beneficiaries, settings, now)
+    # The buyers' rows before the records: inserting those checks their foreign keys with
+    # a shared lock on the buyers' rows, and upgrading that lock for this UPDATE later
+    # would deadlock two batches with a buyer in common.
+    _add_spend(orders)
+    credits = _insert_records(records, [order.id for order in orders])
+    _snapshot_chains(orders, beneficiaries, now)
+    # Shared rows, each table in key order: distributors, accounts, daily figures.
+    _add_team_sales(orders, beneficiaries)
+    ledger.credit_many(LedgerBucket.FROZEN, credits, kind="commission")
+    for order in orders:
+        if order.refunded_fen > 0:
+            # A refund settled before this ran: its clawback commits with the commission,
+            # so no later step (or lost job) can leave it undone.
+            clawback_locked(
+                db.session.get(Order, order.id, populate_existing=True)  # type: ignore[arg-type]
+            )
+    daily_stats.add_many(
+        (
+            order.paid_at,
+            order.id,
+            {"paid_orders": 1, "paid_fen": order.paid_fen, "commission_fen": earned[order.id]},
+        )
+        for order in orders
+    )
+    db.session.commit()
+    return len(records), buyers
+
+
+def _commission_rows(
+    orders: list[_Paid],
+    beneficiaries: dict[int, list[Beneficiary]],
+    settings: Settings,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The records to write (one per item, beneficiary and depth, as `commissions` rows)
+    and the commission each order earns in total. Reads the items and the products'
+    rates, one query each."""
+    by_id = {order.id: order for order in orders}
     items = db.session.execute(
         select(OrderItem.id, OrderItem.order_id, OrderItem.product_id, OrderItem.paid_fen)
-        .where(OrderItem.order_id.in_(order_ids))
+        .where(OrderItem.order_id.in_(by_id))
         .order_by(OrderItem.id)
     ).all()
     product_rates = {
@@ -224,9 +263,8 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
             )
         )
     }
-    by_id = {order.id: order for order in orders}
-    records: list[dict[str, object]] = []
-    earned: dict[int, int] = dict.fromkeys(order_ids, 0)
+    records: list[dict[str, Any]] = []
+    earned = dict.fromkeys(by_id, 0)
     for item in items:
         order = by_id[item.order_id]
         used_bp = 0
@@ -254,9 +292,11 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
                 }
             )
             earned[order.id] += amount
-    # The buyers' rows before the records: inserting those checks their foreign keys with
-    # a shared lock on the buyers' rows, and upgrading that lock for this UPDATE later
-    # would deadlock two batches with a buyer in common.
+    return records, earned
+
+
+def _add_spend(orders: list[_Paid]) -> None:
+    """Count the purchases towards each buyer's paid orders and spend (one UPDATE)."""
     spend: dict[int, tuple[int, int]] = {}
     for order in orders:
         count, fen = spend.get(order.user_id, (0, 0))
@@ -273,34 +313,43 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
         )
         .execution_options(synchronize_session=False)
     )
-    if records:
-        db.session.execute(insert(Commission.__table__), records)
-        record_ids = {
-            (row.order_item_id, row.beneficiary_id, row.level): row.id
-            for row in db.session.execute(
-                select(
-                    Commission.id,
-                    Commission.order_item_id,
-                    Commission.beneficiary_id,
-                    Commission.level,
-                ).where(Commission.order_id.in_(order_ids))
+
+
+def _insert_records(records: list[dict[str, Any]], order_ids: list[int]) -> list[ledger.Credit]:
+    """Insert the records in one statement (their unique key makes each happen once), read
+    their ids back, and return the ledger credit of each (`c<id>:earn`)."""
+    if not records:
+        return []
+    db.session.execute(insert(Commission.__table__), records)
+    record_ids = {
+        (row.order_item_id, row.beneficiary_id, row.level): row.id
+        for row in db.session.execute(
+            select(
+                Commission.id, Commission.order_item_id, Commission.beneficiary_id, Commission.level
+            ).where(Commission.order_id.in_(order_ids))
+        )
+    }
+    credits = []
+    for record in records:
+        commission_id = record_ids[
+            (record["order_item_id"], record["beneficiary_id"], record["level"])
+        ]
+        credits.append(
+            ledger.Credit(
+                user_id=record["beneficiary_id"],
+                amount_fen=record["amount_fen"],
+                key=f"c{commission_id}:earn",
+                commission_id=commission_id,
+                order_id=record["order_id"],
             )
-        }
-        credits = []
-        for record in records:
-            commission_id = record_ids[
-                (record["order_item_id"], record["beneficiary_id"], record["level"])
-            ]
-            credits.append(
-                ledger.Credit(
-                    user_id=record["beneficiary_id"],  # type: ignore[arg-type]
-                    amount_fen=record["amount_fen"],  # type: ignore[arg-type]
-                    key=f"c{commission_id}:earn",
-                    commission_id=commission_id,
-                    order_id=record["order_id"],  # type: ignore[arg-type]
-                )
-            )
-    # The orders: the chain snapshot and attributed_at (their rows are locked already).
+        )
+    return credits
+
+
+def _snapshot_chains(
+    orders: list[_Paid], beneficiaries: dict[int, list[Beneficiary]], now: datetime
+) -> None:
+    """Mark the orders (locked already) attributed, with the chain that earned (one UPDATE)."""
     l1: dict[int, int | None] = {}
     l2: dict[int, int | None] = {}
     for order in orders:
@@ -308,7 +357,7 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
         l1[order.id], l2[order.id] = depth.get(1), depth.get(2)
     db.session.execute(
         update(Order)
-        .where(Order.id.in_(order_ids))
+        .where(Order.id.in_(l1))
         .values(
             attributed_at=now,
             referrer_l1_id=case(l1, value=Order.id, else_=None),
@@ -316,7 +365,10 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
         )
         .execution_options(synchronize_session=False)
     )
-    # Shared rows, each table in key order: distributors, accounts, daily figures.
+
+
+def _add_team_sales(orders: list[_Paid], beneficiaries: dict[int, list[Beneficiary]]) -> None:
+    """Add each order's paid amount to its beneficiaries' team sales (one UPDATE)."""
     sales: dict[int, int] = {}
     for order in orders:
         for beneficiary in beneficiaries.get(order.user_id, []):
@@ -330,25 +382,6 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
             )
             .execution_options(synchronize_session=False)
         )
-    if records:
-        ledger.credit_many(LedgerBucket.FROZEN, credits, kind="commission")
-    for order in orders:
-        if order.refunded_fen > 0:
-            # A refund settled before this ran: its clawback commits with the commission,
-            # so no later step (or lost job) can leave it undone.
-            clawback_locked(
-                db.session.get(Order, order.id, populate_existing=True)  # type: ignore[arg-type]
-            )
-    daily_stats.add_many(
-        (
-            order.paid_at,
-            order.id,
-            {"paid_orders": 1, "paid_fen": order.paid_fen, "commission_fen": earned[order.id]},
-        )
-        for order in orders
-    )
-    db.session.commit()
-    return len(records), buyers
 
 
 def attribute_missed(now: datetime | None = None, limit: int = 500) -> int:
