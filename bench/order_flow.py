@@ -585,7 +585,6 @@ def _drain(  # the timed part of drain_queue
         time.sleep(0.1)
     before = {w.pid: cpu_seconds(w.pid, children=True) for w in workers}
     meter = CpuMeter({"mariadb": mysqld})
-    resumed = time.monotonic()
     Queue("default", connection=conn).enqueue_job(Job.fetch(drain_job_id, connection=conn))
     placeholders = ",".join(["%s"] * len(order_ids))
     count_sql = (
@@ -609,7 +608,8 @@ def _drain(  # the timed part of drain_queue
             break
         time.sleep(0.05)
     worker_cpu = sum(cpu_seconds(pid, children=True) - before[pid] for pid in before)
-    result.cpu, result.others_pct, used = meter.report()
+    _, others_pct, used = meter.report()
+    wall = max(time.monotonic() - meter.started, 1e-9)  # as the meter counted it
     jobs_run = queue.finished_job_registry.count + queue.failed_job_registry.count
     started_at = Job.fetch(drain_job_id, connection=conn).started_at
     if started_at.tzinfo is None:
@@ -617,9 +617,11 @@ def _drain(  # the timed part of drain_queue
     result.duration_s = finished - started_at.timestamp()
     result.server_cpu_s = worker_cpu
     result.db_cpu_s = used.get("mariadb", 0.0)
-    share = 100 * worker_cpu / max(time.monotonic() - resumed, 1e-9)
-    result.cpu = f"{jobs_run} drain jobs; " + result.cpu.replace(
-        "one core: ", f"one core: workers {share:.0f}%, ", 1
+    share = 100 * worker_cpu / wall  # the workers' CPU, which the meter counted as others'
+    result.others_pct = max(others_pct - share, 0.0)
+    result.cpu = (
+        f"{jobs_run} drain jobs; CPU in % of one core: workers {share:.0f}%, mariadb "
+        f"{100 * result.db_cpu_s / wall:.0f}%, other processes {result.others_pct:.0f}%"
     )
     return result
 
