@@ -7,7 +7,8 @@ missing):
     .venv/bin/python bench/order_flow.py [--seconds 15] [--connections 32]
                                          [--worker-class sync|gthread] [--threads 4]
                                          [--redis-url redis://127.0.0.1:6379/15]
-                                         [--drain-worker simple|app]
+                                         [--drain-worker simple|app] [--drain-workers 2]
+                                         [--distributors 4]
 
 It is never part of the test suite. The whole run takes about 1.5 minutes with the defaults.
 
@@ -15,13 +16,20 @@ What it does, each time on a fresh MariaDB database `wxdist_bench_<random>` that
 the end (`--keep-db` keeps it):
 
 1. runs the Alembic migrations (`flask db upgrade`), seeds one product whose SKU has a huge
-   stock, starts the gateway emulator (`flask emulator`) and the app under gunicorn
-   (2 sync workers, loopback) and logs in 32 shoppers. Jobs run inline (no REDIS_URL), so
-   a pay notify also attributes the order's commission in the same request, as the app
-   does without Redis; `--redis-url` queues it on RQ instead (the production set-up: the
-   order id goes on the pending list and one drain job is scheduled per burst) and drains
-   the queue with a burst worker (`--drain-worker`) after the timed phase, reporting orders
-   attributed per second;
+   stock and `--distributors` two-level chains of approved distributors, starts the gateway
+   emulator (`flask emulator`) and the app under gunicorn (2 sync workers, loopback) and
+   logs in 32 shoppers, each with the scene of a lower distributor, so that every paid
+   order earns commission at both levels (`--distributors 0`: nobody refers them and no
+   commission is written). Jobs run inline (no REDIS_URL), so a pay notify also attributes
+   the order's commission in the same request, as the app does without Redis;
+   `--redis-url` queues it on RQ instead (the production set-up: the order id goes on the
+   pending list and one drain job is scheduled per burst). After the timed pay-notify
+   phase, `--drain-workers` RQ workers (`--drain-worker`: the class) attribute the queue;
+   their start-up is not counted (the drain job is held back until they all wait for
+   work), and the row "attribution" of the table gives the orders attributed per second
+   from the drain job's start to the last order attributed, compared with the pay-notify
+   rate of the same run (target: at least as fast), with the InnoDB deadlocks and the
+   batches that fell back to one order at a time;
 2. create-order: `wrk` POSTs /api/v1/orders for `--seconds`, rotating the shoppers' tokens;
 3. pay-notify: before timing, starts a WeChat payment (POST /api/v1/orders/<id>/pay, which
    calls the emulator's unifiedorder) for N of those orders and signs one notify per order
@@ -75,9 +83,9 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +155,8 @@ class Options:
     mysql_url: str
     redis_url: str
     drain_worker: str
+    drain_workers: int
+    distributors: int
     keep_db: bool
 
 
@@ -190,10 +200,27 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "process, RQ's SimpleWorker) or app (jobs.worker.AppWorker, the deployed forking "
         "worker)",
     )
+    parser.add_argument(
+        "--drain-workers",
+        type=int,
+        default=2,
+        help="with --redis-url, how many burst RQ workers drain the queue at once (a drain "
+        "with a backlog enqueues a helper drain for the second)",
+    )
+    parser.add_argument(
+        "--distributors",
+        type=int,
+        default=4,
+        help="two-level chains the shoppers are referred through (a distributor under a "
+        "distributor; shoppers spread over them), so every paid order earns commission at "
+        "both levels; 0: shoppers referred by nobody (no commission written)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     ns = parser.parse_args(argv)
     if ns.seconds < 1 or ns.connections < 1 or ns.workers < 1 or ns.users < 1:
         parser.error("--seconds, --connections, --workers and --users must be positive")
+    if ns.drain_workers < 1 or ns.distributors < 0:
+        parser.error("--drain-workers must be positive, --distributors not negative")
     return Options(
         seconds=ns.seconds,
         connections=ns.connections,
@@ -206,6 +233,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         mysql_url=ns.mysql_url.rstrip("/"),
         redis_url=ns.redis_url,
         drain_worker=ns.drain_worker,
+        drain_workers=ns.drain_workers,
+        distributors=ns.distributors,
         keep_db=ns.keep_db,
     )
 
@@ -466,35 +495,135 @@ def clean_redis(redis_url: str) -> None:
 DRAIN_WORKERS = {"simple": "rq.worker.SimpleWorker", "app": "jobs.worker.AppWorker"}
 
 
-def drain_queue(env: dict[str, str], expected: int, worker: str) -> None:
-    """Run the queued jobs (commission attribution) with a burst RQ worker, untimed, and
-    report the orders attributed per second (a job may attribute many orders)."""
-    started = time.monotonic()
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "rq"),
-            "worker",
-            "--burst",
-            "--quiet",
-            "--url",
-            env["REDIS_URL"],
-            "--worker-class",
-            DRAIN_WORKERS[worker],
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"rq worker failed:\n{result.stdout}\n{result.stderr}")
+def drain_queue(
+    env: dict[str, str], db: Database, order_ids: list[int], opts: Options, mysqld: list[int]
+) -> PhaseResult:
+    """Attribute the queued orders (untimed by wrk) with `--drain-workers` RQ workers, and
+    return the phase as a row of the table.
+
+    The drain job the notifies queued is taken off the queue while the workers start, so
+    their start-up (building the app, which a deployed worker did long before a sale) is
+    not counted; once all of them wait for work, it is queued again. The time counted runs
+    from the moment the drain job started (RQ's `started_at`) to the moment every
+    notified order has `attributed_at` (polled every 50 ms); workers are not in burst mode,
+    since the second must wait for the helper drain the first enqueues, and are stopped
+    then. CPU per order: the workers (their forked jobs included) and MariaDB."""
+    from redis import Redis
+    from rq import Queue
+
+    conn = Redis.from_url(env["REDIS_URL"])
+    queue = Queue("default", connection=conn)
+    (drain_job_id,) = queue.job_ids  # the one the notifies queued
+    queue.remove(drain_job_id)
+    deadlocks_before = int(db.rows("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")[0][1])
+    cmd = [
+        str(VENV_BIN / "rq"),
+        "worker",
+        "--url",
+        env["REDIS_URL"],
+        "--worker-class",
+        DRAIN_WORKERS[opts.drain_worker],
+    ]
+    with ExitStack() as stack:
+        logs = [stack.enter_context(tempfile.TemporaryFile()) for _ in range(opts.drain_workers)]
+        workers = [
+            subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            for log in logs
+        ]
+        try:
+            result = _drain(conn, db, order_ids, opts, mysqld, workers, drain_job_id)
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.send_signal(signal.SIGTERM)  # warm shutdown: the current job ends
+            for worker in workers:
+                with suppress(subprocess.TimeoutExpired):
+                    worker.wait(timeout=60)
+        text = ""
+        for log in logs:
+            log.seek(0)
+            text += log.read().decode(errors="replace")
+    if result.first_error:
+        print(text[-5000:])
+        raise RuntimeError(result.first_error)
+    deadlocks = int(db.rows("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")[0][1]) - deadlocks_before
+    placeholders = ",".join(["%s"] * len(order_ids))
+    first, last = db.rows(
+        f"SELECT MIN(attributed_at), MAX(attributed_at) FROM orders WHERE id IN ({placeholders})",
+        order_ids,
+    )[0]
+    span_s = max((last - first).total_seconds(), 1e-3)
     print(
-        f"queue drained (untimed): {expected} orders attributed by one burst RQ "
-        f"{DRAIN_WORKERS[worker].rpartition('.')[2]} in {seconds:.1f} s "
-        f"({expected / max(seconds, 1e-9):.0f} orders/s, worker start-up included)"
+        f"attribution (untimed by wrk): {result.ok} orders by {opts.drain_workers} RQ "
+        f"{DRAIN_WORKERS[opts.drain_worker].rpartition('.')[2]}s in {result.duration_s:.2f} s "
+        f"from the drain job's start ({result.throughput:.0f} orders/s; "
+        f"{result.ok / span_s:.0f}/s from the first attributed_at to the last); InnoDB deadlocks "
+        f"{deadlocks}, batches that fell back to one order at a time "
+        f"{text.count('attributing them one by one')}; {result.cpu}"
     )
+    return result
+
+
+def _drain(  # the timed part of drain_queue
+    conn: Any,
+    db: Database,
+    order_ids: list[int],
+    opts: Options,
+    mysqld: list[int],
+    workers: list[subprocess.Popen[bytes]],
+    drain_job_id: str,
+) -> PhaseResult:
+    from rq import Queue, Worker
+    from rq.job import Job
+
+    result = PhaseResult(name="attribution", requests=len(order_ids))
+    waited = time.monotonic()
+    while sum(w.get_state() == "idle" for w in Worker.all(connection=conn)) < len(workers):
+        if time.monotonic() - waited > 300 or any(w.poll() is not None for w in workers):
+            result.first_error = "the drain workers did not start"
+            return result
+        time.sleep(0.1)
+    before = {w.pid: cpu_seconds(w.pid, children=True) for w in workers}
+    meter = CpuMeter({"mariadb": mysqld})
+    Queue("default", connection=conn).enqueue_job(Job.fetch(drain_job_id, connection=conn))
+    placeholders = ",".join(["%s"] * len(order_ids))
+    count_sql = (
+        f"SELECT COUNT(*) FROM orders WHERE attributed_at IS NOT NULL AND id IN ({placeholders})"
+    )
+    deadline = time.monotonic() + 600
+    while True:
+        result.ok = int(db.scalar(count_sql, order_ids))
+        if result.ok >= len(order_ids):
+            break
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            result.first_error = f"drain: {result.ok} of {len(order_ids)} orders attributed"
+            return result
+        time.sleep(0.05)
+    finished = time.time()
+    # The jobs' CPU is counted in a worker once it has reaped the job's work-horse: wait
+    # for every drain job (helpers too) to end before reading it.
+    queue = Queue("default", connection=conn)
+    while queue.count or queue.started_job_registry.count:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    worker_cpu = sum(cpu_seconds(pid, children=True) - before[pid] for pid in before)
+    _, others_pct, used = meter.report()
+    wall = max(time.monotonic() - meter.started, 1e-9)  # as the meter counted it
+    jobs_run = queue.finished_job_registry.count + queue.failed_job_registry.count
+    started_at = Job.fetch(drain_job_id, connection=conn).started_at
+    if started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=UTC)
+    result.duration_s = finished - started_at.timestamp()
+    result.server_cpu_s = worker_cpu
+    result.db_cpu_s = used.get("mariadb", 0.0)
+    share = 100 * worker_cpu / wall  # the workers' CPU, which the meter counted as others'
+    result.others_pct = max(others_pct - share, 0.0)
+    result.cpu = (
+        f"{jobs_run} drain jobs; CPU in % of one core: workers {share:.0f}%, mariadb "
+        f"{100 * result.db_cpu_s / wall:.0f}%, other processes {result.others_pct:.0f}%"
+    )
+    return result
 
 
 def seed_catalogue(db: Database) -> int:
@@ -526,6 +655,57 @@ def seed_catalogue(db: Database) -> int:
     return sku_id
 
 
+def seed_distributors(db: Database, chains: int) -> list[str]:
+    """`chains` approved distributors, each referred by another approved distributor (two
+    levels, as `referrals.bind` would leave them); returns the scenes of the lower ones."""
+    if not chains:
+        return []
+    from wxdist import create_app
+    from wxdist.extensions import db as sa
+    from wxdist.models import Distributor, DistributorStatus, Referral, User
+    from wxdist.models.types import utcnow
+    from wxdist.referrals import distributor_scene
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": db.url,
+            "SQLALCHEMY_ENGINE_OPTIONS": load_settings({"DATABASE_URL": db.url})[
+                "SQLALCHEMY_ENGINE_OPTIONS"
+            ],
+        }
+    )
+    now = utcnow()
+    scenes = []
+    with app.app_context():
+        for i in range(chains):
+            top, lower = User(openid=f"bench-top-{i}"), User(openid=f"bench-lower-{i}")
+            sa.session.add_all([top, lower])
+            sa.session.flush()
+            for user in (top, lower):
+                sa.session.add(
+                    Distributor(
+                        user_id=user.id,
+                        status=DistributorStatus.APPROVED,
+                        real_name="压测",
+                        phone="13800138000",
+                        reviewed_at=now,
+                        approved_at=now,
+                    )
+                )
+            sa.session.add(
+                Referral(
+                    user_id=lower.id, parent_id=top.id, path=f"/{top.id}/", depth=1, bound_at=now
+                )
+            )
+            top_distributor = sa.session.get(Distributor, top.id)
+            top_distributor.direct_invites = 1
+            scenes.append(distributor_scene(lower.id))
+        sa.session.commit()
+        sa.session.remove()
+        sa.engine.dispose()
+    return scenes
+
+
 def create_ceiling_tables(db: Database) -> None:
     from bench.ceiling_app import SCHEMA
 
@@ -547,13 +727,15 @@ class Shopper:
         return f"Bearer {self.token}"
 
 
-def login_shoppers(base_url: str, count: int) -> list[Shopper]:
+def login_shoppers(base_url: str, count: int, scenes: list[str]) -> list[Shopper]:
+    """Log in `count` new shoppers, each with one of `scenes` in turn (binding them)."""
     shoppers = []
     run = secrets.token_hex(3)
     for i in range(count):
-        response = requests.post(
-            f"{base_url}/api/v1/auth/login", json={"code": f"bench-{run}-{i}"}, timeout=30
-        )
+        body = {"code": f"bench-{run}-{i}"}
+        if scenes:
+            body["scene"] = scenes[i % len(scenes)]
+        response = requests.post(f"{base_url}/api/v1/auth/login", json=body, timeout=30)
         if response.status_code not in (200, 201):
             raise RuntimeError(f"login failed: {response.status_code} {response.text}")
         data = response.json()
@@ -750,6 +932,7 @@ class Bench:
         self.notified_outside_wrk = 0
         self.ticks_outside_wrk = 0
         self.redis_in_use = False
+        self.attribution: PhaseResult | None = None  # with --redis-url: the drain
 
     def start(self, name: str, cmd: list[str], env: dict[str, str], health: str) -> Service:
         service = start_service(name, cmd, env, self.workdir)
@@ -782,6 +965,7 @@ class Bench:
             self.redis_in_use = True
         migrate(self.env)
         self.sku_id = seed_catalogue(self.db)
+        self.scenes = seed_distributors(self.db, opts.distributors)
         create_ceiling_tables(self.db)
         self.emulator = self.start(
             "emulator",
@@ -796,7 +980,7 @@ class Bench:
             self.env,
             f"{self.base_url}/healthz",
         )
-        self.shoppers = login_shoppers(self.base_url, opts.users)
+        self.shoppers = login_shoppers(self.base_url, opts.users, self.scenes)
         self.pool = Pool(self.base_url, opts.connections)
         self.cpu_groups = {
             "app": process_tree(self.app.proc.pid),
@@ -805,7 +989,8 @@ class Bench:
         }
         print(
             f"setup: migrated, seeded SKU {self.sku_id}, {len(self.shoppers)} shoppers logged "
-            f"in ({time.monotonic() - self.started:.1f} s)"
+            f"in, referred through {len(self.scenes)} two-level distributor chains "
+            f"({time.monotonic() - self.started:.1f} s)"
         )
 
     def create_order(self) -> PhaseResult:
@@ -874,7 +1059,7 @@ class Bench:
         )
         print(f"pay-notify: {result.ok} ok in {result.duration_s:.1f} s; {result.cpu}")
         if opts.redis_url:
-            drain_queue(self.env, len(self.pay.notifies), opts.drain_worker)
+            self.attribution = drain_queue(self.env, self.db, self.pay.order_ids, opts, self.mysqld)
         self.pool.close()
         self.app.stop()
         self.emulator.stop()
@@ -979,14 +1164,23 @@ class Bench:
         return checks
 
 
-def report(results: list[PhaseResult], checks: list[Check]) -> None:
+def report(
+    results: list[PhaseResult], checks: list[Check], attribution: PhaseResult | None
+) -> None:
     create, notify, ceiling = results
     print()
-    print_table(results)
+    print_table([*results, attribution] if attribution else results)
     print()
     for flow in (create, notify):
         ratio, text = verdict(flow, ceiling)
         print(f"{flow.name:<13} {ratio:.2f} x ceiling  -> {text}")
+    if attribution:
+        keeps_up = attribution.throughput / notify.throughput if notify.throughput else 0.0
+        print(
+            f"{'attribution':<13} {keeps_up:.2f} x pay-notify -> "
+            + ("PASS" if keeps_up >= 1 else "FAIL")
+            + " (target: commission attributed per second >= pay notifies accepted per second)"
+        )
     print(f"target: each flow >= {TARGET_RATIO} x ceiling throughput, p99 < {TARGET_P99_MS:.0f} ms")
     for r in results:
         if r.first_error:
@@ -1026,7 +1220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         notify = bench.pay_notify(bench.orders_outside_wrk + create.ok)
         ceiling = bench.ceiling()
         checks = bench.verify(create, notify, ceiling)
-        report([create, notify, ceiling], checks)
+        report([create, notify, ceiling], checks, bench.attribution)
     finally:
         bench.close()
     print(f"\nwhole run {time.monotonic() - bench.started:.0f} s")

@@ -49,6 +49,7 @@ from bench.order_flow import (  # noqa: E402
     clean_redis,
     order_body,
     seed_catalogue,
+    seed_distributors,
 )
 from config import DEV_WECHAT_PAY_API_KEY, load_settings  # noqa: E402
 from payments.emulator.wechat import sign_notify  # noqa: E402
@@ -187,6 +188,48 @@ def profile(
         print(body[start:].rstrip())
 
 
+def profile_drain(app: Any, clock: DbClock, order_ids: list[int], top: int) -> None:
+    """What the drain does with the orders the notifies queued: `attribute_many` on batches
+    of BATCH (the drain's LPOP size), the first half timed, the second under cProfile."""
+    from wxdist.attribution_queue import BATCH, PENDING_KEY
+    from wxdist.commissions import attribute_many
+    from wxdist.redis_conn import redis_client
+
+    redis_client(app.config["REDIS_URL"]).delete(PENDING_KEY)  # the ids are known here
+    half = len(order_ids) // 2
+    with app.app_context():
+        clock.log = []
+        clock.calls, clock.seconds, clock.kinds = 0, 0.0, {}
+        started, cpu_started = time.perf_counter(), time.process_time()
+        for start in range(0, half, BATCH):
+            outcome = attribute_many(order_ids[start : min(start + BATCH, half)])
+            assert not outcome.failed and not outcome.parked, outcome
+        per = 1000 * (time.perf_counter() - started) / half
+        cpu = 1000 * (time.process_time() - cpu_started) / half
+        db_ms = 1000 * clock.seconds / half
+        statements, clock.log = clock.log, None
+        print(f"\n=== drain: {half} orders, batches of {BATCH}, one drain ===")
+        print(
+            f"per order: {per:.2f} ms wall = {db_ms:.2f} ms in PyMySQL round trips "
+            f"({clock.calls / half:.2f} of them) + {per - db_ms:.2f} ms other Python; "
+            f"CPU of this process {cpu:.2f} ms/order"
+        )
+        print("statements of one batch:")
+        first_commit = statements.index("COMMIT") if "COMMIT" in statements else len(statements)
+        for i, sql in enumerate(statements[: first_commit + 1], 1):
+            print(f"  {i:>2}. {sql}")
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for start in range(half, len(order_ids), BATCH):
+            attribute_many(order_ids[start : start + BATCH])
+        profiler.disable()
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("cumulative").print_stats(top)
+        body = out.getvalue()
+        print(f"--- top {top} by cumulative ---")
+        print(body[body.find("   ncalls") :].rstrip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=500)
@@ -229,7 +272,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
             sku_id = seed_catalogue(db)
             client = app.test_client()
-            login = client.post("/api/v1/auth/login", json={"code": "profile-shopper"})
+            (scene,) = seed_distributors(db, 1)  # the shopper's orders earn two levels
+            login = client.post(
+                "/api/v1/auth/login", json={"code": "profile-shopper", "scene": scene}
+            )
             token = login.get_json()["token"]
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             body = order_body(sku_id)
@@ -290,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 assert b"SUCCESS" in response.get_data(), response.get_data(as_text=True)
 
             profile("pay-notify", clock, notify_one, args.requests, args.top)
+            if args.redis_url:
+                profile_drain(app, clock, order_ids, args.top)
             with app.app_context():
                 from wxdist.extensions import db as sa
 

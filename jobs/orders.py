@@ -15,13 +15,14 @@ def order_paid(order_id: int) -> None:
         on_order_paid(order_id)
 
 
-def attribute_pending() -> int:
-    """Attribute every paid order on the pending list (wxdist.attribution_queue), many per
-    job. Raises, after the others, naming the orders that failed (they are queued again)."""
+def attribute_pending(batch: int | None = None, helper_slot: int = 0) -> int:
+    """Attribute every paid order on the pending list (wxdist.attribution_queue), a batch
+    per transaction; `helper_slot` when a drain enqueued this one as a helper. Raises, after
+    the others, naming the orders that failed (queued again unless parked)."""
     with app_context():
-        from wxdist.attribution_queue import drain
+        from wxdist.attribution_queue import BATCH, drain
 
-        return drain()
+        return drain(batch or BATCH, helper_slot)
 
 
 def close_expired_orders() -> dict[str, int]:

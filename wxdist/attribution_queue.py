@@ -4,8 +4,11 @@ With jobs inline (no Redis) a paid order is attributed in the notify's request, 
 On RQ, one job per order cost a worker fork and RQ's bookkeeping per order (~90 orders/s
 per forking worker) while notifies arrive several times faster. Instead, the notify pushes
 the order id to a Redis list and schedules one drain job only when none is scheduled; the
-drain attributes what the list holds, batch after batch, each order in its own
-transaction (`attribute_order`, idempotent under the order's row lock).
+drain attributes what the list holds, batch after batch, each batch in one transaction
+(`commissions.attribute_many`: idempotent per order under the orders' row locks; a batch
+that fails is redone one order per transaction). While more than a batch waits, a drain
+enqueues a helper drain (up to DRAINS at once) for another worker; helpers are ordinary
+drains, covered by the argument below.
 
 Keys: PENDING_KEY, the list of order ids waiting; SCHEDULED_KEY, a flag (with a TTL) that
 says a drain job is queued or running.
@@ -68,9 +71,10 @@ query to cover only the outage case, and the drain is the hot path of a sale bur
 Failures: the drain keeps going past an order whose attribution raised (a deadlock victim
 is retried once in place), pushes the failed ids back onto the list, keeps the flag (so
 notifies in between do not schedule a drain that would fail at once again) and raises
-naming them; RQ records the failure and retries the job (DRAIN_RETRIES). Once the retries
-are used up the flag's TTL lets the next notify schedule a drain, and the sweep retries the
-order too.
+naming them; RQ records the failure and retries the job (DRAIN_RETRIES). Each failure is
+counted per order (wxdist.attribution_failures); an order that failed PARK_AFTER times is
+parked instead of pushed back, so it fails no further drain: the sweep keeps trying it and
+`flask reconcile` lists it until it is attributed.
 """
 
 from __future__ import annotations
@@ -82,11 +86,9 @@ import time
 
 from flask import Flask, current_app
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from wxdist.extensions import db
 from wxdist.models import Order
-from wxdist.sql import is_deadlock
 from wxdist.tasks import RAISE, enqueue
 
 log = logging.getLogger(__name__)
@@ -96,7 +98,13 @@ SCHEDULED_KEY = "wxdist:attribution:scheduled"
 # How long a flag outlives its drain job if the job is lost: the delay before the next
 # notify schedules a drain again. A running drain refreshes it after each batch.
 SCHEDULED_TTL_SECONDS = 120
-BATCH = 200  # ids per LPOP
+BATCH = 200  # ids per LPOP, attributed in one transaction
+# Drains that may run at once on a backlog: the first, scheduled by a push, enqueues helpers
+# (each holding a slot HELPER_KEY:<n>, with a TTL in case it is lost) while more than a
+# batch waits. Concurrent drains pop distinct ids; attribution locks its orders and skips
+# one already attributed, so even an id pushed twice is attributed once.
+DRAINS = 2
+HELPER_KEY = "wxdist:attribution:helper"
 # A drain that has run this long hands the rest to a fresh job (keeping the flag), so that
 # a long burst neither nears RQ's job timeout nor holds a worker from the other jobs.
 HANDOVER_SECONDS = 60.0
@@ -246,25 +254,45 @@ def _retry_until_pushed(app: Flask) -> None:
                         return
 
 
-def _attribute(order_id: int) -> None:
-    """`attribute_order` in its own transaction; a deadlock victim is retried once."""
-    from wxdist.commissions import attribute_order
-
-    try:
-        attribute_order(order_id)
-    except OperationalError as exc:
-        db.session.rollback()
-        if not is_deadlock(exc):
-            raise
-        log.warning("attribution of order %s was a deadlock victim: retrying once", order_id)
-        attribute_order(order_id)
+def _helper_slot(client) -> int | None:  # type: ignore[no-untyped-def]
+    """Take a free helper slot (1 .. DRAINS - 1), or None when every one is taken."""
+    for slot in range(1, DRAINS):
+        if client.set(f"{HELPER_KEY}:{slot}", "1", nx=True, ex=SCHEDULED_TTL_SECONDS):
+            return slot
+    return None
 
 
-def drain(batch: int = BATCH) -> int:
+def _attribute(order_ids: list[int]) -> tuple[list[int], list[int]]:
+    """Attribute a popped batch (commissions.attribute_many: one transaction, else one per
+    order). Returns (failed ids to retry, ids parked after too many failures)."""
+    from wxdist.commissions import attribute_many
+
+    outcome = attribute_many(order_ids)
+    if outcome.parked:
+        log.error(
+            "attribution of orders %s failed too often: parked for the sweep and listed by "
+            "`flask reconcile`",
+            outcome.parked,
+        )
+    return outcome.failed, outcome.parked
+
+
+def drain(batch: int = BATCH, helper_slot: int = 0) -> int:
     """Attribute every order id on the pending list until it stays empty (see the module
-    docstring for the ending sequence). Returns the ids handled. Raises AttributionFailed,
-    after handling the rest, when some could not be attributed."""
+    docstring for the ending sequence), `batch` ids per transaction. While a backlog of
+    more than a batch remains, a drain enqueues a helper drain into a free slot (at most
+    DRAINS drains). `helper_slot`: the slot this drain holds as a helper (0: none), freed
+    when it ends. Returns the ids handled. Raises AttributionFailed, after handling the
+    rest, when some could not be attributed and are not parked."""
     client = _redis()
+    try:
+        return _drain(client, batch)
+    finally:
+        if helper_slot:
+            client.delete(f"{HELPER_KEY}:{helper_slot}")
+
+
+def _drain(client, batch: int) -> int:  # type: ignore[no-untyped-def]
     handled = 0
     failed: list[int] = []
     deadline = time.monotonic() + HANDOVER_SECONDS
@@ -275,20 +303,26 @@ def drain(batch: int = BATCH) -> int:
             client.set(SCHEDULED_KEY, "1", ex=SCHEDULED_TTL_SECONDS)
             if failed:
                 break
-            enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES)
+            enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES, if_down=RAISE)
             return handled
         raw = client.lpop(PENDING_KEY, batch)  # (1)
         if raw:
             client.expire(SCHEDULED_KEY, SCHEDULED_TTL_SECONDS)  # still draining
-            for value in raw:
-                order_id = int(value)
-                try:
-                    _attribute(order_id)
-                except Exception:
-                    db.session.rollback()
-                    log.exception("attribution of order %s failed", order_id)
-                    failed.append(order_id)
-                handled += 1
+            if len(raw) == batch and DRAINS > 1 and client.llen(PENDING_KEY) > batch:
+                slot = _helper_slot(client)
+                if slot is not None:
+                    enqueue(DRAIN_JOB, batch, slot, retry_intervals=DRAIN_RETRIES, if_down=RAISE)
+            ids = [int(value) for value in raw]
+            try:
+                retry, _parked = _attribute(ids)
+            except Exception:
+                # Not even a failure could be recorded (the database went away): queue the
+                # batch again (its attributed orders will be skipped) for the RQ retry.
+                client.rpush(PENDING_KEY, *failed, *ids)
+                client.set(SCHEDULED_KEY, "1", ex=SCHEDULED_TTL_SECONDS)
+                raise
+            failed.extend(retry)
+            handled += len(raw)
             continue
         if failed:
             break

@@ -8,6 +8,7 @@ number of orders.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -39,26 +40,44 @@ def local_day(moment: datetime | None = None) -> date:
 def add(moment: datetime | None, shard_key: int, **deltas: int) -> None:
     """Add `deltas` (counter name → amount) to the day of `moment`, in the caller's
     transaction. Raises ValueError for an unknown counter."""
-    unknown = set(deltas) - set(COUNTERS)
-    if unknown:
-        raise ValueError(f"unknown daily counters: {sorted(unknown)}")
-    deltas = {name: amount for name, amount in deltas.items() if amount}
-    if not deltas:
+    add_many([(moment, shard_key, deltas)])
+
+
+def add_many(changes: Iterable[tuple[datetime | None, int, dict[str, int]]]) -> None:
+    """Several `add`s in one go: summed per (day, shard), one read for the rows, one UPDATE
+    per row, in (day, shard) order so that concurrent callers lock the rows in one order.
+    Raises ValueError for an unknown counter."""
+    sums: dict[tuple[date, int], dict[str, int]] = {}
+    for moment, shard_key, deltas in changes:
+        unknown = set(deltas) - set(COUNTERS)
+        if unknown:
+            raise ValueError(f"unknown daily counters: {sorted(unknown)}")
+        row = sums.setdefault((local_day(moment), shard_key % SHARDS), {})
+        for name, amount in deltas.items():
+            if amount:
+                row[name] = row.get(name, 0) + amount
+    sums = {key: deltas for key, deltas in sums.items() if any(deltas.values())}
+    if not sums:
         return
-    key = {"day": local_day(moment), "shard": shard_key % SHARDS}
-    exists = db.session.scalar(
-        select(DailyStat.shard).where(DailyStat.day == key["day"], DailyStat.shard == key["shard"])
+    days = {day for day, _ in sums}
+    present = set(
+        db.session.execute(
+            select(DailyStat.day, DailyStat.shard).where(DailyStat.day.in_(days))
+        ).tuples()
     )
-    if exists is None:
-        _create_row(key)
-    statement = (
-        update(DailyStat)
-        .where(DailyStat.day == key["day"], DailyStat.shard == key["shard"])
-        .values({name: getattr(DailyStat, name) + amount for name, amount in deltas.items()})
-    )
-    if db.session.execute(statement).rowcount != 1:  # deleted since (a rebuild): make it here
-        insert_ignore(DailyStat.__table__, **key)
-        db.session.execute(statement)
+    for day, shard in sorted(sums):
+        key = {"day": day, "shard": shard}
+        if (day, shard) not in present:
+            _create_row(key)
+        deltas = sums[(day, shard)]
+        statement = (
+            update(DailyStat)
+            .where(DailyStat.day == day, DailyStat.shard == shard)
+            .values({name: getattr(DailyStat, name) + amount for name, amount in deltas.items()})
+        )
+        if db.session.execute(statement).rowcount != 1:  # deleted since (a rebuild): make it
+            insert_ignore(DailyStat.__table__, **key)
+            db.session.execute(statement)
 
 
 def _create_row(key: dict[str, object]) -> None:

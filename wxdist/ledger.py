@@ -10,7 +10,10 @@ them), which is what an all-or-nothing money operation wants anyway.
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wxdist.extensions import db
@@ -38,6 +41,81 @@ def ensure_account(user_id: int) -> None:
     if db.session.get(DistributorAccount, user_id) is not None:
         return
     insert_ignore(DistributorAccount.__table__, user_id=user_id, updated_at=utcnow())
+
+
+def ensure_accounts(user_ids: Iterable[int]) -> None:
+    """`ensure_account` for many users: one read, an insert only for those missing. (An
+    INSERT IGNORE of an existing row would take a shared lock on it, which the UPDATE that
+    follows must then upgrade: two transactions doing so deadlock.)"""
+    wanted = set(user_ids)
+    if not wanted:
+        return
+    present = set(
+        db.session.scalars(
+            select(DistributorAccount.user_id).where(DistributorAccount.user_id.in_(wanted))
+        )
+    )
+    for user_id in sorted(wanted - present):
+        insert_ignore(DistributorAccount.__table__, user_id=user_id, updated_at=utcnow())
+
+
+@dataclass(frozen=True)
+class Credit:
+    """One positive entry for `credit_many`."""
+
+    user_id: int
+    amount_fen: int
+    key: str
+    commission_id: int | None = None
+    order_id: int | None = None
+
+
+def credit_many(bucket: str, credits: Sequence[Credit], *, kind: str) -> None:
+    """`post` of many credits to one bucket, in the caller's transaction: one multi-row
+    INSERT of the entries (their unique keys make each happen once), then one UPDATE adding
+    each account's total, its rowcount checked. Accounts are created if missing and updated
+    in user id order, so concurrent callers lock them in one order.
+
+    Raises ValueError for an amount that is not positive, AlreadyPosted when a key exists
+    (roll the transaction back), RuntimeError if an account row vanished."""
+    if not credits:
+        return
+    totals: dict[int, int] = {}
+    for credit in credits:
+        if credit.amount_fen <= 0:
+            raise ValueError(f"credit_many takes positive amounts, not {credit.amount_fen}")
+        totals[credit.user_id] = totals.get(credit.user_id, 0) + credit.amount_fen
+    ensure_accounts(totals)
+    now = utcnow()
+    try:
+        db.session.execute(
+            insert(LedgerEntry.__table__),
+            [
+                {
+                    "key": c.key,
+                    "user_id": c.user_id,
+                    "bucket": bucket,
+                    "amount_fen": c.amount_fen,
+                    "kind": kind,
+                    "commission_id": c.commission_id,
+                    "order_id": c.order_id,
+                    "note": "",
+                    "created_at": now,
+                }
+                for c in credits
+            ],
+        )
+    except IntegrityError as exc:
+        raise AlreadyPosted(str(exc.orig)[:200]) from None
+    column = BUCKET_COLUMNS[bucket]
+    users = sorted(totals)
+    moved = db.session.execute(
+        update(DistributorAccount)
+        .where(DistributorAccount.user_id.in_(users))
+        .values({column.key: column + case(totals, value=DistributorAccount.user_id)})
+    ).rowcount
+    if moved != len(users):
+        raise RuntimeError(f"credit_many: {len(users) - moved} of {len(users)} accounts missing")
 
 
 def post(

@@ -7,6 +7,7 @@ Each check is one aggregate query, so it runs on a large database without loadin
 - commission on an order (and on an item) never exceeds what was paid for it;
 - commission depth is 1 or 2;
 - every referral path is consistent with its parent and holds no cycle;
+- no paid order sits parked without commission after failed attributions;
 - per order, what its paid payments took (across channels, less their refunds) equals what
   the order kept, and a paid payment the order did not take is refunded (or being refunded).
 
@@ -282,6 +283,18 @@ def check_untaken_payments_refunded() -> list[str]:
     ]
 
 
+def check_parked_attributions() -> list[str]:
+    """Paid orders whose commission attribution failed so often that the drain parked them
+    (wxdist.attribution_failures) and that are still without commission."""
+    from wxdist.attribution_failures import parked
+
+    return [
+        f"order {order_id} ({order_no}): commission attribution parked after {attempts} "
+        f"failed attempts, last: {error}"
+        for order_id, order_no, attempts, error in parked()
+    ]
+
+
 def check_all() -> list[str]:
     """Every discrepancy found (empty when the books and the graph are sound)."""
     return [
@@ -291,4 +304,5 @@ def check_all() -> list[str]:
         *check_referral_graph(),
         *check_payments_kept(),
         *check_untaken_payments_refunded(),
+        *check_parked_attributions(),
     ]

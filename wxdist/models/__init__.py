@@ -2,6 +2,7 @@
 
 from wxdist.models.catalog import Category, Product, ProductImage, Sku
 from wxdist.models.commission import (
+    AttributionFailure,
     Commission,
     CommissionStatus,
     DistributorAccount,
@@ -31,6 +32,7 @@ from wxdist.models.user import User
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 
 __all__ = [
+    "AttributionFailure",
     "AuditEntry",
     "Category",
     "Commission",

@@ -103,3 +103,20 @@ class LedgerEntry(db.Model):
     order_id: Mapped[int | None] = mapped_column(BigId)
     note: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AttributionFailure(db.Model):
+    """A paid order whose commission attribution raised: how often, the last error, and,
+    after `attribution_failures.PARK_AFTER` attempts, when it was parked (the drain stops
+    retrying it; the periodic sweep still does, and `flask reconcile` lists it)."""
+
+    __tablename__ = "attribution_failures"
+
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id"), primary_key=True, autoincrement=False
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(255), default="")
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    parked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
