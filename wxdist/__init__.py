@@ -15,7 +15,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Raises config.ConfigError when settings are malformed or half given.
     """
     from miniprogram_api import register_api
-    from wxdist import cli, gateways, models, pool_reset  # noqa: F401  (models registers tables)
+    from wxdist import (  # noqa: F401  (models registers tables)
+        cli,
+        gateways,
+        models,
+        pool_reset,
+        sqlite_locks,
+    )
     from wxdist.errors import register_error_handlers
     from wxdist.extensions import db, migrate
     from wxdist.media_views import media_bp
@@ -36,6 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             pool_reset.install(engine)
+            sqlite_locks.install(engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     gateways.init_app(app)
     register_error_handlers(app)
