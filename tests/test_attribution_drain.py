@@ -134,25 +134,7 @@ def test_a_failing_order_leaves_the_others_attributed_and_the_job_retried(
     buyer, sku_id = _shop(client, app, "fail")
     ids = [pay_order(client, emulator.url, buyer, sku_id)["id"] for _ in range(3)]
     bad = ids[1]
-    with app.app_context():
-        item = db.session.scalars(select(OrderItem).where(OrderItem.order_id == bad)).one()
-        order = db.session.get(Order, bad)
-        parent_id = chain_for(order.user_id, order.paid_at).parent_id
-        planted = Commission(
-            order_id=bad,
-            order_item_id=item.id,
-            buyer_id=order.user_id,
-            beneficiary_id=parent_id,
-            level=1,
-            base_fen=item.paid_fen,
-            rate_bp=1000,
-            rate_source="default",
-            amount_fen=1000,
-            created_at=order.paid_at,
-        )
-        db.session.add(planted)
-        db.session.commit()
-        planted_id = planted.id
+    planted_id = _plant_commission(app, bad)
 
     with app.app_context():
         queue = rq_queue()
