@@ -163,7 +163,7 @@ def _refresh_posters(product_id: int, facts_before: object) -> None:
     if _poster_facts(product_id) == facts_before:
         return
     if db.session.scalar(select(Product.on_shelf).where(Product.id == product_id)):
-        from wxdist.poster_jobs import predraw_product_posters
+        from wxdist.posters.jobs import predraw_product_posters
 
         predraw_product_posters(product_id)
 

@@ -184,7 +184,7 @@ def _count_approval(user_id: int) -> None:
 
 def _approved(user_id: int) -> None:
     """After the approval committed: draw the new distributor's posters ahead."""
-    from wxdist.poster_jobs import predraw_distributor_posters
+    from wxdist.posters.jobs import predraw_distributor_posters
 
     predraw_distributor_posters(user_id)
 

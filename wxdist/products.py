@@ -21,7 +21,7 @@ def set_on_shelf(product_id: int, on_shelf: bool) -> bool:
     ).rowcount
     db.session.commit()
     if changed and on_shelf:
-        from wxdist.poster_jobs import predraw_product_posters
+        from wxdist.posters.jobs import predraw_product_posters
 
         predraw_product_posters(product_id)
     return bool(changed)
