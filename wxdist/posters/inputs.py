@@ -14,7 +14,7 @@ from wxdist.models import User
 from wxdist.posters import text
 from wxdist.posters.product_data import ProductFacts, product_facts
 from wxdist.posters.template_store import get_template
-from wxdist.posters.templates import PosterTemplate, template_digest
+from wxdist.posters.templates import PosterTemplate, kind_for, template_digest
 
 RENDERER_VERSION = 1  # bump when drawing changes: every poster is redrawn on next request
 
@@ -55,7 +55,7 @@ def inputs_for(user: User, product_id: int | None, channel: str = "") -> PosterI
     code = share_codes.get_or_create(user.id, product_id, channel)
     facts = product_facts(product_id) if product_id is not None else None
     return PosterInputs(
-        template=get_template("product" if product_id is not None else "invite"),
+        template=get_template(kind_for(product_id)),
         code=wxacode.spec_for(code.scene),
         nickname=user.nickname or "",
         avatar_url=user.avatar_url or "",

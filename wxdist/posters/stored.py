@@ -27,6 +27,7 @@ from wxdist.posters.inputs import PosterInputs
 from wxdist.posters.product_data import facts_from_row, first_image_column, lowest_price_column
 from wxdist.posters.serving import Poster
 from wxdist.posters.template_store import template_from_record
+from wxdist.posters.templates import kind_for
 
 _FAST_QUERY: Any = None
 _RECENT_MAX = 10_000
@@ -107,6 +108,7 @@ def stored_poster(
 def _stored_poster(
     user_id: int, token_version: object, product_id: int | None, channel: str
 ) -> Poster | None:
+    kind = kind_for(product_id)
     row = (
         db.session.connection()
         .execute(  # Core: no ORM layer for plain columns
@@ -115,7 +117,7 @@ def _stored_poster(
                 "user_id": user_id,
                 "product_key": product_id or 0,
                 "channel": channel,
-                "kind": "product" if product_id is not None else "invite",
+                "kind": kind,
             },
         )
         .first()
@@ -127,7 +129,6 @@ def _stored_poster(
         or (product_id is not None and (row[5] is None or not row[7]))
     ):
         return None
-    kind = "product" if product_id is not None else "invite"
     inputs = PosterInputs(
         template=template_from_record(kind, row[10]),
         code=wxacode.spec_for(row[4]),

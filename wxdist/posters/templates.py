@@ -103,6 +103,11 @@ DEFAULTS: dict[str, PosterTemplate] = {
 }
 
 
+def kind_for(product_id: int | None) -> str:
+    """The template kind of a poster: a product's, or the invite poster without one."""
+    return "product" if product_id is not None else "invite"
+
+
 def parse_overrides(raw: str | None) -> dict[str, Any]:
     """A stored overrides text as a dict; {} when it is not a JSON object."""
     try:
