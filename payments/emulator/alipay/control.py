@@ -22,11 +22,6 @@ from payments.emulator.alipay.state import EmulatedTrade, china_now, current_sta
 bp = Blueprint("emulator_alipay_control", __name__)
 
 
-# ---------------------------------------------------------------------------------------
-# Blueprint
-# ---------------------------------------------------------------------------------------
-
-
 def _control_body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if isinstance(body, dict):

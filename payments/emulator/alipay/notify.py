@@ -16,10 +16,6 @@ from payments.emulator.alipay.protocol import (
 from payments.emulator.alipay.state import AlipayEmulatorState, EmulatedTrade, china_now
 from payments.money import fen_to_yuan
 
-# ---------------------------------------------------------------------------------------
-# Notifies
-# ---------------------------------------------------------------------------------------
-
 
 def notify_fields(state: AlipayEmulatorState, trade: EmulatedTrade) -> dict[str, str]:
     """The signed `trade_status_sync` notify for the trade's current status. Call under the

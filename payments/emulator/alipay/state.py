@@ -20,10 +20,6 @@ from payments.emulator.alipay.protocol import (
 from payments.emulator.settings import EmulatorSettings
 from payments.money import fen_to_yuan
 
-# ---------------------------------------------------------------------------------------
-# State
-# ---------------------------------------------------------------------------------------
-
 
 def china_now() -> str:
     return datetime.now(CN_TZ).strftime("%Y-%m-%d %H:%M:%S")

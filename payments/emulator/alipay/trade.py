@@ -26,9 +26,6 @@ from payments.emulator.alipay.wire import (
 )
 from payments.money import fen_to_yuan
 
-# Methods
-# ---------------------------------------------------------------------------------------
-
 
 def wap_pay(state: AlipayEmulatorState, params: Mapping[str, str], biz: dict[str, Any]) -> Response:
     out_trade_no = biz_str(biz, "out_trade_no", required=True) or ""

@@ -21,9 +21,6 @@ from payments.emulator.wechat.wire import json_error, json_fault, take_fail
 bp = Blueprint("emulator_wechat_miniprogram", __name__)
 
 
-# --------------------------------------------------------------------------- mini-program
-
-
 def _stable_id(prefix: str, *parts: str) -> str:
     digest = hashlib.sha256("\x1f".join(parts).encode()).digest()
     return prefix + base64.urlsafe_b64encode(digest).decode()[:27]

@@ -28,9 +28,6 @@ from payments.emulator.wechat.protocol import (
 log = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- state
-
-
 @dataclass
 class Trade:
     out_trade_no: str

@@ -18,8 +18,6 @@ from payments.emulator.faults import ArmedFault
 from payments.emulator.wechat.protocol import BUSY, SIGN_TYPES, fail_xml, sign_fields, to_xml
 from payments.emulator.wechat.state import WeChatState, current_state
 
-# --------------------------------------------------------------------------- requests
-
 
 class ProtocolFail(Exception):
     """Answered as `return_code FAIL` (unsigned), like WeChat's format/signature errors."""

@@ -26,9 +26,6 @@ from payments.emulator.wechat_v3.protocol import (
 log = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- state
-
-
 @dataclass
 class Bill:
     out_bill_no: str

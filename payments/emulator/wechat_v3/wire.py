@@ -29,8 +29,6 @@ from payments.emulator.wechat_v3.protocol import (
 )
 from payments.emulator.wechat_v3.state import current_state
 
-# --------------------------------------------------------------------------- HTTP helpers
-
 
 class V3Error(Exception):
     def __init__(self, status: int, code: str, message: str, signed: bool = True) -> None:
