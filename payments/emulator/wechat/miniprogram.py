@@ -60,8 +60,7 @@ def _line_color(raw: Any) -> tuple[int, int, int]:
 @bp.get("/cgi-bin/token")
 def token() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["token_fetches"] += 1
+    state.count("token_fetches")
     fault = take_fail()
     if fault is not None:
         return json_fault(fault)
@@ -78,8 +77,7 @@ def token() -> Response:
 @bp.get("/sns/jscode2session")
 def jscode2session() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["jscode2session"] += 1
+    state.count("jscode2session")
     fault = take_fail()
     if fault is not None:
         return json_fault(fault)
@@ -104,8 +102,7 @@ def jscode2session() -> Response:
 @bp.post("/wxa/getwxacodeunlimit")
 def getwxacodeunlimit() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["wxacode"] += 1
+    state.count("wxacode")
     if not state.token_valid(request.args.get("access_token", "")):
         return json_error(40001, "invalid credential, access_token is invalid or not latest")
     fault = take_fail()

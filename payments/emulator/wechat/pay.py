@@ -26,8 +26,7 @@ bp.register_error_handler(ProtocolFail, answer_protocol_fail)
 @bp.post("/pay/unifiedorder")
 def unifiedorder() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["unifiedorder"] += 1
+    state.count("unifiedorder")
     req = read_pay_request(
         state,
         (
@@ -79,8 +78,7 @@ def unifiedorder() -> Response:
 @bp.post("/pay/orderquery")
 def orderquery() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["orderquery"] += 1
+    state.count("orderquery")
     req = read_pay_request(state, ("nonce_str",))
     f = req.fields
     if not f.get("out_trade_no") and not f.get("transaction_id"):
@@ -121,8 +119,7 @@ def orderquery() -> Response:
 @bp.post("/pay/closeorder")
 def closeorder() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["closeorder"] += 1
+    state.count("closeorder")
     req = read_pay_request(state, ("nonce_str", "out_trade_no"))
     fault = take_fail()
     if fault is not None:

@@ -34,8 +34,7 @@ bp.register_error_handler(ProtocolFail, answer_protocol_fail)
 @bp.post("/secapi/pay/refund")
 def refund() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["refunds"] += 1
+    state.count("refunds")
     req = read_pay_request(state, ("nonce_str", "out_refund_no", "total_fee", "refund_fee"))
     f = req.fields
     if not f.get("out_trade_no") and not f.get("transaction_id"):
@@ -112,8 +111,7 @@ def refund() -> Response:
 @bp.post("/pay/refundquery")
 def refundquery() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["refundquery"] += 1
+    state.count("refundquery")
     req = read_pay_request(state, ("nonce_str",))
     f = req.fields
     keys = ("out_refund_no", "refund_id", "out_trade_no", "transaction_id")

@@ -108,6 +108,11 @@ class WeChatState:
             self.transfers_paid: Counter[str] = Counter()
             self.transfer_systemerror: TransferSystemError | None = None
 
+    def count(self, name: str) -> None:
+        """Count one request to an endpoint (see `/_emulator/wechat/stats`)."""
+        with self.lock:
+            self.stats[name] += 1
+
     def take_transfer_systemerror(self) -> TransferSystemError | None:
         """Consume one use of the armed SYSTEMERROR answer, if any."""
         with self.lock:

@@ -40,8 +40,7 @@ def transfers() -> Response:
     answers the first payment again, with other parameters FATAL_ERROR. A refused payment
     leaves nothing behind, so its number can be tried again."""
     state = current_state()
-    with state.lock:
-        state.stats["transfers"] += 1
+    state.count("transfers")
     req = read_pay_request(
         state,
         ("nonce_str", "partner_trade_no", "openid", "check_name", "amount", "desc"),
@@ -67,8 +66,7 @@ def transfers() -> Response:
 @bp.post("/mmpaymkttransfers/gettransferinfo")
 def gettransferinfo() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["gettransferinfo"] += 1
+    state.count("gettransferinfo")
     req = read_pay_request(state, ("nonce_str", "partner_trade_no"))
     fault = take_fail()
     s = state.settings

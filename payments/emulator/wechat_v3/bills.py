@@ -41,8 +41,7 @@ bp.register_error_handler(V3Error, answer_v3_error)
 @bp.post(PREFIX)
 def create_bill() -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["create"] += 1
+    state.count("create")
     verify_authorization()
     take_fail()
     f = read_create(request.get_json(silent=True))
@@ -117,8 +116,7 @@ def query_answer(bill: Bill | None) -> Response:
 @bp.get(f"{PREFIX}/out-bill-no/<out_bill_no>")
 def query_by_out_bill_no(out_bill_no: str) -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["query"] += 1
+    state.count("query")
     verify_authorization()
     take_fail()
     return query_answer(state.find(out_bill_no=out_bill_no))
@@ -127,8 +125,7 @@ def query_by_out_bill_no(out_bill_no: str) -> Response:
 @bp.get(f"{PREFIX}/transfer-bill-no/<transfer_bill_no>")
 def query_by_transfer_bill_no(transfer_bill_no: str) -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["query"] += 1
+    state.count("query")
     verify_authorization()
     take_fail()
     return query_answer(state.find(transfer_bill_no=transfer_bill_no))
@@ -137,8 +134,7 @@ def query_by_transfer_bill_no(transfer_bill_no: str) -> Response:
 @bp.post(f"{PREFIX}/out-bill-no/<out_bill_no>/cancel")
 def cancel_bill(out_bill_no: str) -> Response:
     state = current_state()
-    with state.lock:
-        state.stats["cancel"] += 1
+    state.count("cancel")
     verify_authorization()
     take_fail()
     with state.lock:

@@ -83,6 +83,11 @@ class WeChatV3State:
             self.stats: Counter[str] = Counter()
             self.auto_settle_cancel = True
 
+    def count(self, name: str) -> None:
+        """Count one request (see `/_emulator/wechat/v3/stats`)."""
+        with self.lock:
+            self.stats[name] += 1
+
     def find(self, out_bill_no: str = "", transfer_bill_no: str = "") -> Bill | None:
         with self.lock:
             if transfer_bill_no:
