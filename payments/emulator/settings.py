@@ -20,7 +20,7 @@ class EmulatorSettings:
     alipay_platform_private_key: str  # signs Alipay answers and notifies
     host: str = "127.0.0.1"
     port: int = 0  # 0: pick a free port
-    # WeChat Pay v3 merchant transfers (payments/emulator/wechat_v3.py).
+    # WeChat Pay v3 merchant transfers (payments/emulator/wechat_v3/).
     wechat_pay_v3_merchant_private_key: str = ""  # the merchant's public key is derived from it
     wechat_pay_v3_cert_serial: str = ""  # the merchant certificate serial it must present
     wechat_pay_v3_apiv3_key: str = ""  # encrypts notifies
