@@ -193,12 +193,11 @@ def _lock_order_and_payment(channel: str, out_trade_no: str) -> tuple[Row[Any], 
     first, as everything else that changes an order does), read as committed now.
 
     An out_trade_no is its order's number plus the channel letter, so the order is locked
-    straight by its number: two round trips. On SQLite, which has no row locks, the
-    transaction first becomes the only writer (sql.serialise_writers). Raises
+    straight by its number: two round trips. On SQLite, which has no row locks, the locking
+    reads take the database's write lock (wxdist.sqlite_locks), and the fallback takes it
+    before its plain lookup (sql.serialise_writers). Raises
     UnknownPayment (after a rollback) when no payment of `channel` has that number.
     """
-    by_no = _payments.c.out_trade_no == out_trade_no
-    serialise_writers(_payments, by_no)
     conn = db.session.connection()
     order = None
     if out_trade_no.endswith(CHANNEL_SUFFIX.get(channel, "?")):
@@ -209,7 +208,7 @@ def _lock_order_and_payment(channel: str, out_trade_no: str) -> tuple[Row[Any], 
     if payment is None or order is None or payment.order_id != order.id:
         # Not the usual shape: find the order through the payment, then lock as above.
         db.session.rollback()
-        serialise_writers(_payments, by_no)
+        serialise_writers(_payments)
         conn = db.session.connection()
         found = conn.execute(_PAYMENT_BY_NO, {"out_trade_no": out_trade_no}).first()
         if found is None or found.channel != channel:

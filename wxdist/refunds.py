@@ -31,7 +31,6 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.payment_flow import notify_url
-from wxdist.sql import serialise_writers
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,6 @@ def request_refund(
     """Refund part or all of a paid order. Raises NotFound, ApiError (amount), Conflict
     (status, or another refund in flight). A gateway that does not answer leaves the refund
     processing, to be sent again."""
-    serialise_writers(Order.__table__, Order.id == order_id)  # SQLite ignores FOR UPDATE
     order = db.session.scalar(
         select(Order)
         .where(Order.id == order_id)

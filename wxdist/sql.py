@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, update
+from sqlalchemy import Table
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
@@ -31,17 +31,16 @@ def is_deadlock(exc: OperationalError) -> bool:
     return code in MYSQL_RETRYABLE
 
 
-def serialise_writers(table: Table, *where: ColumnElement[bool]) -> None:
+def serialise_writers(table: Table) -> None:
     """Make the session's transaction the database's only writer from now on, where the
-    database has no row locks. Call it before the locking read that a decision rests on.
+    database has no row locks: call it before a plain read that decides which rows to lock.
 
-    SQLite ignores SELECT … FOR UPDATE: two transactions could read the same row, decide,
-    and both write. A no-op UPDATE of the rows (`where`) takes SQLite's database write lock
-    at once (even when no row matches); every other writer then waits (busy timeout) until
-    this transaction ends, so what the caller reads next stays true until it commits.
-    On MySQL/MariaDB it does nothing: the caller's SELECT … FOR UPDATE locks the rows.
+    A SELECT … FOR UPDATE needs no call: on SQLite it takes the write lock itself
+    (wxdist.sqlite_locks). Every other writer then waits (busy timeout) until this
+    transaction ends. On MySQL/MariaDB it does nothing: the caller's SELECT … FOR UPDATE
+    locks the rows.
     """
-    if db.engine.dialect.name != "sqlite":
-        return
-    key = next(iter(table.primary_key.columns))
-    db.session.execute(update(table).where(*where).values({key.name: key}))
+    if db.engine.dialect.name == "sqlite":
+        from wxdist.sqlite_locks import take_write_lock
+
+        take_write_lock(db.session.connection(), table)

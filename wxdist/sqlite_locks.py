@@ -7,7 +7,9 @@ payments; two attributions of one order counted its sale twice). On a SQLite eng
 (`WHERE 0`), which takes SQLite's one write lock at once; every other writer then waits
 (the busy timeout) until this transaction ends, so what the locking read returns stays
 true until commit, as a row lock guarantees on MySQL. Statements that already serialise
-themselves (`sql.serialise_writers`, compare-and-set updates) are unaffected.
+themselves (compare-and-set updates) are unaffected. Code that must hold the lock before a
+plain read (a lookup that decides which rows to lock) calls `sql.serialise_writers`, which
+takes it the same way (`take_write_lock`).
 
 A transaction that read before its locking read may meet SQLITE_BUSY when it upgrades
 (another writer committed since its snapshot); that is raised like any database error and
@@ -32,16 +34,19 @@ def _first_table(statement: Select[Any]) -> Table | None:
     return None
 
 
+def take_write_lock(conn: Connection, table: Table) -> None:
+    """Take SQLite's write lock for `conn`'s transaction: a no-op UPDATE of `table` (which
+    must have a primary key) that matches no row still takes the lock at once."""
+    key = next(iter(table.primary_key.columns))
+    conn.execute(update(table).where(false()).values({key.name: key}))
+
+
 def _lock_before_locking_read(conn: Connection, clauseelement: Any, *_: Any, **__: Any) -> None:
     if not isinstance(clauseelement, Select) or clauseelement._for_update_arg is None:
         return
     table = _first_table(clauseelement)
-    if table is None:
-        return
-    key = next(iter(table.primary_key.columns), None)
-    if key is None:
-        return
-    conn.execute(update(table).where(false()).values({key.name: key}))
+    if table is not None and table.primary_key.columns:
+        take_write_lock(conn, table)
 
 
 def install(engine: Engine) -> None:
