@@ -22,13 +22,13 @@ dropped at the end (`--keep-db` keeps them):
    form a chain down to depth 50 and whose other users hang under recent ones (depth capped
    at 50). Every user with a member is an approved distributor with an account. Referral
    rows carry parent_id, grandparent_id, the materialised path and depth exactly as
-   `wxdist.referrals.bind` writes them; roots have no referral row, as in the app. The
+   `wxdist.distribution.referrals.bind` writes them; roots have no referral row, as in the app. The
    settings row (id 1, defaults: depth 2, 10 % / 5 %) and one product with one SKU are
    written through the ORM. Load times are printed per table, then ANALYZE TABLE runs.
    Then `--orders` paid orders plus 20 warm-up ones are inserted with SQL (order, one item,
    one paid WeChat payment, attributed_at NULL) for distinct random buyers at depth >= 2,
    half of them drawn from depth >= 40.
-2. Attribution: `wxdist.commissions.attribute_order(order_id)` once per order, each call in
+2. Attribution: `distribution.commissions.attribute_order(order_id)` once per order, each call in
    a fresh app context as an RQ job runs it, timed with perf_counter; the warm-up calls are
    not counted. Calls are interleaved across the two databases (order i of small, order i
    of large, then the other way round for i + 1) so that load from other processes on the
@@ -38,7 +38,7 @@ dropped at the end (`--keep-db` keeps them):
    of the call, small next to large, which shows which statement (if any) grows with size.
    Checks: each order has exactly a level-1 record for the buyer's parent and a level-2
    record for the grandparent with the expected amounts, one ledger entry each, and the
-   snapshot on the order; then every check of `wxdist.reconcile` (each timed; the full set
+   snapshot on the order; then every check of `wxdist.reporting.reconcile` (each timed; the full set
    runs at one million too).
 3. Team page, in the large database (the small one with `--large 0`): a distributor D gets
    `--team-size` new direct members (distinct bound_at), 300 of them one completed order
@@ -88,8 +88,8 @@ from flask import Flask  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from config import load_settings  # noqa: E402
+from wxdist.core.money import apply_rate  # noqa: E402
 from wxdist.models.types import utcnow  # noqa: E402
-from wxdist.money import apply_rate  # noqa: E402
 
 MAX_DEPTH = 50
 DEEP_TREES_MAX = 20
@@ -608,7 +608,7 @@ def migrate(app: Flask) -> float:
 
 def seed_catalogue(app: Flask) -> tuple[int, int]:
     """The settings row (defaults), one product with one SKU: (product id, sku id)."""
-    from wxdist.extensions import db
+    from wxdist.core.extensions import db
     from wxdist.models import DistributionSettings, Product, Sku
 
     with app.app_context():
@@ -920,7 +920,7 @@ def verify_attribution(
 
 
 def run_reconcile(app: Flask) -> list[tuple[str, int, float, list[str]]]:
-    from wxdist import reconcile
+    from wxdist.reporting import reconcile
 
     results: list[tuple[str, int, float, list[str]]] = []
     checks: list[tuple[str, Callable[[], list[str]]]] = [
@@ -1101,7 +1101,7 @@ def time_case(
 
 def team_call(user_id: int, depth: int, page: int) -> Callable[[], int]:
     def call() -> int:
-        from wxdist.distributor_centre import team_page
+        from wxdist.distribution.centre import team_page
 
         result = team_page(user_id, depth=depth, page=page, per_page=20)
         if len(result.items) != 20:
@@ -1115,7 +1115,7 @@ def sql_count_call(sql: str, user_id: int) -> Callable[[], int]:
     def call() -> int:
         from sqlalchemy import text
 
-        from wxdist.extensions import db
+        from wxdist.core.extensions import db
 
         return int(db.session.scalar(text(sql), {"u": user_id}) or 0)
 
@@ -1124,7 +1124,7 @@ def sql_count_call(sql: str, user_id: int) -> Callable[[], int]:
 
 def overview_call(user_id: int) -> Callable[[], int]:
     def call() -> int:
-        from wxdist.distributor_centre import overview
+        from wxdist.distribution.centre import overview
 
         return int(overview(user_id)["team_size"])
 
@@ -1186,7 +1186,7 @@ class Scenario:
         self.product_id, self.sku_id = seed_catalogue(self.app)
         load_forest(self.database, forest, self.load)
         with self.app.app_context():
-            from wxdist.extensions import db
+            from wxdist.core.extensions import db
 
             self.log.attach(db.engine)
         self.buyers = pick_buyers(forest, WARMUP_ORDERS + self.options.orders, self.rnd)
@@ -1202,7 +1202,7 @@ class Scenario:
 
     def attribute(self, index: int) -> None:
         """attribute_order for the index-th order, in a fresh app context (as a job)."""
-        from wxdist.commissions import attribute_order
+        from wxdist.distribution.commissions import attribute_order
 
         assert self.app is not None
         order_id = self.order_ids[index]
@@ -1283,7 +1283,7 @@ class Scenario:
     def teardown(self) -> None:
         if self.app is not None:
             with self.app.app_context():
-                from wxdist.extensions import db
+                from wxdist.core.extensions import db
 
                 db.engine.dispose()
         if self.options.keep_db:

@@ -4,7 +4,7 @@ Each `POST /tick` runs one transaction on the bench database: `SELECT … FOR UP
 hot row of `bench_counter`, `UPDATE` of that row, `INSERT` of a row into `bench_event`, then
 answers JSON. That is the shape of placing an order (lock the SKU row, change it, insert the
 order) without the ORM, auth, validation or serialisation, on the same driver (PyMySQL),
-pool settings (with the app's reset on return, wxdist.pool_reset: no ROLLBACK after the
+pool settings (with the app's reset on return, wxdist.core.pool_reset: no ROLLBACK after the
 COMMIT) and gunicorn settings as the app. bench/order_flow.py creates the tables and
 serves this module with `gunicorn bench.ceiling_app:app`; it reads DATABASE_URL.
 """
@@ -19,7 +19,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import create_engine, text
 
 from config import load_settings
-from wxdist import pool_reset
+from wxdist.core import pool_reset
 
 COUNTER_ID = 1
 

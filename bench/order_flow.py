@@ -629,7 +629,7 @@ def _drain(  # the timed part of drain_queue
 def seed_catalogue(db: Database) -> int:
     """One product on the shelf with one SKU of INITIAL_STOCK; returns the SKU id."""
     from wxdist import create_app
-    from wxdist.extensions import db as sa
+    from wxdist.core.extensions import db as sa
     from wxdist.models import Product, ProductImage, Sku
 
     app = create_app(
@@ -661,10 +661,10 @@ def seed_distributors(db: Database, chains: int) -> list[str]:
     if not chains:
         return []
     from wxdist import create_app
-    from wxdist.extensions import db as sa
+    from wxdist.core.extensions import db as sa
+    from wxdist.distribution.referrals import distributor_scene
     from wxdist.models import Distributor, DistributorStatus, Referral, User
     from wxdist.models.types import utcnow
-    from wxdist.referrals import distributor_scene
 
     app = create_app(
         {

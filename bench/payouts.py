@@ -28,7 +28,7 @@ Each scenario, on a fresh MariaDB database `wxdist_payb_<random>` dropped at the
    `--withdrawals` withdrawals spread over them (pending review, wechat, v2, account sealed
    with the app's key, payout numbers as the app makes them) with exactly the ledger entries
    and balances `request_withdrawal` would leave (a commission credit, then each hold
-   available → withdrawing); `wxdist.reconcile.check_all()` must then find nothing;
+   available → withdrawing); `wxdist.reporting.reconcile.check_all()` must then find nothing;
 2. starts the gateway emulator as its own process (`flask emulator`) and `--workers` RQ
    workers (`app`: `rq worker --with-scheduler default payouts --worker-class
    jobs.worker.AppWorker`; the others: `rq worker payouts --worker-class …`) on
@@ -125,11 +125,11 @@ SCRUBBED_PREFIXES = ("WECHAT_", "ALIPAY_", "EMULATOR_")
 # Functions whose inclusive share of the py-spy samples is printed (substring of a frame).
 SPY_FRAMES = (
     ("create_app (per job)", "create_app (wxdist/__init__.py"),
-    ("pay_batch", "pay_batch (wxdist/payouts.py"),
-    ("pay_one", "pay_one (wxdist/payouts.py"),
-    ("  take_leases", "take_leases (wxdist/payouts.py"),
-    ("  send (gateway)", "send (wxdist/payouts.py"),
-    ("  mark_paid", "mark_paid (wxdist/withdrawals.py"),
+    ("pay_batch", "pay_batch (wxdist/money/payouts.py"),
+    ("pay_one", "pay_one (wxdist/money/payouts.py"),
+    ("  take_leases", "take_leases (wxdist/money/payouts.py"),
+    ("  send (gateway)", "send (wxdist/money/payouts.py"),
+    ("  mark_paid", "mark_paid (wxdist/money/withdrawals.py"),
     ("SQL execute (driver)", "execute (pymysql/cursors.py"),
     ("COMMIT", "commit (pymysql/connections.py"),
     ("HTTP to the emulator", "send (requests/adapters.py"),
@@ -305,9 +305,8 @@ def seed(app: Flask, withdrawals: int, distributors: int, probe: int) -> Seeded:
     them, by bulk INSERT (ids chosen here: the database is fresh)."""
     from sqlalchemy import insert
 
-    from wxdist.account_vault import seal
-    from wxdist.distribution_settings import update_settings
-    from wxdist.extensions import db
+    from wxdist.core.extensions import db
+    from wxdist.distribution.settings import update_settings
     from wxdist.models import (
         DistributorAccount,
         LedgerBucket,
@@ -318,7 +317,8 @@ def seed(app: Flask, withdrawals: int, distributors: int, probe: int) -> Seeded:
     )
     from wxdist.models.distribution import Distributor, DistributorStatus
     from wxdist.models.types import utcnow
-    from wxdist.withdrawals import fee_for
+    from wxdist.money.account_vault import seal
+    from wxdist.money.withdrawals import fee_for
 
     total = withdrawals + probe
     with app.app_context():
@@ -439,7 +439,7 @@ def seed(app: Flask, withdrawals: int, distributors: int, probe: int) -> Seeded:
                 .values(status=WithdrawalStatus.APPROVED, reviewed_at=now)
             )
         session.commit()
-        from wxdist.reconcile import check_all
+        from wxdist.reporting.reconcile import check_all
 
         problems = check_all()
         session.remove()
@@ -598,8 +598,8 @@ def round_trips() -> Iterator[list[float]]:
 
 def probe(app: Flask, ids: list[int]) -> tuple[dict[str, PartCost], float]:
     """Pay `ids` one by one in this process with pay_one's parts wrapped in timers."""
-    from wxdist import payouts, withdrawals
-    from wxdist.extensions import db
+    from wxdist.core.extensions import db
+    from wxdist.money import payouts, withdrawals
 
     parts: dict[str, PartCost] = defaultdict(PartCost)
     originals = {
@@ -694,8 +694,8 @@ class Figures:
 
 
 def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
-    from wxdist import withdrawals
-    from wxdist.extensions import db
+    from wxdist.core.extensions import db
+    from wxdist.money import withdrawals
 
     n = scenario.count or opts.withdrawals
     figures = Figures(scenario, withdrawals=n)
@@ -857,9 +857,9 @@ def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
 def verify_books(app: Flask, withdrawals: int) -> list[str]:
     from sqlalchemy import func, select
 
-    from wxdist.extensions import db
+    from wxdist.core.extensions import db
     from wxdist.models import DistributorAccount, Withdrawal, WithdrawalStatus
-    from wxdist.reconcile import check_all
+    from wxdist.reporting.reconcile import check_all
 
     problems = []
     with app.app_context():

@@ -11,7 +11,7 @@ What it does, in a temporary directory it removes at the end:
    creates one on-shelf product whose picture (an 800×800 JPEG) is in the media storage and
    one approved distributor with an emoji nickname and no avatar;
 2. cold render: draws that distributor's 750×1334 product poster `--renders` times in this
-   process (`wxdist.posters.render`, no poster cached: decode the product picture as
+   process (`wxdist.sharing.posters.render`, no poster cached: decode the product picture as
    scaled by the product's first poster, decode and scale the code, draw the avatar disc
    and the texts with their fallback fonts, encode the JPEG), after one warm-up draw that
    loads the fonts; prints the median and p90; then the median of the first poster of a
@@ -154,13 +154,15 @@ def main() -> None:
         wait_http(f"{env['EMULATOR_URL']}/_emulator/health")
 
         from tests.share_helpers import product_picture
-        from wxdist import create_app, ledger, posters
-        from wxdist.auth import issue_token
-        from wxdist.extensions import db
-        from wxdist.media import load_picture, storage
+        from wxdist import create_app
+        from wxdist.accounts.auth import issue_token
+        from wxdist.core import ledger
+        from wxdist.core.extensions import db
+        from wxdist.core.media import load_picture, storage
         from wxdist.models import Distributor, Product, ProductImage, Sku, User
         from wxdist.models.types import utcnow
-        from wxdist.wxacode import get_code
+        from wxdist.sharing import posters
+        from wxdist.sharing.wxacode import get_code
 
         app = create_app()
         with app.app_context():

@@ -191,9 +191,9 @@ def profile(
 def profile_drain(app: Any, clock: DbClock, order_ids: list[int], top: int) -> None:
     """What the drain does with the orders the notifies queued: `attribute_many` on batches
     of BATCH (the drain's LPOP size), the first half timed, the second under cProfile."""
-    from wxdist.attribution_queue import BATCH, PENDING_KEY
-    from wxdist.commissions import attribute_many
-    from wxdist.redis_conn import redis_client
+    from wxdist.core.redis_conn import redis_client
+    from wxdist.distribution.attribution_queue import BATCH, PENDING_KEY
+    from wxdist.distribution.commissions import attribute_many
 
     redis_client(app.config["REDIS_URL"]).delete(PENDING_KEY)  # the ids are known here
     half = len(order_ids) // 2
@@ -339,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.redis_url:
                 profile_drain(app, clock, order_ids, args.top)
             with app.app_context():
-                from wxdist.extensions import db as sa
+                from wxdist.core.extensions import db as sa
 
                 sa.engine.dispose()
         finally:

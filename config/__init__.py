@@ -266,7 +266,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             "GATEWAY_TIMEOUT_SECONDS", 10, lambda n, r: _parse_int(n, r, 1)
         ),
         "INLINE_JOBS": not redis_url,
-        # Sharing: mini-program codes, H5 links and posters (wxdist/wxacode.py, wxdist/posters/).
+        # Sharing: mini-program codes, H5 links and posters (wxdist/sharing/).
         "MEDIA_DIR": get("MEDIA_DIR", str(instance / "media")),
         "MINIPROGRAM_PAGE": page,
         "MINIPROGRAM_ENV_VERSION": env_version,

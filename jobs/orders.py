@@ -10,17 +10,17 @@ def order_paid(order_id: int) -> None:
     order; on RQ the notify queues `attribute_pending` instead (this stays for jobs queued
     before that change)."""
     with app_context():
-        from wxdist.payment_flow import on_order_paid
+        from wxdist.shop.payment_flow import on_order_paid
 
         on_order_paid(order_id)
 
 
 def attribute_pending(batch: int | None = None, helper_slot: int = 0) -> int:
-    """Attribute every paid order on the pending list (wxdist.attribution_queue), a batch
+    """Attribute every paid order on the pending list (distribution.attribution_queue), a batch
     per transaction; `helper_slot` when a drain enqueued this one as a helper. Raises, after
     the others, naming the orders that failed (queued again unless parked)."""
     with app_context():
-        from wxdist.attribution_queue import BATCH, drain
+        from wxdist.distribution.attribution_queue import BATCH, drain
 
         return drain(batch or BATCH, helper_slot)
 
@@ -28,6 +28,6 @@ def attribute_pending(batch: int | None = None, helper_slot: int = 0) -> int:
 def close_expired_orders() -> dict[str, int]:
     """Periodic: close orders past their payment timeout (asking the gateway first)."""
     with app_context():
-        from wxdist.payment_flow import close_expired_orders as sweep
+        from wxdist.shop.payment_flow import close_expired_orders as sweep
 
         return sweep()

@@ -14,7 +14,7 @@ def pay_withdrawals(withdrawal_ids: list[int]) -> dict[str, int]:
     """Pay a batch of approved withdrawals. Raises PayoutsPending when any result is
     unknown, so RQ's Retry tries again with backoff."""
     with app_context():
-        from wxdist.payouts import pay_batch
+        from wxdist.money.payouts import pay_batch
 
         counts = pay_batch(list(withdrawal_ids))
     if counts.get("unknown"):
@@ -25,7 +25,7 @@ def pay_withdrawals(withdrawal_ids: list[int]) -> dict[str, int]:
 def resume_payouts() -> int:
     """Periodic: re-enqueue approved withdrawals nobody is paying and lapsed leases."""
     with app_context():
-        from wxdist.payouts import resume_stuck
+        from wxdist.money.payouts import resume_stuck
 
         return resume_stuck()
 
@@ -33,7 +33,7 @@ def resume_payouts() -> int:
 def expire_unconfirmed_bills() -> int:
     """Periodic: settle or cancel v3 bills waiting for the distributor's confirmation."""
     with app_context():
-        from wxdist.payouts import expire_unconfirmed
+        from wxdist.money.payouts import expire_unconfirmed
 
         return expire_unconfirmed()
 
@@ -41,6 +41,6 @@ def expire_unconfirmed_bills() -> int:
 def run_payout_cycle() -> int:
     """Periodic: on the configured day, approve and pay what is waiting for review."""
     with app_context():
-        from wxdist.payout_cycle import run_if_due
+        from wxdist.money.payout_cycle import run_if_due
 
         return run_if_due()

@@ -8,7 +8,7 @@ from jobs import app_context
 def predraw_for_distributor(user_id: int) -> int:
     """After a distributor is approved: their invite poster and product posters."""
     with app_context():
-        from wxdist.posters import predraw_for_distributor as predraw
+        from wxdist.sharing.posters import predraw_for_distributor as predraw
 
         return predraw(user_id)
 
@@ -16,6 +16,6 @@ def predraw_for_distributor(user_id: int) -> int:
 def predraw_for_product(product_id: int) -> int:
     """After a product goes on shelf: its poster for the approved distributors."""
     with app_context():
-        from wxdist.posters import predraw_for_product as predraw
+        from wxdist.sharing.posters import predraw_for_product as predraw
 
         return predraw(product_id)

@@ -8,7 +8,7 @@ from jobs import app_context
 def refund_orphan_payment(payment_id: int) -> None:
     """Refund a payment that its order could not take."""
     with app_context():
-        from wxdist.refunds import refund_orphan_payment as refund
+        from wxdist.shop.refunds import refund_orphan_payment as refund
 
         refund(payment_id)
 
@@ -16,6 +16,6 @@ def refund_orphan_payment(payment_id: int) -> None:
 def resend_processing_refunds() -> int:
     """Periodic: send again refunds the gateway has not settled."""
     with app_context():
-        from wxdist.refunds import resend_processing_refunds as resend
+        from wxdist.shop.refunds import resend_processing_refunds as resend
 
         return resend()

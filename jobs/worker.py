@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 
 # What the jobs import inside their functions (so that `import jobs` stays light).
 WARM_MODULES = (
-    "wxdist.payouts",
-    "wxdist.payment_flow",
-    "wxdist.commissions",
-    "wxdist.refunds",
+    "wxdist.money.payouts",
+    "wxdist.shop.payment_flow",
+    "wxdist.distribution.commissions",
+    "wxdist.shop.refunds",
     "payments.wechat_transfer_v2",
     "payments.wechat_transfer_v3",
     "payments.alipay_transfer",
@@ -40,7 +40,7 @@ def warm(app: Flask) -> None:
     logged and left to the jobs, which raise on it."""
     for name in WARM_MODULES:
         importlib.import_module(name)
-    from wxdist.extensions import db
+    from wxdist.core.extensions import db
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -11,7 +11,7 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 # Keep the app's loggers: by default fileConfig disables every logger that exists already,
-# which silenced wxdist.errors (unhandled-error tracebacks) in any process that migrated.
+# which silenced wxdist.core.errors (unhandled-error tracebacks) in any process that migrated.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

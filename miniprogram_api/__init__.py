@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Flask
 
-from wxdist.errors import NotFound
-from wxdist.ids import is_id
+from wxdist.core.errors import NotFound
+from wxdist.core.ids import is_id
 
 
 def register_api(app: Flask) -> None:

@@ -7,7 +7,7 @@ from flask import Blueprint
 from miniprogram_api import schemas
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import body, current_user, login_required
-from wxdist.auth import login_with_code
+from wxdist.accounts.auth import login_with_code
 
 bp = Blueprint("api_auth", __name__)
 

@@ -7,7 +7,7 @@ from flask import Blueprint
 from miniprogram_api import schemas, serialize
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import query
-from wxdist import catalog
+from wxdist.catalog import browse as catalog
 
 bp = Blueprint("api_catalog", __name__)
 

@@ -7,7 +7,8 @@ from flask import Blueprint
 from miniprogram_api import schemas
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import body, current_user, login_required, query
-from wxdist import distributor_centre, distributors, referrals
+from wxdist.distribution import centre as distributor_centre
+from wxdist.distribution import distributors, referrals
 
 bp = Blueprint("api_distributor", __name__)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, send_from_directory
 
 from miniprogram_api.openapi import build_openapi, with_settings
-from wxdist.distribution_settings import get_settings
+from wxdist.distribution.settings import get_settings
 
 bp = Blueprint("api_docs", __name__)
 

@@ -13,8 +13,8 @@ from flask import Flask
 from pydantic import BaseModel
 
 from miniprogram_api import schemas
-from wxdist.distribution_settings import Settings
-from wxdist.ids import MAX_ID
+from wxdist.core.ids import MAX_ID
+from wxdist.distribution.settings import Settings
 
 API_PREFIX = "/api/v1"
 

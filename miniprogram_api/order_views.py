@@ -15,7 +15,7 @@ from miniprogram_api.request import (
     query,
     token_required,
 )
-from wxdist import orders, payment_flow
+from wxdist.shop import orders, payment_flow
 
 bp = Blueprint("api_orders", __name__)
 

@@ -12,10 +12,10 @@ from typing import Any, NoReturn, TypeVar
 from flask import g, request
 from pydantic import BaseModel, RootModel, ValidationError
 
-from wxdist.auth import TokenClaims, claims_from_token, user_from_token
-from wxdist.errors import ApiError, Unauthorized, validation_fields
+from wxdist.accounts.auth import TokenClaims, claims_from_token, user_from_token
+from wxdist.core.errors import ApiError, Unauthorized, validation_fields
+from wxdist.core.request_json import JSONDepthError, loads_bounded
 from wxdist.models import User
-from wxdist.request_json import JSONDepthError, loads_bounded
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -35,7 +35,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
 def token_required(view: Callable[..., Any]) -> Callable[..., Any]:
     """Require a genuine, unexpired bearer token without loading the user; its claims are in
     `current_claims()`. For hot paths only: the view must hand the claims to a service that
-    checks them against the user's row in its first query (`wxdist.auth.check_claims`), so a
+    checks them against the user's row in its first query (`accounts.auth.check_claims`), so a
     revoked token or a deleted user is still refused, one round trip cheaper."""
 
     @functools.wraps(view)
@@ -69,7 +69,7 @@ def current_user() -> User:
 def body(model: type[M]) -> M:
     """The JSON body validated by `model`. Raises ApiError 400 `invalid_json` (field `body`)
     for a missing, malformed or over-deep body (decoded within the bounds of
-    `wxdist.request_json`), else `invalid` naming the field."""
+    `wxdist.core.request_json`), else `invalid` naming the field."""
     raw = request.get_data(cache=True)
     if not raw:
         _invalid_json("a JSON body is required")

@@ -22,8 +22,8 @@ from pydantic import (
     field_serializer,
 )
 
-from wxdist.ids import MAX_ID
-from wxdist.orders import MAX_QUANTITY, SHANGHAI
+from wxdist.core.ids import MAX_ID
+from wxdist.shop.orders import MAX_QUANTITY, SHANGHAI
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 

@@ -17,7 +17,7 @@ from miniprogram_api.schemas import (
     Text,
     shanghai_iso,
 )
-from wxdist.share_codes import CHANNEL_PATTERN
+from wxdist.sharing.share_codes import CHANNEL_PATTERN
 
 
 class ShareQuery(Strict):

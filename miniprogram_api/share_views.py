@@ -17,8 +17,9 @@ from werkzeug.wsgi import wrap_file
 from miniprogram_api import share_schemas as schemas
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import bearer_token, body, current_user, login_required, query
-from wxdist import distributor_centre, posters, share_codes, share_links, wxacode
-from wxdist.auth import token_claims, user_from_token
+from wxdist.accounts.auth import token_claims, user_from_token
+from wxdist.distribution import centre as distributor_centre
+from wxdist.sharing import posters, share_codes, share_links, wxacode
 
 bp = Blueprint("api_share", __name__)
 

@@ -10,8 +10,9 @@ from flask import Blueprint, current_app
 from miniprogram_api import schemas
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import body, current_user, login_required, query
-from wxdist import distributor_centre, withdrawals
+from wxdist.distribution import centre as distributor_centre
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
+from wxdist.money import withdrawals
 
 bp = Blueprint("api_withdrawals", __name__)
 

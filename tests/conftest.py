@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 from config import load_settings
 from payments.emulator import EmulatorServer, EmulatorSettings
 from wxdist import create_app
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 
 
 def _mysql_database(base_url: str) -> tuple[str, Callable[[], None]]:
@@ -135,7 +135,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
             # The row the migration seeds, so each test starts from a migrated database.
             conn.execute(text("INSERT INTO referral_lock (id, version) VALUES (1, 0)"))
         if application.config.get("REDIS_URL"):
-            from wxdist.redis_conn import redis_client
+            from wxdist.core.redis_conn import redis_client
 
             redis_client(application.config["REDIS_URL"]).flushdb()
     application.extensions.pop("panel_login_limiter", None)  # in-memory sign-in counts
@@ -161,8 +161,8 @@ def run_jobs(app: Flask) -> Callable[[], int]:
             return 0
         from rq import SimpleWorker
 
-        from wxdist.redis_conn import redis_client
-        from wxdist.tasks import QUEUES, rq_queue
+        from wxdist.core.redis_conn import redis_client
+        from wxdist.core.tasks import QUEUES, rq_queue
 
         with app.app_context():  # the jobs reuse this app (jobs.app_context)
             queues = [rq_queue(name) for name in QUEUES]

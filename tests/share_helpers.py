@@ -12,8 +12,8 @@ import zxingcpp
 from flask import Flask
 from PIL import Image
 
-from wxdist.extensions import db
-from wxdist.media import LocalDirStorage
+from wxdist.core.extensions import db
+from wxdist.core.media import LocalDirStorage
 from wxdist.models import ProductImage
 
 

@@ -11,7 +11,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Category, Product, ProductImage, Sku
 
 ADDRESS = {
@@ -121,7 +121,7 @@ def become_distributor(client: FlaskClient, code: str, **application: Any) -> di
 
 def set_settings(app: Flask, **changes: Any) -> None:
     """What the merchant panel (and `flask settings set`) does."""
-    from wxdist.distribution_settings import update_settings
+    from wxdist.distribution.settings import update_settings
 
     with app.app_context():
         update_settings(**changes)

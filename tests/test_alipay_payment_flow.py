@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from payments.emulator import EmulatorServer
 from payments.emulator.alipay import sign_notify
 from tests.shop import emulator_pay, get_order, login, make_product, place_order, start_pay
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Order, Payment
-from wxdist.refunds import request_refund
+from wxdist.shop.refunds import request_refund
 
 
 def _opened_alipay_order(client: FlaskClient, app: Flask, price_fen: int = 1234):

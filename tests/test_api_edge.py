@@ -12,8 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.shop import ADDRESS, become_distributor, login, make_product, sku_stock
-from wxdist.auth import TOKEN_SALT
-from wxdist.extensions import db
+from wxdist.accounts.auth import TOKEN_SALT
+from wxdist.core.extensions import db
 from wxdist.models import Order
 
 DEEP = 10_000

@@ -1,5 +1,5 @@
 """Coalesced commission attribution on RQ: the notify pushes the order id to a Redis list
-and schedules one drain job only when none is (wxdist.attribution_queue)."""
+and schedules one drain job only when none is (wxdist.distribution.attribution_queue)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from payments.emulator import EmulatorServer
 from tests.shop import become_distributor, login, make_product, pay_order, set_settings
-from wxdist import attribution_queue
-from wxdist.extensions import db
+from wxdist.core.extensions import db
+from wxdist.distribution import attribution_queue
+from wxdist.distribution.referrals import chain_for
 from wxdist.models import Commission, Order, OrderItem
-from wxdist.reconcile import check_all
-from wxdist.referrals import chain_for
+from wxdist.reporting.reconcile import check_all
 
 DRAIN = "jobs.orders.attribute_pending"
 
@@ -30,13 +30,13 @@ def _rq_only(app: Flask) -> None:
 
 
 def _redis(app: Flask) -> Any:
-    from wxdist.redis_conn import redis_client
+    from wxdist.core.redis_conn import redis_client
 
     return redis_client(app.config["REDIS_URL"])
 
 
 def _queued(app: Flask) -> list[str]:
-    from wxdist.tasks import rq_queue
+    from wxdist.core.tasks import rq_queue
 
     with app.app_context():
         return [job.func_name for job in rq_queue().get_jobs()]
@@ -103,7 +103,7 @@ def test_an_expired_flag_lets_a_later_notify_schedule_again(
 ) -> None:
     """A drain job lost (here: the queue emptied) leaves the flag set; once its TTL runs
     out, the next notify schedules a drain, which attributes the earlier orders too."""
-    from wxdist.tasks import rq_queue
+    from wxdist.core.tasks import rq_queue
 
     buyer, sku_id = _shop(client, app, "ttl")
     first = pay_order(client, emulator.url, buyer, sku_id)["id"]
@@ -129,7 +129,7 @@ def test_a_failing_order_leaves_the_others_attributed_and_the_job_retried(
     from rq import SimpleWorker
     from rq.job import Job
 
-    from wxdist.tasks import rq_queue
+    from wxdist.core.tasks import rq_queue
 
     buyer, sku_id = _shop(client, app, "fail")
     ids = [pay_order(client, emulator.url, buyer, sku_id)["id"] for _ in range(3)]
@@ -162,7 +162,7 @@ def test_a_failing_order_leaves_the_others_attributed_and_the_job_retried(
 def test_an_order_paid_job_queued_before_the_change_still_attributes(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
 ) -> None:
-    from wxdist.tasks import enqueue
+    from wxdist.core.tasks import enqueue
 
     buyer, sku_id = _shop(client, app, "old")
     order_id = pay_order(client, emulator.url, buyer, sku_id)["id"]
@@ -252,7 +252,7 @@ def test_a_poisoned_order_is_retried_alone_and_its_neighbours_are_attributed(
     transaction per order, so its neighbours are written and only it is counted a failure
     and queued again."""
     from wxdist.models import AttributionFailure
-    from wxdist.reconcile import check_parked_attributions
+    from wxdist.reporting.reconcile import check_parked_attributions
 
     buyer, sku_id = _shop(client, app, "poison")
     ids = [pay_order(client, emulator.url, buyer, sku_id)["id"] for _ in range(5)]
@@ -273,8 +273,8 @@ def test_a_poisoned_order_is_retried_alone_and_its_neighbours_are_attributed(
 def test_an_order_failing_too_often_is_parked_listed_and_swept_later(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
 ) -> None:
-    from wxdist.attribution_failures import PARK_AFTER
-    from wxdist.commissions import attribute_missed
+    from wxdist.distribution.attribution_failures import PARK_AFTER
+    from wxdist.distribution.commissions import attribute_missed
     from wxdist.models import AttributionFailure
     from wxdist.models.types import utcnow
 
@@ -323,7 +323,7 @@ def test_the_sweep_skips_a_failing_order_and_attributes_the_rest(
 ) -> None:
     """A lost drain left three orders; one of them cannot be attributed. The sweep writes the
     other two and counts the failure instead of stopping at it."""
-    from wxdist.commissions import attribute_missed
+    from wxdist.distribution.commissions import attribute_missed
     from wxdist.models.types import utcnow
 
     buyer, sku_id = _shop(client, app, "sweep")
@@ -361,7 +361,7 @@ def test_a_backlog_enqueues_a_helper_drain(
 ) -> None:
     """More than a batch waiting behind the one popped: the drain enqueues a second drain
     (a helper, holding a slot) for another worker; the queue still drains to the end."""
-    from wxdist.tasks import rq_queue
+    from wxdist.core.tasks import rq_queue
 
     buyer, sku_id = _shop(client, app, "help")
     ids = [pay_order(client, emulator.url, buyer, sku_id)["id"] for _ in range(9)]

@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 
 from payments.emulator import EmulatorServer
 from tests.shop import login
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import User
 
 
@@ -56,7 +56,7 @@ def test_me_needs_a_valid_token(client: FlaskClient, app: Flask) -> None:
 def test_a_token_signed_with_another_key_is_refused(client: FlaskClient, app: Flask) -> None:
     from itsdangerous import URLSafeTimedSerializer
 
-    from wxdist.auth import TOKEN_SALT
+    from wxdist.accounts.auth import TOKEN_SALT
 
     headers = login(client, "code-forge")
     uid = client.get("/api/v1/me", headers=headers).get_json()["id"]
@@ -95,7 +95,7 @@ def _stats(emulator: EmulatorServer) -> dict:
 def test_access_token_is_cached_and_refreshed_once_when_expired(
     client: FlaskClient, app: Flask, emulator: EmulatorServer
 ) -> None:
-    from wxdist.gateways import gateways
+    from wxdist.core.gateways import gateways
 
     login(client, "code-t1")
     before = _stats(emulator)["token_fetches"]

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from config import DEV_WECHAT_PAY_API_KEY
 from payments.emulator.wechat import sign_notify
 from tests.shop import ADDRESS, login, make_product, place_order, sku_stock, start_pay, storm
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Order, Payment
 
 

@@ -6,7 +6,7 @@ from flask import Flask
 
 from payments.emulator import EmulatorServer
 from tests.shop import make_product
-from wxdist.demo import DemoFailed, run_demo
+from wxdist.cli.demo import DemoFailed, run_demo
 
 
 def test_demo_ends_with_the_order_paid(app: Flask, emulator: EmulatorServer, run_jobs) -> None:

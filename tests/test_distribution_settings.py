@@ -23,12 +23,13 @@ from tests.shop import (
     pay_order,
     set_settings,
 )
-from wxdist import commissions, orders
-from wxdist.distribution_settings import get_settings, update_settings
-from wxdist.errors import ApiError
-from wxdist.extensions import db
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
+from wxdist.distribution import commissions
+from wxdist.distribution.settings import get_settings, update_settings
 from wxdist.models import Product, Referral, User
 from wxdist.models.types import utcnow
+from wxdist.shop import orders
 
 
 def _bind(client: FlaskClient, headers: dict[str, str], scene: str) -> dict[str, Any]:
@@ -267,7 +268,7 @@ def test_levels_upgrade_on_settlement_any_or_all_and_never_go_down(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
 ) -> None:
     set_settings(app, level1_rate_bp=1000, level2_rate_bp=0, freeze_days=0)
-    from wxdist.distributors import LevelSpec, create_level
+    from wxdist.distribution.distributors import LevelSpec, create_level
 
     with app.app_context():
         silver = create_level(
@@ -296,7 +297,7 @@ def test_levels_upgrade_on_settlement_any_or_all_and_never_go_down(
     assert level["id"] == silver  # any-of: 1000 settled is enough; gold needs 50 invites too
     assert level["id"] != gold
 
-    from wxdist.refunds import request_refund
+    from wxdist.shop.refunds import request_refund
 
     with app.app_context():
         request_refund(order["id"], 10_000, "退货")  # claws the settled commission back
@@ -382,7 +383,7 @@ def test_a_referrer_that_is_not_an_approved_distributor_binds_nobody(
 ) -> None:
     set_settings(app, application_review="manual")
     pending = become_distributor(client, "pend-d")
-    from wxdist.referrals import distributor_scene
+    from wxdist.distribution.referrals import distributor_scene
 
     buyer = _buyer(client, "pend-b", distributor_scene(pending["user_id"]))
     assert buyer["referral"]["reason"] == "not_distributor"
@@ -444,7 +445,7 @@ def test_an_open_refund_holds_settlement(
     _complete(client, app, buyer, order["id"])
     requests.post(f"{emulator.url}/_emulator/wechat/config", json={"auto_refund_notify": False})
     try:
-        from wxdist.refunds import request_refund
+        from wxdist.shop.refunds import request_refund
 
         with app.app_context():
             refund = request_refund(order["id"], 100, "部分")

@@ -17,10 +17,11 @@ from tests.shop import (
     set_settings,
     wait_for_status,
 )
-from wxdist import commissions, orders
+from wxdist.distribution import commissions
 from wxdist.models.types import utcnow
-from wxdist.reconcile import check_all
-from wxdist.refunds import request_refund
+from wxdist.reporting.reconcile import check_all
+from wxdist.shop import orders
+from wxdist.shop.refunds import request_refund
 
 
 def test_two_level_purchase_settles_and_claws_back(
@@ -75,7 +76,7 @@ def test_a_lost_attribution_job_is_caught_up_by_the_sweep(
         import pytest
 
         pytest.skip("inline jobs run in the notify itself; the lost job needs RQ")
-    from wxdist.redis_conn import redis_client
+    from wxdist.core.redis_conn import redis_client
 
     set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
     distributor = become_distributor(client, "lost-d")

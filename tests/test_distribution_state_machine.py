@@ -42,10 +42,11 @@ from sqlalchemy import func, select
 
 from payments.emulator import EmulatorServer
 from tests.shop import ADDRESS, make_product, set_settings
-from wxdist import commissions, distributors
-from wxdist import orders as order_service
-from wxdist.errors import ApiError, Conflict
-from wxdist.extensions import db
+from wxdist.core.errors import ApiError, Conflict
+from wxdist.core.extensions import db
+from wxdist.core.money import BP_WHOLE, apply_rate, proportion
+from wxdist.distribution import commissions, distributors
+from wxdist.distribution.referrals import distributor_scene
 from wxdist.models import (
     Commission,
     CommissionStatus,
@@ -61,10 +62,9 @@ from wxdist.models import (
     User,
 )
 from wxdist.models.types import utcnow
-from wxdist.money import BP_WHOLE, apply_rate, proportion
-from wxdist.reconcile import check_all
-from wxdist.referrals import distributor_scene
-from wxdist.refunds import request_refund
+from wxdist.reporting.reconcile import check_all
+from wxdist.shop import orders as order_service
+from wxdist.shop.refunds import request_refund
 
 CODES = [f"sm-user-{i}" for i in range(6)]
 STOCK = 12
@@ -193,7 +193,7 @@ class DistributionMachine(RuleBasedStateMachine):
                 for table in reversed(db.metadata.sorted_tables):
                     conn.execute(table.delete())
             if app.config.get("REDIS_URL"):
-                from wxdist.redis_conn import redis_client
+                from wxdist.core.redis_conn import redis_client
 
                 redis_client(app.config["REDIS_URL"]).flushdb()
         for channel in ("wechat", "alipay"):
@@ -770,7 +770,7 @@ class DistributionMachine(RuleBasedStateMachine):
         """`run_jobs()`, skipped when nothing is queued: a burst worker costs ~0.1 s even
         on an empty queue, which is most of the machine's time on Redis otherwise."""
         if not self.app.config["INLINE_JOBS"]:
-            from wxdist import tasks
+            from wxdist.core import tasks
 
             names = getattr(tasks, "QUEUES", (tasks.DEFAULT_QUEUE,))
             with self.app.app_context():

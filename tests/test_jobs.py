@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 
 from jobs.schedule import SCHEDULE
 from tests.shop import get_order, login, make_product, place_order, sku_stock
-from wxdist.extensions import db
+from wxdist.cli.scheduler import run_all_once
+from wxdist.core.extensions import db
 from wxdist.models import Order
 from wxdist.models.types import utcnow
-from wxdist.scheduler import run_all_once
 
 
 def test_rq_cron_config_registers_every_scheduled_job() -> None:
@@ -44,7 +44,7 @@ def test_the_closing_sweep_runs_inline_and_on_an_rq_worker(
             results = dict(run_all_once())
             assert results["jobs.orders.close_expired_orders"]["closed"] == 1
         else:
-            from wxdist.tasks import enqueue
+            from wxdist.core.tasks import enqueue
 
             enqueue("jobs.orders.close_expired_orders")
     run_jobs()

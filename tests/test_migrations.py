@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
 
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 
 
 def test_migrations_have_a_single_head(app: Flask) -> None:

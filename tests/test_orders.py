@@ -6,9 +6,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.shop import ADDRESS, get_order, login, make_product, place_order, sku_stock
-from wxdist import orders as order_service
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Order
+from wxdist.shop import orders as order_service
 
 
 def test_an_order_reserves_stock_and_answers_totals_in_fen(client: FlaskClient, app: Flask) -> None:

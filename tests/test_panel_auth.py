@@ -6,9 +6,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.panel_helpers import PASSWORD, csrf_from, make_staff, sign_in, staff_client
-from wxdist.extensions import db
+from wxdist.accounts.staff import set_password
+from wxdist.core.extensions import db
 from wxdist.models.staff import StaffUser
-from wxdist.staff import set_password
 
 
 def test_sign_in_lands_on_the_dashboard_and_sign_out_ends_the_session(app: Flask) -> None:

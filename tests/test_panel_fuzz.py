@@ -17,9 +17,9 @@ from payments.emulator import EmulatorServer
 from tests.panel_helpers import csrf_from, staff_client
 from tests.shop import make_product
 from tests.test_withdrawals import clean, fund, withdraw
-from wxdist.extensions import db
+from wxdist.accounts.staff import create_staff
+from wxdist.core.extensions import db
 from wxdist.models import Order
-from wxdist.staff import create_staff
 
 FUZZ = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 SKIP = {"panel.login", "panel.logout", "panel.static"}

@@ -22,8 +22,8 @@ from tests.shop import (
     wait_for_status,
 )
 from tests.test_withdrawals import clean
-from wxdist.audit import decode
-from wxdist.extensions import db
+from wxdist.core.audit import decode
+from wxdist.core.extensions import db
 from wxdist.models import AuditEntry, Commission, Order, Refund
 
 

@@ -14,9 +14,10 @@ from payments.emulator import EmulatorServer
 from tests.panel_helpers import staff_client
 from tests.shop import login, make_product, pay_order, wait_for_status
 from tests.test_withdrawals import fund, withdraw
-from wxdist import daily_stats, refunds
 from wxdist.models.staff import StaffRole
 from wxdist.panel.access import AREAS
+from wxdist.reporting import daily_stats
+from wxdist.shop import refunds
 
 # Endpoints that are not pages of an area: signing in and out, the stylesheet.
 OPEN_ENDPOINTS = {"panel.login", "panel.logout", "panel.static"}
@@ -31,7 +32,7 @@ def seed_objects(
     withdrawal = withdraw(client, distributor, 1000).get_json()
     product = make_product(app, title="Walk product")
     with app.app_context():
-        from wxdist.extensions import db
+        from wxdist.core.extensions import db
         from wxdist.models import Order
 
         order_id = db.session.query(Order.id).order_by(Order.id).first()[0]
@@ -115,7 +116,7 @@ def test_the_dashboard_counts_sales_refunds_distributors_and_commission(
     assert (totals.refunds, totals.refunded_fen) == (1, 900)
     # Recounting from the orders, refunds and ledger gives the same figures.
     with app.app_context():
-        from wxdist.extensions import db
+        from wxdist.core.extensions import db
         from wxdist.models import DailyStat
 
         db.session.query(DailyStat).delete()

@@ -22,8 +22,8 @@ from tests.shop import (
     set_settings,
     sku_stock,
 )
-from wxdist.audit import decode
-from wxdist.extensions import db
+from wxdist.core.audit import decode
+from wxdist.core.extensions import db
 from wxdist.models import Category, Product, Sku
 from wxdist.models.staff import AuditEntry
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Flask
 
 from tests.panel_helpers import PASSWORD, post_form, sign_in, staff_client
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models.staff import AuditEntry, StaffUser
 
 

@@ -14,7 +14,7 @@ from payments.emulator import EmulatorServer
 from tests.panel_helpers import csrf_from, post_form, staff_client
 from tests.shop import set_settings
 from tests.test_withdrawals import balances, clean, emulator_stats, fund, status_of, withdraw
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import LedgerEntry, Withdrawal
 from wxdist.models.staff import AuditEntry
 

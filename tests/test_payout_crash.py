@@ -45,9 +45,8 @@ from flask import Flask
 from sqlalchemy import func, insert, select, update
 
 from payments.emulator import EmulatorServer
-from wxdist import payouts, withdrawals
-from wxdist.distribution_settings import update_settings
-from wxdist.extensions import db
+from wxdist.core.extensions import db
+from wxdist.distribution.settings import update_settings
 from wxdist.models import (
     DistributorAccount,
     LedgerBucket,
@@ -58,7 +57,8 @@ from wxdist.models import (
 )
 from wxdist.models.distribution import Distributor, DistributorStatus
 from wxdist.models.types import utcnow
-from wxdist.reconcile import check_all
+from wxdist.money import payouts, withdrawals
+from wxdist.reporting.reconcile import check_all
 
 pytestmark = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL", "").startswith("mysql") and os.environ.get("REDIS_URL")),
@@ -379,7 +379,7 @@ def test_a_worker_killed_mid_batch_leaves_every_withdrawal_paid_exactly_once(
     from rq import Queue, SimpleWorker
     from rq.job import Job, JobStatus
 
-    from wxdist.redis_conn import redis_client
+    from wxdist.core.redis_conn import redis_client
 
     connection = redis_client(app.config["REDIS_URL"])
     queue = Queue(withdrawals.PAYOUT_QUEUE, connection=connection)

@@ -1,4 +1,4 @@
-"""The pool's reset on return (wxdist.pool_reset): no ROLLBACK after SQLAlchemy committed,
+"""The pool's reset on return (wxdist.core.pool_reset): no ROLLBACK after SQLAlchemy committed,
 one whenever the transaction may still be open. Counted at the DBAPI connection."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from wxdist import pool_reset
+from wxdist.core import pool_reset
 from wxdist.models import Category
 
 

@@ -14,9 +14,9 @@ from PIL import Image, ImageStat
 
 from tests.share_helpers import decode_qr, give_picture, media_files
 from tests.shop import become_distributor, login, make_product
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Product, Sku
-from wxdist.posters import text as poster_text
+from wxdist.sharing.posters import text as poster_text
 
 # Emoji, a stray tag character, a ZWJ family, a private-use character.
 EMOJI_NICKNAME = "小明\U000e0067😀🎉同学👨‍👩‍👧\ue000"

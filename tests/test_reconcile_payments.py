@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, make_url, text
 from payments.emulator import EmulatorServer
 from tests.shop import login, make_product, pay_order
 from wxdist import create_app
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Referral, User
 
 

@@ -41,10 +41,11 @@ from tests.shop import (
     set_settings,
     start_pay,
 )
-from wxdist import attribution_queue, create_app
-from wxdist.extensions import db
+from wxdist import create_app
+from wxdist.core.extensions import db
+from wxdist.distribution import attribution_queue
 from wxdist.models import Commission, Order
-from wxdist.reconcile import check_all
+from wxdist.reporting.reconcile import check_all
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -88,7 +89,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        from wxdist.redis_conn import redis_client
+        from wxdist.core.redis_conn import redis_client
 
         unavailable = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
         deadline = time.monotonic() + 10
@@ -132,8 +133,8 @@ class Shop:
         """Drain the RQ queues with a real burst worker; no job may fail."""
         from rq import SimpleWorker
 
-        from wxdist.redis_conn import redis_client
-        from wxdist.tasks import QUEUES, rq_queue
+        from wxdist.core.redis_conn import redis_client
+        from wxdist.core.tasks import QUEUES, rq_queue
 
         with self.app.app_context():
             queues = [rq_queue(name) for name in QUEUES]
@@ -292,7 +293,7 @@ def test_work_a_sweep_recovers_is_left_to_it_while_redis_is_down(
     from tests.test_withdrawals import balances, clean, fund, status_of, withdraw
     from wxdist.models import Withdrawal
     from wxdist.models.types import utcnow
-    from wxdist.payouts import resume_stuck
+    from wxdist.money.payouts import resume_stuck
 
     client = shop.client
     d = fund(client, shop.app, emulator, shop.run_worker, "down-w", 5000)

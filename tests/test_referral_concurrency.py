@@ -23,13 +23,14 @@ from sqlalchemy import delete, select, text
 
 from payments.emulator import EmulatorServer
 from tests.shop import become_distributor, login, make_product, pay_order, set_settings, storm
-from wxdist import commissions, orders
-from wxdist.extensions import db
+from wxdist.core.extensions import db
+from wxdist.core.sql import insert_ignore
+from wxdist.distribution import commissions
+from wxdist.distribution.referrals import distributor_scene
 from wxdist.models import Commission, DistributorAccount, OrderItem, Referral, ReferralLock
 from wxdist.models.types import utcnow
-from wxdist.reconcile import check_all
-from wxdist.referrals import distributor_scene
-from wxdist.sql import insert_ignore
+from wxdist.reporting.reconcile import check_all
+from wxdist.shop import orders
 
 
 def _distributors(client: FlaskClient, n: int, prefix: str) -> list[dict[str, Any]]:

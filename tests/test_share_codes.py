@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.share_helpers import decode_qr
 from tests.shop import become_distributor, login, make_product
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import ReferralBinding, ShareCode
 from wxdist.models.share import SCENE_MAX
 
@@ -67,7 +67,7 @@ def test_the_same_inputs_give_the_same_short_code(client: FlaskClient, app: Flas
 def test_a_scene_longer_than_32_characters_cannot_be_produced(
     app: Flask, distributor_id: int, product_id: int | None, channel: str, attempt: int
 ) -> None:
-    from wxdist.share_codes import is_share_scene, make_scene
+    from wxdist.sharing.share_codes import is_share_scene, make_scene
 
     with app.app_context():
         scene = make_scene(distributor_id, product_id, channel, attempt)
@@ -75,7 +75,7 @@ def test_a_scene_longer_than_32_characters_cannot_be_produced(
 
 
 def test_codes_refuse_what_wechat_would_refuse(app: Flask) -> None:
-    from wxdist.wxacode import spec_for
+    from wxdist.sharing.wxacode import spec_for
 
     with app.app_context():
         assert spec_for("s" * 32).scene == "s" * 32

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select, update
 
 from payments.emulator import EmulatorServer
 from tests.shop import login, make_product, pay_order, storm
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import DailyStat, Order
 
 ROUNDS = 6
@@ -20,7 +20,7 @@ def test_one_order_attributed_by_several_workers_at_once_counts_its_sale_once(
 ) -> None:
     """A retried attribution beside the first (the sweep beside a drain, a job retried):
     the dashboard's paid orders and sales count the order once."""
-    from wxdist.commissions import attribute_order
+    from wxdist.distribution.commissions import attribute_order
 
     product = make_product(app, price_fen=2500, stock=ROUNDS)
     headers = login(client)

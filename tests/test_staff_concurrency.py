@@ -11,10 +11,10 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from tests.shop import storm
-from wxdist.errors import ApiError
-from wxdist.extensions import db
+from wxdist.accounts.staff import create_staff, set_active, set_role
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
 from wxdist.models.staff import StaffRole, StaffUser
-from wxdist.staff import create_staff, set_active, set_role
 
 ROUNDS = 15
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from payments.emulator import EmulatorServer
 from tests.shop import emulator_pay, login, make_product, place_order, start_pay, storm
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Order, Payment, Refund
-from wxdist.reconcile import check_all
+from wxdist.reporting.reconcile import check_all
 
 ROUNDS = 12
 
@@ -75,8 +75,8 @@ def test_two_refunds_of_one_order_at_once_make_one_refund(
 ) -> None:
     """Two staff (or a double click) refund the same paid order at the same instant: one
     refund is made, the other is told the order is already being refunded."""
-    from wxdist.errors import Conflict
-    from wxdist.refunds import request_refund
+    from wxdist.core.errors import Conflict
+    from wxdist.shop.refunds import request_refund
 
     requests.post(  # keep refunds processing: the race is on requesting them
         f"{emulator.url}/_emulator/wechat/config", json={"auto_refund_notify": False}, timeout=5
@@ -108,7 +108,7 @@ def test_a_second_payment_refunded_by_two_jobs_at_once_is_refunded_once(
 ) -> None:
     """The refund job of a payment the order could not take runs twice at once (a retry
     beside the first try): one refund row, refunded once, neither run fails."""
-    from wxdist.refunds import refund_orphan_payment
+    from wxdist.shop.refunds import refund_orphan_payment
 
     product = make_product(app, price_fen=1800, stock=ROUNDS)
     headers = login(client)

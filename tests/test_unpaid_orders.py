@@ -19,10 +19,10 @@ from tests.shop import (
     sku_stock,
     start_pay,
 )
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Order, Payment, Refund
 from wxdist.models.types import utcnow
-from wxdist.payment_flow import close_expired_orders
+from wxdist.shop.payment_flow import close_expired_orders
 
 
 def _expire(app: Flask, order_id: int) -> None:

@@ -13,9 +13,9 @@ from config import DEV_WECHAT_PAY_API_KEY
 from payments.emulator import EmulatorServer
 from payments.emulator.wechat import sign_notify
 from tests.shop import emulator_pay, get_order, login, make_product, place_order, start_pay
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Order, Payment, Refund
-from wxdist.refunds import request_refund
+from wxdist.shop.refunds import request_refund
 
 
 def _paid_order(client: FlaskClient, app: Flask, emulator: EmulatorServer, price_fen: int = 2500):
@@ -194,7 +194,7 @@ def test_whole_and_partial_refunds_settle_once_through_the_refund_notify(
 def test_refund_beyond_the_paid_amount_is_refused(
     client: FlaskClient, app: Flask, emulator: EmulatorServer
 ) -> None:
-    from wxdist.errors import ApiError
+    from wxdist.core.errors import ApiError
 
     _, order, _ = _paid_order(client, app, emulator)
     with app.app_context():

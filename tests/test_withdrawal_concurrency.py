@@ -15,10 +15,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.shop import become_distributor, set_settings, storm
-from wxdist import ledger
-from wxdist.extensions import db
+from wxdist.core import ledger
+from wxdist.core.extensions import db
 from wxdist.models import DistributorAccount, LedgerBucket, LedgerEntry, Withdrawal
-from wxdist.reconcile import check_all
+from wxdist.reporting.reconcile import check_all
 
 AMOUNT = 1000
 

@@ -15,10 +15,12 @@ from sqlalchemy import update
 
 from payments.emulator import EmulatorServer
 from tests.shop import become_distributor, centre, login, make_product, pay_order, set_settings
-from wxdist import commissions, orders, payouts, withdrawals
-from wxdist.extensions import db
+from wxdist.core.extensions import db
+from wxdist.distribution import commissions
 from wxdist.models import Withdrawal
 from wxdist.models.types import utcnow
+from wxdist.money import payouts, withdrawals
+from wxdist.shop import orders
 
 
 def fund(
@@ -163,7 +165,7 @@ def test_reject_and_cancel_return_the_money(
     first = withdraw(client, d, 1000).get_json()
     second = withdraw(client, d, 1500).get_json()
     with app.app_context():
-        from wxdist.errors import ApiError
+        from wxdist.core.errors import ApiError
 
         with pytest.raises(ApiError):
             withdrawals.reject(first["id"], "")
@@ -321,7 +323,7 @@ def test_bank_withdrawals_are_paid_by_staff_with_a_reference(
 def test_the_weekly_payout_cycle_approves_and_pays_what_is_due(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
 ) -> None:
-    from wxdist.payout_cycle import run_if_due
+    from wxdist.money.payout_cycle import run_if_due
 
     d = fund(client, app, emulator, run_jobs, "wd-cycle", 5000)
     set_settings(app, payout_cycle="weekly", payout_weekday=3, wechat_payout_api="v2")

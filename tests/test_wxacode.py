@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from payments.emulator import EmulatorServer
 from tests.share_helpers import code_fetches, decode_qr, wechat_stats
 from tests.shop import become_distributor, make_product
-from wxdist.wxacode import get_code, spec_for
+from wxdist.sharing.wxacode import get_code, spec_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = """
 import hashlib, sys, time
 from wxdist import create_app
-from wxdist.wxacode import get_code, spec_for
+from wxdist.sharing.wxacode import get_code, spec_for
 app = create_app()
 with app.app_context():
     spec = spec_for(sys.argv[1])

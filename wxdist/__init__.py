@@ -15,19 +15,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     Raises config.ConfigError when settings are malformed or half given.
     """
     from miniprogram_api import register_api
-    from wxdist import (  # noqa: F401  (models registers tables)
-        cli,
-        gateways,
-        models,
-        pool_reset,
-        sqlite_locks,
-    )
-    from wxdist.errors import register_error_handlers
-    from wxdist.extensions import db, migrate
-    from wxdist.media_views import media_bp
-    from wxdist.notify import notify_bp
+    from wxdist import cli, models  # noqa: F401  (models registers tables)
+    from wxdist.core import gateways, pool_reset, sqlite_locks
+    from wxdist.core.errors import register_error_handlers
+    from wxdist.core.extensions import db, migrate
+    from wxdist.core.request_json import BoundedJSONRequest
     from wxdist.panel import register_panel
-    from wxdist.request_json import BoundedJSONRequest
+    from wxdist.web.media import media_bp
+    from wxdist.web.notify import notify_bp
 
     app = Flask(__name__, instance_relative_config=False)
     app.request_class = BoundedJSONRequest  # JSON bodies decoded within depth bounds

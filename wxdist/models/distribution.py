@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models.types import BigId, Fen, UTCDateTime, utcnow
 
 
 class DistributionSettings(db.Model):
-    """One row (id 1), read and written only through `wxdist.distribution_settings`."""
+    """One row (id 1), read and written only through `wxdist.distribution.settings`."""
 
     __tablename__ = "distribution_settings"
 

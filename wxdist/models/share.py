@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models.types import BigId, UTCDateTime, utcnow
 
 SCENE_MAX = 32  # getwxacodeunlimit's limit
@@ -42,7 +42,7 @@ class ShareCode(db.Model):
 
 class PosterTemplateRecord(db.Model):
     """The merchant's changes to a poster template (`invite` or `product`), as JSON over
-    the defaults of `wxdist.posters.PosterTemplate`."""
+    the defaults of `wxdist.sharing.posters.PosterTemplate`."""
 
     __tablename__ = "poster_templates"
 

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models.types import BigId, UTCDateTime, utcnow
 
 
@@ -35,7 +35,7 @@ class StaffUser(UserMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
-        """The login cookie's value: id and session version (see wxdist.staff)."""
+        """The login cookie's value: id and session version (see wxdist.accounts.staff)."""
         return f"{self.id}:{self.session_version}"
 
     @property

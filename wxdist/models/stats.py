@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import Date, Integer, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models.types import Fen
 
 SHARDS = 8

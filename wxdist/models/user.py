@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models.types import BigId, Fen, UTCDateTime, utcnow
 
 

@@ -28,9 +28,9 @@ from limits.strategies import FixedWindowRateLimiter
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from wxdist.accounts.staff import authenticate
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.ui import client_ip
-from wxdist.staff import authenticate
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,13 @@ class LoginForm(FlaskForm):
 class _Limiter:
     """Fixed-window counts of failed sign-ins: in Redis when REDIS_URL is set (shared by
     every process), else, and while Redis is unreachable, in this process's memory
-    (policy: `wxdist.redis_conn`)."""
+    (policy: `wxdist.core.redis_conn`)."""
 
     def __init__(self, redis_url: str | None) -> None:
         self.memory = FixedWindowRateLimiter(MemoryStorage())
         self.shared: FixedWindowRateLimiter | None = None
         if redis_url:
-            from wxdist.redis_conn import redis_client
+            from wxdist.core.redis_conn import redis_client
 
             pool = redis_client(redis_url).connection_pool  # short timeouts, one pool
             self.shared = FixedWindowRateLimiter(
@@ -58,7 +58,7 @@ class _Limiter:
 
     def _call(self, method: str, *args: Any) -> Any:
         if self.shared is not None:
-            from wxdist.redis_conn import UNAVAILABLE
+            from wxdist.core.redis_conn import UNAVAILABLE
 
             try:
                 return getattr(self.shared, method)(*args)

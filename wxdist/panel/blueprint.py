@@ -9,8 +9,8 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from wxdist.errors import ApiError
-from wxdist.extensions import db
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
 
 panel_bp = Blueprint(
     "panel",
@@ -28,7 +28,7 @@ csrf = CSRFProtect()
 
 @login_manager.user_loader
 def _load_staff(value: str):  # type: ignore[no-untyped-def]
-    from wxdist.staff import load_session
+    from wxdist.accounts.staff import load_session
 
     return load_session(value)
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 from flask import current_app, render_template
 from sqlalchemy import func, select
 
-from wxdist import daily_stats
-from wxdist.extensions import db
+from wxdist.core.extensions import db
 from wxdist.models import Product, Sku, Withdrawal, WithdrawalStatus
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.charts import bar_chart
+from wxdist.reporting import daily_stats
 
 LOW_STOCK_ROWS = 20
 

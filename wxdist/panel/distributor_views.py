@@ -22,10 +22,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from wxdist import distributors as distributor_service
-from wxdist import referrals
-from wxdist.errors import ApiError
-from wxdist.extensions import db
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
+from wxdist.distribution import distributors as distributor_service
+from wxdist.distribution import referrals
 from wxdist.models import (
     Commission,
     Distributor,

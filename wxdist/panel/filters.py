@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
-from wxdist.orders import SHANGHAI
+from wxdist.shop.orders import SHANGHAI
 
 
 def fen(amount: int | None) -> str:

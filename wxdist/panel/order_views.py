@@ -21,19 +21,19 @@ from sqlalchemy import select
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from wxdist import orders as order_service
-from wxdist import refunds
-from wxdist.errors import ApiError
-from wxdist.extensions import db
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
+from wxdist.core.money import parse_yuan
 from wxdist.models import Commission, Order, OrderStatus, Payment, Refund, User
-from wxdist.money import parse_yuan
-from wxdist.orders import SHANGHAI
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.distributor_views import names_of
 from wxdist.panel.filters import fen
 from wxdist.panel.ui import audited, choice_arg, day_arg, paginate
-from wxdist.refunds import REFUNDABLE
+from wxdist.shop import orders as order_service
+from wxdist.shop import refunds
+from wxdist.shop.orders import SHANGHAI
+from wxdist.shop.refunds import REFUNDABLE
 
 ORDER_NO = re.compile(r"^\d{24}$")
 PHONE = re.compile(r"^\+?\d{11,15}$")

@@ -1,6 +1,6 @@
 """Products: the catalogue list, creating and editing a product, its SKUs and stock.
 
-The views validate forms and call `wxdist.catalog_admin` / `wxdist.products`; every change
+The views validate forms and call `wxdist.catalog.admin` / `wxdist.catalog.products`; every change
 is audited. Stock is edited relatively: each SKU form carries the stock the staff member
 saw, and the service applies the difference (see `catalog_admin.adjust_stock`).
 """
@@ -25,16 +25,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from wxdist import catalog_admin
-from wxdist.catalog_admin import MAX_SORT, MAX_STOCK, ProductInput, SkuInput
-from wxdist.errors import ApiError
-from wxdist.extensions import db
+from wxdist.catalog import admin as catalog_admin
+from wxdist.catalog.admin import MAX_SORT, MAX_STOCK, ProductInput, SkuInput
+from wxdist.catalog.products import set_on_shelf
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
 from wxdist.models import Category, Product, Sku
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.decimal_fields import PercentField, YuanField
 from wxdist.panel.ui import audited, choice_arg, int_arg, paginate
-from wxdist.products import set_on_shelf
 
 NEW_SKU_ROWS = 3
 

@@ -18,7 +18,9 @@ from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from wxdist.distribution_settings import (
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
+from wxdist.distribution.settings import (
     CHOICES,
     EDITABLE,
     SETTINGS_ID,
@@ -26,8 +28,6 @@ from wxdist.distribution_settings import (
     get_settings,
     update_settings,
 )
-from wxdist.errors import ApiError
-from wxdist.extensions import db
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.decimal_fields import PercentField, YuanField

@@ -11,9 +11,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from wxdist import staff as staff_service
-from wxdist.errors import ApiError
-from wxdist.extensions import db
+from wxdist.accounts import staff as staff_service
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
 from wxdist.models.staff import StaffRole, StaffUser
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp

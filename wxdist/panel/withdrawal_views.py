@@ -18,13 +18,13 @@ from sqlalchemy import Select, func, or_, select
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from wxdist import withdrawals as service
-from wxdist.audit import decode
-from wxdist.errors import ApiError
-from wxdist.extensions import db
+from wxdist.core.audit import decode
+from wxdist.core.errors import ApiError
+from wxdist.core.extensions import db
 from wxdist.models import LedgerEntry, User, Withdrawal, WithdrawalStatus
 from wxdist.models.distribution import Distributor
 from wxdist.models.staff import AuditEntry
+from wxdist.money import withdrawals as service
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp, panel_referrer
 from wxdist.panel.filters import local_time

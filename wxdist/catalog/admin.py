@@ -1,0 +1,347 @@
+"""Catalogue changes the merchant makes in the panel: products, images, SKUs, stock,
+categories, per-product commission rates.
+
+Inputs are typed (fen, basis points, ints); each function checks them and raises ApiError
+naming the bad fields, NotFound for a missing product or SKU, Conflict when stock moved
+under the staff member's feet. Each function commits.
+
+Stock is never overwritten with a number read earlier: `adjust_stock` takes the stock the
+staff member saw and the stock they want, and applies the difference relatively
+(`stock = stock + (wanted - seen)`), so a reservation made by an order in between is kept;
+if that would take the stock below zero it refuses with Conflict and changes nothing.
+
+Posters are keyed by their content (title, lowest active price, first image), so a stale
+poster is never served once the product changes; when a change alters what an on-shelf
+product's poster shows, the posters are drawn ahead again (`predraw_product_posters`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+
+from wxdist.core.errors import ApiError, Conflict, NotFound
+from wxdist.core.extensions import db
+from wxdist.core.money import BP_WHOLE
+from wxdist.models import Category, Product, ProductImage, Sku
+
+MAX_IMAGES = 20
+MAX_STOCK = 10_000_000
+MAX_PRICE_FEN = 10**10  # ¥100,000,000
+MAX_SORT = 1_000_000
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    """A product's own fields as the merchant edits them (rates in basis points; None:
+    use the distributor's level or the programme default)."""
+
+    title: str
+    subtitle: str = ""
+    description: str = ""
+    category_id: int | None = None
+    sort: int = 0
+    image_urls: tuple[str, ...] = ()
+    commission_l1_bp: int | None = None
+    commission_l2_bp: int | None = None
+    new_category: str = ""  # a category to create (or reuse by name) instead of category_id
+
+
+@dataclass(frozen=True)
+class SkuInput:
+    name: str
+    price_fen: int
+    stock: int = 0
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class SkuChange:
+    """What `update_sku` changed (for the audit log)."""
+
+    before: dict[str, Any] = field(default_factory=dict)
+    after: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- checks ------------------------------------------------------------------------------
+
+
+def _product_errors(data: ProductInput) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not data.title.strip():
+        errors["title"] = "required"
+    elif len(data.title) > 128:
+        errors["title"] = "at most 128 characters"
+    if len(data.subtitle) > 255:
+        errors["subtitle"] = "at most 255 characters"
+    if len(data.description) > 60_000:
+        errors["description"] = "at most 60000 characters"
+    if not -MAX_SORT <= data.sort <= MAX_SORT:
+        errors["sort"] = f"from {-MAX_SORT} to {MAX_SORT}"
+    if data.new_category.strip():
+        if len(data.new_category.strip()) > 64:
+            errors["new_category"] = "at most 64 characters"
+    elif data.category_id is not None and db.session.get(Category, data.category_id) is None:
+        errors["category_id"] = "no such category"
+    if len(data.image_urls) > MAX_IMAGES:
+        errors["image_urls"] = f"at most {MAX_IMAGES} images"
+    for url in data.image_urls:
+        if not url.startswith(("https://", "http://")) or len(url) > 512 or " " in url:
+            errors["image_urls"] = f"not an http(s) URL of at most 512 characters: {url[:80]}"
+            break
+    for name in ("commission_l1_bp", "commission_l2_bp"):
+        value = getattr(data, name)
+        if value is not None and not 0 <= value <= BP_WHOLE:
+            errors[name] = "from 0 to 100 %"
+    l1, l2 = data.commission_l1_bp, data.commission_l2_bp
+    if (
+        l1 is not None
+        and l2 is not None
+        and not errors.keys() & {"commission_l1_bp", "commission_l2_bp"}
+        and l1 + l2 > BP_WHOLE
+    ):
+        errors["commission_l2_bp"] = "level 1 and level 2 together exceed 100 %"
+    return errors
+
+
+def _sku_errors(sku: SkuInput, prefix: str = "") -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not sku.name.strip():
+        errors[f"{prefix}name"] = "required"
+    elif len(sku.name) > 128:
+        errors[f"{prefix}name"] = "at most 128 characters"
+    if not 0 < sku.price_fen <= MAX_PRICE_FEN:
+        errors[f"{prefix}price_fen"] = "more than 0 and at most ¥100,000,000"
+    if not 0 <= sku.stock <= MAX_STOCK:
+        errors[f"{prefix}stock"] = f"from 0 to {MAX_STOCK}"
+    return errors
+
+
+def _refuse(errors: dict[str, str]) -> None:
+    if errors:
+        db.session.rollback()
+        raise ApiError("the product has invalid fields", code="invalid", fields=errors)
+
+
+def _category_id(data: ProductInput) -> int | None:
+    """The product's category: `new_category` found or created by name (not committed),
+    else `category_id`."""
+    name = data.new_category.strip()
+    if not name:
+        return data.category_id
+    return _find_or_add_category(name).id
+
+
+def _images(urls: tuple[str, ...]) -> list[ProductImage]:
+    return [ProductImage(url=url, sort=index) for index, url in enumerate(urls)]
+
+
+def product_state(product: Product) -> dict[str, Any]:
+    """The editable fields of a product, as the audit log shows them."""
+    return {
+        "title": product.title,
+        "subtitle": product.subtitle,
+        "description": product.description,
+        "category_id": product.category_id,
+        "sort": product.sort,
+        "image_urls": [image.url for image in product.images],
+        "commission_l1_bp": product.commission_l1_bp,
+        "commission_l2_bp": product.commission_l2_bp,
+    }
+
+
+def _poster_facts(product_id: int) -> object:
+    from wxdist.sharing.posters import product_facts
+
+    return product_facts(product_id)
+
+
+def _refresh_posters(product_id: int, facts_before: object) -> None:
+    """Draw an on-shelf product's posters ahead again when what they show changed."""
+    if _poster_facts(product_id) == facts_before:
+        return
+    if db.session.scalar(select(Product.on_shelf).where(Product.id == product_id)):
+        from wxdist.sharing.posters.jobs import predraw_product_posters
+
+        predraw_product_posters(product_id)
+
+
+# ---- products ----------------------------------------------------------------------------
+
+
+def create_product(data: ProductInput, skus: list[SkuInput]) -> Product:
+    """Create a product (off shelf) with its images and SKUs; commits.
+
+    Raises ApiError naming fields (`skus.N.price_fen` for the N-th SKU) for a blank title,
+    an unknown category, bad image URLs, rates outside 0–100 % or summing over 100 %, no
+    SKU, or a SKU with a bad name, price or stock.
+    """
+    errors = _product_errors(data)
+    if not skus:
+        errors["skus"] = "at least one SKU"
+    for index, sku in enumerate(skus):
+        errors.update(_sku_errors(sku, f"skus.{index}."))
+    _refuse(errors)
+    product = Product(
+        title=data.title.strip(),
+        subtitle=data.subtitle.strip(),
+        description=data.description,
+        category_id=_category_id(data),
+        sort=data.sort,
+        on_shelf=False,
+        commission_l1_bp=data.commission_l1_bp,
+        commission_l2_bp=data.commission_l2_bp,
+        images=_images(data.image_urls),
+        skus=[
+            Sku(name=s.name.strip(), price_fen=s.price_fen, stock=s.stock, is_active=s.is_active)
+            for s in skus
+        ],
+    )
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
+def update_product(product_id: int, data: ProductInput) -> dict[str, tuple[Any, Any]]:
+    """Change a product's own fields (not shelf state, not SKUs); commits. Returns
+    {field: (before, after)} of what changed. Raises NotFound, or ApiError as
+    `create_product` does."""
+    product = get_product(product_id)
+    _refuse(_product_errors(data))
+    facts = _poster_facts(product_id)
+    before = product_state(product)
+    product.title = data.title.strip()
+    product.subtitle = data.subtitle.strip()
+    product.description = data.description
+    product.category_id = _category_id(data)
+    product.sort = data.sort
+    product.commission_l1_bp = data.commission_l1_bp
+    product.commission_l2_bp = data.commission_l2_bp
+    if [image.url for image in product.images] != list(data.image_urls):
+        product.images = _images(data.image_urls)
+    after = product_state(product)
+    changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    db.session.commit()
+    if changed:
+        _refresh_posters(product_id, facts)
+    return changed
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound("no such product", fields={"product_id": "not found"})
+    return product
+
+
+# ---- SKUs and stock ---------------------------------------------------------------------
+
+
+def add_sku(product_id: int, sku: SkuInput) -> Sku:
+    """Add a SKU to a product; commits. Raises NotFound, or ApiError naming `name`,
+    `price_fen` or `stock`."""
+    get_product(product_id)
+    _refuse(_sku_errors(sku))
+    facts = _poster_facts(product_id)
+    row = Sku(
+        product_id=product_id,
+        name=sku.name.strip(),
+        price_fen=sku.price_fen,
+        stock=sku.stock,
+        is_active=sku.is_active,
+    )
+    db.session.add(row)
+    db.session.commit()
+    _refresh_posters(product_id, facts)
+    return row
+
+
+def _get_sku(product_id: int, sku_id: int) -> Sku:
+    sku = db.session.get(Sku, sku_id)
+    if sku is None or sku.product_id != product_id:
+        raise NotFound("no such SKU", fields={"sku_id": "not found"})
+    return sku
+
+
+def update_sku(
+    product_id: int, sku_id: int, *, name: str, price_fen: int, is_active: bool
+) -> SkuChange:
+    """Change a SKU's name, price and whether it is sold (never its stock: see
+    `adjust_stock`); commits. Raises NotFound, or ApiError naming `name` / `price_fen`."""
+    sku = _get_sku(product_id, sku_id)
+    _refuse(_sku_errors(SkuInput(name=name, price_fen=price_fen)))
+    facts = _poster_facts(product_id)
+    before = {"name": sku.name, "price_fen": sku.price_fen, "is_active": sku.is_active}
+    after = {"name": name.strip(), "price_fen": price_fen, "is_active": is_active}
+    changed = {k for k in before if before[k] != after[k]}
+    if not changed:
+        db.session.rollback()
+        return SkuChange()
+    sku.name, sku.price_fen, sku.is_active = after["name"], price_fen, is_active
+    db.session.commit()
+    _refresh_posters(product_id, facts)
+    return SkuChange({k: before[k] for k in changed}, {k: after[k] for k in changed})
+
+
+def adjust_stock(product_id: int, sku_id: int, *, seen: int, wanted: int) -> int:
+    """Set a SKU's stock to `wanted` as the staff member meant it when they saw `seen`:
+    the difference is applied relatively in one conditional update, so orders that
+    reserved (or released) stock meanwhile keep their effect. Commits; returns the stock
+    now. Raises NotFound, ApiError naming `stock` for a value outside 0..MAX_STOCK, or
+    Conflict naming `stock` when the difference would take the current stock below 0."""
+    _get_sku(product_id, sku_id)
+    if not 0 <= wanted <= MAX_STOCK:
+        db.session.rollback()
+        raise ApiError("invalid stock", code="invalid", fields={"stock": f"from 0 to {MAX_STOCK}"})
+    delta = wanted - seen
+    if delta == 0:
+        db.session.rollback()
+        return int(db.session.scalar(select(Sku.stock).where(Sku.id == sku_id)) or 0)
+    changed = db.session.execute(
+        update(Sku)
+        .where(Sku.id == sku_id, Sku.stock + delta >= 0, Sku.stock + delta <= MAX_STOCK)
+        .values(stock=Sku.stock + delta)
+    ).rowcount
+    if not changed:
+        now = db.session.scalar(select(Sku.stock).where(Sku.id == sku_id))
+        db.session.rollback()
+        raise Conflict(
+            "the stock changed since the page was opened",
+            code="stock_changed",
+            fields={
+                "stock": f"now {now} (orders moved it since you saw {seen}); "
+                f"changing it by {delta:+d} is not possible — reload and retry"
+            },
+        )
+    stock = int(db.session.scalar(select(Sku.stock).where(Sku.id == sku_id)) or 0)
+    db.session.commit()
+    return stock
+
+
+# ---- categories -------------------------------------------------------------------------
+
+
+def _find_or_add_category(name: str) -> Category:
+    existing = db.session.scalar(
+        select(Category).where(Category.name == name).order_by(Category.id).limit(1)
+    )
+    if existing is not None:
+        existing.is_active = True
+        return existing
+    category = Category(name=name, sort=0, is_active=True)
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def create_category(name: str) -> Category:
+    """An active category with this name (the existing one, reactivated, if there is one);
+    commits. Raises ApiError naming `name` when blank or longer than 64 characters."""
+    name = name.strip()
+    if not name or len(name) > 64:
+        raise ApiError("invalid category", code="invalid", fields={"name": "1 to 64 characters"})
+    category = _find_or_add_category(name)
+    db.session.commit()
+    return category

@@ -1,0 +1,27 @@
+"""Product changes the merchant makes (the panel will call these; `flask product` does now)."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from wxdist.core.errors import NotFound
+from wxdist.core.extensions import db
+from wxdist.models import Product
+
+
+def set_on_shelf(product_id: int, on_shelf: bool) -> bool:
+    """Put a product on or off the shelf; commits. Returns True if it changed. Going on
+    shelf has its posters drawn ahead (an RQ job) when POSTER_PREDRAW is on."""
+    if db.session.get(Product, product_id) is None:
+        raise NotFound("no such product", fields={"product_id": "not found"})
+    changed = db.session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.on_shelf.is_(not on_shelf))
+        .values(on_shelf=on_shelf)
+    ).rowcount
+    db.session.commit()
+    if changed and on_shelf:
+        from wxdist.sharing.posters.jobs import predraw_product_posters
+
+        predraw_product_posters(product_id)
+    return bool(changed)

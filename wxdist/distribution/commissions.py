@@ -1,0 +1,591 @@
+"""Commission: attribution when an order is paid, settlement after it completes, and
+proportional clawback when it is refunded. Every movement goes through `wxdist.core.ledger`.
+
+- Attribution snapshots the chain on the order and writes one record per (item,
+  beneficiary, depth), frozen. The rate is the product's own, else the beneficiary's
+  level's, else the default of the settings; the depths together never take more than
+  100 % of an item.
+- Settlement: an order completed at least `freeze_days` ago, with no refund open, has its
+  frozen commission moved to available (and the beneficiaries' levels re-checked).
+- Clawback recomputes what each record may keep from the item's refunded share, and takes
+  back the difference: from frozen while unsettled, from available (possibly into debt)
+  once settled. It is idempotent: running it twice takes nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, insert, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
+
+from wxdist.core import ledger
+from wxdist.core.extensions import db
+from wxdist.core.money import BP_WHOLE, apply_rate, proportion
+from wxdist.core.sql import is_deadlock
+from wxdist.distribution import attribution_failures, distributors
+from wxdist.distribution.settings import Settings, get_settings
+from wxdist.models import (
+    Commission,
+    CommissionStatus,
+    Distributor,
+    DistributorLevel,
+    DistributorStatus,
+    LedgerBucket,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Product,
+    Referral,
+    User,
+)
+from wxdist.models.types import utcnow
+from wxdist.reporting import daily_stats
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # orders per attribution transaction (the drain pops as many at a time)
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    user_id: int
+    level: int  # depth 1 or 2
+    level_rates: tuple[int, int] | None  # the distributor level's (l1, l2) rates, if any
+
+
+def _lock_order(order_id: int) -> Order | None:
+    return db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _rate(
+    product_rates: tuple[int | None, int | None], beneficiary: Beneficiary, settings: Settings
+) -> tuple[int, str]:
+    own = product_rates[beneficiary.level - 1]
+    if own is not None:
+        return own, "product"
+    if beneficiary.level_rates is not None:
+        return beneficiary.level_rates[beneficiary.level - 1], "level"
+    return settings.rate_for_depth(beneficiary.level), "default"
+
+
+def _active(parent_id: int | None, expires_at: datetime | None, now: datetime) -> bool:
+    """A binding that counts (as `referrals.chain_for` reads it)."""
+    return parent_id is not None and (expires_at is None or expires_at > now)
+
+
+def _beneficiaries_of(
+    buyer_ids: set[int], settings: Settings, now: datetime
+) -> dict[int, list[Beneficiary]]:
+    """Who earns from each buyer, by depth: the chains in one query (a referral joined to
+    its parent's), the candidates' distributor rows and levels in another. A disabled or
+    unapproved referrer earns nothing and does not shift the others up; with
+    self-purchase commission on, an approved buyer earns depth 1 (内购)."""
+    if not settings.enabled or not buyer_ids:
+        return {}
+    parent = aliased(Referral)
+    chains: dict[int, tuple[int | None, int | None]] = {}
+    for user_id, parent_id, expires_at, grandparent_id, parent_expires_at in db.session.execute(
+        select(
+            Referral.user_id,
+            Referral.parent_id,
+            Referral.expires_at,
+            parent.parent_id,
+            parent.expires_at,
+        )
+        .outerjoin(parent, parent.user_id == Referral.parent_id)
+        .where(Referral.user_id.in_(buyer_ids))
+    ):
+        if _active(parent_id, expires_at, now):
+            upper = grandparent_id if _active(grandparent_id, parent_expires_at, now) else None
+            chains[user_id] = (parent_id, upper)
+    wanted = {uid for chain in chains.values() for uid in chain if uid is not None}
+    if settings.self_purchase_commission:
+        wanted |= buyer_ids
+    approved: dict[int, tuple[int, int] | None] = {}
+    if wanted:
+        for user_id, status, rate1, rate2, has_level in db.session.execute(
+            select(
+                Distributor.user_id,
+                Distributor.status,
+                DistributorLevel.level1_rate_bp,
+                DistributorLevel.level2_rate_bp,
+                DistributorLevel.id,
+            )
+            .outerjoin(DistributorLevel, Distributor.level_id == DistributorLevel.id)
+            .where(Distributor.user_id.in_(wanted))
+        ):
+            if status == DistributorStatus.APPROVED:
+                approved[user_id] = (rate1, rate2) if has_level is not None else None
+    found: dict[int, list[Beneficiary]] = {}
+    for buyer_id in buyer_ids:
+        parent_id, grandparent_id = chains.get(buyer_id, (None, None))
+        if settings.self_purchase_commission and buyer_id in approved:
+            candidates = [buyer_id, parent_id]
+        else:
+            candidates = [parent_id, grandparent_id]
+        found[buyer_id] = [
+            Beneficiary(user_id, depth, approved[user_id])
+            for depth, user_id in enumerate(candidates[: settings.depth], start=1)
+            if user_id is not None and user_id in approved
+        ]
+    return found
+
+
+@dataclass(frozen=True)
+class _Paid:
+    """What attribution reads of a locked, paid, unattributed order."""
+
+    id: int
+    user_id: int
+    paid_fen: int
+    refunded_fen: int
+    paid_at: datetime
+
+
+def _lock_unattributed(order_ids: list[int]) -> list[_Paid]:
+    """Lock the orders (ascending id, so concurrent batches lock in one order) and keep
+    those paid and not yet attributed."""
+    rows = db.session.execute(
+        select(Order.id, Order.user_id, Order.paid_fen, Order.refunded_fen, Order.paid_at)
+        .where(Order.id.in_(order_ids), Order.attributed_at.is_(None), Order.paid_at.is_not(None))
+        .order_by(Order.id)
+        .with_for_update()
+    ).all()
+    return [_Paid(*row) for row in rows]
+
+
+def attribute_order(order_id: int) -> int:
+    """Write the commission of a paid order, once; commits. Returns records written.
+    See `attribute_orders`."""
+    return attribute_orders([order_id])
+
+
+def attribute_orders(order_ids: Iterable[int]) -> int:
+    """Write the commission of many paid orders in one transaction, once each; commits.
+    Returns the records written. An order missing, unpaid or already attributed is skipped
+    and nothing is written for it (a duplicate push, a retried job).
+
+    Per order, as one: the chain snapshot and `attributed_at` on the order, one frozen
+    record per (item, beneficiary, depth) with its ledger entry, the buyer's paid count and
+    spend (in "spend" mode the buyer may then become a distributor), the beneficiaries'
+    team sales, the day's figures, and the clawback of a refund settled before this ran.
+    Rows batches share are locked in one order (orders, buyers, then, after the records,
+    distributors, accounts, daily figures, each in key order), so concurrent batches wait
+    for each other instead of deadlocking.
+
+    Raises what the database raises (a unique key broken by a record already there, a
+    deadlock), ledger.AlreadyPosted; the transaction is then rolled back and nothing of
+    the batch is written: attribute the orders one by one to find the culprit.
+    """
+    ids = sorted(set(order_ids))
+    if not ids:
+        return 0
+    try:
+        written, buyers = _attribute_locked(ids)
+    except BaseException:
+        db.session.rollback()
+        raise
+    settings = get_settings()
+    if settings.enabled and settings.distributor_mode == "spend":
+        for buyer_id in sorted(buyers):
+            distributors.promote_by_spend(buyer_id)
+    return written
+
+
+def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
+    """The body of `attribute_orders`; commits, or raises with the transaction open."""
+    orders = _lock_unattributed(ids)
+    if not orders:
+        db.session.rollback()
+        return 0, set()
+    now = utcnow()
+    settings = get_settings()
+    buyers = {order.user_id for order in orders}
+    beneficiaries = _beneficiaries_of(buyers, settings, now)
+    records, earned = _commission_rows(orders, beneficiaries, settings, now)
+    # The buyers' rows before the records: inserting those checks their foreign keys with
+    # a shared lock on the buyers' rows, and upgrading that lock for this UPDATE later
+    # would deadlock two batches with a buyer in common.
+    _add_spend(orders)
+    credits = _insert_records(records, [order.id for order in orders])
+    _snapshot_chains(orders, beneficiaries, now)
+    # Shared rows, each table in key order: distributors, accounts, daily figures.
+    _add_team_sales(orders, beneficiaries)
+    ledger.credit_many(LedgerBucket.FROZEN, credits, kind="commission")
+    for order in orders:
+        if order.refunded_fen > 0:
+            # A refund settled before this ran: its clawback commits with the commission,
+            # so no later step (or lost job) can leave it undone.
+            clawback_locked(
+                db.session.get(Order, order.id, populate_existing=True)  # type: ignore[arg-type]
+            )
+    daily_stats.add_many(
+        (
+            order.paid_at,
+            order.id,
+            {"paid_orders": 1, "paid_fen": order.paid_fen, "commission_fen": earned[order.id]},
+        )
+        for order in orders
+    )
+    db.session.commit()
+    return len(records), buyers
+
+
+def _commission_rows(
+    orders: list[_Paid],
+    beneficiaries: dict[int, list[Beneficiary]],
+    settings: Settings,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The records to write (one per item, beneficiary and depth, as `commissions` rows)
+    and the commission each order earns in total. Reads the items and the products'
+    rates, one query each."""
+    by_id = {order.id: order for order in orders}
+    items = db.session.execute(
+        select(OrderItem.id, OrderItem.order_id, OrderItem.product_id, OrderItem.paid_fen)
+        .where(OrderItem.order_id.in_(by_id))
+        .order_by(OrderItem.id)
+    ).all()
+    product_rates = {
+        row.id: (row.commission_l1_bp, row.commission_l2_bp)
+        for row in db.session.execute(
+            select(Product.id, Product.commission_l1_bp, Product.commission_l2_bp).where(
+                Product.id.in_({item.product_id for item in items})
+            )
+        )
+    }
+    records: list[dict[str, Any]] = []
+    earned = dict.fromkeys(by_id, 0)
+    for item in items:
+        order = by_id[item.order_id]
+        used_bp = 0
+        for beneficiary in beneficiaries.get(order.user_id, []):
+            rate, source = _rate(product_rates[item.product_id], beneficiary, settings)
+            rate = min(rate, BP_WHOLE - used_bp)  # the depths together never exceed the item
+            used_bp += rate
+            amount = apply_rate(item.paid_fen, rate)
+            if amount <= 0:
+                continue
+            records.append(
+                {
+                    "order_id": order.id,
+                    "order_item_id": item.id,
+                    "buyer_id": order.user_id,
+                    "beneficiary_id": beneficiary.user_id,
+                    "level": beneficiary.level,
+                    "base_fen": item.paid_fen,
+                    "rate_bp": rate,
+                    "rate_source": source,
+                    "amount_fen": amount,
+                    "clawed_fen": 0,
+                    "status": CommissionStatus.FROZEN,
+                    "created_at": now,
+                }
+            )
+            earned[order.id] += amount
+    return records, earned
+
+
+def _add_spend(orders: list[_Paid]) -> None:
+    """Count the purchases towards each buyer's paid orders and spend (one UPDATE)."""
+    spend: dict[int, tuple[int, int]] = {}
+    for order in orders:
+        count, fen = spend.get(order.user_id, (0, 0))
+        spend[order.user_id] = (count + 1, fen + order.paid_fen)
+    users = sorted(spend)
+    db.session.execute(
+        update(User)
+        .where(User.id.in_(users))
+        .values(
+            paid_orders=User.paid_orders
+            + case({uid: spend[uid][0] for uid in users}, value=User.id),
+            paid_spend_fen=User.paid_spend_fen
+            + case({uid: spend[uid][1] for uid in users}, value=User.id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _insert_records(records: list[dict[str, Any]], order_ids: list[int]) -> list[ledger.Credit]:
+    """Insert the records in one statement (their unique key makes each happen once), read
+    their ids back, and return the ledger credit of each (`c<id>:earn`)."""
+    if not records:
+        return []
+    db.session.execute(insert(Commission.__table__), records)
+    record_ids = {
+        (row.order_item_id, row.beneficiary_id, row.level): row.id
+        for row in db.session.execute(
+            select(
+                Commission.id, Commission.order_item_id, Commission.beneficiary_id, Commission.level
+            ).where(Commission.order_id.in_(order_ids))
+        )
+    }
+    credits = []
+    for record in records:
+        commission_id = record_ids[
+            (record["order_item_id"], record["beneficiary_id"], record["level"])
+        ]
+        credits.append(
+            ledger.Credit(
+                user_id=record["beneficiary_id"],
+                amount_fen=record["amount_fen"],
+                key=f"c{commission_id}:earn",
+                commission_id=commission_id,
+                order_id=record["order_id"],
+            )
+        )
+    return credits
+
+
+def _snapshot_chains(
+    orders: list[_Paid], beneficiaries: dict[int, list[Beneficiary]], now: datetime
+) -> None:
+    """Mark the orders (locked already) attributed, with the chain that earned (one UPDATE)."""
+    l1: dict[int, int | None] = {}
+    l2: dict[int, int | None] = {}
+    for order in orders:
+        depth = {b.level: b.user_id for b in beneficiaries.get(order.user_id, [])}
+        l1[order.id], l2[order.id] = depth.get(1), depth.get(2)
+    db.session.execute(
+        update(Order)
+        .where(Order.id.in_(l1))
+        .values(
+            attributed_at=now,
+            referrer_l1_id=case(l1, value=Order.id, else_=None),
+            referrer_l2_id=case(l2, value=Order.id, else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _add_team_sales(orders: list[_Paid], beneficiaries: dict[int, list[Beneficiary]]) -> None:
+    """Add each order's paid amount to its beneficiaries' team sales (one UPDATE)."""
+    sales: dict[int, int] = {}
+    for order in orders:
+        for beneficiary in beneficiaries.get(order.user_id, []):
+            sales[beneficiary.user_id] = sales.get(beneficiary.user_id, 0) + order.paid_fen
+    if sales:
+        db.session.execute(
+            update(Distributor)
+            .where(Distributor.user_id.in_(sorted(sales)))
+            .values(
+                team_sales_fen=Distributor.team_sales_fen + case(sales, value=Distributor.user_id)
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def attribute_missed(now: datetime | None = None, limit: int = 500) -> int:
+    """Periodic: attribute paid orders whose attribution never ran or failed (a lost RQ
+    job, an inline job that raised, an order the drain parked), in batches; an order that
+    fails again is counted (wxdist.distribution.attribution_failures) and skipped. Returns records
+    written."""
+    cutoff = (now or utcnow()) - timedelta(minutes=1)
+    ids = db.session.scalars(
+        select(Order.id)
+        .where(Order.attributed_at.is_(None), Order.paid_at.is_not(None), Order.paid_at <= cutoff)
+        .order_by(Order.paid_at)
+        .limit(limit)
+    ).all()
+    written = 0
+    for start in range(0, len(ids), BATCH):
+        outcome = attribute_many(ids[start : start + BATCH])
+        written += outcome.written
+    attribution_failures.forget_attributed()
+    return written
+
+
+@dataclass
+class Outcome:
+    """What `attribute_many` did: records written; orders that failed and may be retried;
+    orders that failed and are parked."""
+
+    written: int = 0
+    failed: list[int] = field(default_factory=list)
+    parked: list[int] = field(default_factory=list)
+
+
+def attribute_many(order_ids: list[int]) -> Outcome:
+    """Attribute `order_ids` in one transaction; if that fails (a deadlock, one bad order),
+    each order in a transaction of its own (a deadlock victim retried once), so one order
+    cannot block its neighbours. Each order that still fails is rolled back, logged and
+    counted in wxdist.distribution.attribution_failures, which parks it after PARK_AFTER attempts.
+    Never raises for a failed order; the outcome lists them."""
+    outcome = Outcome()
+    try:
+        outcome.written = attribute_orders(order_ids)
+        return outcome
+    except Exception as exc:
+        log.warning(
+            "attribution of a batch of %d orders failed (%s): attributing them one by one",
+            len(order_ids),
+            exc.__class__.__name__,
+        )
+    for order_id in order_ids:
+        try:
+            outcome.written += _attribute_one(order_id)
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("attribution of order %s failed", order_id)
+            if attribution_failures.record(order_id, exc):
+                outcome.parked.append(order_id)
+            else:
+                outcome.failed.append(order_id)
+    return outcome
+
+
+def _attribute_one(order_id: int) -> int:
+    """`attribute_order`, retried once if it was a deadlock victim (MySQL rolled it back)."""
+    try:
+        return attribute_order(order_id)
+    except OperationalError as exc:
+        if not is_deadlock(exc):
+            raise
+        log.warning("attribution of order %s was a deadlock victim: retrying once", order_id)
+        return attribute_order(order_id)
+
+
+def clawback_locked(order: Order) -> int:
+    """The clawback, inside the caller's transaction, which holds the order's row lock
+    (a refund settling calls this so the refund and its clawback commit together)."""
+    items = {item.id: item for item in order.items}
+    records = db.session.scalars(
+        select(Commission)
+        .where(Commission.order_id == order.id, Commission.status != CommissionStatus.CANCELLED)
+        .order_by(Commission.id)
+        .with_for_update()
+    ).all()
+    taken = 0
+    for commission in records:
+        item: OrderItem = items[commission.order_item_id]
+        keep = proportion(commission.amount_fen, item.paid_fen - item.refunded_fen, item.paid_fen)
+        delta = commission.net_fen - keep
+        if delta <= 0:
+            continue
+        commission.clawed_fen += delta
+        key = f"c{commission.id}:claw:{commission.clawed_fen}"
+        if commission.status == CommissionStatus.FROZEN:
+            ledger.post(
+                commission.beneficiary_id,
+                LedgerBucket.FROZEN,
+                -delta,
+                kind="clawback",
+                key=key,
+                commission_id=commission.id,
+                order_id=order.id,
+            )
+            if commission.net_fen == 0:
+                commission.status = CommissionStatus.CANCELLED
+        else:
+            ledger.post(
+                commission.beneficiary_id,
+                LedgerBucket.AVAILABLE,
+                -delta,
+                kind="clawback",
+                key=key,
+                commission_id=commission.id,
+                order_id=order.id,
+                may_go_negative=True,  # a shortfall stays as a debt
+                lifetime_delta=-delta,
+            )
+        taken += delta
+    daily_stats.add(None, order.id, commission_clawed_fen=taken)
+    return taken
+
+
+def auto_complete_orders(now: datetime | None = None, limit: int = 500) -> int:
+    """Complete orders shipped `auto_complete_days` ago that nobody confirmed."""
+    now = now or utcnow()
+    settings = get_settings()
+    cutoff = now - timedelta(days=settings.auto_complete_days)
+    ids = db.session.scalars(
+        select(Order.id)
+        .where(Order.status == OrderStatus.SHIPPED, Order.shipped_at <= cutoff)
+        .limit(limit)
+    ).all()
+    done = 0
+    for order_id in ids:
+        moved = db.session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status == OrderStatus.SHIPPED)
+            .values(status=OrderStatus.COMPLETED, completed_at=now)
+        )
+        done += moved.rowcount
+    db.session.commit()
+    return done
+
+
+def settle_due(now: datetime | None = None, limit: int = 500) -> int:
+    """Move to available the commission of orders completed `freeze_days` ago with no open
+    refund. Returns how many orders were settled."""
+    now = now or utcnow()
+    settings = get_settings()
+    cutoff = now - timedelta(days=settings.freeze_days)
+    ids = db.session.scalars(
+        select(Order.id)
+        .where(
+            Order.status == OrderStatus.COMPLETED,
+            Order.completed_at <= cutoff,
+            Order.attributed_at.is_not(None),
+            Order.commission_settled_at.is_(None),
+        )
+        .order_by(Order.completed_at)
+        .limit(limit)
+    ).all()
+    settled = 0
+    for order_id in ids:
+        if settle_order(order_id, now):
+            settled += 1
+    return settled
+
+
+def settle_order(order_id: int, now: datetime | None = None) -> bool:
+    """Settle one order's frozen commission; commits. False if it is not due any more."""
+    now = now or utcnow()
+    order = _lock_order(order_id)
+    if (
+        order is None
+        or order.status != OrderStatus.COMPLETED
+        or order.commission_settled_at is not None
+    ):
+        db.session.rollback()
+        return False
+    records = db.session.scalars(
+        select(Commission)
+        .where(Commission.order_id == order_id, Commission.status == CommissionStatus.FROZEN)
+        .order_by(Commission.id)
+        .with_for_update()
+    ).all()
+    beneficiaries = set()
+    for commission in records:
+        net = commission.net_fen
+        ledger.move(
+            commission.beneficiary_id,
+            LedgerBucket.FROZEN,
+            LedgerBucket.AVAILABLE,
+            net,
+            kind="settle",
+            key=f"c{commission.id}:settle",
+            commission_id=commission.id,
+            order_id=order_id,
+            lifetime_delta=net,
+        )
+        commission.status = CommissionStatus.SETTLED
+        commission.settled_at = now
+        beneficiaries.add(commission.beneficiary_id)
+    order.commission_settled_at = now
+    db.session.commit()
+    for user_id in sorted(beneficiaries):
+        distributors.check_upgrade(user_id)
+    return True

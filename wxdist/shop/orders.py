@@ -1,0 +1,330 @@
+"""Orders: placing (with atomic stock reservation), reading, cancelling, closing, receipt.
+
+Stock only moves through conditional updates (`stock = stock - q WHERE stock >= q`), in the
+same transaction as the order, so no interleaving of requests can oversell. Releasing stock
+happens in the same transaction that moves the order to cancelled or closed, guarded by a
+status compare-and-set, so it happens exactly once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from wxdist.accounts.auth import TokenClaims, check_claims
+from wxdist.core.errors import ApiError, Conflict, NotFound, Unauthorized
+from wxdist.core.extensions import db
+from wxdist.models import Order, OrderItem, OrderStatus, Product, ProductImage, Sku, User
+from wxdist.models.types import utcnow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_QUANTITY = 999
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Address:
+    name: str
+    phone: str
+    region: str
+    detail: str
+
+
+def new_order_no() -> str:
+    """24 digits: Shanghai time to the second plus 10 random digits, so even hundreds of
+    orders a second practically never collide (the unique key backs it); with the channel
+    letter it stays within WeChat's 32-character out_trade_no."""
+    now = datetime.now(UTC).astimezone(SHANGHAI)
+    return now.strftime("%Y%m%d%H%M%S") + f"{secrets.randbelow(10**10):010d}"
+
+
+# The statements of placing an order, built once (SQLAlchemy caches their compiled form).
+_skus, _products, _images, _users = (
+    Sku.__table__,
+    Product.__table__,
+    ProductImage.__table__,
+    User.__table__,
+)
+_orders, _items = Order.__table__, OrderItem.__table__
+_token_version = (
+    select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
+)
+_ORDER_LINES = (
+    select(
+        _skus.c.id,
+        _skus.c.name,
+        _skus.c.price_fen,
+        _skus.c.is_active,
+        _products.c.id.label("product_id"),
+        _products.c.title,
+        _products.c.on_shelf,
+        select(_images.c.url)
+        .where(_images.c.product_id == _products.c.id)
+        .order_by(_images.c.sort, _images.c.id)
+        .limit(1)
+        .scalar_subquery()
+        .label("image_url"),
+        _token_version.label("token_version"),
+    )
+    .join_from(_skus, _products, _skus.c.product_id == _products.c.id)
+    .where(_skus.c.id.in_(bindparam("sku_ids", expanding=True)))
+)
+_TOKEN_VERSION = select(_token_version)
+_RESERVE = (
+    update(_skus)
+    .where(_skus.c.id == bindparam("sku"), _skus.c.stock >= bindparam("quantity"))
+    .values(stock=_skus.c.stock - bindparam("quantity"))
+)
+_INSERT_ORDER = insert(_orders)
+_INSERT_ITEM = insert(_items)
+
+
+def create_order(
+    claims: TokenClaims, lines: list[LineRequest], address: Address, remark: str
+) -> dict[str, Any]:
+    """Place an order for the token's user and reserve its stock atomically; returns the
+    order's columns as written, with `items` (the rows of its items).
+
+    Raises Conflict 409 (the field named) `too_many` when the lines of one SKU add up to more
+    than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
+    `out_of_stock` when a SKU has too little stock; Unauthorized when the token's user is gone
+    or revoked it (checked in the first query); Conflict `retry` on an order-number
+    collision. Nothing is written on failure. (A well-formed request is never a 400 here:
+    what the schema cannot say is a conflict with the catalogue.)
+
+    Core statements, not the unit of work: four round trips and a commit for one SKU.
+    """
+    merged: dict[int, int] = {}
+    positions: dict[int, int] = {}
+    for index, line in enumerate(lines):
+        merged[line.sku_id] = merged.get(line.sku_id, 0) + line.quantity
+        positions.setdefault(line.sku_id, index)
+    for sku_id, quantity in merged.items():
+        if quantity > MAX_QUANTITY:
+            raise Conflict(
+                "too many of one item",
+                code="too_many",
+                fields={f"items.{positions[sku_id]}.quantity": f"at most {MAX_QUANTITY}"},
+            )
+
+    conn = db.session.connection()
+    rows = conn.execute(_ORDER_LINES, {"sku_ids": list(merged), "user_id": claims.user_id}).all()
+    version = (
+        rows[0].token_version
+        if rows
+        else conn.execute(_TOKEN_VERSION, {"user_id": claims.user_id}).scalar()
+    )
+    try:
+        check_claims(claims, version)
+    except Unauthorized:
+        db.session.rollback()
+        raise
+    found = {row.id: row for row in rows}
+    for sku_id in merged:
+        row = found.get(sku_id)
+        if row is None or not row.is_active or not row.on_shelf:
+            db.session.rollback()
+            raise Conflict(
+                "an item is not for sale",
+                code="not_for_sale",
+                fields={f"items.{positions[sku_id]}.sku_id": "no such SKU on sale"},
+            )
+
+    # Reserve first, in id order, so two orders for the same SKUs lock rows in the same
+    # order, and the inserts' foreign-key checks find the SKU rows already locked (shared
+    # locks taken first would deadlock two orders upgrading them).
+    for sku_id in sorted(merged):
+        if conn.execute(_RESERVE, {"sku": sku_id, "quantity": merged[sku_id]}).rowcount != 1:
+            db.session.rollback()
+            raise Conflict(
+                "not enough stock",
+                code="out_of_stock",
+                fields={f"items.{positions[sku_id]}.quantity": "not enough stock"},
+            )
+
+    now = utcnow()
+    items = []
+    goods_fen = 0
+    for sku_id, quantity in merged.items():
+        row = found[sku_id]
+        amount = row.price_fen * quantity
+        goods_fen += amount
+        items.append(
+            {
+                "product_id": row.product_id,
+                "sku_id": sku_id,
+                "title": row.title,
+                "sku_name": row.name,
+                "image_url": row.image_url or "",
+                "price_fen": row.price_fen,
+                "quantity": quantity,
+                "amount_fen": amount,
+                "paid_fen": amount,  # no discounts yet: each item pays its own amount
+                "refunded_fen": 0,
+            }
+        )
+    order: dict[str, Any] = {
+        "order_no": new_order_no(),
+        "user_id": claims.user_id,
+        "status": OrderStatus.PENDING_PAYMENT,
+        "goods_fen": goods_fen,
+        "shipping_fen": 0,
+        "discount_fen": 0,
+        "payable_fen": goods_fen,
+        "paid_fen": 0,
+        "refunded_fen": 0,
+        "receiver_name": address.name,
+        "receiver_phone": address.phone,
+        "receiver_region": address.region,
+        "receiver_detail": address.detail,
+        "remark": remark,
+        "created_at": now,
+        "expires_at": now + timedelta(minutes=current_app.config["ORDER_PAY_TIMEOUT_MIN"]),
+    }
+    try:
+        order["id"] = conn.execute(_INSERT_ORDER, order).inserted_primary_key[0]
+        for item in items:
+            item["order_id"] = order["id"]
+            item["id"] = conn.execute(_INSERT_ITEM, item).inserted_primary_key[0]
+    except IntegrityError:  # an order_no collision: astronomically rare, but never a 500
+        db.session.rollback()
+        raise Conflict("please try again", code="retry") from None
+    db.session.commit()
+    order.update(
+        pay_channel=None,
+        carrier=None,
+        tracking_no=None,
+        paid_at=None,
+        shipped_at=None,
+        completed_at=None,
+        items=items,
+    )
+    return order
+
+
+def get_user_order(user_id: int, order_id: int) -> Order:
+    """Raises NotFound for another user's order (no hint that it exists)."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.user_id != user_id:
+        raise NotFound("no such order", fields={"order_id": "not found"})
+    return order
+
+
+def list_user_orders(
+    user_id: int, status: str | None, page: int, per_page: int
+) -> tuple[list[Order], int]:
+    query = select(Order).where(Order.user_id == user_id)
+    if status:
+        query = query.where(Order.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    orders = db.session.scalars(
+        query.options(selectinload(Order.items))
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(orders), total
+
+
+def end_unpaid_order(order_id: int, final_status: str) -> bool:
+    """Move a pending order to cancelled/closed and release its stock, exactly once.
+
+    The caller has already made sure no gateway can still take a payment for it. Returns
+    False (and changes nothing) if the order had left pending_payment meanwhile.
+    """
+    now = utcnow()
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == OrderStatus.PENDING_PAYMENT)
+        .values(status=final_status, ended_at=now)
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        return False
+    items = db.session.scalars(select(OrderItem).where(OrderItem.order_id == order_id))
+    for item in sorted(items, key=lambda i: i.sku_id):
+        db.session.execute(
+            update(Sku).where(Sku.id == item.sku_id).values(stock=Sku.stock + item.quantity)
+        )
+    db.session.commit()
+    return True
+
+
+def reserve_again(order_id: int) -> bool:
+    """Take the stock of an order back (a late payment revives it). False if short."""
+    items = db.session.scalars(select(OrderItem).where(OrderItem.order_id == order_id))
+    for item in sorted(items, key=lambda i: i.sku_id):
+        result = db.session.execute(
+            update(Sku)
+            .where(Sku.id == item.sku_id, Sku.stock >= item.quantity)
+            .values(stock=Sku.stock - item.quantity)
+        )
+        if result.rowcount != 1:
+            return False
+    return True
+
+
+def confirm_receipt(user_id: int, order_id: int) -> Order:
+    """shipped → completed. Raises NotFound, Conflict if the order is not shipped."""
+    order = get_user_order(user_id, order_id)
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == OrderStatus.SHIPPED)
+        .values(status=OrderStatus.COMPLETED, completed_at=utcnow())
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(
+            f"only a shipped order can be received; this one is {order.status}",
+            code="invalid_status",
+        )
+    db.session.commit()
+    db.session.refresh(order)
+    return order
+
+
+def ship_order(order_id: int, carrier: str, tracking_no: str) -> Order:
+    """paid → shipped (the panel calls this). Raises ApiError naming `carrier` or
+    `tracking_no` when one is blank or too long, NotFound, Conflict (not paid)."""
+    carrier, tracking_no = carrier.strip(), tracking_no.strip()
+    errors = {
+        name: "required" if not value else "at most 64 characters"
+        for name, value in (("carrier", carrier), ("tracking_no", tracking_no))
+        if not value or len(value) > 64
+    }
+    if errors:
+        raise ApiError("the carrier and the tracking number are required", fields=errors)
+    order = db.session.get(Order, order_id)
+    if order is None:
+        raise NotFound("no such order")
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == OrderStatus.PAID)
+        .values(
+            status=OrderStatus.SHIPPED,
+            carrier=carrier,
+            tracking_no=tracking_no,
+            shipped_at=utcnow(),
+        )
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        raise Conflict(
+            f"only a paid order can ship; this one is {order.status}", code="invalid_status"
+        )
+    db.session.commit()
+    db.session.refresh(order)
+    return order

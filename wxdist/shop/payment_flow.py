@@ -1,0 +1,434 @@
+"""Paying for orders: starting a payment, applying a gateway's word that it was paid, and
+making sure an unpaid order can no longer be paid before it is cancelled or closed.
+
+Every order has at most one payment attempt per channel (`out_trade_no` = order number plus
+a channel letter). A payment is applied by compare-and-set updates under a row lock on the
+order (on SQLite, which has no row locks, as the database's only writer), so duplicate and
+concurrent notifies, of one channel or of both, and a notify racing the closing sweep,
+record one payment for the order. A payment that arrives for an order that can no longer
+take it (cancelled and its stock sold, or already paid through the other channel) is kept
+and refunded, never lost.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
+
+from payments.errors import GatewayRejected, GatewayUnavailable
+from wxdist.core.errors import ApiError, Conflict, GatewayFailed
+from wxdist.core.extensions import db
+from wxdist.core.gateways import gateways
+from wxdist.core.sql import serialise_writers
+from wxdist.core.tasks import enqueue
+from wxdist.distribution import attribution_queue
+from wxdist.models import Order, OrderStatus, Payment, PaymentStatus, User
+from wxdist.models.types import utcnow
+from wxdist.shop import orders as order_service
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("wechat", "alipay")
+CHANNEL_SUFFIX = {"wechat": "W", "alipay": "A"}
+
+
+class Outcome(enum.Enum):
+    PAID = "paid"  # the order is now paid
+    DUPLICATE = "duplicate"  # this payment was already recorded
+    REFUNDING = "refunding"  # recorded, but the order could not take it: refund started
+
+
+class UnknownPayment(Exception):
+    """No payment attempt has this out_trade_no (or it belongs to another channel)."""
+
+
+class PaymentMismatch(Exception):
+    """The gateway's amount or transaction id disagrees with what we recorded."""
+
+
+@dataclass(frozen=True)
+class PaymentStart:
+    channel: str
+    out_trade_no: str
+    wechat_params: dict[str, str] | None = None
+    alipay_url: str | None = None
+
+
+def notify_url(path: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}{path}"
+
+
+def start_payment(user: User, order: Order, channel: str, client_ip: str) -> PaymentStart:
+    """Open (or reopen) the gateway payment of a pending order.
+
+    Raises ApiError 400 for an unknown channel, Conflict if the order is not waiting for
+    payment or has expired, GatewayFailed when the gateway refuses or does not answer.
+    """
+    if channel not in CHANNELS:
+        raise ApiError("unknown channel", fields={"channel": "must be wechat or alipay"})
+    if channel == "alipay" and not current_app.config["ALIPAY_ENABLED"]:
+        raise ApiError("Alipay is not enabled", fields={"channel": "alipay is not enabled"})
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise Conflict(
+            f"the order is {order.status}, not waiting for payment", code="invalid_status"
+        )
+    now = utcnow()
+    if order.expires_at <= now:
+        raise Conflict("the order has expired; place it again", code="order_expired")
+
+    payment = _payment_attempt(order, channel)
+    if channel == "wechat":
+        if payment.prepay_id is None:
+            try:
+                payment.prepay_id = gateways().wechat_pay.unified_order_jsapi(
+                    out_trade_no=payment.out_trade_no,
+                    total_fee=payment.amount_fen,
+                    body=_subject(order),
+                    openid=user.openid,
+                    notify_url=notify_url("/notify/wechat/pay"),
+                    client_ip=client_ip,
+                )
+            except GatewayRejected as exc:
+                raise GatewayFailed(
+                    f"WeChat Pay refused: {exc.message}", code="gateway_rejected"
+                ) from None
+            except GatewayUnavailable:
+                raise GatewayFailed("WeChat Pay did not answer; try again") from None
+            db.session.commit()
+        params = gateways().wechat_pay.jsapi_params(payment.prepay_id)
+        return PaymentStart(channel, payment.out_trade_no, wechat_params=params)
+
+    minutes_left = max(1, int((order.expires_at - now).total_seconds() // 60))
+    url = gateways().alipay.wap_pay_url(
+        out_trade_no=payment.out_trade_no,
+        total_fen=payment.amount_fen,
+        subject=_subject(order),
+        notify_url=notify_url("/notify/alipay"),
+        timeout_express=f"{minutes_left}m",
+    )
+    return PaymentStart(channel, payment.out_trade_no, alipay_url=url)
+
+
+def _subject(order: Order) -> str:
+    first = order.items[0].title if order.items else "order"
+    more = f" 等{len(order.items)}件" if len(order.items) > 1 else ""
+    return f"{first}{more}"[:120]
+
+
+def _payment_attempt(order: Order, channel: str) -> Payment:
+    payment = db.session.scalar(
+        select(Payment).where(Payment.order_id == order.id, Payment.channel == channel)
+    )
+    if payment is not None:
+        if payment.status != PaymentStatus.OPEN:
+            raise Conflict("this payment can no longer be made", code="invalid_status")
+        return payment
+    payment = Payment(
+        order_id=order.id,
+        channel=channel,
+        out_trade_no=order.order_no + CHANNEL_SUFFIX[channel],
+        amount_fen=order.payable_fen,
+    )
+    db.session.add(payment)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a concurrent pay request created it first
+        db.session.rollback()
+        payment = db.session.scalar(
+            select(Payment).where(Payment.order_id == order.id, Payment.channel == channel)
+        )
+        if payment is None:
+            raise
+    return payment
+
+
+_orders, _payments = Order.__table__, Payment.__table__
+_ORDER_COLUMNS = (_orders.c.id, _orders.c.status)
+_LOCK_ORDER_BY_NO = (
+    select(*_ORDER_COLUMNS).where(_orders.c.order_no == bindparam("order_no")).with_for_update()
+)
+_LOCK_ORDER_BY_ID = select(*_ORDER_COLUMNS).where(_orders.c.id == bindparam("id")).with_for_update()
+_PAYMENT_BY_NO = select(
+    _payments.c.id,
+    _payments.c.order_id,
+    _payments.c.channel,
+    _payments.c.amount_fen,
+    _payments.c.status,
+    _payments.c.transaction_id,
+).where(_payments.c.out_trade_no == bindparam("out_trade_no"))
+_LOCK_PAYMENT_BY_NO = _PAYMENT_BY_NO.with_for_update()
+_MARK_PAYMENT_PAID = (
+    update(_payments)
+    .where(_payments.c.id == bindparam("payment_id"), _payments.c.status != PaymentStatus.PAID)
+    .values(
+        status=PaymentStatus.PAID,
+        transaction_id=bindparam("transaction_id"),
+        payer_id=bindparam("payer_id"),
+        paid_at=bindparam("paid_at"),
+    )
+)
+_MARK_ORDER_PAID = (
+    update(_orders)
+    .where(_orders.c.id == bindparam("order_id"), _orders.c.status == bindparam("was"))
+    .values(
+        status=OrderStatus.PAID,
+        paid_fen=bindparam("paid_fen"),
+        paid_at=bindparam("paid_at"),
+        pay_channel=bindparam("channel"),
+        ended_at=None,
+    )
+)
+
+
+def _lock_order_and_payment(channel: str, out_trade_no: str) -> tuple[Row[Any], Row[Any]]:
+    """The order and the payment of `out_trade_no`, row-locked in that order (the order
+    first, as everything else that changes an order does), read as committed now.
+
+    An out_trade_no is its order's number plus the channel letter, so the order is locked
+    straight by its number: two round trips. On SQLite, which has no row locks, the locking
+    reads take the database's write lock (wxdist.core.sqlite_locks), and the fallback takes it
+    before its plain lookup (sql.serialise_writers). Raises
+    UnknownPayment (after a rollback) when no payment of `channel` has that number.
+    """
+    conn = db.session.connection()
+    order = None
+    if out_trade_no.endswith(CHANNEL_SUFFIX.get(channel, "?")):
+        order = conn.execute(_LOCK_ORDER_BY_NO, {"order_no": out_trade_no[:-1]}).first()
+    payment = None
+    if order is not None:
+        payment = conn.execute(_LOCK_PAYMENT_BY_NO, {"out_trade_no": out_trade_no}).first()
+    if payment is None or order is None or payment.order_id != order.id:
+        # Not the usual shape: find the order through the payment, then lock as above.
+        db.session.rollback()
+        serialise_writers(_payments)
+        conn = db.session.connection()
+        found = conn.execute(_PAYMENT_BY_NO, {"out_trade_no": out_trade_no}).first()
+        if found is None or found.channel != channel:
+            db.session.rollback()
+            raise UnknownPayment(out_trade_no)
+        order = conn.execute(_LOCK_ORDER_BY_ID, {"id": found.order_id}).first()
+        payment = conn.execute(_LOCK_PAYMENT_BY_NO, {"out_trade_no": out_trade_no}).first()
+        assert order is not None and payment is not None
+    if payment.channel != channel:
+        db.session.rollback()
+        raise UnknownPayment(out_trade_no)
+    return order, payment
+
+
+def apply_payment(
+    channel: str,
+    out_trade_no: str,
+    transaction_id: str,
+    amount_fen: int,
+    payer_id: str | None = None,
+    paid_at: datetime | None = None,
+) -> Outcome:
+    """Record that the gateway took `amount_fen` for `out_trade_no`; commit before returning.
+
+    Raises UnknownPayment and PaymentMismatch without changing anything. Core statements
+    under row locks: two locking reads, two updates and the commit. Every compare-and-set
+    is checked: one that finds the row moved meanwhile rolls back and decides again from
+    what is committed now (the order taken by the other channel: this payment is refunded).
+    """
+    order, payment = _lock_order_and_payment(channel, out_trade_no)
+    if payment.status == PaymentStatus.PAID:
+        db.session.rollback()
+        if payment.transaction_id == transaction_id:
+            # A repeat: re-queue attribution if its first push was lost (Redis was down).
+            attribution_queue.paid_again(order.id)
+            return Outcome.DUPLICATE
+        raise PaymentMismatch(f"{out_trade_no} already paid by {payment.transaction_id}")
+    if amount_fen != payment.amount_fen:
+        db.session.rollback()
+        raise PaymentMismatch(
+            f"{out_trade_no}: gateway says {amount_fen}, we asked {payment.amount_fen}"
+        )
+
+    conn = db.session.connection()
+    paid_at = paid_at or utcnow()
+    moved = conn.execute(
+        _MARK_PAYMENT_PAID,
+        {
+            "payment_id": payment.id,
+            "transaction_id": transaction_id,
+            "payer_id": payer_id,
+            "paid_at": paid_at,
+        },
+    )
+    if moved.rowcount != 1:  # paid meanwhile: read again (a duplicate, or a mismatch)
+        db.session.rollback()
+        return apply_payment(channel, out_trade_no, transaction_id, amount_fen, payer_id, paid_at)
+
+    takes_it = order.status == OrderStatus.PENDING_PAYMENT or (
+        order.status in (OrderStatus.CANCELLED, OrderStatus.CLOSED)
+        and order_service.reserve_again(order.id)
+    )
+    if takes_it:
+        marked = conn.execute(
+            _MARK_ORDER_PAID,
+            {
+                "order_id": order.id,
+                "was": order.status,
+                "paid_fen": amount_fen,
+                "paid_at": paid_at,
+                "channel": channel,
+            },
+        )
+        if marked.rowcount != 1:  # the order moved since it was read: decide again
+            db.session.rollback()
+            return apply_payment(
+                channel, out_trade_no, transaction_id, amount_fen, payer_id, paid_at
+            )
+        db.session.commit()
+        _expire_loaded(order.id, payment.id)
+        attribution_queue.order_paid(order.id)
+        return Outcome.PAID
+
+    db.session.commit()
+    _expire_loaded(order.id, payment.id)
+    log.warning(
+        "payment %s arrived for order %s in %s: refunding", out_trade_no, order.id, order.status
+    )
+    enqueue("jobs.refunds.refund_orphan_payment", payment.id)
+    return Outcome.REFUNDING
+
+
+def _expire_loaded(order_id: int, payment_id: int) -> None:
+    """Objects of this order or payment that the session had loaded (a caller's) read the
+    new state on next access; Core updates do not touch them."""
+    session = db.session()
+    for key in (identity_key(Order, order_id), identity_key(Payment, payment_id)):
+        loaded = session.identity_map.get(key)
+        if loaded is not None:
+            session.expire(loaded)
+
+
+def on_order_paid(order_id: int) -> None:
+    """Follow-up work after an order is paid: attribute its commission."""
+    from wxdist.distribution.commissions import attribute_order
+
+    attribute_order(order_id)
+
+
+def settle_unpaid(order: Order) -> bool:
+    """Make sure no gateway can still take money for `order`; apply any payment found.
+
+    Returns True if the order may be ended (every attempt closed, nothing paid), False if a
+    payment was found and applied. Raises GatewayUnavailable when a gateway cannot tell, in
+    which case the order must stay as it is.
+    """
+    attempts = db.session.scalars(
+        select(Payment).where(Payment.order_id == order.id, Payment.status == PaymentStatus.OPEN)
+    ).all()
+    return all(not _settle_attempt(payment) for payment in attempts)
+
+
+def _settle_attempt(payment: Payment) -> bool:
+    """Query, then close, one open attempt. True if it turned out to be paid."""
+    if payment.channel == "wechat":
+        pay = gateways().wechat_pay
+        result = pay.query_order(payment.out_trade_no)
+        if result.trade_state in ("SUCCESS", "REFUND"):
+            _apply_queried(payment, result.transaction_id, result.total_fee)
+            return True
+        if result.trade_state not in ("NOTEXIST", "CLOSED"):
+            try:
+                pay.close_order(payment.out_trade_no)
+            except GatewayRejected as exc:
+                if exc.code != "ORDERPAID":
+                    raise GatewayUnavailable(f"closeorder: {exc.message}", exc.code) from None
+                result = pay.query_order(payment.out_trade_no)
+                _apply_queried(payment, result.transaction_id, result.total_fee)
+                return True
+    else:
+        alipay = gateways().alipay
+        result = alipay.query(payment.out_trade_no)
+        if result.trade_status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
+            _apply_queried(payment, result.trade_no, result.total_fen)
+            return True
+        if result.trade_status == "WAIT_BUYER_PAY":
+            try:
+                alipay.close(payment.out_trade_no)
+            except GatewayRejected as exc:
+                if exc.code != "ACQ.TRADE_STATUS_ERROR":
+                    raise GatewayUnavailable(f"trade.close: {exc.message}", exc.code) from None
+                result = alipay.query(payment.out_trade_no)
+                _apply_queried(payment, result.trade_no, result.total_fen)
+                return True
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == PaymentStatus.OPEN)
+        .values(status=PaymentStatus.CLOSED)
+    )
+    db.session.commit()
+    return False
+
+
+def _apply_queried(payment: Payment, transaction_id: str | None, amount_fen: int | None) -> None:
+    if not transaction_id or amount_fen is None:
+        raise GatewayUnavailable("the gateway says paid but gives no transaction")
+    try:
+        apply_payment(payment.channel, payment.out_trade_no, transaction_id, amount_fen)
+    except PaymentMismatch:
+        log.error("queried payment %s disagrees with our record", payment.out_trade_no)
+        raise
+
+
+def cancel_by_user(user: User, order_id: int) -> Order:
+    """The shopper cancels an unpaid order. Raises NotFound, Conflict (not pending, or it
+    turned out to be paid), GatewayFailed (a gateway could not confirm it is unpaid)."""
+    order = order_service.get_user_order(user.id, order_id)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise Conflict(
+            f"the order is {order.status}; only an unpaid order can be cancelled",
+            code="invalid_status",
+        )
+    try:
+        may_end = settle_unpaid(order)
+    except GatewayUnavailable:
+        db.session.rollback()
+        raise GatewayFailed("the payment gateway did not answer; try again") from None
+    if not may_end or not order_service.end_unpaid_order(order.id, OrderStatus.CANCELLED):
+        db.session.refresh(order)
+        raise Conflict(f"the order is already {order.status}", code="invalid_status")
+    db.session.refresh(order)
+    return order
+
+
+def close_expired_orders(limit: int = 200) -> dict[str, int]:
+    """The sweep: close orders past their payment timeout, after asking each gateway.
+
+    Returns counts; an order whose gateway does not answer stays pending for the next run.
+    """
+    now = utcnow()
+    ids = db.session.scalars(
+        select(Order.id)
+        .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
+        .order_by(Order.expires_at)
+        .limit(limit)
+    ).all()
+    counts = {"closed": 0, "paid_late": 0, "unreachable": 0}
+    for order_id in ids:
+        order = db.session.get(Order, order_id)
+        if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+            continue
+        try:
+            may_end = settle_unpaid(order)
+        except GatewayUnavailable:
+            db.session.rollback()
+            counts["unreachable"] += 1
+            continue
+        if not may_end:
+            counts["paid_late"] += 1
+        elif order_service.end_unpaid_order(order_id, OrderStatus.CLOSED):
+            counts["closed"] += 1
+    db.session.remove()
+    return counts

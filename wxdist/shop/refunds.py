@@ -1,0 +1,261 @@
+"""Refunds, whole or part, through the channel that took the money.
+
+A refund row (with a stable `out_refund_no`) is committed before the gateway is asked, so a
+crash or a timeout leaves a record that `resend_processing_refunds` sends again with the
+same number; the gateway refunds a given number once. Settlement (the gateway's notify, or
+Alipay's synchronous answer) moves the amounts under a compare-and-set on the refund row.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from payments.errors import GatewayRejected, GatewayUnavailable
+from wxdist.core.errors import ApiError, Conflict, NotFound
+from wxdist.core.extensions import db
+from wxdist.core.gateways import gateways
+from wxdist.distribution.commissions import clawback_locked
+from wxdist.models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+)
+from wxdist.models.types import utcnow
+from wxdist.reporting import daily_stats
+from wxdist.shop.payment_flow import notify_url
+
+log = logging.getLogger(__name__)
+
+REFUNDABLE = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
+
+
+def request_refund(
+    order_id: int, amount_fen: int, reason: str = "", order_item_id: int | None = None
+) -> Refund:
+    """Refund part or all of a paid order. Raises NotFound, ApiError (amount), Conflict
+    (status, or another refund in flight). A gateway that does not answer leaves the refund
+    processing, to be sent again."""
+    order = db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound("no such order")
+    if order.status not in REFUNDABLE:
+        raise Conflict(f"an order that is {order.status} cannot be refunded", code="invalid_status")
+    if amount_fen <= 0 or amount_fen > order.paid_fen - order.refunded_fen:
+        raise ApiError(
+            "refund amount out of range",
+            fields={"amount_fen": f"between 1 and {order.paid_fen - order.refunded_fen}"},
+        )
+    if order_item_id is not None:
+        item = db.session.get(OrderItem, order_item_id)
+        if item is None or item.order_id != order.id:
+            raise ApiError(
+                "no such item in the order", fields={"order_item_id": "not in this order"}
+            )
+        if amount_fen > item.paid_fen - item.refunded_fen:
+            raise ApiError(
+                "refund amount exceeds the item",
+                fields={"amount_fen": f"at most {item.paid_fen - item.refunded_fen} for this item"},
+            )
+    payment = db.session.scalar(
+        select(Payment).where(
+            Payment.order_id == order.id,
+            Payment.channel == order.pay_channel,
+            Payment.status == PaymentStatus.PAID,
+        )
+    )
+    if payment is None:
+        raise Conflict("the order has no payment to refund", code="invalid_status")
+    sequence = (
+        db.session.scalar(
+            select(func.count()).select_from(Refund).where(Refund.order_id == order.id)
+        )
+        or 0
+    ) + 1
+    refund = Refund(
+        order_id=order.id,
+        payment_id=payment.id,
+        order_item_id=order_item_id,
+        out_refund_no=f"{payment.out_trade_no}R{sequence:02d}",
+        amount_fen=amount_fen,
+        reason=reason[:255],
+    )
+    db.session.add(refund)
+    order.status_before_refund = order.status
+    order.status = OrderStatus.REFUNDING
+    db.session.commit()
+    send_refund(refund.id)
+    db.session.refresh(refund)
+    return refund
+
+
+def send_refund(refund_id: int) -> None:
+    """Ask the gateway to refund (again, with the same number). Safe to repeat."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None or refund.status != RefundStatus.PROCESSING:
+        return
+    payment = db.session.get(Payment, refund.payment_id)
+    assert payment is not None
+    try:
+        if payment.channel == "wechat":
+            result = gateways().wechat_pay.refund(
+                out_trade_no=payment.out_trade_no,
+                out_refund_no=refund.out_refund_no,
+                total_fee=payment.amount_fen,
+                refund_fee=refund.amount_fen,
+                notify_url=notify_url("/notify/wechat/refund"),
+            )
+            refund.gateway_refund_id = result.refund_id
+            db.session.commit()  # settles when WeChat's refund notify arrives
+        else:
+            result = gateways().alipay.refund(
+                out_trade_no=payment.out_trade_no,
+                out_request_no=refund.out_refund_no,
+                refund_fen=refund.amount_fen,
+            )
+            settle_refund(refund.out_refund_no, succeeded=True, gateway_refund_id=result.trade_no)
+    except GatewayRejected as exc:
+        db.session.rollback()
+        settle_refund(refund.out_refund_no, succeeded=False, failure=f"{exc.code}: {exc.message}")
+    except GatewayUnavailable as exc:
+        db.session.rollback()
+        log.warning(
+            "refund %s: gateway did not answer (%s); will send again", refund.out_refund_no, exc
+        )
+
+
+def settle_refund(
+    out_refund_no: str,
+    succeeded: bool,
+    gateway_refund_id: str | None = None,
+    failure: str | None = None,
+    amount_fen: int | None = None,
+) -> bool:
+    """Apply the gateway's final word on a refund, once. Returns False for a repeat.
+
+    Raises NotFound for an unknown number, ApiError if `amount_fen` disagrees with ours.
+    """
+    refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no))
+    if refund is None:
+        raise NotFound(f"no refund {out_refund_no}")
+    if amount_fen is not None and amount_fen != refund.amount_fen:
+        raise ApiError(
+            f"refund {out_refund_no}: gateway says {amount_fen}, we asked {refund.amount_fen}"
+        )
+    order = db.session.scalar(
+        select(Order)
+        .where(Order.id == refund.order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert order is not None
+    moved = db.session.execute(
+        update(Refund)
+        .where(Refund.id == refund.id, Refund.status == RefundStatus.PROCESSING)
+        .values(
+            status=RefundStatus.SUCCEEDED if succeeded else RefundStatus.FAILED,
+            gateway_refund_id=gateway_refund_id or refund.gateway_refund_id,
+            failure_reason=failure,
+            settled_at=utcnow(),
+        )
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        return False
+    payment = db.session.get(Payment, refund.payment_id)
+    assert payment is not None
+    # Orphan payments (late or second ones) never counted towards the order.
+    counted = payment.channel == order.pay_channel and payment.status == PaymentStatus.PAID
+    if succeeded:
+        payment.refunded_fen += refund.amount_fen
+    if counted and order.status == OrderStatus.REFUNDING:
+        if succeeded:
+            order.refunded_fen += refund.amount_fen
+            _spread_over_items(order, refund)
+            db.session.flush()
+            clawback_locked(order)  # commission goes back in the same transaction
+            daily_stats.add(None, order.id, refunds=1, refunded_fen=refund.amount_fen)
+        fully = order.refunded_fen >= order.paid_fen
+        order.status = (
+            OrderStatus.REFUNDED if fully else order.status_before_refund or OrderStatus.PAID
+        )
+    db.session.commit()
+    return True
+
+
+def _spread_over_items(order: Order, refund: Refund) -> None:
+    """Charge the refund to its item, or across items in proportion to what is left on
+    each (largest remainder, so the parts sum exactly to the refund)."""
+    if refund.order_item_id is not None:
+        item = next(i for i in order.items if i.id == refund.order_item_id)
+        item.refunded_fen += refund.amount_fen
+        return
+    left = [(item, item.paid_fen - item.refunded_fen) for item in order.items]
+    total_left = sum(amount for _, amount in left)
+    if total_left <= 0:
+        return
+    shares = [
+        (
+            item,
+            refund.amount_fen * amount // total_left,
+            refund.amount_fen * amount % total_left,
+            amount,
+        )
+        for item, amount in left
+    ]
+    remainder = refund.amount_fen - sum(share for _, share, _, _ in shares)
+    for item, share, _, cap in sorted(shares, key=lambda s: s[2], reverse=True):
+        extra = 1 if remainder > 0 and share < cap else 0
+        remainder -= extra
+        item.refunded_fen += share + extra
+
+
+def refund_orphan_payment(payment_id: int) -> None:
+    """Refund a payment that its order could not take (late or second payment). Safe to
+    run twice at once: the refund's unique number makes one row, which both send."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.status != PaymentStatus.PAID:
+        return
+    existing = db.session.scalar(select(Refund).where(Refund.payment_id == payment.id))
+    if existing is None:
+        existing = Refund(
+            order_id=payment.order_id,
+            payment_id=payment.id,
+            out_refund_no=f"{payment.out_trade_no}X",
+            amount_fen=payment.amount_fen,
+            reason="payment arrived for an order that could not take it",
+        )
+        db.session.add(existing)
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent run made it first
+            db.session.rollback()
+            existing = db.session.scalars(
+                select(Refund).where(Refund.payment_id == payment.id)
+            ).one()
+    send_refund(existing.id)
+
+
+def resend_processing_refunds(older_than_minutes: int = 5, limit: int = 100) -> int:
+    """Send again every refund still processing after a while (timeouts, lost notifies)."""
+    cutoff = utcnow() - timedelta(minutes=older_than_minutes)
+    ids = db.session.scalars(
+        select(Refund.id)
+        .where(Refund.status == RefundStatus.PROCESSING, Refund.created_at <= cutoff)
+        .limit(limit)
+    ).all()
+    for refund_id in ids:
+        send_refund(refund_id)
+    return len(ids)

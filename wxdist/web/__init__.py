@@ -1,0 +1,5 @@
+"""Surface: HTTP endpoints that are not the mini-program API or the panel: gateway notifies
+and media files.
+
+May import: any domain package.
+"""
