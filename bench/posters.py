@@ -155,8 +155,8 @@ def main() -> None:
 
         from tests.share_helpers import product_picture
         from wxdist import create_app
+        from wxdist.accounts import ledger
         from wxdist.accounts.auth import issue_token
-        from wxdist.core import ledger
         from wxdist.core.extensions import db
         from wxdist.core.media import load_picture, storage
         from wxdist.models import Distributor, Product, ProductImage, Sku, User

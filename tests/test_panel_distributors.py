@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.panel_helpers import post_form, staff_client
 from tests.shop import become_distributor, login, set_settings
 from tests.test_withdrawals import clean
-from wxdist.core.audit import decode
+from wxdist.accounts.audit import decode
 from wxdist.core.extensions import db
 from wxdist.distribution.distributors import LevelSpec, create_level
 from wxdist.models import AuditEntry, Distributor, DistributorAccount, Referral

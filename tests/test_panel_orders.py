@@ -22,7 +22,7 @@ from tests.shop import (
     wait_for_status,
 )
 from tests.test_withdrawals import clean
-from wxdist.core.audit import decode
+from wxdist.accounts.audit import decode
 from wxdist.core.extensions import db
 from wxdist.models import AuditEntry, Commission, Order, Refund
 

@@ -22,7 +22,7 @@ from tests.shop import (
     set_settings,
     sku_stock,
 )
-from wxdist.core.audit import decode
+from wxdist.accounts.audit import decode
 from wxdist.core.extensions import db
 from wxdist.models import Category, Product, Sku
 from wxdist.models.staff import AuditEntry

@@ -15,7 +15,7 @@ from payments.emulator import EmulatorServer
 from tests.panel_helpers import csrf_from, staff_client
 from tests.shop import become_distributor
 from tests.test_withdrawals import fund, withdraw
-from wxdist.core.audit import decode
+from wxdist.accounts.audit import decode
 from wxdist.core.extensions import db
 from wxdist.distribution.settings import BOOLEANS, EDITABLE, get_settings
 from wxdist.models.staff import AuditEntry

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.shop import become_distributor, set_settings, storm
-from wxdist.core import ledger
+from wxdist.accounts import ledger
 from wxdist.core.extensions import db
 from wxdist.models import DistributorAccount, LedgerBucket, LedgerEntry, Withdrawal
 from wxdist.reporting.reconcile import check_all

@@ -1,4 +1,6 @@
-"""Who uses the store: shoppers (WeChat login, tokens) and the merchant's staff accounts.
+"""Accounts: shoppers (WeChat login, tokens), the merchant's staff and their audit log, and
+the ledger: each distributor's balance account, written only by `accounts.ledger`, which
+every domain that moves a distributor's money posts to (commission, withdrawals, rewards).
 
 May import: `core`, `models`, `payments`.
 """

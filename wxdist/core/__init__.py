@@ -1,6 +1,7 @@
 """Infrastructure every domain stands on: extensions, errors, SQL helpers and locks, ids,
-money arithmetic, the clock, the ledger (the one writer of balances), Redis and job
-plumbing, gateway and media registries, events (signals) and the staff audit log.
+money arithmetic, the clock, Redis and job plumbing, gateway and media registries, and
+events (signals).
 
-May import: `models`, `payments`, `config`. Nothing in `wxdist` above it.
+May import: `payments`, `config`. Not `models` (models stand on `core.extensions`), nothing
+of `wxdist` above it.
 """

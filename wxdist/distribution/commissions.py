@@ -1,5 +1,5 @@
 """Commission: attribution when an order is paid, settlement after it completes, and
-proportional clawback when it is refunded. Every movement goes through `wxdist.core.ledger`.
+proportional clawback when it is refunded. Every movement goes through `wxdist.accounts.ledger`.
 
 - Attribution snapshots the chain on the order and writes one record per (item,
   beneficiary, depth), frozen. The rate is the product's own, else the beneficiary's
@@ -24,7 +24,7 @@ from sqlalchemy import case, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
-from wxdist.core import ledger
+from wxdist.accounts import ledger
 from wxdist.core.extensions import db
 from wxdist.core.money import BP_WHOLE, apply_rate, proportion
 from wxdist.core.sql import is_deadlock

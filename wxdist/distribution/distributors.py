@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from wxdist.core import ledger
+from wxdist.accounts import ledger
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.extensions import db
 from wxdist.core.money import BP_WHOLE

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 
-from wxdist.core import ledger
+from wxdist.accounts import ledger
 from wxdist.core.errors import ApiError, Conflict, Forbidden, NotFound
 from wxdist.core.extensions import db
 from wxdist.core.money import apply_rate

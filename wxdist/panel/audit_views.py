@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
-from wxdist.core.audit import decode
+from wxdist.accounts.audit import decode
 from wxdist.models.staff import AuditEntry
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp

@@ -120,7 +120,7 @@ def audited(
     once the service returns. If the service raises, its rollback drops the entry too."""
     from flask_login import current_user
 
-    from wxdist.core.audit import dump_state, record
+    from wxdist.accounts.audit import dump_state, record
 
     staff = current_user._get_current_object()  # type: ignore[attr-defined]
     entry = record(staff, action, target_type, target_id, before=before, ip=client_ip())

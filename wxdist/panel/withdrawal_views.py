@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, or_, select
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from wxdist.core.audit import decode
+from wxdist.accounts.audit import decode
 from wxdist.core.errors import ApiError
 from wxdist.core.extensions import db
 from wxdist.models import LedgerEntry, User, Withdrawal, WithdrawalStatus
