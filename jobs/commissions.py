@@ -9,11 +9,8 @@ def settle_commissions() -> dict[str, int]:
     """Periodic: attribute paid orders a lost job missed, auto-complete long-shipped
     orders, then settle what is due."""
     with app_context():
-        from wxdist.distribution.commissions import (
-            attribute_missed,
-            auto_complete_orders,
-            settle_due,
-        )
+        from wxdist.distribution.commissions import attribute_missed
+        from wxdist.distribution.settlement import auto_complete_orders, settle_due
 
         return {
             "attributed_late": attribute_missed(),

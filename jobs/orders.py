@@ -10,9 +10,9 @@ def order_paid(order_id: int) -> None:
     order; on RQ the notify queues `attribute_pending` instead (this stays for jobs queued
     before that change)."""
     with app_context():
-        from wxdist.shop.payment_flow import on_order_paid
+        from wxdist.distribution.commissions import attribute_order
 
-        on_order_paid(order_id)
+        attribute_order(order_id)
 
 
 def attribute_pending(batch: int | None = None, helper_slot: int = 0) -> int:

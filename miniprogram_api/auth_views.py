@@ -7,7 +7,7 @@ from flask import Blueprint
 from miniprogram_api import schemas
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import body, current_user, login_required
-from wxdist.accounts.auth import login_with_code
+from wxdist.sharing import arrival
 
 bp = Blueprint("api_auth", __name__)
 
@@ -24,13 +24,14 @@ bp = Blueprint("api_auth", __name__)
 def login():  # type: ignore[no-untyped-def]
     """Exchange a wx.login code for a bearer token (the WeChat session_key stays on the server)."""
     data = body(schemas.LoginIn)
-    result = login_with_code(data.code, data.scene, data.nickname, data.avatar_url)
+    came = arrival.login(data.code, data.scene, data.nickname, data.avatar_url)
+    result, referral = came.login, came.referral
     out = schemas.LoginOut(
         token=result.token,
         expires_in=result.expires_in,
         created=result.created,
         user=schemas.UserOut.model_validate(result.user),
-        referral=schemas.BindOut.model_validate(result.referral) if result.referral else None,
+        referral=schemas.BindOut.model_validate(referral) if referral else None,
     )
     return out.model_dump(mode="json"), 201 if result.created else 200
 

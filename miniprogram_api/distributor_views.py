@@ -8,7 +8,8 @@ from miniprogram_api import schemas
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import body, current_user, login_required, query
 from wxdist.distribution import centre as distributor_centre
-from wxdist.distribution import distributors, referrals
+from wxdist.distribution import distributors
+from wxdist.sharing import arrival
 
 bp = Blueprint("api_distributor", __name__)
 
@@ -19,7 +20,7 @@ bp = Blueprint("api_distributor", __name__)
 def bind():  # type: ignore[no-untyped-def]
     """Bind me to the distributor a scene names (the binding settings decide)."""
     data = body(schemas.BindIn)
-    result = referrals.bind(current_user().id, data.scene, source="bind")
+    result = arrival.bind_scene(current_user().id, data.scene, source="bind")
     return schemas.BindOut.model_validate(result).model_dump()
 
 

@@ -25,7 +25,7 @@ from tests.shop import (
 )
 from wxdist.core.errors import ApiError
 from wxdist.core.extensions import db
-from wxdist.distribution import commissions
+from wxdist.distribution import settlement
 from wxdist.distribution.settings import get_settings, update_settings
 from wxdist.models import Product, Referral, User
 from wxdist.models.types import utcnow
@@ -292,7 +292,7 @@ def test_levels_upgrade_on_settlement_any_or_all_and_never_go_down(
     assert centre(client, mid["headers"])["level"] is None  # nothing settled yet
     _complete(client, app, buyer, order["id"])
     with app.app_context():
-        assert commissions.settle_due(utcnow() + timedelta(seconds=1)) == 1
+        assert settlement.settle_due(utcnow() + timedelta(seconds=1)) == 1
     level = centre(client, mid["headers"])["level"]
     assert level["id"] == silver  # any-of: 1000 settled is enough; gold needs 50 invites too
     assert level["id"] != gold
@@ -422,13 +422,13 @@ def test_freeze_days_and_auto_complete_days(
     with app.app_context():
         orders.ship_order(order["id"], "申通", "ST1")
         now = utcnow()
-        assert commissions.auto_complete_orders(now + timedelta(days=9)) == 0
-        assert commissions.auto_complete_orders(now + timedelta(days=10, seconds=1)) == 1
+        assert settlement.auto_complete_orders(now + timedelta(days=9)) == 0
+        assert settlement.auto_complete_orders(now + timedelta(days=10, seconds=1)) == 1
     assert get_order(client, buyer["headers"], order["id"])["status"] == "completed"
     with app.app_context():
         completed_at = now + timedelta(days=10, seconds=1)  # when the sweep completed it
-        assert commissions.settle_due(completed_at + timedelta(days=6)) == 0
-        assert commissions.settle_due(completed_at + timedelta(days=7, seconds=1)) == 1
+        assert settlement.settle_due(completed_at + timedelta(days=6)) == 0
+        assert settlement.settle_due(completed_at + timedelta(days=7, seconds=1)) == 1
     assert centre(client, mid["headers"])["balances"]["available_fen"] == 1000
 
 
@@ -449,14 +449,14 @@ def test_an_open_refund_holds_settlement(
 
         with app.app_context():
             refund = request_refund(order["id"], 100, "部分")
-            assert commissions.settle_due(utcnow() + timedelta(days=1)) == 0  # refunding
+            assert settlement.settle_due(utcnow() + timedelta(days=1)) == 0  # refunding
         requests.post(
             f"{emulator.url}/_emulator/wechat/settle-refund",
             json={"out_refund_no": refund.out_refund_no},
         )
         run_jobs()
         with app.app_context():
-            assert commissions.settle_due(utcnow() + timedelta(days=1)) == 1
+            assert settlement.settle_due(utcnow() + timedelta(days=1)) == 1
     finally:
         requests.post(f"{emulator.url}/_emulator/wechat/config", json={"auto_refund_notify": True})
     assert centre(client, mid["headers"])["balances"]["available_fen"] == 990  # 1000 x 9900/10000

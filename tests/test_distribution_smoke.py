@@ -17,7 +17,7 @@ from tests.shop import (
     set_settings,
     wait_for_status,
 )
-from wxdist.distribution import commissions
+from wxdist.distribution import commissions, settlement
 from wxdist.models.types import utcnow
 from wxdist.reporting.reconcile import check_all
 from wxdist.shop import orders
@@ -46,8 +46,8 @@ def test_two_level_purchase_settles_and_claws_back(
         orders.ship_order(order["id"], "顺丰", "SF1")
     client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=headers)
     with app.app_context():
-        assert commissions.settle_due(utcnow() + timedelta(days=3)) == 0  # still frozen
-        assert commissions.settle_due(utcnow() + timedelta(days=8)) == 1
+        assert settlement.settle_due(utcnow() + timedelta(days=3)) == 0  # still frozen
+        assert settlement.settle_due(utcnow() + timedelta(days=8)) == 1
     mid_view = centre(client, mid_headers)
     assert mid_view["balances"] == {"frozen_fen": 0, "available_fen": 1000, "withdrawing_fen": 0}
     assert mid_view["lifetime_earned_fen"] == 1000

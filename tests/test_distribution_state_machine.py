@@ -45,7 +45,7 @@ from tests.shop import ADDRESS, make_product, set_settings
 from wxdist.core.errors import ApiError, Conflict
 from wxdist.core.extensions import db
 from wxdist.core.money import BP_WHOLE, apply_rate, proportion
-from wxdist.distribution import commissions, distributors
+from wxdist.distribution import distributors, settlement
 from wxdist.distribution.referrals import distributor_scene
 from wxdist.models import (
     Commission,
@@ -748,8 +748,8 @@ class DistributionMachine(RuleBasedStateMachine):
             and order.completed_at <= settle_cutoff
         ]
         with self.app.app_context():
-            assert commissions.auto_complete_orders(self.now) == len(completing)
-            assert commissions.settle_due(self.now) == len(settling)
+            assert settlement.auto_complete_orders(self.now) == len(completing)
+            assert settlement.settle_due(self.now) == len(settling)
         for order in settling:
             order.settled = True
 

@@ -93,7 +93,7 @@ def test_an_operator_is_refused_the_audit_log(app: Flask) -> None:
 
 
 def test_seed_gives_a_development_database_a_demo_owner_and_production_none(app: Flask) -> None:
-    from wxdist.cli import DEMO_OWNER
+    from wxdist.cli.commands import DEMO_OWNER
 
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed"]).exit_code == 0  # the test environment: no account

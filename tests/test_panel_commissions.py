@@ -12,9 +12,9 @@ from flask.testing import FlaskClient
 from payments.emulator import EmulatorServer
 from tests.panel_helpers import staff_client
 from tests.test_withdrawals import fund
+from wxdist.core.clock import SHANGHAI
 from wxdist.core.extensions import db
 from wxdist.models import Commission
-from wxdist.shop.orders import SHANGHAI
 
 
 def test_commission_pages_answer_finance_and_owner_not_operator(app: Flask) -> None:

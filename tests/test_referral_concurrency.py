@@ -25,7 +25,7 @@ from payments.emulator import EmulatorServer
 from tests.shop import become_distributor, login, make_product, pay_order, set_settings, storm
 from wxdist.core.extensions import db
 from wxdist.core.sql import insert_ignore
-from wxdist.distribution import commissions
+from wxdist.distribution import settlement
 from wxdist.distribution.referrals import distributor_scene
 from wxdist.models import Commission, DistributorAccount, OrderItem, Referral, ReferralLock
 from wxdist.models.types import utcnow
@@ -172,7 +172,7 @@ def _sound_books(
     response = client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=buyer)
     assert response.status_code == 200, response.get_json()
     with app.app_context():
-        assert commissions.settle_due(utcnow() + timedelta(days=8)) == 1
+        assert settlement.settle_due(utcnow() + timedelta(days=8)) == 1
         item = db.session.scalars(select(OrderItem).where(OrderItem.order_id == order["id"])).one()
         commission = db.session.scalars(
             select(Commission).where(

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from payments.emulator import EmulatorServer
 from tests.shop import become_distributor, centre, login, make_product, pay_order, set_settings
 from wxdist.core.extensions import db
-from wxdist.distribution import commissions
+from wxdist.distribution import settlement
 from wxdist.models import Withdrawal
 from wxdist.models.types import utcnow
 from wxdist.money import payouts, withdrawals
@@ -38,7 +38,7 @@ def fund(
         orders.ship_order(order["id"], "顺丰", "SF")
     client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=buyer)
     with app.app_context():
-        commissions.settle_due(utcnow() + timedelta(seconds=1))
+        settlement.settle_due(utcnow() + timedelta(seconds=1))
     assert centre(client, distributor["headers"])["balances"]["available_fen"] == fen
     return distributor
 

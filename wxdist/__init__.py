@@ -46,12 +46,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(media_bp)
     register_panel(app)
     cli.register(app)
+    _connect_receivers()
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         return {"ok": True}
 
     return app
+
+
+def _connect_receivers() -> None:
+    """Each domain's reactions to `core.events`, lower domains first (the order receivers
+    run in). Idempotent: every app built connects the same functions once."""
+    from wxdist.distribution import receivers as distribution
+    from wxdist.reporting import receivers as reporting
+    from wxdist.sharing import receivers as sharing
+
+    distribution.connect()
+    sharing.connect()
+    reporting.connect()
 
 
 def _migrations_dir():  # type: ignore[no-untyped-def]

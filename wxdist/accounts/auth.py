@@ -20,7 +20,6 @@ from wxdist.core.errors import ApiError, GatewayFailed, Unauthorized
 from wxdist.core.extensions import db
 from wxdist.core.gateways import gateways
 from wxdist.core.ids import is_id
-from wxdist.distribution.referrals import BindResult, bind
 from wxdist.models import User
 from wxdist.models.types import utcnow
 
@@ -33,7 +32,6 @@ class LoginResult:
     token: str
     expires_in: int
     created: bool
-    referral: BindResult | None = None
 
 
 @dataclass(frozen=True)
@@ -121,13 +119,11 @@ def login_with_code(
         user.unionid = session.unionid
     user.last_login_at = utcnow()
     db.session.commit()
-    referral = bind(user.id, scene, source="login") if scene else None
     return LoginResult(
         user=user,
         token=issue_token(user),
         expires_in=current_app.config["TOKEN_TTL_SECONDS"],
         created=created,
-        referral=referral,
     )
 
 

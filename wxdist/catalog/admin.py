@@ -12,7 +12,7 @@ if that would take the stock below zero it refuses with Conflict and changes not
 
 Posters are keyed by their content (title, lowest active price, first image), so a stale
 poster is never served once the product changes; when a change alters what an on-shelf
-product's poster shows, the posters are drawn ahead again (`predraw_product_posters`).
+product's poster shows, the posters are drawn ahead again (the `product_shelved` signal).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from wxdist.catalog.face import ProductFacts, product_facts
 from wxdist.core.errors import ApiError, Conflict, NotFound
+from wxdist.core.events import product_shelved
 from wxdist.core.extensions import db
 from wxdist.core.money import BP_WHOLE
 from wxdist.models import Category, Product, ProductImage, Sku
@@ -152,20 +154,13 @@ def product_state(product: Product) -> dict[str, Any]:
     }
 
 
-def _poster_facts(product_id: int) -> object:
-    from wxdist.sharing.posters import product_facts
-
-    return product_facts(product_id)
-
-
-def _refresh_posters(product_id: int, facts_before: object) -> None:
-    """Draw an on-shelf product's posters ahead again when what they show changed."""
-    if _poster_facts(product_id) == facts_before:
+def _refresh_posters(product_id: int, face_before: ProductFacts | None) -> None:
+    """After commit: tell sharing when an on-shelf product's face (what its posters show)
+    changed, so they are drawn ahead again."""
+    if product_facts(product_id) == face_before:
         return
     if db.session.scalar(select(Product.on_shelf).where(Product.id == product_id)):
-        from wxdist.sharing.posters.jobs import predraw_product_posters
-
-        predraw_product_posters(product_id)
+        product_shelved.send(__name__, product_id=product_id)
 
 
 # ---- products ----------------------------------------------------------------------------
@@ -210,7 +205,7 @@ def update_product(product_id: int, data: ProductInput) -> dict[str, tuple[Any, 
     `create_product` does."""
     product = get_product(product_id)
     _refuse(_product_errors(data))
-    facts = _poster_facts(product_id)
+    facts = product_facts(product_id)
     before = product_state(product)
     product.title = data.title.strip()
     product.subtitle = data.subtitle.strip()
@@ -244,7 +239,7 @@ def add_sku(product_id: int, sku: SkuInput) -> Sku:
     `price_fen` or `stock`."""
     get_product(product_id)
     _refuse(_sku_errors(sku))
-    facts = _poster_facts(product_id)
+    facts = product_facts(product_id)
     row = Sku(
         product_id=product_id,
         name=sku.name.strip(),
@@ -272,7 +267,7 @@ def update_sku(
     `adjust_stock`); commits. Raises NotFound, or ApiError naming `name` / `price_fen`."""
     sku = _get_sku(product_id, sku_id)
     _refuse(_sku_errors(SkuInput(name=name, price_fen=price_fen)))
-    facts = _poster_facts(product_id)
+    facts = product_facts(product_id)
     before = {"name": sku.name, "price_fen": sku.price_fen, "is_active": sku.is_active}
     after = {"name": name.strip(), "price_fen": price_fen, "is_active": is_active}
     changed = {k for k in before if before[k] != after[k]}

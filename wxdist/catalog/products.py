@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from wxdist.core.errors import NotFound
+from wxdist.core.events import product_shelved
 from wxdist.core.extensions import db
 from wxdist.models import Product
 
@@ -21,7 +22,5 @@ def set_on_shelf(product_id: int, on_shelf: bool) -> bool:
     ).rowcount
     db.session.commit()
     if changed and on_shelf:
-        from wxdist.sharing.posters.jobs import predraw_product_posters
-
-        predraw_product_posters(product_id)
+        product_shelved.send(__name__, product_id=product_id)
     return bool(changed)

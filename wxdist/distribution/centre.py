@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import Forbidden
 from wxdist.core.extensions import db
 from wxdist.distribution.referrals import distributor_scene
@@ -24,7 +25,6 @@ from wxdist.models import (
     User,
 )
 from wxdist.models.types import utcnow
-from wxdist.shop.orders import SHANGHAI
 
 
 def mask_name(name: str) -> str:

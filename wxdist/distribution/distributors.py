@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from wxdist.accounts import ledger
 from wxdist.core.errors import ApiError, Conflict, NotFound
+from wxdist.core.events import distributor_approved, distributor_approving, send_required
 from wxdist.core.extensions import db
 from wxdist.core.money import BP_WHOLE
 from wxdist.distribution.settings import get_settings
@@ -26,7 +27,6 @@ from wxdist.models import (
     User,
 )
 from wxdist.models.types import utcnow
-from wxdist.reporting import daily_stats
 
 
 def is_active_distributor(user_id: int) -> bool:
@@ -180,14 +180,12 @@ def _count_approval(user_id: int) -> None:
     """In the approving transaction: open the distributor's account and count them on
     today's dashboard."""
     ledger.ensure_account(user_id)
-    daily_stats.add(None, user_id, new_distributors=1)
+    send_required(distributor_approving, __name__, user_id=user_id)
 
 
 def _approved(user_id: int) -> None:
-    """After the approval committed: draw the new distributor's posters ahead."""
-    from wxdist.sharing.posters.jobs import predraw_distributor_posters
-
-    predraw_distributor_posters(user_id)
+    """After the approval committed: receivers draw the new distributor's posters ahead."""
+    distributor_approved.send(__name__, user_id=user_id)
 
 
 # ---- levels ----------------------------------------------------------------------------

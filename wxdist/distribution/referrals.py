@@ -17,6 +17,7 @@ from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.exc import OperationalError
 
 from wxdist.core.errors import ApiError, NotFound
+from wxdist.core.events import referral_bound
 from wxdist.core.extensions import db
 from wxdist.core.sql import insert_ignore, is_deadlock
 from wxdist.distribution.settings import Settings, get_settings
@@ -56,16 +57,11 @@ class ResolvedScene:
     channel: str = ""
 
 
-def resolve_scene(scene: str) -> ResolvedScene | None:
-    """What a scene points at, or None if it names nobody."""
+def referrer_in_scene(scene: str) -> int | None:
+    """The distributor a plain scene ("r" + base 36) names, or None if it is not one."""
     scene = scene.strip()
     if len(scene) >= 2 and scene[0] == "r" and all(c in _B36 for c in scene[1:]):
-        return ResolvedScene(referrer_id=int(scene[1:], 36))
-    from wxdist.sharing.share_codes import find_by_scene  # share codes: "s" + base 62
-
-    code = find_by_scene(scene)
-    if code is not None:
-        return ResolvedScene(code.distributor_id, share_code_id=code.id, channel=code.channel)
+        return int(scene[1:], 36)
     return None
 
 
@@ -84,22 +80,16 @@ def _is_active(referral: Referral | None, now: datetime) -> bool:
     )
 
 
-def bind(user_id: int, scene: str, source: str) -> BindResult:
-    """Bind `user_id` to the distributor the scene names, if the settings allow; commits.
+def bind(user_id: int, resolved: ResolvedScene, scene: str, source: str) -> BindResult:
+    """Bind `user_id` to the distributor `resolved` names (resolved from `scene` by
+    `sharing.scenes`), if the settings allow; commits a binding, rolls back a refusal.
 
-    Never raises for a refused binding: the result says why (`unknown_scene`, `self`,
-    `not_distributor`, `programme_off`, `already_bound`, `not_new_user`, `cycle`,
-    `too_deep`).
+    Never raises for a refused binding: the result says why (`self`, `not_distributor`,
+    `programme_off`, `already_bound`, `not_new_user`, `cycle`, `too_deep`).
     """
     settings = get_settings()
     if not settings.enabled:
         return BindResult(False, "programme_off")
-    resolved = resolve_scene(scene)
-    if resolved is None:
-        return BindResult(False, "unknown_scene")
-    if resolved.share_code_id is not None:  # an "open" of the code: login or bind with it
-        _count_share_code(resolved.share_code_id, "opens")
-        db.session.commit()
     referrer_id = resolved.referrer_id
     if referrer_id == user_id:
         return BindResult(False, "self")
@@ -204,8 +194,9 @@ def _bind_locked(
         .where(Distributor.user_id == referrer_id)
         .values(direct_invites=Distributor.direct_invites + 1)
     )
-    if resolved.share_code_id is not None:
-        _count_share_code(resolved.share_code_id, "binds")
+    referral_bound.send(
+        __name__, user_id=user_id, referrer_id=referrer_id, share_code_id=resolved.share_code_id
+    )
     return BindResult(True, "rebound" if previous else "bound", referrer_id)
 
 
@@ -314,12 +305,6 @@ def set_referrer_by_staff(user_id: int, new_parent_id: int | None) -> Referral:
         )
     db.session.commit()
     return mine
-
-
-def _count_share_code(share_code_id: int, counter: str) -> None:
-    from wxdist.sharing.share_codes import count
-
-    count(share_code_id, counter)
 
 
 def _move_subtree(

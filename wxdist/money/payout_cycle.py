@@ -7,13 +7,13 @@ from datetime import UTC
 
 from sqlalchemy import select, update
 
+from wxdist.core.clock import SHANGHAI
 from wxdist.core.extensions import db
 from wxdist.distribution.settings import get_settings
 from wxdist.models import DistributionSettings
 from wxdist.models.types import utcnow
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 from wxdist.money.withdrawals import approve_many
-from wxdist.shop.orders import SHANGHAI
 
 SETTINGS_ID = 1
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 
 from wxdist.accounts import ledger
+from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, Forbidden, NotFound
 from wxdist.core.extensions import db
 from wxdist.core.money import apply_rate
@@ -28,7 +29,6 @@ from wxdist.models.distribution import Distributor, DistributorStatus
 from wxdist.models.types import utcnow
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 from wxdist.money.account_vault import mask_account, seal
-from wxdist.shop.orders import SHANGHAI
 
 PAYOUT_QUEUE = "payouts"
 PAYOUT_RETRIES = (10, 30, 120, 600, 1800)  # seconds; each retry asks before it sends

@@ -16,6 +16,7 @@ from flask import render_template
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
+from wxdist.core.clock import SHANGHAI
 from wxdist.core.extensions import db
 from wxdist.models import Commission, CommissionStatus, DistributorAccount, Order, User
 from wxdist.models.distribution import Distributor
@@ -24,7 +25,6 @@ from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.filters import local_time
 from wxdist.panel.ui import choice_arg, csv_response, day_arg, fen_text, int_arg, paginate
 from wxdist.panel.withdrawal_views import safe_cell
-from wxdist.shop.orders import SHANGHAI
 
 RANKING_ROWS = 20
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
-from wxdist.shop.orders import SHANGHAI
+from wxdist.core.clock import SHANGHAI
 
 
 def fen(amount: int | None) -> str:

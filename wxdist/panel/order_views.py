@@ -21,6 +21,7 @@ from sqlalchemy import select
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError
 from wxdist.core.extensions import db
 from wxdist.core.money import parse_yuan
@@ -32,7 +33,6 @@ from wxdist.panel.filters import fen
 from wxdist.panel.ui import audited, choice_arg, day_arg, paginate
 from wxdist.shop import orders as order_service
 from wxdist.shop import refunds
-from wxdist.shop.orders import SHANGHAI
 from wxdist.shop.refunds import REFUNDABLE
 
 ORDER_NO = re.compile(r"^\d{24}$")

@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from wxdist.core.clock import SHANGHAI
 from wxdist.core.extensions import db
 from wxdist.core.sql import insert_ignore
 from wxdist.models.stats import SHARDS, DailyStat
 from wxdist.models.types import utcnow
-from wxdist.shop.orders import SHANGHAI
 
 COUNTERS = (
     "paid_orders",

@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import bindparam, func, insert, select, update
@@ -20,12 +19,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from wxdist.accounts.auth import TokenClaims, check_claims
+from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, NotFound, Unauthorized
 from wxdist.core.extensions import db
 from wxdist.models import Order, OrderItem, OrderStatus, Product, ProductImage, Sku, User
 from wxdist.models.types import utcnow
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_QUANTITY = 999
 
 

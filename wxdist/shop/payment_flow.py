@@ -25,11 +25,11 @@ from sqlalchemy.orm.util import identity_key
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.errors import ApiError, Conflict, GatewayFailed
+from wxdist.core.events import order_paid, send_required
 from wxdist.core.extensions import db
 from wxdist.core.gateways import gateways
 from wxdist.core.sql import serialise_writers
 from wxdist.core.tasks import enqueue
-from wxdist.distribution import attribution_queue
 from wxdist.models import Order, OrderStatus, Payment, PaymentStatus, User
 from wxdist.models.types import utcnow
 from wxdist.shop import orders as order_service
@@ -243,7 +243,7 @@ def apply_payment(
         db.session.rollback()
         if payment.transaction_id == transaction_id:
             # A repeat: re-queue attribution if its first push was lost (Redis was down).
-            attribution_queue.paid_again(order.id)
+            send_required(order_paid, __name__, order_id=order.id, repeated=True)
             return Outcome.DUPLICATE
         raise PaymentMismatch(f"{out_trade_no} already paid by {payment.transaction_id}")
     if amount_fen != payment.amount_fen:
@@ -289,7 +289,7 @@ def apply_payment(
             )
         db.session.commit()
         _expire_loaded(order.id, payment.id)
-        attribution_queue.order_paid(order.id)
+        send_required(order_paid, __name__, order_id=order.id, repeated=False)
         return Outcome.PAID
 
     db.session.commit()
@@ -309,13 +309,6 @@ def _expire_loaded(order_id: int, payment_id: int) -> None:
         loaded = session.identity_map.get(key)
         if loaded is not None:
             session.expire(loaded)
-
-
-def on_order_paid(order_id: int) -> None:
-    """Follow-up work after an order is paid: attribute its commission."""
-    from wxdist.distribution.commissions import attribute_order
-
-    attribute_order(order_id)
 
 
 def settle_unpaid(order: Order) -> bool:

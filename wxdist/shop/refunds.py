@@ -16,9 +16,9 @@ from sqlalchemy.exc import IntegrityError
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.errors import ApiError, Conflict, NotFound
+from wxdist.core.events import refund_applying, send_required
 from wxdist.core.extensions import db
 from wxdist.core.gateways import gateways
-from wxdist.distribution.commissions import clawback_locked
 from wxdist.models import (
     Order,
     OrderItem,
@@ -29,7 +29,6 @@ from wxdist.models import (
     RefundStatus,
 )
 from wxdist.models.types import utcnow
-from wxdist.reporting import daily_stats
 from wxdist.shop.payment_flow import notify_url
 
 log = logging.getLogger(__name__)
@@ -185,8 +184,8 @@ def settle_refund(
             order.refunded_fen += refund.amount_fen
             _spread_over_items(order, refund)
             db.session.flush()
-            clawback_locked(order)  # commission goes back in the same transaction
-            daily_stats.add(None, order.id, refunds=1, refunded_fen=refund.amount_fen)
+            # Commission goes back (and the refund is counted) in the same transaction.
+            send_required(refund_applying, __name__, order=order, refund_fen=refund.amount_fen)
         fully = order.refunded_fen >= order.paid_fen
         order.status = (
             OrderStatus.REFUNDED if fully else order.status_before_refund or OrderStatus.PAID

@@ -36,7 +36,7 @@ def _wechat_time(value: str | None) -> datetime | None:
         return None
     from datetime import UTC
 
-    from wxdist.shop.orders import SHANGHAI
+    from wxdist.core.clock import SHANGHAI
 
     try:
         local = datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=SHANGHAI)

@@ -14,7 +14,7 @@ sizes) with `flask poster template set KIND key=value …`; overrides are kept a
 record per kind over the defaults.
 
 Owns, one module each: `templates` (shape, defaults, checking changes), `template_store`
-(the merchant's overrides), `product_data` (what a poster shows of a product),
+(the merchant's overrides), `catalog.face` (what a poster shows of a product),
 `inputs` (a poster's inputs and content key), `text` (fonts, fallback, wrapping),
 `pictures` (decoding, scaled product pictures), `drawing` (rendering), `serving` (stored
 or freshly drawn), `stored` (the one-query fast path), `predraw` (drawing ahead) and
@@ -26,6 +26,7 @@ CLI or `jobs/` entry point. The names below are what the rest of the code import
 `wxdist.sharing.posters`.
 """
 
+from wxdist.catalog.face import ProductFacts, product_facts
 from wxdist.sharing.posters.drawing import JPEG_QUALITY, format_price, render
 from wxdist.sharing.posters.inputs import RENDERER_VERSION, PosterInputs, display_name, inputs_for
 from wxdist.sharing.posters.pictures import scaled_key, scaled_picture
@@ -34,7 +35,6 @@ from wxdist.sharing.posters.predraw import (
     predraw_for_distributor,
     predraw_for_product,
 )
-from wxdist.sharing.posters.product_data import ProductFacts, product_facts
 from wxdist.sharing.posters.serving import Poster, draw_and_store, get_poster
 from wxdist.sharing.posters.stored import stored_poster
 from wxdist.sharing.posters.template_store import get_template, reset_template, set_template

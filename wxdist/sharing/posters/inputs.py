@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from wxdist.catalog.face import ProductFacts, product_facts
 from wxdist.core.media import hashed_key
 from wxdist.models import User
 from wxdist.sharing import share_codes, wxacode
 from wxdist.sharing.posters import text
-from wxdist.sharing.posters.product_data import ProductFacts, product_facts
 from wxdist.sharing.posters.template_store import get_template
 from wxdist.sharing.posters.templates import PosterTemplate, kind_for, template_digest
 

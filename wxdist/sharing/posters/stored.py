@@ -12,6 +12,11 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, bindparam, literal_column, select
 
+from wxdist.catalog.face import (
+    facts_from_row,
+    first_image_column,
+    lowest_price_column,
+)
 from wxdist.core.extensions import db
 from wxdist.core.media import LocalDirStorage, storage
 from wxdist.models import (
@@ -24,11 +29,6 @@ from wxdist.models import (
 )
 from wxdist.sharing import wxacode
 from wxdist.sharing.posters.inputs import PosterInputs
-from wxdist.sharing.posters.product_data import (
-    facts_from_row,
-    first_image_column,
-    lowest_price_column,
-)
 from wxdist.sharing.posters.serving import Poster
 from wxdist.sharing.posters.template_store import template_from_record
 from wxdist.sharing.posters.templates import kind_for

@@ -1,5 +1,6 @@
-"""What a product poster shows of a product: its title, lowest active SKU price and first
-picture, as the columns every poster query selects (written once here) and as one read.
+"""A product's face: its title, lowest active SKU price and first picture, what a poster shows
+and what decides whether posters are drawn again, as the columns every poster query
+selects (written once here) and as one read.
 """
 
 from __future__ import annotations

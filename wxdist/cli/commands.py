@@ -1,0 +1,163 @@
+"""The general commands: serve, seed, demo, emulator, sweep, ship, refund."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+def _start_emulator_if_needed() -> str | None:
+    """Start the emulator in a thread at EMULATOR_URL unless something already answers."""
+    import requests
+
+    from payments.emulator import EmulatorServer, EmulatorSettings
+
+    config = current_app.config
+    if config["GATEWAY"] != "emulator":
+        return None
+    url = config["EMULATOR_URL"]
+    try:
+        requests.get(f"{url}/_emulator/health", timeout=0.5)
+        return url  # another process runs it
+    except requests.RequestException:
+        pass
+    server = EmulatorServer(EmulatorSettings.from_config(config)).start()
+    return server.url
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="default: PORT (5000)")
+@with_appcontext
+def serve(host: str, port: int | None) -> None:
+    """Serve the app for development: emulator in a thread, periodic sweeps inline."""
+    from werkzeug.serving import run_simple
+
+    from wxdist.cli.scheduler import start_inline_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    port = port or app.config["PORT"]
+    emulator_url = _start_emulator_if_needed()
+    if emulator_url:
+        click.echo(f"gateway emulator: {emulator_url}")
+    if app.config["INLINE_JOBS"]:
+        start_inline_scheduler(app)
+        click.echo("periodic jobs: inline (no REDIS_URL)")
+    click.echo(f"wxdist: http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command()
+@with_appcontext
+def seed() -> None:
+    """Seed a demo catalogue (skipped if products exist)."""
+    from wxdist.cli.demo_data import seed_demo_catalogue
+
+    created = seed_demo_catalogue()
+    click.echo(f"seeded {created} products" if created else "catalogue already has products")
+    _seed_demo_owner()
+
+
+DEMO_OWNER = ("admin", "wxdist-demo-admin")
+
+
+def _seed_demo_owner() -> None:
+    """On a development database with no staff yet, a demo owner for the panel (the
+    password is public: never in production, where `flask create-admin` is the way)."""
+    from sqlalchemy import func, select
+
+    from wxdist.accounts.staff import create_staff
+    from wxdist.core.extensions import db
+    from wxdist.models.staff import StaffUser
+
+    if current_app.config["WXDIST_ENV"] != "development":
+        return
+    if db.session.scalar(select(func.count()).select_from(StaffUser)):
+        return
+    username, password = DEMO_OWNER
+    create_staff(username, password, "owner", display_name="Demo owner")
+    click.echo(
+        f"panel: http://127.0.0.1:{current_app.config['PORT']}/panel/ "
+        f"(demo owner {username} / {password})"
+    )
+
+
+@click.command()
+@click.option("--base-url", default=None, help="the running app (default PUBLIC_BASE_URL)")
+@click.option("--emulator-url", default=None, help="default EMULATOR_URL")
+@click.option("--channel", type=click.Choice(["wechat", "alipay"]), default="wechat")
+@with_appcontext
+def demo(base_url: str | None, emulator_url: str | None, channel: str) -> None:
+    """Run a shopper's purchase against a running instance and print each step."""
+    from wxdist.cli.demo import DemoFailed, run_demo
+
+    config = current_app.config
+    try:
+        run_demo(
+            base_url or config["PUBLIC_BASE_URL"],
+            emulator_url or config["EMULATOR_URL"],
+            channel,
+            echo=click.echo,
+        )
+    except DemoFailed as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@click.option("--port", type=int, default=None, help="default: the port of EMULATOR_URL")
+@with_appcontext
+def emulator(port: int | None) -> None:
+    """Run the gateway emulator on its own (for gunicorn or several app processes)."""
+    from werkzeug.serving import run_simple
+
+    from payments.emulator import EmulatorSettings, create_emulator_app
+
+    settings = EmulatorSettings.from_config(current_app.config, port=port)
+    click.echo(f"gateway emulator on http://{settings.host}:{settings.port}")
+    run_simple(settings.host, settings.port, create_emulator_app(settings), threaded=True)
+
+
+@click.command()
+@with_appcontext
+def sweep() -> None:
+    """Run every periodic job once, now."""
+    from wxdist.cli.scheduler import run_all_once
+
+    for name, result in run_all_once():
+        click.echo(f"{name}: {result}")
+
+
+@click.command()
+@click.argument("order_id", type=int)
+@click.option("--carrier", required=True)
+@click.option("--tracking-no", required=True)
+@with_appcontext
+def ship(order_id: int, carrier: str, tracking_no: str) -> None:
+    """Mark a paid order shipped."""
+    from wxdist.core.errors import ApiError
+    from wxdist.shop.orders import ship_order
+
+    try:
+        order = ship_order(order_id, carrier, tracking_no)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"order {order.order_no}: {order.status}")
+
+
+@click.command()
+@click.argument("order_id", type=int)
+@click.option("--amount-fen", type=int, required=True)
+@click.option("--reason", default="")
+@click.option("--item-id", type=int, default=None)
+@with_appcontext
+def refund(order_id: int, amount_fen: int, reason: str, item_id: int | None) -> None:
+    """Refund part or all of a paid order."""
+    from wxdist.core.errors import ApiError
+    from wxdist.shop.refunds import request_refund
+
+    try:
+        result = request_refund(order_id, amount_fen, reason, item_id)
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.message} {exc.fields or ''}") from None
+    click.echo(f"refund {result.out_refund_no}: {result.status}")

@@ -1,0 +1,144 @@
+"""Signals by which a lower layer makes a higher one react, without importing it.
+
+Each signal says when it is sent and whether its receivers run inside the sender's
+transaction:
+
+- **inside**: the receiver's writes commit or roll back with the sender's change; a
+  receiver that raises aborts the sender's operation (the sender rolls back). Receivers
+  must not commit, roll back or call out to a gateway.
+- **after commit**: the change is durable whatever the receiver does. Receivers should not
+  raise (an exception reaches the sender's caller, the change stays) and must have their
+  own recovery for what they could not do: a sweep or a retry.
+
+Receivers are connected by each domain's `receivers.connect()`, which `create_app` calls
+(never at import), and run in the order they were connected: lower domains first, so an
+in-transaction reaction takes its row locks in the order the domain's own code does
+(distribution's ledger rows before reporting's daily row, as attribution takes them).
+A signal that the money flow relies on is sent with `send_required`, which refuses to run
+with nobody listening rather than lose the reaction silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from blinker import NamedSignal, Namespace
+
+
+class _InsertionOrderedSet:
+    """The little of `set` blinker uses, remembering insertion order (blinker's `set_class`
+    hook), so receivers run in the order they were connected."""
+
+    def __init__(self, items: Iterable[Any] = ()) -> None:
+        self._items: dict[Any, None] = dict.fromkeys(items)
+
+    def add(self, item: Any) -> None:
+        self._items[item] = None
+
+    def discard(self, item: Any) -> None:
+        self._items.pop(item, None)
+
+    def copy(self) -> _InsertionOrderedSet:
+        return _InsertionOrderedSet(self._items)
+
+    def __or__(self, other: Iterable[Any]) -> _InsertionOrderedSet:
+        return _InsertionOrderedSet([*self._items, *other])
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._items
+
+
+class _OrderedSignal(NamedSignal):
+    set_class = _InsertionOrderedSet  # type: ignore[assignment]
+
+
+class _OrderedNamespace(Namespace):
+    def signal(self, name: str, doc: str | None = None) -> NamedSignal:
+        if name not in self:
+            self[name] = _OrderedSignal(name, doc)
+        return self[name]
+
+
+signals = _OrderedNamespace()
+
+order_paid = signals.signal(
+    "order_paid",
+    doc="""After commit. An order was paid (`order_id`), or a gateway repeated the notify of
+    a payment already recorded (`repeated=True`). Distribution queues the order's commission
+    attribution.""",
+)
+
+refund_applying = signals.signal(
+    "refund_applying",
+    doc="""Inside the refund's transaction, with the order row locked. A refund of
+    `refund_fen` succeeded on `order` (its items already carry their refunded share).
+    Distribution claws back the commission; reporting counts the refund.""",
+)
+
+
+class AttributedOrder(NamedTuple):
+    paid_at: datetime | None
+    order_id: int
+    paid_fen: int
+    commission_fen: int
+
+
+orders_attributed = signals.signal(
+    "orders_attributed",
+    doc="""Inside the attribution's transaction. `orders`: an `AttributedOrder` for each order
+    whose commission was just attributed. Reporting counts paid orders and commission.""",
+)
+
+commission_clawed = signals.signal(
+    "commission_clawed",
+    doc="""Inside the refund's transaction. `taken_fen` of commission on `order_id` was clawed
+    back. Reporting counts it.""",
+)
+
+distributor_approving = signals.signal(
+    "distributor_approving",
+    doc="""Inside the approving transaction. `user_id` becomes a distributor. Reporting counts
+    the new distributor.""",
+)
+
+distributor_approved = signals.signal(
+    "distributor_approved",
+    doc="""After commit. `user_id` is an approved distributor. Sharing draws their posters
+    ahead.""",
+)
+
+referral_bound = signals.signal(
+    "referral_bound",
+    doc="""Inside the binding's transaction. `user_id` was bound to `referrer_id` through
+    `share_code_id` (None for a plain scene). Sharing counts the share code's binds.""",
+)
+
+product_shelved = signals.signal(
+    "product_shelved",
+    doc="""After commit. Product `product_id` went on shelf, or an on-shelf product's face (what
+    a poster shows: title, lowest price, first picture) changed. Sharing draws its posters
+    ahead.""",
+)
+
+
+class NobodyListening(RuntimeError):
+    """A signal the money flow relies on was sent with no receiver connected."""
+
+
+def send_required(signal: NamedSignal, sender: Any, **kwargs: Any) -> list[tuple[Any, Any]]:
+    """Send `signal` and insist someone received it (an app built without `create_app`'s
+    receivers would otherwise drop commission or counters silently).
+
+    Raises NobodyListening before anything is sent when no receiver is connected.
+    """
+    if not signal.receivers:
+        raise NobodyListening(f"no receiver connected to {signal.name}")
+    return signal.send(sender, **kwargs)

@@ -1,0 +1,28 @@
+"""Distribution listens: a paid order is queued for commission attribution (after commit),
+a refund claws its commission back (inside the refund's transaction). See `core.events`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wxdist.core import events
+from wxdist.distribution import attribution_queue
+from wxdist.distribution.settlement import clawback_locked
+from wxdist.models import Order
+
+
+def queue_attribution(_sender: Any, *, order_id: int, repeated: bool) -> None:
+    if repeated:
+        attribution_queue.paid_again(order_id)
+    else:
+        attribution_queue.order_paid(order_id)
+
+
+def claw_back(_sender: Any, *, order: Order, refund_fen: int) -> None:
+    clawback_locked(order)
+
+
+def connect() -> None:
+    """Connect distribution's receivers (idempotent; `create_app` calls it)."""
+    events.order_paid.connect(queue_attribution, weak=False)
+    events.refund_applying.connect(claw_back, weak=False)
