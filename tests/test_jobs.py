@@ -67,3 +67,65 @@ def test_the_worker_class_builds_the_app_before_forking(app: Flask) -> None:
             assert jobs._app is first
     finally:
         jobs._app = None
+
+
+# The modules of `jobs` that hold jobs (the others: the worker, the schedule, cron's config).
+JOB_MODULES = ("jobs.commissions", "jobs.orders", "jobs.payouts", "jobs.posters", "jobs.refunds")
+
+
+def test_every_job_declares_itself_under_its_rq_name() -> None:
+    """Each function of a job module carries its `@job` declaration, named by the dotted
+    path RQ stores (jobs queued before a deploy must still run)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import jobs
+    from wxdist.core.tasks import spec
+
+    found = {f"jobs.{m.name}" for m in pkgutil.iter_modules(jobs.__path__)}
+    assert found - {"jobs.worker", "jobs.schedule", "jobs.cron_config"} == set(JOB_MODULES)
+    names = []
+    for module_name in JOB_MODULES:
+        module = importlib.import_module(module_name)
+        for name, func in inspect.getmembers(module, inspect.isfunction):
+            if func.__module__ == module_name:
+                assert spec(func).name == f"{module_name}.{name}"
+                assert spec(f"{module_name}.{name}") is spec(func)
+                names.append(name)
+    assert "pay_withdrawals" in names and "attribute_pending" in names
+
+
+def test_a_job_without_a_declaration_is_refused(app: Flask) -> None:
+    from wxdist.core.tasks import enqueue, job
+
+    with app.app_context(), pytest.raises(LookupError):
+        enqueue("jobs.worker.warm", None)
+    with pytest.raises(ValueError):
+        job(queue="nobody-listens")
+    with pytest.raises(ValueError):
+        job(if_down="later")
+
+
+def test_the_declared_queue_retries_and_timeout_reach_rq(app: Flask) -> None:
+    """What `@job` declares is what RQ stores, with call sites passing only ids: RQ's
+    defaults (queue "default", 180 s, no retry) would fail every line."""
+    if app.config["INLINE_JOBS"]:
+        pytest.skip("no REDIS_URL: RQ is exercised in the MariaDB + Redis run")
+    from wxdist.core.tasks import QUEUES, enqueue, rq_queue
+
+    with app.app_context():
+        enqueue("jobs.payouts.pay_withdrawals", [424242])
+        enqueue("jobs.posters.predraw_for_product", 4242)
+        queued = {job.func_name: job for name in QUEUES for job in rq_queue(name).get_jobs()}
+        for queue in QUEUES:
+            rq_queue(queue).empty()
+    payout = queued["jobs.payouts.pay_withdrawals"]
+    assert payout.origin == "payouts"
+    assert payout.retries_left == 5
+    assert payout.retry_intervals == [10, 30, 120, 600, 1800]
+    assert payout.args == ([424242],)
+    poster = queued["jobs.posters.predraw_for_product"]
+    assert poster.origin == "default"
+    assert poster.timeout == 1800
+    assert poster.retries_left is None
