@@ -9,10 +9,11 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
-from jobs.schedule import SCHEDULE
 from tests.shop import get_order, login, make_product, place_order, sku_stock
 from wxdist.cli.scheduler import run_all_once
 from wxdist.core.extensions import db
+from wxdist.core.schedule import SCHEDULE
+from wxdist.core.tasks import spec
 from wxdist.models import Order
 from wxdist.models.types import utcnow
 
@@ -23,9 +24,15 @@ def test_rq_cron_config_registers_every_scheduled_job() -> None:
     scheduler = CronScheduler(connection=redis.Redis())  # not contacted by loading
     scheduler.load_config_from_file("jobs/cron_config.py")
     registered = {
-        (f"{job.func.__module__}.{job.func.__name__}", job.interval) for job in scheduler.get_jobs()
+        (f"{job.func.__module__}.{job.func.__name__}", job.interval, job.queue_name)
+        for job in scheduler.get_jobs()
     }
-    assert registered == {(p.func_path, p.every_seconds) for p in SCHEDULE}
+    assert registered == {(p.func_path, p.every_seconds, spec(p.func_path).queue) for p in SCHEDULE}
+    assert {name for name, _, queue in registered if queue == "payouts"} == {
+        "jobs.payouts.resume_payouts",
+        "jobs.payouts.expire_unconfirmed_bills",
+        "jobs.payouts.run_payout_cycle",
+    }
 
 
 @pytest.mark.parametrize("path", ["inline", "rq"])
@@ -69,7 +76,7 @@ def test_the_worker_class_builds_the_app_before_forking(app: Flask) -> None:
         jobs._app = None
 
 
-# The modules of `jobs` that hold jobs (the others: the worker, the schedule, cron's config).
+# The modules of `jobs` that hold jobs (the others: the worker and cron's config).
 JOB_MODULES = ("jobs.commissions", "jobs.orders", "jobs.payouts", "jobs.posters", "jobs.refunds")
 
 
@@ -84,7 +91,7 @@ def test_every_job_declares_itself_under_its_rq_name() -> None:
     from wxdist.core.tasks import spec
 
     found = {f"jobs.{m.name}" for m in pkgutil.iter_modules(jobs.__path__)}
-    assert found - {"jobs.worker", "jobs.schedule", "jobs.cron_config"} == set(JOB_MODULES)
+    assert found - {"jobs.worker", "jobs.cron_config"} == set(JOB_MODULES)
     names = []
     for module_name in JOB_MODULES:
         module = importlib.import_module(module_name)

@@ -75,13 +75,14 @@ def job(
 def spec(func: str | Callable[..., Any]) -> JobSpec:
     """The declaration of `func` (a job function or its dotted name). Raises ImportError or
     AttributeError for a name that is no function, LookupError for one without `@job`."""
-    found = getattr(_function(func) if isinstance(func, str) else func, "job_spec", None)
+    found = getattr(function(func) if isinstance(func, str) else func, "job_spec", None)
     if not isinstance(found, JobSpec):
         raise LookupError(f"{func!r} is not declared with @job")
     return found
 
 
-def _function(name: str) -> Callable[..., Any]:
+def function(name: str) -> Callable[..., Any]:
+    """The job function named `name`. Raises ImportError, AttributeError."""
     module_name, _, attribute = name.rpartition(".")
     return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
 
@@ -126,7 +127,7 @@ def enqueue(func: str | Callable[..., Any], *args: Any) -> bool:
 def _run_inline(func_path: str, args: tuple[Any, ...]) -> None:
     """Run the job in this process; like a failed RQ job, a failure is logged, not raised."""
     try:
-        _function(func_path)(*args)
+        function(func_path)(*args)
     except Exception:
         log.exception("inline job %s%r failed", func_path, args)
 
