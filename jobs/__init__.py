@@ -1,5 +1,7 @@
 """RQ entry points: thin functions that take ids, open an app context and call a service.
 
+Each job declares how it runs (queue, retries, timeout, what happens with Redis down) with
+`@job` from `wxdist.core.tasks`; callers only `enqueue` it by its dotted name.
 A job raises on failure so RQ can retry it; none swallows exceptions.
 """
 

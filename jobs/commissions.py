@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from jobs import app_context
+from wxdist.core.tasks import job
 
 
+@job()
 def settle_commissions() -> dict[str, int]:
     """Periodic: attribute paid orders a lost job missed, auto-complete long-shipped
     orders, then settle what is due."""

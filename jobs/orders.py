@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from jobs import app_context
+from wxdist.core.tasks import RAISE, job
 
 
+@job()
 def order_paid(order_id: int) -> None:
     """After an order is paid: hand it to the follow-up services. Inline mode runs this per
     order; on RQ the notify queues `attribute_pending` instead (this stays for jobs queued
@@ -15,6 +17,8 @@ def order_paid(order_id: int) -> None:
         attribute_order(order_id)
 
 
+# With Redis down, attribution_queue keeps the ids and pushes them again.
+@job(retries=(10, 60, 300), if_down=RAISE)
 def attribute_pending(batch: int | None = None, helper_slot: int = 0) -> int:
     """Attribute every paid order on the pending list (distribution.attribution_queue), a batch
     per transaction; `helper_slot` when a drain enqueued this one as a helper. Raises, after
@@ -25,6 +29,7 @@ def attribute_pending(batch: int | None = None, helper_slot: int = 0) -> int:
         return drain(batch or BATCH, helper_slot)
 
 
+@job()
 def close_expired_orders() -> dict[str, int]:
     """Periodic: close orders past their payment timeout (asking the gateway first)."""
     with app_context():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from jobs import app_context
+from wxdist.core.tasks import SWEEP, job
 
 
+@job(timeout=600, if_down=SWEEP)  # with Redis down, the first request draws
 def predraw_for_distributor(user_id: int) -> int:
     """After a distributor is approved: their invite poster and product posters."""
     with app_context():
@@ -13,6 +15,7 @@ def predraw_for_distributor(user_id: int) -> int:
         return predraw(user_id)
 
 
+@job(timeout=1800, if_down=SWEEP)
 def predraw_for_product(product_id: int) -> int:
     """After a product goes on shelf: its poster for the approved distributors."""
     with app_context():

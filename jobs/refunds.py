@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from jobs import app_context
+from wxdist.core.tasks import job
 
 
+@job()  # no sweep recovers it: with Redis down it runs inline
 def refund_orphan_payment(payment_id: int) -> None:
     """Refund a payment that its order could not take."""
     with app_context():
@@ -13,6 +15,7 @@ def refund_orphan_payment(payment_id: int) -> None:
         refund(payment_id)
 
 
+@job()
 def resend_processing_refunds() -> int:
     """Periodic: send again refunds the gateway has not settled."""
     with app_context():

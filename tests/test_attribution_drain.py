@@ -129,7 +129,7 @@ def test_a_failing_order_leaves_the_others_attributed_and_the_job_retried(
     from rq import SimpleWorker
     from rq.job import Job
 
-    from wxdist.core.tasks import rq_queue
+    from wxdist.core.tasks import rq_queue, spec
 
     buyer, sku_id = _shop(client, app, "fail")
     ids = [pay_order(client, emulator.url, buyer, sku_id)["id"] for _ in range(3)]
@@ -141,9 +141,9 @@ def test_a_failing_order_leaves_the_others_attributed_and_the_job_retried(
         (job_id,) = [job.id for job in queue.get_jobs() if job.func_name == DRAIN]
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
         job = Job.fetch(job_id, connection=queue.connection)
-        # RQ recorded the failure and scheduled a retry (interval: DRAIN_RETRIES[0]).
+        # RQ recorded the failure and scheduled a retry (its first declared interval).
         assert job.get_status() == "scheduled"
-        assert job.retries_left == len(attribution_queue.DRAIN_RETRIES) - 1
+        assert job.retries_left == len(spec(attribution_queue.DRAIN_JOB).retries) - 1
     assert _attributed(app, ids) == {ids[0]: True, bad: False, ids[2]: True}
     assert _redis(app).lrange(attribution_queue.PENDING_KEY, 0, -1) == [str(bad).encode()]
     assert _redis(app).exists(attribution_queue.SCHEDULED_KEY)  # the retry is the drain

@@ -380,15 +380,17 @@ def test_a_worker_killed_mid_batch_leaves_every_withdrawal_paid_exactly_once(
     from rq.job import Job, JobStatus
 
     from wxdist.core.redis_conn import redis_client
+    from wxdist.core.tasks import spec
 
+    declared = spec("jobs.payouts.pay_withdrawals")
     connection = redis_client(app.config["REDIS_URL"])
-    queue = Queue(withdrawals.PAYOUT_QUEUE, connection=connection)
+    queue = Queue(declared.queue, connection=connection)
     abandoned = queue.started_job_registry.get_job_ids(cleanup=False)
     assert len(abandoned) == 1, abandoned
     queue.started_job_registry.cleanup(timestamp=time.time() + 3600)
     job = Job.fetch(abandoned[0], connection=connection)
     assert job.get_status() == JobStatus.SCHEDULED
-    assert job.retries_left == len(withdrawals.PAYOUT_RETRIES) - 1
+    assert job.retries_left == len(declared.retries) - 1
     assert queue.failed_job_registry.count == 0
     assert job.id in queue.scheduled_job_registry.get_job_ids()
     queue.scheduled_job_registry.remove(job)

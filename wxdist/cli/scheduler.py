@@ -1,11 +1,10 @@
-"""Running the periodic jobs of `jobs.schedule` without Redis (the embedded default).
+"""Running the periodic jobs of `wxdist.core.schedule` without Redis (the embedded default).
 
 In production `rq cron jobs/cron_config.py` runs the same schedule.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -13,14 +12,14 @@ from typing import Any
 
 from flask import Flask
 
-from jobs.schedule import SCHEDULE
+from wxdist.core.schedule import SCHEDULE
+from wxdist.core.tasks import function
 
 log = logging.getLogger(__name__)
 
 
 def _call(func_path: str) -> Any:
-    module_name, _, name = func_path.rpartition(".")
-    return getattr(importlib.import_module(module_name), name)()
+    return function(func_path)()
 
 
 def run_all_once() -> list[tuple[str, Any]]:

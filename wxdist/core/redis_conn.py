@@ -18,9 +18,10 @@ place a request touches Redis:
   and unattributed in the database; the process remembers the id and pushes it again (with
   a drain job) within a second of Redis answering, a repeated notify re-queues it, and the
   `attribute_missed` sweep is the backstop.
-- Jobs (`wxdist.core.tasks.enqueue`), per call site: work no sweep would recover runs inline (as
-  without Redis: an orphan payment's refund); work a sweep recovers is logged and left to
-  it (payouts: `resume_payouts`; poster predraw: the first request draws).
+- Jobs (`wxdist.core.tasks.enqueue`), as each job's `@job(if_down=...)` declares: work no
+  sweep would recover runs inline (as without Redis: an orphan payment's refund); work a
+  sweep recovers is logged and left to it (payouts: `resume_payouts`; poster predraw: the
+  first request draws).
 
 Timeouts: CONNECT_TIMEOUT to connect, READ_TIMEOUT per command, one immediate retry (a pooled
 connection broken by a Redis restart reconnects). After a connection error or a timeout the

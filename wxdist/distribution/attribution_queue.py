@@ -71,8 +71,8 @@ query to cover only the outage case, and the drain is the hot path of a sale bur
 Failures: the drain keeps going past an order whose attribution raised (a deadlock victim
 is retried once in place), pushes the failed ids back onto the list, keeps the flag (so
 notifies in between do not schedule a drain that would fail at once again) and raises
-naming them; RQ records the failure and retries the job (DRAIN_RETRIES). Each failure is
-counted per order (attribution_failures); an order that failed PARK_AFTER times is
+naming them; RQ records the failure and retries the job (as DRAIN_JOB declares). Each
+failure is counted per order (attribution_failures); an order that failed PARK_AFTER times is
 parked instead of pushed back, so it fails no further drain: the sweep keeps trying it and
 `flask reconcile` lists it until it is attributed.
 """
@@ -88,7 +88,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from wxdist.core.extensions import db
-from wxdist.core.tasks import RAISE, enqueue
+from wxdist.core.tasks import enqueue
 from wxdist.models import Order
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,6 @@ HELPER_KEY = "wxdist:attribution:helper"
 # a long burst neither nears RQ's job timeout nor holds a worker from the other jobs.
 HANDOVER_SECONDS = 60.0
 DRAIN_JOB = "jobs.orders.attribute_pending"
-DRAIN_RETRIES = (10, 60, 300)  # seconds
 # How often a process retries pushing the ids it could not push while Redis was down.
 REPUSH_SECONDS = 1.0
 
@@ -186,7 +185,7 @@ def push(order_id: int) -> bool:
     script = _push_script(current_app.config["REDIS_URL"])
     scheduled = script(keys=[PENDING_KEY, SCHEDULED_KEY], args=[order_id, SCHEDULED_TTL_SECONDS])
     if scheduled:
-        enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES, if_down=RAISE)
+        enqueue(DRAIN_JOB)
     return bool(scheduled)
 
 
@@ -223,7 +222,7 @@ def push_remembered() -> int:
         client = _redis()
         client.rpush(PENDING_KEY, *ids)
         client.set(SCHEDULED_KEY, "1", ex=SCHEDULED_TTL_SECONDS)
-        enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES, if_down=RAISE)
+        enqueue(DRAIN_JOB)
     except BaseException:
         with _unpushed_lock:
             _unpushed.update(ids)
@@ -303,7 +302,7 @@ def _drain(client, batch: int) -> int:  # type: ignore[no-untyped-def]
             client.set(SCHEDULED_KEY, "1", ex=SCHEDULED_TTL_SECONDS)
             if failed:
                 break
-            enqueue(DRAIN_JOB, retry_intervals=DRAIN_RETRIES, if_down=RAISE)
+            enqueue(DRAIN_JOB)
             return handled
         raw = client.lpop(PENDING_KEY, batch)  # (1)
         if raw:
@@ -311,7 +310,7 @@ def _drain(client, batch: int) -> int:  # type: ignore[no-untyped-def]
             if len(raw) == batch and DRAINS > 1 and client.llen(PENDING_KEY) > batch:
                 slot = _helper_slot(client)
                 if slot is not None:
-                    enqueue(DRAIN_JOB, batch, slot, retry_intervals=DRAIN_RETRIES, if_down=RAISE)
+                    enqueue(DRAIN_JOB, batch, slot)
             ids = [int(value) for value in raw]
             try:
                 retry, _parked = _attribute(ids)

@@ -364,16 +364,10 @@ def resume_stuck(limit: int = 500) -> int:
             .limit(limit)
         )
     )
-    from wxdist.core.tasks import SWEEP, enqueue
+    from wxdist.core.tasks import enqueue
 
     for start in range(0, len(ids), 50):
-        enqueue(
-            "jobs.payouts.pay_withdrawals",
-            ids[start : start + 50],
-            queue=withdrawals.PAYOUT_QUEUE,
-            retry_intervals=withdrawals.PAYOUT_RETRIES,
-            if_down=SWEEP,  # this sweep runs again in a minute
-        )
+        enqueue("jobs.payouts.pay_withdrawals", ids[start : start + 50])
     return len(ids)
 
 

@@ -22,7 +22,7 @@ from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, Forbidden, NotFound
 from wxdist.core.extensions import db
 from wxdist.core.money import apply_rate
-from wxdist.core.tasks import SWEEP, enqueue
+from wxdist.core.tasks import enqueue
 from wxdist.distribution.settings import Settings, get_settings
 from wxdist.models import DistributorAccount, LedgerBucket
 from wxdist.models.distribution import Distributor, DistributorStatus
@@ -30,8 +30,6 @@ from wxdist.models.types import utcnow
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 from wxdist.money.account_vault import mask_account, seal
 
-PAYOUT_QUEUE = "payouts"
-PAYOUT_RETRIES = (10, 30, 120, 600, 1800)  # seconds; each retry asks before it sends
 CHUNK = 1000  # ids per UPDATE … WHERE id IN (…)
 
 
@@ -202,13 +200,7 @@ def _hold(user_id: int, amount_fen: int, kind: str, key: str, refusal: tuple[str
 def enqueue_payout(withdrawal: Withdrawal) -> None:
     """Bank transfers wait for staff; the others go to a payout job."""
     if withdrawal.method != "bank":
-        enqueue(
-            "jobs.payouts.pay_withdrawals",
-            [withdrawal.id],
-            queue=PAYOUT_QUEUE,
-            retry_intervals=PAYOUT_RETRIES,
-            if_down=SWEEP,  # resume_payouts picks up what was approved
-        )
+        enqueue("jobs.payouts.pay_withdrawals", [withdrawal.id])
 
 
 def get_own(user_id: int, withdrawal_id: int) -> Withdrawal:
@@ -358,13 +350,7 @@ def approve_batch(withdrawal_ids: list[int], note: str = "", batch: int = 50) ->
                 automatic.append(withdrawal_id)
     db.session.commit()
     for start in range(0, len(automatic), batch):
-        enqueue(
-            "jobs.payouts.pay_withdrawals",
-            automatic[start : start + batch],
-            queue=PAYOUT_QUEUE,
-            retry_intervals=PAYOUT_RETRIES,
-            if_down=SWEEP,  # resume_payouts picks up what was approved
-        )
+        enqueue("jobs.payouts.pay_withdrawals", automatic[start : start + batch])
     return moved
 
 

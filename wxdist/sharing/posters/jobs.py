@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from flask import current_app
 
-from wxdist.core.tasks import SWEEP, enqueue
+from wxdist.core.tasks import enqueue
 
 
 def predraw_distributor_posters(user_id: int) -> None:
     if current_app.config.get("POSTER_PREDRAW"):
-        enqueue("jobs.posters.predraw_for_distributor", user_id, job_timeout=600, if_down=SWEEP)
+        enqueue("jobs.posters.predraw_for_distributor", user_id)
 
 
 def predraw_product_posters(product_id: int) -> None:
     if current_app.config.get("POSTER_PREDRAW"):
-        enqueue("jobs.posters.predraw_for_product", product_id, job_timeout=1800, if_down=SWEEP)
+        enqueue("jobs.posters.predraw_for_product", product_id)
