@@ -58,6 +58,7 @@ class PayoutRail(Protocol):
     api: str | None  # Withdrawal.payout_api
     automatic: bool  # False: staff pay by hand, no payout job
     label: str  # the method, for people
+    api_label: str  # the API, for people ("" when the method has one rail)
     notify_path: str | None  # where the gateway posts transfer notifies, if it does
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
@@ -109,6 +110,7 @@ class WeChatV2Rail(_WeChat):
 
     name = "wechat_v2"
     api: str | None = "v2"
+    api_label = "v2 (企业付款到零钱)"
 
     def send(
         self, payout_no: str, amount_fen: int, openid: str, account: Mapping[str, Any]
@@ -158,6 +160,7 @@ class WeChatV3Rail(_WeChat):
 
     name = "wechat_v3"
     api: str | None = "v3"
+    api_label = "v3 (商家转账)"
     notify_path: str | None = "/notify/wechat/transfer"
 
     def send(
@@ -202,6 +205,7 @@ class AlipayRail(_NoNotify):
     api: str | None = None
     automatic = True
     label = "Alipay"
+    api_label = ""
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
         missing = _missing(account, ("alipay_login", "real_name"), "required for Alipay")
@@ -243,6 +247,7 @@ class BankRail(_NoNotify):
     api: str | None = None
     automatic = False
     label = "bank card"
+    api_label = ""
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
         missing = _missing(
@@ -309,6 +314,12 @@ def is_automatic(method: str) -> bool:
 def label(method: str) -> str:
     """The method as people call it. Raises UnknownRail."""
     return _of_method(method)[0].label
+
+
+def api_label(api: str) -> str:
+    """A payout API (the `wechat_payout_api` setting) as people call it; the value itself
+    if no rail has it."""
+    return next((rail.api_label for rail in _RAILS if rail.api == api), api)
 
 
 def _of_method(method: str) -> list[PayoutRail]:
