@@ -14,7 +14,7 @@ def register(app: Flask) -> None:
     from wxdist.cli.panel import COMMANDS as PANEL_COMMANDS
     from wxdist.cli.share import COMMANDS as SHARE_COMMANDS
 
-    commands = (serve, seed, demo, emulator, sweep, ship, refund)
+    commands = (serve, seed, demo_command, emulator, sweep, ship, refund)
     for command in (*commands, *COMMANDS, *SHARE_COMMANDS, *PANEL_COMMANDS):
         app.cli.add_command(command)
 
@@ -95,12 +95,13 @@ def _seed_demo_owner() -> None:
     )
 
 
-@click.command()
+# Not named `demo`: importing the submodule `wxdist.cli.demo` rebinds that package name.
+@click.command("demo")
 @click.option("--base-url", default=None, help="the running app (default PUBLIC_BASE_URL)")
 @click.option("--emulator-url", default=None, help="default EMULATOR_URL")
 @click.option("--channel", type=click.Choice(channels.names()), default=channels.names()[0])
 @with_appcontext
-def demo(base_url: str | None, emulator_url: str | None, channel: str) -> None:
+def demo_command(base_url: str | None, emulator_url: str | None, channel: str) -> None:
     """Run a shopper's purchase against a running instance and print each step."""
     from wxdist.cli.demo import DemoFailed, run_demo
 
