@@ -6,6 +6,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from wxdist.shop import channels
+
 
 def _start_emulator_if_needed() -> str | None:
     """Start the emulator in a thread at EMULATOR_URL unless something already answers."""
@@ -86,7 +88,7 @@ def _seed_demo_owner() -> None:
 @click.command()
 @click.option("--base-url", default=None, help="the running app (default PUBLIC_BASE_URL)")
 @click.option("--emulator-url", default=None, help="default EMULATOR_URL")
-@click.option("--channel", type=click.Choice(["wechat", "alipay"]), default="wechat")
+@click.option("--channel", type=click.Choice(channels.names()), default=channels.names()[0])
 @with_appcontext
 def demo(base_url: str | None, emulator_url: str | None, channel: str) -> None:
     """Run a shopper's purchase against a running instance and print each step."""

@@ -79,12 +79,12 @@ def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str
     pay = _check(
         http.post(f"{api}/orders/{order['id']}/pay", json={"channel": channel}, timeout=20), "pay"
     )
-    if channel == "wechat":
-        prepay_id = pay["wechat"]["package"].removeprefix("prepay_id=")
-        echo(
-            f"4. pay        WeChat JSAPI prepay_id {prepay_id}, "
-            f"paySign {pay['wechat']['paySign'][:12]}…"
-        )
+    # As the mini-program does: act on what the API answered (wx.requestPayment
+    # parameters to pay in place, or a cashier URL to open).
+    params = pay.get("wechat")
+    if params:
+        prepay_id = params["package"].removeprefix("prepay_id=")
+        echo(f"4. pay        WeChat JSAPI prepay_id {prepay_id}, paySign {params['paySign'][:12]}…")
         paid = _check(
             http.post(
                 f"{emulator_url}/_emulator/wechat/pay", json={"prepay_id": prepay_id}, timeout=20

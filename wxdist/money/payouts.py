@@ -27,13 +27,12 @@ from sqlalchemy import or_, select, update
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.extensions import db
-from wxdist.core.gateways import gateways
 from wxdist.models import User
 from wxdist.models.types import utcnow
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
-from wxdist.money import withdrawals
+from wxdist.money import rails, withdrawals
 from wxdist.money.account_vault import unseal
-from wxdist.shop.payment_flow import notify_url
+from wxdist.money.rails import GatewayState
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +48,6 @@ class Result(enum.Enum):
     WAITING = "waiting_confirm"  # v3: the distributor must confirm
     UNKNOWN = "unknown"  # try again later (same number)
     SKIPPED = "skipped"  # someone else holds it, or it ended
-
-
-@dataclass(frozen=True)
-class GatewayState:
-    """What the gateway says about our number: paid, failed, pending, or absent."""
-
-    state: str  # paid | failed | pending | absent | waiting
-    reference: str = ""
-    reason: str = ""
-    package_info: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +84,7 @@ def take_leases(withdrawal_ids: Sequence[int]) -> list[Payout]:
             update(Withdrawal)
             .where(
                 Withdrawal.id.in_(chunk),
-                Withdrawal.method != "bank",
+                Withdrawal.method.not_in(rails.manual_methods()),
                 or_(
                     Withdrawal.status == WithdrawalStatus.APPROVED,
                     (Withdrawal.status == WithdrawalStatus.PAYING)
@@ -219,81 +208,15 @@ def _apply(withdrawal: Withdrawal | Payout, state: GatewayState) -> Result:
 
 def send(withdrawal: Payout) -> GatewayState:
     """Send the payout with its number. Raises GatewayRejected / GatewayUnavailable."""
+    rail = rails.for_payout(withdrawal.method, withdrawal.payout_api)
     account = unseal(withdrawal.account_encrypted)
-    title = "分销佣金提现"
-    if withdrawal.method == "alipay":
-        result = gateways().alipay_transfer.transfer(
-            out_biz_no=withdrawal.payout_no,
-            amount_fen=withdrawal.net_fen,
-            payee_login_id=account["login"],
-            payee_name=account["name"],
-            title=title,
-        )
-        if result.status == "SUCCESS":
-            return GatewayState("paid", result.order_id)
-        return GatewayState("pending", result.order_id)
-    openid = withdrawal.openid
-    if withdrawal.payout_api == "v2":
-        name = account.get("name") or None
-        paid = gateways().wechat_transfer_v2.transfer(
-            partner_trade_no=withdrawal.payout_no,
-            openid=openid,
-            amount_fen=withdrawal.net_fen,
-            desc=title,
-            check_name="FORCE_CHECK" if name else "NO_CHECK",
-            real_name=name,
-            client_ip="127.0.0.1",
-        )
-        return GatewayState("paid", paid.payment_no)
-    bill = gateways().wechat_transfer_v3.create_bill(
-        out_bill_no=withdrawal.payout_no,
-        openid=openid,
-        amount_fen=withdrawal.net_fen,
-        remark=title,
-        user_name=account.get("name") or None,
-        notify_url=notify_url("/notify/wechat/transfer"),
-    )
-    return bill_state(bill)
-
-
-def bill_state(bill) -> GatewayState:  # type: ignore[no-untyped-def]
-    if bill.state == "SUCCESS":
-        return GatewayState("paid", bill.transfer_bill_no or "")
-    if bill.state == "CANCELLED":
-        reason = bill.fail_reason or "bill cancelled: not confirmed by the distributor in time"
-        return GatewayState("failed", bill.transfer_bill_no or "", reason)
-    if bill.state == "FAIL":
-        return GatewayState("failed", bill.transfer_bill_no or "", bill.fail_reason or "FAIL")
-    if bill.state == "WAIT_USER_CONFIRM":
-        return GatewayState("waiting", bill.transfer_bill_no or "", package_info=bill.package_info)
-    if bill.state == "NOT_FOUND":
-        return GatewayState("absent")
-    return GatewayState("pending", bill.transfer_bill_no or "")
+    return rail.send(withdrawal.payout_no, withdrawal.net_fen, withdrawal.openid, account)
 
 
 def query(withdrawal: Withdrawal | Payout) -> GatewayState:
     """Ask the gateway what became of our number. Raises GatewayUnavailable."""
-    if withdrawal.method == "alipay":
-        found = gateways().alipay_transfer.query_transfer(withdrawal.payout_no)
-        return {
-            "SUCCESS": GatewayState("paid", found.order_id or ""),
-            "FAIL": GatewayState("failed", found.order_id or "", found.fail_reason or "FAIL"),
-            "REFUND": GatewayState("failed", found.order_id or "", found.fail_reason or "REFUND"),
-            "NOT_FOUND": GatewayState("absent"),
-        }.get(found.status, GatewayState("pending"))
-    if withdrawal.payout_api == "v2":
-        found = gateways().wechat_transfer_v2.query_transfer(withdrawal.payout_no)
-        return {
-            "SUCCESS": GatewayState("paid", found.payment_no or ""),
-            "FAILED": GatewayState("failed", found.payment_no or "", found.reason or "FAILED"),
-            "NOTFOUND": GatewayState("absent"),
-        }.get(found.status, GatewayState("pending"))
-    state = bill_state(gateways().wechat_transfer_v3.query_bill(withdrawal.payout_no))
-    if state.state == "waiting" and not state.package_info:
-        # A query carries no package_info; sending the same number again returns the bill
-        # with it (the gateway keeps one bill per number).
-        return GatewayState("absent")
-    return state
+    rail = rails.for_payout(withdrawal.method, withdrawal.payout_api)
+    return rail.query(withdrawal.payout_no)
 
 
 def pay_batch(withdrawal_ids: list[int], threads: int = 8) -> dict[str, int]:
@@ -353,7 +276,7 @@ def resume_stuck(limit: int = 500) -> int:
         db.session.scalars(
             select(Withdrawal.id)
             .where(
-                Withdrawal.method != "bank",
+                Withdrawal.method.not_in(rails.manual_methods()),
                 or_(
                     (Withdrawal.status == WithdrawalStatus.APPROVED)
                     & (Withdrawal.reviewed_at < now - timedelta(seconds=60)),
@@ -382,15 +305,13 @@ def expire_unconfirmed(limit: int = 200) -> int:
     settled = 0
     for withdrawal in rows:
         try:
-            state = bill_state(gateways().wechat_transfer_v3.query_bill(withdrawal.payout_no))
+            rail = rails.for_payout(withdrawal.method, withdrawal.payout_api)
+            expired = (withdrawal.reviewed_at or withdrawal.created_at) < now - CONFIRM_WINDOW
+            state = rail.settle(withdrawal.payout_no, expired)
             if state.state in ("paid", "failed"):
                 _apply(withdrawal, state)
-                settled += 1
-            elif (withdrawal.reviewed_at or withdrawal.created_at) < now - CONFIRM_WINDOW:
-                state = bill_state(gateways().wechat_transfer_v3.cancel_bill(withdrawal.payout_no))
-                if state.state in ("paid", "failed"):
-                    _apply(withdrawal, state)
-                settled += 1  # CANCELING settles by notify or on the next run
+            if state.state in ("paid", "failed") or expired:
+                settled += 1  # a cancel (CANCELING) settles by notify or on the next run
         except (GatewayRejected, GatewayUnavailable) as exc:
             db.session.rollback()
             log.warning("unconfirmed bill %s: %s", withdrawal.payout_no, exc)

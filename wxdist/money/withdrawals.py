@@ -11,7 +11,6 @@ Status changes are compare-and-set updates, so two reviewers or two workers cann
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -28,56 +27,17 @@ from wxdist.models import DistributorAccount, LedgerBucket
 from wxdist.models.distribution import Distributor, DistributorStatus
 from wxdist.models.types import utcnow
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
-from wxdist.money.account_vault import mask_account, seal
+from wxdist.money import rails
+from wxdist.money.account_vault import seal
+from wxdist.money.rails import AccountIn as AccountIn  # the API builds it from here
 
 CHUNK = 1000  # ids per UPDATE … WHERE id IN (…)
-
-
-@dataclass(frozen=True)
-class AccountIn:
-    """What the distributor typed; which fields are needed depends on the method."""
-
-    alipay_login: str = ""
-    real_name: str = ""
-    bank_name: str = ""
-    card_number: str = ""
-    holder: str = ""
 
 
 def fee_for(amount_fen: int, settings: Settings) -> int:
     if settings.withdraw_fee_bp == 0 and settings.withdraw_min_fee_fen == 0:
         return 0
     return max(apply_rate(amount_fen, settings.withdraw_fee_bp), settings.withdraw_min_fee_fen)
-
-
-def _account_details(method: str, account: AccountIn) -> tuple[dict[str, Any], str]:
-    """(details to seal, masked form). Raises ApiError naming a missing field."""
-    missing: dict[str, str] = {}
-    if method == "alipay":
-        for name in ("alipay_login", "real_name"):
-            if not getattr(account, name).strip():
-                missing[f"account.{name}"] = "required for Alipay"
-        details = {"login": account.alipay_login.strip(), "name": account.real_name.strip()}
-        masked = f"支付宝 {mask_account(details['login'])}"
-    elif method == "bank":
-        for name in ("bank_name", "card_number", "holder"):
-            if not getattr(account, name).strip():
-                missing[f"account.{name}"] = "required for a bank card"
-        number = account.card_number.replace(" ", "")
-        if number and not (number.isascii() and number.isdigit() and 12 <= len(number) <= 30):
-            missing["account.card_number"] = "12 to 30 digits"
-        details = {
-            "bank": account.bank_name.strip(),
-            "number": number,
-            "holder": account.holder.strip(),
-        }
-        masked = f"{details['bank']} {mask_account(number)}"
-    else:
-        details = {"name": account.real_name.strip()}
-        masked = "微信零钱"
-    if missing:
-        raise ApiError("account details are missing", fields=missing)
-    return details, masked
 
 
 def _start_of_day_utc(now: datetime) -> datetime:
@@ -111,7 +71,8 @@ def request_withdrawal(
                 "amount_fen": f"between {settings.withdraw_min_fen} and {settings.withdraw_max_fen}"
             },
         )
-    details, masked = _account_details(method, account)
+    rail = rails.choose(method, settings)
+    details, masked = rail.account_details(account)
     fee = fee_for(amount_fen, settings)
     now = utcnow()
 
@@ -146,7 +107,7 @@ def request_withdrawal(
         fee_fen=fee,
         net_fen=amount_fen - fee,
         method=method,
-        payout_api=settings.wechat_payout_api if method == "wechat" else None,
+        payout_api=rail.api,
         account_encrypted=seal(details),
         account_masked=masked,
         # Made before the insert (a shared placeholder on a unique key deadlocks concurrent
@@ -199,7 +160,7 @@ def _hold(user_id: int, amount_fen: int, kind: str, key: str, refusal: tuple[str
 
 def enqueue_payout(withdrawal: Withdrawal) -> None:
     """Bank transfers wait for staff; the others go to a payout job."""
-    if withdrawal.method != "bank":
+    if rails.is_automatic(withdrawal.method):
         enqueue("jobs.payouts.pay_withdrawals", [withdrawal.id])
 
 
@@ -346,7 +307,7 @@ def approve_batch(withdrawal_ids: list[int], note: str = "", batch: int = 50) ->
             .order_by(Withdrawal.id)
         ):
             moved.append(withdrawal_id)
-            if method != "bank":
+            if rails.is_automatic(method):
                 automatic.append(withdrawal_id)
     db.session.commit()
     for start in range(0, len(automatic), batch):
@@ -443,7 +404,7 @@ def retry_failed(withdrawal_id: int) -> Withdrawal:
     returned money meanwhile).
     """
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
-    if withdrawal is None or withdrawal.method == "bank":
+    if withdrawal is None or not rails.is_automatic(withdrawal.method):
         raise NotFound("no such WeChat or Alipay withdrawal", fields={"withdrawal_id": "not found"})
     distributor = db.session.get(Distributor, withdrawal.user_id)
     if distributor is None or distributor.status != DistributorStatus.APPROVED:
@@ -486,7 +447,7 @@ def mark_bank_paid(withdrawal_id: int, reference: str) -> Withdrawal:
     if not reference.strip():
         raise ApiError("the bank reference is required", fields={"reference": "required"})
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
-    if withdrawal is None or withdrawal.method != "bank":
+    if withdrawal is None or rails.is_automatic(withdrawal.method):
         raise NotFound("no such bank withdrawal")
     if not mark_paid(withdrawal, reference.strip(), (WithdrawalStatus.APPROVED,)):
         raise Conflict("only an approved bank withdrawal can be marked paid", code="invalid_status")
@@ -497,7 +458,7 @@ def mark_bank_failed(withdrawal_id: int, reason: str) -> Withdrawal:
     if not reason.strip():
         raise ApiError("a reason is required", fields={"reason": "required"})
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
-    if withdrawal is None or withdrawal.method != "bank":
+    if withdrawal is None or rails.is_automatic(withdrawal.method):
         raise NotFound("no such bank withdrawal")
     if not mark_failed(withdrawal, reason.strip(), (WithdrawalStatus.APPROVED,)):
         raise Conflict(

@@ -28,6 +28,7 @@ from wxdist.distribution.settings import (
     get_settings,
     update_settings,
 )
+from wxdist.money import rails
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.decimal_fields import PercentField, YuanField
@@ -46,14 +47,9 @@ LABELS = {
     "last_touch": "last shared link wins",
     "new_users": "only shoppers who are new",
     "no_referrer": "any shopper without a referrer",
-    "v2": "v2 (企业付款到零钱)",
-    "v3": "v3 (商家转账)",
     "off": "off",
     "daily": "daily",
     "weekly": "weekly",
-    "wechat": "WeChat",
-    "alipay": "Alipay",
-    "bank": "bank card",
 }
 
 
@@ -115,14 +111,17 @@ class SettingsForm(FlaskForm):
     )
     withdraw_methods = SelectMultipleField(
         "Methods",
-        choices=[(m, LABELS[m]) for m in WITHDRAW_METHODS],
+        choices=[(m, rails.label(m)) for m in WITHDRAW_METHODS],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
     withdraw_auto_approve_below_fen = YuanField(
         "Approve automatically below (¥)", description="0: every withdrawal is reviewed."
     )
-    wechat_payout_api = SelectField("WeChat payout API", choices=_choices("wechat_payout_api"))
+    wechat_payout_api = SelectField(
+        "WeChat payout API",
+        choices=[(api, rails.api_label(api)) for api in CHOICES["wechat_payout_api"]],
+    )
     # payout cycle
     payout_cycle = SelectField(
         "Payout cycle",

@@ -24,6 +24,7 @@ from wxdist.core.extensions import db
 from wxdist.models import LedgerEntry, User, Withdrawal, WithdrawalStatus
 from wxdist.models.distribution import Distributor
 from wxdist.models.staff import AuditEntry
+from wxdist.money import rails
 from wxdist.money import withdrawals as service
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp, panel_referrer
@@ -40,7 +41,7 @@ STATUSES = (
     WithdrawalStatus.REJECTED,
     WithdrawalStatus.CANCELLED,
 )
-METHODS = ("wechat", "alipay", "bank")
+METHODS = rails.methods()
 BULK_MAX = 200  # ids in one bulk action (four pages of the list)
 
 

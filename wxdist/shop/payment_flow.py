@@ -18,26 +18,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
-from payments.errors import GatewayRejected, GatewayUnavailable
-from wxdist.core.errors import ApiError, Conflict, GatewayFailed
+from payments.errors import GatewayUnavailable
+from wxdist.core.errors import Conflict, GatewayFailed
 from wxdist.core.events import order_paid, send_required
 from wxdist.core.extensions import db
-from wxdist.core.gateways import gateways
 from wxdist.core.sql import serialise_writers
 from wxdist.core.tasks import enqueue
 from wxdist.models import Order, OrderStatus, Payment, PaymentStatus, User
 from wxdist.models.types import utcnow
+from wxdist.shop import channels
 from wxdist.shop import orders as order_service
 
 log = logging.getLogger(__name__)
-
-CHANNELS = ("wechat", "alipay")
-CHANNEL_SUFFIX = {"wechat": "W", "alipay": "A"}
 
 
 class Outcome(enum.Enum):
@@ -62,20 +58,13 @@ class PaymentStart:
     alipay_url: str | None = None
 
 
-def notify_url(path: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}{path}"
-
-
 def start_payment(user: User, order: Order, channel: str, client_ip: str) -> PaymentStart:
     """Open (or reopen) the gateway payment of a pending order.
 
     Raises ApiError 400 for an unknown channel, Conflict if the order is not waiting for
     payment or has expired, GatewayFailed when the gateway refuses or does not answer.
     """
-    if channel not in CHANNELS:
-        raise ApiError("unknown channel", fields={"channel": "must be wechat or alipay"})
-    if channel == "alipay" and not current_app.config["ALIPAY_ENABLED"]:
-        raise ApiError("Alipay is not enabled", fields={"channel": "alipay is not enabled"})
+    pay_channel = channels.require(channel)
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict(
             f"the order is {order.status}, not waiting for payment", code="invalid_status"
@@ -84,37 +73,15 @@ def start_payment(user: User, order: Order, channel: str, client_ip: str) -> Pay
     if order.expires_at <= now:
         raise Conflict("the order has expired; place it again", code="order_expired")
 
-    payment = _payment_attempt(order, channel)
-    if channel == "wechat":
-        if payment.prepay_id is None:
-            try:
-                payment.prepay_id = gateways().wechat_pay.unified_order_jsapi(
-                    out_trade_no=payment.out_trade_no,
-                    total_fee=payment.amount_fen,
-                    body=_subject(order),
-                    openid=user.openid,
-                    notify_url=notify_url("/notify/wechat/pay"),
-                    client_ip=client_ip,
-                )
-            except GatewayRejected as exc:
-                raise GatewayFailed(
-                    f"WeChat Pay refused: {exc.message}", code="gateway_rejected"
-                ) from None
-            except GatewayUnavailable:
-                raise GatewayFailed("WeChat Pay did not answer; try again") from None
-            db.session.commit()
-        params = gateways().wechat_pay.jsapi_params(payment.prepay_id)
-        return PaymentStart(channel, payment.out_trade_no, wechat_params=params)
-
     minutes_left = max(1, int((order.expires_at - now).total_seconds() // 60))
-    url = gateways().alipay.wap_pay_url(
-        out_trade_no=payment.out_trade_no,
-        total_fen=payment.amount_fen,
-        subject=_subject(order),
-        notify_url=notify_url("/notify/alipay"),
-        timeout_express=f"{minutes_left}m",
+    payment = _payment_attempt(order, pay_channel)
+    checkout = pay_channel.start(payment, _subject(order), user.openid, client_ip, minutes_left)
+    return PaymentStart(
+        channel,
+        payment.out_trade_no,
+        wechat_params=checkout.wechat_params,
+        alipay_url=checkout.alipay_url,
     )
-    return PaymentStart(channel, payment.out_trade_no, alipay_url=url)
 
 
 def _subject(order: Order) -> str:
@@ -123,7 +90,8 @@ def _subject(order: Order) -> str:
     return f"{first}{more}"[:120]
 
 
-def _payment_attempt(order: Order, channel: str) -> Payment:
+def _payment_attempt(order: Order, pay_channel: channels.PayChannel) -> Payment:
+    channel = pay_channel.name
     payment = db.session.scalar(
         select(Payment).where(Payment.order_id == order.id, Payment.channel == channel)
     )
@@ -134,7 +102,7 @@ def _payment_attempt(order: Order, channel: str) -> Payment:
     payment = Payment(
         order_id=order.id,
         channel=channel,
-        out_trade_no=order.order_no + CHANNEL_SUFFIX[channel],
+        out_trade_no=order.order_no + pay_channel.suffix,
         amount_fen=order.payable_fen,
     )
     db.session.add(payment)
@@ -200,7 +168,8 @@ def _lock_order_and_payment(channel: str, out_trade_no: str) -> tuple[Row[Any], 
     """
     conn = db.session.connection()
     order = None
-    if out_trade_no.endswith(CHANNEL_SUFFIX.get(channel, "?")):
+    known = channels.find(channel)
+    if known is not None and out_trade_no.endswith(known.suffix):
         order = conn.execute(_LOCK_ORDER_BY_NO, {"order_no": out_trade_no[:-1]}).first()
     payment = None
     if order is not None:
@@ -326,36 +295,15 @@ def settle_unpaid(order: Order) -> bool:
 
 def _settle_attempt(payment: Payment) -> bool:
     """Query, then close, one open attempt. True if it turned out to be paid."""
-    if payment.channel == "wechat":
-        pay = gateways().wechat_pay
-        result = pay.query_order(payment.out_trade_no)
-        if result.trade_state in ("SUCCESS", "REFUND"):
-            _apply_queried(payment, result.transaction_id, result.total_fee)
-            return True
-        if result.trade_state not in ("NOTEXIST", "CLOSED"):
-            try:
-                pay.close_order(payment.out_trade_no)
-            except GatewayRejected as exc:
-                if exc.code != "ORDERPAID":
-                    raise GatewayUnavailable(f"closeorder: {exc.message}", exc.code) from None
-                result = pay.query_order(payment.out_trade_no)
-                _apply_queried(payment, result.transaction_id, result.total_fee)
-                return True
-    else:
-        alipay = gateways().alipay
-        result = alipay.query(payment.out_trade_no)
-        if result.trade_status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
-            _apply_queried(payment, result.trade_no, result.total_fen)
-            return True
-        if result.trade_status == "WAIT_BUYER_PAY":
-            try:
-                alipay.close(payment.out_trade_no)
-            except GatewayRejected as exc:
-                if exc.code != "ACQ.TRADE_STATUS_ERROR":
-                    raise GatewayUnavailable(f"trade.close: {exc.message}", exc.code) from None
-                result = alipay.query(payment.out_trade_no)
-                _apply_queried(payment, result.trade_no, result.total_fen)
-                return True
+    pay_channel = channels.get(payment.channel)
+    found = pay_channel.query(payment.out_trade_no)
+    if found.state == "paid":
+        _apply_queried(payment, found.transaction_id, found.amount_fen)
+        return True
+    if found.state == "open" and not pay_channel.close(payment.out_trade_no):
+        found = pay_channel.query(payment.out_trade_no)
+        _apply_queried(payment, found.transaction_id, found.amount_fen)
+        return True
     db.session.execute(
         update(Payment)
         .where(Payment.id == payment.id, Payment.status == PaymentStatus.OPEN)

@@ -18,7 +18,6 @@ from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.events import refund_applying, send_required
 from wxdist.core.extensions import db
-from wxdist.core.gateways import gateways
 from wxdist.models import (
     Order,
     OrderItem,
@@ -29,7 +28,7 @@ from wxdist.models import (
     RefundStatus,
 )
 from wxdist.models.types import utcnow
-from wxdist.shop.payment_flow import notify_url
+from wxdist.shop import channels
 
 log = logging.getLogger(__name__)
 
@@ -108,23 +107,16 @@ def send_refund(refund_id: int) -> None:
     payment = db.session.get(Payment, refund.payment_id)
     assert payment is not None
     try:
-        if payment.channel == "wechat":
-            result = gateways().wechat_pay.refund(
-                out_trade_no=payment.out_trade_no,
-                out_refund_no=refund.out_refund_no,
-                total_fee=payment.amount_fen,
-                refund_fee=refund.amount_fen,
-                notify_url=notify_url("/notify/wechat/refund"),
+        sent = channels.get(payment.channel).refund(
+            payment.out_trade_no, refund.out_refund_no, payment.amount_fen, refund.amount_fen
+        )
+        if sent.settled:
+            settle_refund(
+                refund.out_refund_no, succeeded=True, gateway_refund_id=sent.gateway_refund_id
             )
-            refund.gateway_refund_id = result.refund_id
-            db.session.commit()  # settles when WeChat's refund notify arrives
         else:
-            result = gateways().alipay.refund(
-                out_trade_no=payment.out_trade_no,
-                out_request_no=refund.out_refund_no,
-                refund_fen=refund.amount_fen,
-            )
-            settle_refund(refund.out_refund_no, succeeded=True, gateway_refund_id=result.trade_no)
+            refund.gateway_refund_id = sent.gateway_refund_id
+            db.session.commit()  # settles when the gateway's refund notify arrives
     except GatewayRejected as exc:
         db.session.rollback()
         settle_refund(refund.out_refund_no, succeeded=False, failure=f"{exc.code}: {exc.message}")

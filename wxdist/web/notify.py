@@ -1,159 +1,126 @@
-"""Payment and refund notifies from WeChat Pay and Alipay.
+"""Payment and refund notifies from the payment channels, and WeChat's transfer notify.
 
-Notifies are untrusted input: each is signature-checked by its adapter, its appid / app_id
-and merchant id compared with ours and its amount with the order, and it is answered with
-success only after the state change is committed. Anything refused is answered with a
-failure and changes nothing (the gateway will send it again if it was genuine).
+Notifies are untrusted input: each is signature-checked by its channel's adapter, its
+appid / app_id and merchant id compared with ours and its amount with the order, and it is
+answered with success only after the state change is committed. Anything refused is
+answered with a failure and changes nothing (the gateway will send it again if it was
+genuine). Each registered channel gets its routes at the paths it names.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from payments.errors import InvalidNotify
 from wxdist.core.errors import ApiError
 from wxdist.core.extensions import db
-from wxdist.core.gateways import gateways
-from wxdist.shop import payment_flow, refunds
+from wxdist.money import payouts, rails
+from wxdist.shop import channels, payment_flow, refunds
+from wxdist.shop.channels import MAX_NOTIFY_BYTES, NotifyRefused, PayChannel
 
 log = logging.getLogger(__name__)
 
-notify_bp = Blueprint("notify", __name__, url_prefix="/notify")
-
-MAX_NOTIFY_BYTES = 64 * 1024
-
-
-def _xml(body: str, status: int = 200) -> Response:
-    return Response(body, status=status, mimetype="application/xml")
+PREFIX = "/notify"
+notify_bp = Blueprint("notify", __name__, url_prefix=PREFIX)
 
 
-def _wechat_time(value: str | None) -> datetime | None:
-    """WeChat's time_end (yyyyMMddHHmmss, Beijing time) as naive UTC."""
-    if not value:
-        return None
-    from datetime import UTC
+def _reply(channel: PayChannel, ok: bool, message: str = "", status: int = 200) -> Response:
+    answer = channel.reply(ok, message)
+    return Response(answer.body, status=status, mimetype=answer.mimetype)
 
-    from wxdist.core.clock import SHANGHAI
 
+def pay_notify(name: str) -> Response:
+    """A channel's payment notify: record the payment, then answer."""
+    channel = channels.get(name)
     try:
-        local = datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=SHANGHAI)
-    except ValueError:
-        return None
-    return local.astimezone(UTC).replace(tzinfo=None)
-
-
-@notify_bp.post("/wechat/pay")
-def wechat_pay():  # type: ignore[no-untyped-def]
-    pay = gateways().wechat_pay
-    body = request.get_data(cache=False)
-    if len(body) > MAX_NOTIFY_BYTES:
-        return _xml(pay.reply_fail("too large"), 413)
-    try:
-        notify = pay.parse_pay_notify(body)
-    except InvalidNotify as exc:
-        log.warning("refused WeChat pay notify: %s", exc)
-        return _xml(pay.reply_fail("invalid notify"), 400)
-    config = current_app.config
-    if notify.appid != config["WECHAT_APPID"] or notify.mch_id != config["WECHAT_MCH_ID"]:
-        log.warning("WeChat notify for appid %s mch %s is not ours", notify.appid, notify.mch_id)
-        return _xml(pay.reply_fail("appid or mch_id mismatch"), 400)
-    if notify.result_code != "SUCCESS":
-        return _xml(pay.reply_success())  # a failed payment: nothing to record
-    try:
-        payment_flow.apply_payment(
-            "wechat",
-            notify.out_trade_no,
-            notify.transaction_id,
-            notify.total_fee,
-            payer_id=notify.openid,
-            paid_at=_wechat_time(notify.time_end),
-        )
-    except payment_flow.UnknownPayment:
-        return _xml(pay.reply_fail("unknown out_trade_no"), 404)
-    except payment_flow.PaymentMismatch as exc:
-        log.error("WeChat notify refused: %s", exc)
-        return _xml(pay.reply_fail("amount mismatch"), 400)
-    return _xml(pay.reply_success())
-
-
-@notify_bp.post("/wechat/refund")
-def wechat_refund():  # type: ignore[no-untyped-def]
-    pay = gateways().wechat_pay
-    body = request.get_data(cache=False)
-    if len(body) > MAX_NOTIFY_BYTES:
-        return _xml(pay.reply_fail("too large"), 413)
-    try:
-        notify = pay.parse_refund_notify(body)
-    except InvalidNotify as exc:
-        log.warning("refused WeChat refund notify: %s", exc)
-        return _xml(pay.reply_fail("invalid notify"), 400)
-    status = notify.refund_status
-    if status not in ("SUCCESS", "CHANGE", "REFUNDCLOSE"):
-        return _xml(pay.reply_fail("unknown refund_status"), 400)
-    try:
-        refunds.settle_refund(
-            notify.out_refund_no,
-            succeeded=status == "SUCCESS",
-            gateway_refund_id=notify.refund_id,
-            failure=None if status == "SUCCESS" else f"WeChat refund_status {status}",
-            amount_fen=notify.refund_fee,
-        )
-    except ApiError as exc:
-        db.session.rollback()
-        log.error("WeChat refund notify refused: %s", exc.message)
-        return _xml(pay.reply_fail(exc.message), exc.status)
-    return _xml(pay.reply_success())
-
-
-@notify_bp.post("/alipay")
-def alipay():  # type: ignore[no-untyped-def]
-    gateway = gateways().alipay
-    if (request.content_length or 0) > MAX_NOTIFY_BYTES:
-        return Response(gateway.reply_fail(), status=413, mimetype="text/plain")
-    # The whole form, every value of every field: a repeated field is refused, not read
-    # by its first value (to_dict() would hide the repeat from the adapter).
-    try:
-        notify = gateway.verify_notify(request.form)
-    except InvalidNotify as exc:
-        log.warning("refused Alipay notify: %s", exc)
-        return Response(gateway.reply_fail(), status=400, mimetype="text/plain")
-    if notify.app_id != current_app.config["ALIPAY_APP_ID"]:
-        return Response(gateway.reply_fail(), status=400, mimetype="text/plain")
-    if notify.trade_status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
+        paid = channel.parse_pay_notify(request)
+    except NotifyRefused as exc:
+        return _reply(channel, False, exc.message, exc.status)
+    if paid is not None:
         try:
             payment_flow.apply_payment(
-                "alipay",
-                notify.out_trade_no,
-                notify.trade_no,
-                notify.total_fen,
-                payer_id=notify.raw.get("buyer_id"),
+                channel.name,
+                paid.out_trade_no,
+                paid.transaction_id,
+                paid.amount_fen,
+                payer_id=paid.payer_id,
+                paid_at=paid.paid_at,
             )
         except payment_flow.UnknownPayment:
-            return Response(gateway.reply_fail(), status=404, mimetype="text/plain")
+            return _reply(channel, False, "unknown out_trade_no", 404)
         except payment_flow.PaymentMismatch as exc:
-            log.error("Alipay notify refused: %s", exc)
-            return Response(gateway.reply_fail(), status=400, mimetype="text/plain")
-    return Response(gateway.reply_success(), mimetype="text/plain")
+            log.error("%s notify refused: %s", channel.label, exc)
+            return _reply(channel, False, "amount mismatch", 400)
+    return _reply(channel, True)
 
 
-@notify_bp.post("/wechat/transfer")
-def wechat_transfer():  # type: ignore[no-untyped-def]
-    """WeChat Pay v3 merchant-transfer notify: signed headers, AES-GCM resource. WeChat
-    expects HTTP 200/204 for success and a JSON {code, message} otherwise."""
-    from wxdist.money.payouts import GatewayState, apply_transfer_notify, bill_state
+def refund_notify(name: str) -> Response:
+    """A channel's refund notify: settle the refund, then answer."""
+    channel = channels.get(name)
+    try:
+        settled = channel.parse_refund_notify(request)
+        refunds.settle_refund(
+            settled.out_refund_no,
+            succeeded=settled.succeeded,
+            gateway_refund_id=settled.gateway_refund_id,
+            failure=settled.failure,
+            amount_fen=settled.amount_fen,
+        )
+    except NotifyRefused as exc:
+        return _reply(channel, False, exc.message, exc.status)
+    except ApiError as exc:
+        db.session.rollback()
+        log.error("%s refund notify refused: %s", channel.label, exc.message)
+        return _reply(channel, False, exc.message, exc.status)
+    return _reply(channel, True)
 
+
+def transfer_notify(name: str) -> Response | tuple[dict[str, str], int]:
+    """A payout rail's transfer notify (WeChat Pay v3: signed headers, AES-GCM resource).
+    WeChat expects HTTP 200/204 for success and a JSON {code, message} otherwise."""
     body = request.get_data(cache=False)
     if len(body) > MAX_NOTIFY_BYTES:
         return {"code": "FAIL", "message": "too large"}, 413
+    rail = rails.by_name(name)
     try:
-        bill = gateways().wechat_transfer_v3.parse_notify(dict(request.headers), body)
+        payout_no, state = rail.parse_notify(dict(request.headers), body)
     except InvalidNotify as exc:
-        log.warning("refused WeChat transfer notify: %s", exc)
+        log.warning("refused %s transfer notify: %s", rail.label, exc)
         return {"code": "FAIL", "message": "invalid notify"}, 400
-    state: GatewayState = bill_state(bill)
-    if not apply_transfer_notify(bill.out_bill_no, state):
+    if not payouts.apply_transfer_notify(payout_no, state):
         return {"code": "FAIL", "message": "unknown out_bill_no"}, 404
     return Response(status=204)
+
+
+def _route_gateways(bp: Blueprint) -> None:
+    """A route per notify path the registered channels and rails name."""
+    for channel in channels.all_channels():
+        bp.add_url_rule(
+            channel.pay_notify_path.removeprefix(PREFIX),
+            endpoint=f"{channel.name}_pay",
+            view_func=pay_notify,
+            methods=["POST"],
+            defaults={"name": channel.name},
+        )
+        if channel.refund_notify_path is not None:
+            bp.add_url_rule(
+                channel.refund_notify_path.removeprefix(PREFIX),
+                endpoint=f"{channel.name}_refund",
+                view_func=refund_notify,
+                methods=["POST"],
+                defaults={"name": channel.name},
+            )
+    for rail in rails.all_rails():
+        if rail.notify_path is not None:
+            bp.add_url_rule(
+                rail.notify_path.removeprefix(PREFIX),
+                endpoint=f"{rail.name}_transfer",
+                view_func=transfer_notify,
+                methods=["POST"],
+                defaults={"name": rail.name},
+            )
+
+
+_route_gateways(notify_bp)
