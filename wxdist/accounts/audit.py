@@ -7,6 +7,8 @@ it describes, or write it right after a service call that commits on its own.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from wxdist.core.extensions import db
@@ -41,6 +43,41 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+class AuditNote:
+    """What `audited_action` yields: the caller sets `after` once the service has acted."""
+
+    def __init__(self) -> None:
+        self.after: dict[str, Any] = {}
+        self.target_id: object | None = None  # set when the target is created by the call
+
+
+@contextmanager
+def audited_action(
+    staff: StaffUser | None,
+    action: str,
+    target_type: str,
+    target_id: object,
+    before: dict[str, Any] | None = None,
+    ip: str = "",
+) -> Iterator[AuditNote]:
+    """Audit one staff action. The entry joins the session before the service runs, so the
+    service's own commit writes it with the change; `after` is filled in and committed
+    once the block ends. If the block raises, the transaction is rolled back (dropping the
+    entry and whatever the service left unfinished) and the exception goes on."""
+    entry = record(staff, action, target_type, target_id, before=before, ip=ip)
+    note = AuditNote()
+    try:
+        yield note
+    except BaseException:
+        db.session.rollback()
+        raise
+    entry.after_json = dump_state(note.after)
+    if note.target_id is not None:
+        entry.target_id = str(note.target_id)[:64]
+    db.session.add(entry)
+    db.session.commit()
 
 
 def decode(text: str) -> dict[str, Any]:

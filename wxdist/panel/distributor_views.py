@@ -1,8 +1,7 @@
 """Distributors: the list (pending applications first-class), one distributor's page, and
 the staff actions on it — review, level, disable/enable, change of referrer — each audited.
 
-Lists read only the rows on the page and answer their extra columns (balances, referrer,
-team size) with one indexed query each over those ids.
+Reads come from `wxdist.panel.queries.distributors`, changes from the distribution services.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import (
     AnyOf,
@@ -23,22 +21,13 @@ from wtforms.validators import (
 )
 
 from wxdist.core.errors import ApiError
-from wxdist.core.extensions import db
 from wxdist.distribution import distributors as distributor_service
 from wxdist.distribution import referrals
-from wxdist.models import (
-    Commission,
-    Distributor,
-    DistributorAccount,
-    DistributorLevel,
-    DistributorStatus,
-    Referral,
-    User,
-    Withdrawal,
-)
+from wxdist.models import Distributor, DistributorStatus
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import ID_MAX, panel_bp
-from wxdist.panel.ui import audited, choice_arg, paginate
+from wxdist.panel.queries import distributors as queries
+from wxdist.panel.ui import audited, choice_arg, page_arg
 
 STATUSES = (
     DistributorStatus.PENDING,
@@ -100,58 +89,6 @@ def _attach(form: FlaskForm, exc: ApiError) -> bool:
     return shown
 
 
-# ---- lookups over the rows of one page -------------------------------------------------
-
-
-def names_of(user_ids: set[int]) -> dict[int, str]:
-    """A display name per user: the distributor's real name, else the WeChat nickname."""
-    ids = {i for i in user_ids if i}
-    if not ids:
-        return {}
-    names = {
-        user_id: nickname
-        for user_id, nickname in db.session.execute(
-            select(User.id, User.nickname).where(User.id.in_(ids))
-        )
-    }
-    for user_id, real_name in db.session.execute(
-        select(Distributor.user_id, Distributor.real_name).where(Distributor.user_id.in_(ids))
-    ):
-        if real_name:
-            names[user_id] = real_name
-    return names
-
-
-def _page_facts(ids: list[int]) -> dict[str, dict[int, Any]]:
-    if not ids:
-        return {"accounts": {}, "parents": {}, "team": {}, "names": {}}
-    accounts = {
-        account.user_id: account
-        for account in db.session.scalars(
-            select(DistributorAccount).where(DistributorAccount.user_id.in_(ids))
-        )
-    }
-    parents = dict(
-        db.session.execute(
-            select(Referral.user_id, Referral.parent_id).where(Referral.user_id.in_(ids))
-        ).all()
-    )
-    # Direct team sizes of this page only: one grouped count over ix_referrals_parent_team.
-    team = dict(
-        db.session.execute(
-            select(Referral.parent_id, func.count())
-            .where(Referral.parent_id.in_(ids))
-            .group_by(Referral.parent_id)
-        ).all()
-    )
-    return {
-        "accounts": accounts,
-        "parents": parents,
-        "team": team,
-        "names": names_of({p for p in parents.values() if p}),
-    }
-
-
 # ---- views -----------------------------------------------------------------------------
 
 
@@ -160,25 +97,9 @@ def _page_facts(ids: list[int]) -> dict[str, dict[int, Any]]:
 def distributors():  # type: ignore[no-untyped-def]
     status = choice_arg("status", STATUSES)
     q = request.args.get("q", "").strip()[:32]
-    statement = select(Distributor).order_by(
-        Distributor.applied_at.desc(), Distributor.user_id.desc()
-    )
-    if status:
-        statement = statement.where(Distributor.status == status)  # ix_distributors_status_applied
-    if q:
-        if q.isascii() and q.isdigit() and len(q) <= 10:
-            statement = statement.where(Distributor.user_id == int(q))
-        elif q.isascii() and q.isdigit():
-            statement = statement.where(Distributor.phone.startswith(q, autoescape=True))
-        else:
-            statement = statement.where(Distributor.real_name.startswith(q, autoescape=True))
-    page = paginate(statement)
+    page = queries.distributor_page(page_arg(), status, q)
     ids = [row.user_id for row in page.items]
-    pending = db.session.scalar(
-        select(func.count())
-        .select_from(Distributor)
-        .where(Distributor.status == DistributorStatus.PENDING)
-    )
+    pending = queries.pending_count()
     levels = {level.id: level.name for level in distributor_service.list_levels()}
     return render_template(
         "panel/distributors.html",
@@ -188,60 +109,36 @@ def distributors():  # type: ignore[no-untyped-def]
         statuses=STATUSES,
         pending=pending,
         levels=levels,
-        facts=_page_facts(ids),
+        facts=queries.page_facts(ids),
         review_form=ReviewForm(),
     )
 
 
 def _load(user_id: int) -> Distributor:
-    row = db.session.get(Distributor, user_id)
+    row = queries.distributor(user_id)
     if row is None:
         abort(404)
     return row
 
 
 def _render_detail(row: Distributor, status: int = 200, **forms: FlaskForm):  # type: ignore[no-untyped-def]
-    user_id = row.user_id
-    user = db.session.get(User, user_id)
-    account = db.session.get(DistributorAccount, user_id)
-    level = db.session.get(DistributorLevel, row.level_id) if row.level_id else None
-    referral = db.session.get(Referral, user_id)
-    team = db.session.execute(
-        select(Referral.user_id, Referral.bound_at, Referral.expires_at)
-        .where(Referral.parent_id == user_id)
-        .order_by(Referral.bound_at.desc(), Referral.user_id.desc())
-        .limit(DETAIL_ROWS)
-    ).all()
-    team_size = db.session.scalar(
-        select(func.count()).select_from(Referral).where(Referral.parent_id == user_id)
-    )
-    commission = db.session.scalars(
-        select(Commission)
-        .where(Commission.beneficiary_id == user_id)
-        .order_by(Commission.created_at.desc(), Commission.id.desc())
-        .limit(DETAIL_ROWS)
-    ).all()
-    withdrawals = db.session.scalars(
-        select(Withdrawal)
-        .where(Withdrawal.user_id == user_id)
-        .order_by(Withdrawal.created_at.desc(), Withdrawal.id.desc())
-        .limit(DETAIL_ROWS)
-    ).all()
+    facts = queries.distributor_facts(row, DETAIL_ROWS)
+    referral, team = facts.referral, facts.team
     chain = [referral.parent_id, referral.grandparent_id] if referral else [None, None]
-    names = names_of({*(c for c in chain if c), *(m.user_id for m in team)})
+    names = queries.names_of({*(c for c in chain if c), *(m.user_id for m in team)})
     body = render_template(
         "panel/distributor_detail.html",
         row=row,
-        user=user,
-        account=account,
-        level=level,
+        user=facts.user,
+        account=facts.account,
+        level=facts.level,
         referral=referral,
         chain=chain,
         names=names,
         team=team,
-        team_size=team_size,
-        commission=commission,
-        withdrawals=withdrawals,
+        team_size=facts.team_size,
+        commission=facts.commission,
+        withdrawals=facts.withdrawals,
         review_form=forms.get("review_form") or ReviewForm(),
         level_form=forms.get("level_form") or _level_form(row),
         status_form=forms.get("status_form") or StatusForm(),
@@ -277,7 +174,6 @@ def distributor_review(user_id: int):  # type: ignore[no-untyped-def]
             row = distributor_service.review(user_id, approve, note)
             audit.after = {"status": row.status, "review_note": row.review_note}
     except ApiError as exc:
-        db.session.rollback()
         if exc.status != 400 or not _attach(form, exc):
             raise
         return _render_detail(_load(user_id), 400, review_form=form)
@@ -324,7 +220,7 @@ def distributor_referrer(user_id: int):  # type: ignore[no-untyped-def]
     if not form.validate():
         return _render_detail(row, 400, referrer_form=form)
     new_parent = form.referrer_id.data
-    current = db.session.get(Referral, user_id)
+    current = queries.referral(user_id)
     before = {
         "parent_id": current.parent_id if current else None,
         "grandparent_id": current.grandparent_id if current else None,
@@ -339,7 +235,6 @@ def distributor_referrer(user_id: int):  # type: ignore[no-untyped-def]
                 "path": moved.path,
             }
     except ApiError as exc:
-        db.session.rollback()
         if exc.status != 400 or not _attach(form, exc):
             raise
         return _render_detail(_load(user_id), 400, referrer_form=form)

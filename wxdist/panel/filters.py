@@ -34,4 +34,6 @@ def register(app: Flask) -> None:
 
     app.jinja_env.filters["fen"] = fen
     app.jinja_env.filters["local_time"] = local_time
-    app.jinja_env.globals.update(panel_nav=NAV, panel_can=can, has_endpoint=has_endpoint)
+    app.jinja_env.globals["panel_nav"] = NAV
+    app.jinja_env.globals["panel_can"] = can
+    app.jinja_env.globals["has_endpoint"] = has_endpoint

@@ -2,41 +2,39 @@
 date filters), one order's page with its money, shipping and attribution, and the staff
 actions on it — ship, refund whole or part — each audited.
 
-Every filter of the list is answered from an index (the table holds millions of rows, and
-nothing here counts them): order number by its unique key; receiver phone by
-ix_orders_receiver_phone_created (exact number only — a prefix or partial phone is not
-searched); user id by ix_orders_user_created; status by ix_orders_status_created; no
-filter or a date range alone by ix_orders_created. The order is always (created_at, id)
-descending, which each of those indexes yields without sorting.
+Reads come from `wxdist.panel.queries.orders` (which says which index answers each
+filter), changes from `wxdist.shop.orders` and `wxdist.shop.refunds`.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError
-from wxdist.core.extensions import db
 from wxdist.core.money import parse_yuan
-from wxdist.models import Commission, Order, OrderStatus, Payment, Refund, User
+from wxdist.models import Order, OrderStatus
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
-from wxdist.panel.distributor_views import names_of
 from wxdist.panel.filters import fen
-from wxdist.panel.ui import audited, choice_arg, day_arg, paginate
+from wxdist.panel.queries import orders as queries
+from wxdist.panel.queries.distributors import names_of
+from wxdist.panel.ui import audited, choice_arg, day_arg, page_arg
 from wxdist.shop import orders as order_service
 from wxdist.shop import refunds
 from wxdist.shop.refunds import REFUNDABLE
 
-ORDER_NO = re.compile(r"^\d{24}$")
-PHONE = re.compile(r"^\+?\d{11,15}$")
+SEARCHES = {
+    "": "",
+    "order_no": "order number",
+    "phone": "receiver phone",
+    "user_id": "user id",
+    "none": "nothing (not an order number, phone or user id)",
+}
 
 
 # ---- forms -----------------------------------------------------------------------------
@@ -106,39 +104,14 @@ def _local_day(name: str) -> date | None:
     return day_arg(name)
 
 
-def _utc_start(day: date) -> datetime:
-    """Midnight of a Shanghai day as naive UTC (how times are stored)."""
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
-
-
 @panel_bp.get("/orders")
 @area("orders")
 def orders():  # type: ignore[no-untyped-def]
     q = request.args.get("q", "").strip()[:32]
     status = choice_arg("status", OrderStatus.ALL)
     day_from, day_to = _local_day("from"), _local_day("to")
-    statement = select(Order).order_by(Order.created_at.desc(), Order.id.desc())
-    search = ""
-    if q:
-        if ORDER_NO.match(q):
-            search = "order number"
-            statement = statement.where(Order.order_no == q)
-        elif PHONE.match(q):
-            search = "receiver phone"
-            statement = statement.where(Order.receiver_phone == q)
-        elif q.isascii() and q.isdigit() and len(q) <= 10:
-            search = "user id"
-            statement = statement.where(Order.user_id == int(q))
-        else:
-            search = "nothing (not an order number, phone or user id)"
-            statement = statement.where(Order.id.is_(None))  # answers nothing, from the key
-    if status:
-        statement = statement.where(Order.status == status)
-    if day_from:
-        statement = statement.where(Order.created_at >= _utc_start(day_from))
-    if day_to:
-        statement = statement.where(Order.created_at < _utc_start(day_to + timedelta(days=1)))
-    page = paginate(statement)
+    page = queries.order_page(page_arg(), q, status, day_from, day_to)
+    search = SEARCHES[queries.search_kind(q)]
     return render_template(
         "panel/orders.html",
         page=page,
@@ -155,25 +128,15 @@ def orders():  # type: ignore[no-untyped-def]
 
 
 def _load(order_id: int) -> Order:
-    order = db.session.get(Order, order_id)
+    order = queries.order(order_id)
     if order is None:
         abort(404)
     return order
 
 
 def _render_detail(order: Order, status: int = 200, **forms: FlaskForm):  # type: ignore[no-untyped-def]
-    payments = db.session.scalars(
-        select(Payment).where(Payment.order_id == order.id).order_by(Payment.id)
-    ).all()
-    refund_rows = db.session.scalars(
-        select(Refund).where(Refund.order_id == order.id).order_by(Refund.id)
-    ).all()
-    commission = db.session.scalars(
-        select(Commission)
-        .where(Commission.order_id == order.id)
-        .order_by(Commission.level, Commission.order_item_id, Commission.id)
-    ).all()
-    buyer = db.session.get(User, order.user_id)
+    facts = queries.order_facts(order)
+    commission = facts.commission
     names = names_of(
         {order.referrer_l1_id or 0, order.referrer_l2_id or 0}
         | {c.beneficiary_id for c in commission}
@@ -182,9 +145,9 @@ def _render_detail(order: Order, status: int = 200, **forms: FlaskForm):  # type
     body = render_template(
         "panel/order_detail.html",
         order=order,
-        buyer=buyer,
-        payments=payments,
-        refunds=refund_rows,
+        buyer=facts.buyer,
+        payments=facts.payments,
+        refunds=facts.refunds,
         commission=commission,
         names=names,
         items=items,
@@ -234,7 +197,6 @@ def order_ship(order_id: int):  # type: ignore[no-untyped-def]
                 "tracking_no": order.tracking_no,
             }
     except ApiError as exc:
-        db.session.rollback()
         if exc.status != 400 or not _attach(form, exc):
             raise
         return _render_detail(_load(order_id), 400, ship_form=form)
@@ -267,7 +229,6 @@ def order_refund(order_id: int):  # type: ignore[no-untyped-def]
                 "refund_status": refund.status,
             }
     except ApiError as exc:
-        db.session.rollback()
         if exc.status != 400 or not _attach(form, exc, {"amount_fen": "amount"}):
             raise
         return _render_detail(_load(order_id), 400, refund_form=form)

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import (
     BooleanField,
     FieldList,
@@ -29,12 +28,12 @@ from wxdist.catalog import admin as catalog_admin
 from wxdist.catalog.admin import MAX_SORT, MAX_STOCK, ProductInput, SkuInput
 from wxdist.catalog.products import set_on_shelf
 from wxdist.core.errors import ApiError
-from wxdist.core.extensions import db
-from wxdist.models import Category, Product, Sku
+from wxdist.models import Product, Sku
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.decimal_fields import PercentField, YuanField
-from wxdist.panel.ui import audited, choice_arg, int_arg, paginate
+from wxdist.panel.queries import products as queries
+from wxdist.panel.ui import audited, choice_arg, int_arg, page_arg
 
 NEW_SKU_ROWS = 3
 
@@ -120,9 +119,7 @@ class CategoryForm(FlaskForm):
 
 
 def _category_choices() -> list[tuple[Any, str]]:
-    rows = db.session.execute(
-        select(Category.id, Category.name, Category.is_active).order_by(Category.sort, Category.id)
-    ).all()
+    rows = queries.categories()
     return [("", "— none —")] + [
         (row.id, row.name if row.is_active else f"{row.name} (hidden)") for row in rows
     ]
@@ -174,38 +171,10 @@ def _show_errors(form: FlaskForm, fields: dict[str, str], aliases: dict[str, str
 @panel_bp.get("/products")
 @area("products")
 def products():  # type: ignore[no-untyped-def]
-    active = Sku.is_active.is_(True)
-    min_price = (
-        select(func.min(Sku.price_fen)).where(Sku.product_id == Product.id, active)
-    ).scalar_subquery()
-    max_price = (
-        select(func.max(Sku.price_fen)).where(Sku.product_id == Product.id, active)
-    ).scalar_subquery()
-    stock = (
-        select(func.coalesce(func.sum(Sku.stock), 0)).where(Sku.product_id == Product.id, active)
-    ).scalar_subquery()
-    statement = (
-        select(
-            Product,
-            Category.name.label("category"),
-            min_price.label("min_price"),
-            max_price.label("max_price"),
-            stock.label("stock"),
-        )
-        .outerjoin(Category, Category.id == Product.category_id)
-        .order_by(Product.id.desc())
-    )
     shelf = choice_arg("shelf", ("on", "off"))
-    if shelf:
-        statement = statement.where(Product.on_shelf.is_(shelf == "on"))
     category_id = int_arg("category")
-    if category_id:
-        statement = statement.where(Product.category_id == category_id)
     q = request.args.get("q", "").strip()[:64]
-    if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        statement = statement.where(Product.title.like(f"%{escaped}%", escape="\\"))
-    page = paginate(statement, scalars=False)
+    page = queries.product_page(page_arg(), shelf, category_id, q)
     return render_template(
         "panel/products.html",
         page=page,
@@ -287,7 +256,6 @@ def product_new():  # type: ignore[no-untyped-def]
                         set_on_shelf(product_id, True)
                         note.after = {"on_shelf": True}
             except ApiError as exc:
-                db.session.rollback()
                 loose += _show_errors(form, exc.fields, aliases)
                 status = exc.status
             else:
@@ -322,8 +290,7 @@ def _render_edit(
         form = ProductForm(formdata=None, obj=product)
         form.image_urls.data = "\n".join(image.url for image in product.images)
         form.category_id.choices = _category_choices()
-    forms = {sku.id: _sku_form(sku) for sku in product.skus}
-    forms.update(sku_forms or {})
+    forms = {sku.id: _sku_form(sku) for sku in product.skus} | (sku_forms or {})
     return (
         render_template(
             "panel/product_edit.html",
@@ -341,7 +308,7 @@ def _render_edit(
 @panel_bp.route("/products/<int:product_id>/edit", methods=["GET", "POST"])
 @area("products")
 def product_edit(product_id: int):  # type: ignore[no-untyped-def]
-    product = db.session.get(Product, product_id) or abort(404)
+    product = queries.product(product_id) or abort(404)
     if request.method == "GET":
         return _render_edit(product)
     form = ProductForm()
@@ -371,8 +338,7 @@ def product_edit(product_id: int):  # type: ignore[no-untyped-def]
             changed = catalog_admin.update_product(product_id, data)
             note.after = {name: new for name, (_, new) in changed.items()}
     except ApiError as exc:
-        db.session.rollback()
-        product = db.session.get(Product, product_id) or abort(404)
+        product = queries.product(product_id) or abort(404)
         loose = _show_errors(form, exc.fields, {})
         return _render_edit(product, form=form, loose=loose, status=exc.status)
     flash("Product saved.", "success")
@@ -382,7 +348,7 @@ def product_edit(product_id: int):  # type: ignore[no-untyped-def]
 @panel_bp.post("/products/<int:product_id>/shelf")
 @area("products")
 def product_shelf(product_id: int):  # type: ignore[no-untyped-def]
-    product = db.session.get(Product, product_id) or abort(404)
+    product = queries.product(product_id) or abort(404)
     form = ShelfForm()
     if not form.validate_on_submit() or form.on_shelf.data not in ("1", "0"):
         raise ApiError("bad shelf request", fields={"on_shelf": "1 (on shelf) or 0 (off)"})
@@ -399,7 +365,7 @@ def product_shelf(product_id: int):  # type: ignore[no-untyped-def]
 @panel_bp.post("/products/<int:product_id>/skus")
 @area("products")
 def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
-    product = db.session.get(Product, product_id) or abort(404)
+    product = queries.product(product_id) or abort(404)
     form = NewSkuForm(prefix="new")
     if not form.validate():
         return _render_edit(product, new_sku=form, status=400)
@@ -420,8 +386,7 @@ def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
                 "is_active": sku.is_active,
             }
     except ApiError as exc:
-        db.session.rollback()
-        product = db.session.get(Product, product_id) or abort(404)
+        product = queries.product(product_id) or abort(404)
         loose = _show_errors(form, exc.fields, {})
         return _render_edit(product, new_sku=form, loose=loose, status=exc.status)
     flash("SKU added.", "success")
@@ -431,8 +396,8 @@ def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
 @panel_bp.post("/products/<int:product_id>/skus/<int:sku_id>")
 @area("products")
 def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-def]
-    product = db.session.get(Product, product_id) or abort(404)
-    sku = db.session.get(Sku, sku_id)
+    product = queries.product(product_id) or abort(404)
+    sku = queries.sku(sku_id)
     if sku is None or sku.product_id != product_id:
         abort(404)
     form = SkuForm(prefix=f"sku{sku_id}")
@@ -473,10 +438,9 @@ def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-d
                 change = catalog_admin.update_sku(product_id, sku_id, **proposed)
                 note.after = change.after
     except ApiError as exc:
-        db.session.rollback()
-        product = db.session.get(Product, product_id) or abort(404)
+        product = queries.product(product_id) or abort(404)
         loose = _show_errors(form, exc.fields, {})
-        fresh = db.session.get(Sku, sku_id)
+        fresh = queries.sku(sku_id)
         if fresh is not None:  # what the stock is now: a retry applies to this value
             form.stock_seen.data = str(fresh.stock)
         return _render_edit(product, sku_forms={sku_id: form}, loose=loose, status=exc.status)

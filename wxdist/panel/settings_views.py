@@ -19,7 +19,6 @@ from wtforms.validators import InputRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from wxdist.core.errors import ApiError
-from wxdist.core.extensions import db
 from wxdist.distribution.settings import (
     CHOICES,
     EDITABLE,
@@ -217,7 +216,6 @@ def settings():  # type: ignore[no-untyped-def]
             new = update_settings(**changes)
             note.after = {k: getattr(new, k) for k in changes}
     except ApiError as exc:
-        db.session.rollback()
         loose = []
         for name, problem in exc.fields.items():
             if name in form:

@@ -13,10 +13,10 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from wxdist.accounts import staff as staff_service
 from wxdist.core.errors import ApiError
-from wxdist.core.extensions import db
 from wxdist.models.staff import StaffRole, StaffUser
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.queries.staff import staff_user
 from wxdist.panel.ui import audited
 
 ROLE_CHOICES = [
@@ -76,7 +76,7 @@ def _page(new_form: NewStaffForm | None = None, errors: dict[int, str] | None = 
 
 
 def _fail(staff_id: int, exc: ApiError):  # type: ignore[no-untyped-def]
-    db.session.rollback()
+    """The page again with the service's refusal (`audited` has rolled back)."""
     message = "; ".join(exc.fields.values()) or exc.message
     return _page(errors={staff_id: message}, status=exc.status)
 
@@ -104,7 +104,6 @@ def staff_create():  # type: ignore[no-untyped-def]
             note.target_id = created.id
             note.after = {"username": created.username, "role": created.role}
     except ApiError as exc:
-        db.session.rollback()
         for name, problem in exc.fields.items():
             field = getattr(form, name, None)
             if field is not None:
@@ -117,7 +116,7 @@ def staff_create():  # type: ignore[no-untyped-def]
 
 
 def _target(staff_id: int) -> StaffUser:
-    account = db.session.get(StaffUser, staff_id)
+    account = staff_user(staff_id)
     if account is None:
         abort(404)
     return account

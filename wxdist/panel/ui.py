@@ -1,4 +1,5 @@
-"""Small helpers the page modules share: query arguments, pagination, CSV export."""
+"""Small helpers the page modules share: query arguments, the page number, CSV export,
+auditing a staff action."""
 
 from __future__ import annotations
 
@@ -6,16 +7,13 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from flask import Response, request, stream_with_context
-from sqlalchemy import Select
 
-from wxdist.core.extensions import db
+from wxdist.accounts.audit import AuditNote, audited_action
 
-PER_PAGE = 50
 MAX_PAGE = 10_000
 
 
@@ -48,25 +46,9 @@ def day_arg(name: str) -> date | None:
     return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
-@dataclass
-class Page:
-    items: list[Any]
-    page: int
-    per_page: int
-    has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-
-def paginate(statement: Select[Any], per_page: int = PER_PAGE, scalars: bool = True) -> Page:
-    """One page of `statement` (ordered by the caller) at ?page=, without counting every row:
-    it fetches one row more than it shows to know whether a next page exists."""
-    page = int_arg("page", 1, high=MAX_PAGE) or 1
-    limited = statement.limit(per_page + 1).offset((page - 1) * per_page)
-    rows = list(db.session.scalars(limited) if scalars else db.session.execute(limited))
-    return Page(rows[:per_page], page, per_page, len(rows) > per_page)
+def page_arg() -> int:
+    """The ?page= number (1 when absent, malformed or beyond MAX_PAGE)."""
+    return int_arg("page", 1, high=MAX_PAGE) or 1
 
 
 def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]) -> Response:
@@ -103,31 +85,14 @@ def client_ip() -> str:
     return request.remote_addr or ""
 
 
-class AuditNote:
-    """What `audited` yields: the view sets `after` once the service has acted."""
-
-    def __init__(self) -> None:
-        self.after: dict[str, Any] = {}
-        self.target_id: object | None = None  # set when the target is created by the call
-
-
 @contextmanager
 def audited(
     action: str, target_type: str, target_id: object, before: dict[str, Any] | None = None
 ) -> Iterator[AuditNote]:
-    """Audit one staff action. The entry joins the session before the service runs, so the
-    service's own commit writes it with the change; `after` is filled in and committed
-    once the service returns. If the service raises, its rollback drops the entry too."""
+    """Audit one action of the signed-in staff member (see `accounts.audit.audited_action`:
+    committed with the change; rolled back, entry and all, if the block raises)."""
     from flask_login import current_user
 
-    from wxdist.accounts.audit import dump_state, record
-
     staff = current_user._get_current_object()  # type: ignore[attr-defined]
-    entry = record(staff, action, target_type, target_id, before=before, ip=client_ip())
-    note = AuditNote()
-    yield note
-    entry.after_json = dump_state(note.after)
-    if note.target_id is not None:
-        entry.target_id = str(note.target_id)[:64]
-    db.session.add(entry)
-    db.session.commit()
+    with audited_action(staff, action, target_type, target_id, before, client_ip()) as note:
+        yield note

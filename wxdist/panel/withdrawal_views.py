@@ -1,9 +1,8 @@
 """Withdrawals: the review queue and every withdrawal, approve / reject (one or many), retry
 a definite payout failure, settle bank transfers by hand, CSV export.
 
-Lists are newest first (created_at, id) and each filter has an index that yields that
-order: (status, created_at), (method, created_at), (method, status, created_at),
-(user_id, created_at), (created_at); search by id or payout number hits a unique key.
+Reads come from `wxdist.panel.queries.withdrawals` (which says which index answers each
+filter), changes from `wxdist.money.withdrawals`.
 """
 
 from __future__ import annotations
@@ -14,22 +13,19 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from sqlalchemy import Select, func, or_, select
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from wxdist.accounts.audit import decode
 from wxdist.core.errors import ApiError
-from wxdist.core.extensions import db
-from wxdist.models import LedgerEntry, User, Withdrawal, WithdrawalStatus
-from wxdist.models.distribution import Distributor
-from wxdist.models.staff import AuditEntry
+from wxdist.models import Withdrawal, WithdrawalStatus
 from wxdist.money import rails
 from wxdist.money import withdrawals as service
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp, panel_referrer
 from wxdist.panel.filters import local_time
-from wxdist.panel.ui import audited, choice_arg, csv_response, fen_text, paginate
+from wxdist.panel.queries import withdrawals as queries
+from wxdist.panel.ui import audited, choice_arg, csv_response, fen_text, page_arg
 
 STATUSES = (
     WithdrawalStatus.PENDING_REVIEW,
@@ -96,7 +92,7 @@ def _state(withdrawal: Withdrawal) -> dict[str, Any]:
 
 
 def _fresh(withdrawal_id: int) -> Withdrawal:
-    withdrawal = db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
+    withdrawal = queries.withdrawal(withdrawal_id, fresh=True)
     assert withdrawal is not None
     return withdrawal
 
@@ -109,34 +105,10 @@ def _filters() -> dict[str, str]:
     }
 
 
-def _listing(filters: dict[str, str]) -> Select[Any]:
-    """Withdrawals with the distributor's real name, newest first, filtered."""
-    statement = (
-        select(Withdrawal, Distributor.real_name)
-        .outerjoin(Distributor, Distributor.user_id == Withdrawal.user_id)
-        .order_by(Withdrawal.created_at.desc(), Withdrawal.id.desc())
-    )
-    if filters["status"]:
-        statement = statement.where(Withdrawal.status == filters["status"])
-    if filters["method"]:
-        statement = statement.where(Withdrawal.method == filters["method"])
-    query = filters["q"]
-    if query.isascii() and query.isdigit() and len(query) <= 18:  # a withdrawal or user id
-        number = int(query)
-        statement = statement.where(or_(Withdrawal.id == number, Withdrawal.user_id == number))
-    elif query:  # a payout number (unique)
-        statement = statement.where(Withdrawal.payout_no == query.upper())
-    return statement
-
-
 def _render_list(bulk: BulkForm, status: int = 200):  # type: ignore[no-untyped-def]
     filters = _filters()
-    page = paginate(_listing(filters), scalars=False)
-    waiting_count, waiting_fen = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(Withdrawal.amount_fen), 0)).where(
-            Withdrawal.status == WithdrawalStatus.PENDING_REVIEW
-        )
-    ).one()
+    page = queries.withdrawal_page(page_arg(), **filters)
+    waiting_count, waiting_fen = queries.waiting_totals()
     return (
         render_template(
             "panel/withdrawals.html",
@@ -146,7 +118,7 @@ def _render_list(bulk: BulkForm, status: int = 200):  # type: ignore[no-untyped-
             methods=METHODS,
             bulk=bulk,
             waiting_count=waiting_count,
-            waiting_fen=int(waiting_fen),
+            waiting_fen=waiting_fen,
         ),
         status,
     )
@@ -186,14 +158,7 @@ def withdrawals_bulk():  # type: ignore[no-untyped-def]
         flash("Nothing was changed: correct the fields marked below.", "error")
         return _render_list(form, 400)
 
-    before = {
-        row.id: _state(row)
-        for row in db.session.scalars(
-            select(Withdrawal).where(
-                Withdrawal.id.in_(ids), Withdrawal.status == WithdrawalStatus.PENDING_REVIEW
-            )
-        )
-    }
+    before = {row.id: _state(row) for row in queries.waiting_among(ids)}
     waiting = [i for i in ids if i in before]
     if action == "approve":
         done = _approve_many(waiting, before)
@@ -208,8 +173,8 @@ def withdrawals_bulk():  # type: ignore[no-untyped-def]
                     service.reject(withdrawal_id, reason)
                     note.after = {**_state(_fresh(withdrawal_id)), "reason": reason}
                 done += 1
-            except ApiError:  # someone else acted on it meanwhile: skip it
-                db.session.rollback()
+            except ApiError:  # someone else acted on it meanwhile (rolled back): skip it
+                pass
         flash(f"Rejected {done} of {len(ids)} selected.", "success")
     skipped = len(ids) - done
     if skipped:
@@ -236,10 +201,10 @@ def _approve_many(ids: list[int], before: dict[int, dict[str, Any]]) -> int:
 @panel_bp.get("/withdrawals.csv")
 @area("withdrawals")
 def withdrawals_csv():  # type: ignore[no-untyped-def]
-    statement = _listing(_filters()).execution_options(yield_per=500)
+    filters = _filters()
 
     def rows() -> Iterator[list[Any]]:
-        for withdrawal, real_name in db.session.execute(statement):
+        for withdrawal, real_name in queries.withdrawal_rows(**filters):
             yield [
                 withdrawal.id,
                 local_time(withdrawal.created_at, "%Y-%m-%d %H:%M:%S"),
@@ -282,38 +247,24 @@ def safe_cell(text: str) -> str:
 
 
 def _render_detail(withdrawal_id: int, status: int = 200, **forms: FlaskForm):  # type: ignore[no-untyped-def]
-    withdrawal = db.session.get(Withdrawal, withdrawal_id)
-    if withdrawal is None:
-        abort(404)
-    distributor = db.session.get(Distributor, withdrawal.user_id)
-    user = db.session.get(User, withdrawal.user_id)
-    entries = db.session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.key.like(f"w{withdrawal.id}:%"))
-        .order_by(LedgerEntry.id)
-    ).all()
-    history = db.session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.target_type == "withdrawal", AuditEntry.target_id == str(withdrawal.id))
-        .order_by(AuditEntry.id.desc())
-        .limit(50)
-    ).all()
+    withdrawal = _existing(withdrawal_id)
+    facts = queries.withdrawal_facts(withdrawal)
     defaults: dict[str, FlaskForm] = {
         "approve": ApproveForm(formdata=None),
         "reject": RejectForm(formdata=None),
         "retry": RetryForm(formdata=None),
         "bank_paid": BankPaidForm(formdata=None),
         "bank_failed": BankFailedForm(formdata=None),
+        **forms,
     }
-    defaults.update(forms)
     return (
         render_template(
             "panel/withdrawal_detail.html",
             w=withdrawal,
-            distributor=distributor,
-            user=user,
-            entries=entries,
-            history=history,
+            distributor=facts.distributor,
+            user=facts.user,
+            entries=facts.entries,
+            history=facts.history,
             decode=decode,
             forms=defaults,
             S=WithdrawalStatus,
@@ -333,7 +284,7 @@ def _back(withdrawal_id: int):  # type: ignore[no-untyped-def]
 
 
 def _existing(withdrawal_id: int) -> Withdrawal:
-    withdrawal = db.session.get(Withdrawal, withdrawal_id)
+    withdrawal = queries.withdrawal(withdrawal_id)
     if withdrawal is None:
         abort(404)
     return withdrawal
