@@ -1,0 +1,132 @@
+"""Schemas of orders and paying them: lines, address, order, payment parameters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_serializer
+
+from miniprogram_api.schemas.base import (
+    Id,
+    JsonInt,
+    Name,
+    Out,
+    Paged,
+    PageQuery,
+    Required,
+    Strict,
+    Text,
+    shanghai_iso,
+)
+from wxdist.shop.orders import MAX_QUANTITY
+
+
+class OrderQuery(PageQuery):
+    status: (
+        Literal[
+            "pending_payment",
+            "paid",
+            "shipped",
+            "completed",
+            "cancelled",
+            "closed",
+            "refunding",
+            "refunded",
+        ]
+        | None
+    ) = None
+
+
+class OrderLineIn(Strict):
+    sku_id: Id
+    quantity: JsonInt = Field(ge=1, le=MAX_QUANTITY)
+
+
+class AddressIn(Strict):
+    name: Name(64)
+    phone: Annotated[Text, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{5,18}[0-9]$")]
+    region: Required(128)
+    detail: Required(255)
+
+
+class OrderIn(Strict):
+    items: list[OrderLineIn] = Field(
+        min_length=1,
+        max_length=50,
+        description=f"lines of one sku_id count together: more than {MAX_QUANTITY} of one SKU "
+        "in all is a 409 `too_many`; a SKU not on sale is a 409 `not_for_sale`",
+    )
+    address: AddressIn
+    remark: Annotated[Text, StringConstraints(max_length=255)] = ""
+
+
+class PayIn(Strict):
+    channel: Literal["wechat", "alipay"]
+
+
+class OrderItemOut(Out):
+    id: int
+    product_id: int
+    sku_id: int
+    title: str
+    sku_name: str
+    image_url: str
+    price_fen: int
+    quantity: int
+    amount_fen: int
+    refunded_fen: int
+
+
+class AddressOut(Out):
+    name: str
+    phone: str
+    region: str
+    detail: str
+
+
+class OrderOut(Out):
+    id: int
+    order_no: str
+    status: str
+    goods_fen: int
+    shipping_fen: int
+    discount_fen: int
+    payable_fen: int
+    paid_fen: int
+    refunded_fen: int
+    pay_channel: str | None
+    address: AddressOut
+    remark: str
+    carrier: str | None
+    tracking_no: str | None
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+    shipped_at: datetime | None
+    completed_at: datetime | None
+    items: list[OrderItemOut]
+
+    @field_serializer("created_at", "expires_at", "paid_at", "shipped_at", "completed_at")
+    def _times(self, value: datetime | None) -> str | None:
+        return shanghai_iso(value)
+
+
+class OrderPage(Paged):
+    items: list[OrderOut]
+
+
+class WechatPayParams(Out):
+    appId: str
+    timeStamp: str
+    nonceStr: str
+    package: str
+    signType: str
+    paySign: str
+
+
+class PayOut(Out):
+    channel: Literal["wechat", "alipay"]
+    out_trade_no: str
+    wechat: WechatPayParams | None = None
+    alipay_url: str | None = None
