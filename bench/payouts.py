@@ -693,6 +693,100 @@ class Figures:
     spy: tuple[int, list[tuple[str, float]], list[tuple[str, float]]] | None = None
 
 
+def start_worker(
+    index: int, opts: Options, scenario: Scenario, env: dict[str, str], workdir: Path
+) -> Service:
+    """The index-th RQ worker of the scenario's class on its queues."""
+    queues = APP_WORKER_ARGS if scenario.worker_class == "app" else (QUEUE,)
+    return start_service(
+        f"worker{index + 1}-{scenario.worker_class}",
+        [
+            str(VENV_BIN / "rq"),
+            "worker",
+            *queues,
+            "--url",
+            opts.redis_url,
+            "--worker-class",
+            WORKER_CLASSES[scenario.worker_class],
+            "--name",
+            f"payb-{index + 1}-{secrets.token_hex(3)}",
+        ],
+        env,
+        workdir,
+    )
+
+
+def start_spy(py_spy: str, pid: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """py-spy recording `pid` and its children into workdir/spy.txt (raw, GIL holder only)."""
+    spy = subprocess.Popen(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--subprocesses",
+            "--rate",
+            "100",
+            "--gil",  # only the thread holding the GIL: where the CPU goes
+            "--format",
+            "raw",
+            "--output",
+            str(workdir / "spy.txt"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(workdir / "spy.log").open("wb"),
+        start_new_session=True,
+    )
+    time.sleep(1.0)  # py-spy attaches
+    return spy
+
+
+def wait_all_paid(
+    database: Database, n: int, workers: list[Service], timeout: float
+) -> tuple[int, float]:
+    """Poll until withdrawals 1..n are paid: (how many are paid, the epoch time of the last
+    payout). Raises RuntimeError after `timeout` seconds or when a worker exits."""
+    last_paid = 0
+    deadline = time.monotonic() + timeout
+    poll = database.connect()  # autocommit: each count sees the latest commits
+    while True:
+        counts = count_by_status(poll)
+        paid = counts.get("paid", 0)
+        last_paid = paid
+        if paid >= n:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not all paid after {timeout:.0f} s: {counts}")
+        for worker in workers:
+            if worker.proc.poll() is not None:
+                raise RuntimeError(f"{worker.name} exited:\n{worker.log_tail()}")
+        time.sleep(0.2)
+    with poll.cursor() as cur:  # the last payout's own time, not the poll's
+        cur.execute("SELECT MAX(paid_at) FROM withdrawals WHERE id <= %s", (n,))
+        (last_paid_at,) = cur.fetchone()
+    done_at = last_paid_at.replace(tzinfo=UTC).timestamp()
+    poll.close()
+    return last_paid, done_at
+
+
+def check_transfers(figures: Figures, emulator_url: str, expected: set[str], n: int) -> None:
+    """Fill the transfer figures from the emulator's counts and note what is wrong: numbers
+    paid that were not expected (or missing), paid twice, or more calls than payouts."""
+    stats = requests.get(f"{emulator_url}/_emulator/wechat/stats", timeout=30).json()
+    paid_counts: dict[str, int] = stats["transfers_paid"]
+    figures.transfers_paid = len(paid_counts)
+    figures.duplicates = sum(1 for count in paid_counts.values() if count > 1)
+    figures.transfer_calls = stats["transfers"]
+    if set(paid_counts) != expected:
+        figures.problems.append(
+            f"the emulator paid {len(paid_counts)} numbers, {len(expected)} expected"
+        )
+    if figures.duplicates:
+        figures.problems.append(f"{figures.duplicates} numbers paid more than once")
+    if figures.transfer_calls != n:
+        figures.problems.append(f"{figures.transfer_calls} transfer calls for {n} payouts")
+
+
 def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
     from wxdist.core.extensions import db
     from wxdist.money import withdrawals
@@ -724,51 +818,13 @@ def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
         )
         services.append(emulator)
         wait_http(emulator, f"{emulator_url}/_emulator/health")
-        worker_class = WORKER_CLASSES[scenario.worker_class]
-        queues = APP_WORKER_ARGS if scenario.worker_class == "app" else (QUEUE,)
         for i in range(opts.workers):
-            services.append(
-                start_service(
-                    f"worker{i + 1}-{scenario.worker_class}",
-                    [
-                        str(VENV_BIN / "rq"),
-                        "worker",
-                        *queues,
-                        "--url",
-                        opts.redis_url,
-                        "--worker-class",
-                        worker_class,
-                        "--name",
-                        f"payb-{i + 1}-{secrets.token_hex(3)}",
-                    ],
-                    env,
-                    workdir,
-                )
-            )
+            services.append(start_worker(i, opts, scenario, env, workdir))
         workers = services[1:]
         wait_workers(opts.redis_url, opts.workers, workers)
         warm_up(opts.redis_url, opts.workers)
         if opts.py_spy:
-            spy = subprocess.Popen(
-                [
-                    opts.py_spy,
-                    "record",
-                    "--pid",
-                    str(workers[0].proc.pid),
-                    "--subprocesses",
-                    "--rate",
-                    "100",
-                    "--gil",  # only the thread holding the GIL: where the CPU goes
-                    "--format",
-                    "raw",
-                    "--output",
-                    str(workdir / "spy.txt"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=(workdir / "spy.log").open("wb"),
-                start_new_session=True,
-            )
-            time.sleep(1.0)  # py-spy attaches
+            spy = start_spy(opts.py_spy, workers[0].proc.pid, workdir)
 
         t0 = time.monotonic()
         with app.app_context():
@@ -786,26 +842,7 @@ def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
         meter = CpuMeter(groups, with_children={"workers"})
         if moved != n:
             raise RuntimeError(f"approve_many moved {moved} of {n}")
-        last_paid = 0
-        deadline = time.monotonic() + opts.timeout
-        poll = database.connect()  # autocommit: each count sees the latest commits
-        while True:
-            counts = count_by_status(poll)
-            paid = counts.get("paid", 0)
-            last_paid = paid
-            if paid >= n:
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not all paid after {opts.timeout:.0f} s: {counts}")
-            for worker in workers:
-                if worker.proc.poll() is not None:
-                    raise RuntimeError(f"{worker.name} exited:\n{worker.log_tail()}")
-            time.sleep(0.2)
-        with poll.cursor() as cur:  # the last payout's own time, not the poll's
-            cur.execute("SELECT MAX(paid_at) FROM withdrawals WHERE id <= %s", (n,))
-            (last_paid_at,) = cur.fetchone()
-        done_at = last_paid_at.replace(tzinfo=UTC).timestamp()
-        poll.close()
+        last_paid, done_at = wait_all_paid(database, n, workers, opts.timeout)
         figures.cpu_wall, figures.cpu, figures.cpu_others = meter.report()
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -818,20 +855,7 @@ def run_scenario(opts: Options, scenario: Scenario, workdir: Path) -> Figures:
             figures.enqueue_to_paid_s = done_at - first
             figures.rate = n / max(figures.enqueue_to_paid_s, 1e-9)
 
-        stats = requests.get(f"{emulator_url}/_emulator/wechat/stats", timeout=30).json()
-        paid_counts: dict[str, int] = stats["transfers_paid"]
-        figures.transfers_paid = len(paid_counts)
-        figures.duplicates = sum(1 for count in paid_counts.values() if count > 1)
-        figures.transfer_calls = stats["transfers"]
-        expected = seeded.net_by_number
-        if set(paid_counts) != set(expected):
-            figures.problems.append(
-                f"the emulator paid {len(paid_counts)} numbers, {len(expected)} expected"
-            )
-        if figures.duplicates:
-            figures.problems.append(f"{figures.duplicates} numbers paid more than once")
-        if figures.transfer_calls != n:
-            figures.problems.append(f"{figures.transfer_calls} transfer calls for {n} payouts")
+        check_transfers(figures, emulator_url, set(seeded.net_by_number), n)
         if figures.jobs.failed:
             figures.problems.append(f"{figures.jobs.failed} failed jobs")
         figures.problems += verify_books(app, n)

@@ -159,6 +159,31 @@ def _wechat_pay_v3_settings(get: Callable[..., str], live: bool) -> dict[str, An
 # --- end of WeChat Pay v3 --------------------------------------------------------------------
 
 
+def _check_live_credentials(get: Callable[..., str], gateway: str, given_alipay: list[str]) -> None:
+    """Raises ConfigError unless the gateway is live with every WeChat key, and the Alipay
+    keys and the WeChat certificate pair are given whole or not at all."""
+    if gateway != "live":
+        raise ConfigError("WXDIST_ENV=production needs GATEWAY=live (the emulator is for dev)")
+    missing = [k for k in WECHAT_LIVE_KEYS if not get(k)]
+    if missing:
+        raise ConfigError(f"GATEWAY=live needs {', '.join(missing)}")
+    if given_alipay and len(given_alipay) != len(ALIPAY_LIVE_KEYS):
+        missing = [k for k in ALIPAY_LIVE_KEYS if not get(k)]
+        raise ConfigError(f"Alipay settings are half given: also set {', '.join(missing)}")
+    certs = [k for k in WECHAT_CERT_KEYS if get(k)]
+    if len(certs) == 1:
+        raise ConfigError("WECHAT_PAY_CERT_PATH and WECHAT_PAY_KEY_PATH go together")
+
+
+def _check_production_secrets(get: Callable[..., str]) -> None:
+    """Raises ConfigError unless the database, public URL and a private secret key are set."""
+    for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL"):
+        if not get(name):
+            raise ConfigError(f"WXDIST_ENV=production needs {name}")
+    if get("SECRET_KEY") == DEV_SECRET_KEY or len(get("SECRET_KEY")) < 32:
+        raise ConfigError("SECRET_KEY must be a private value of at least 32 characters")
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from `environ` (default: `os.environ`).
 
@@ -187,23 +212,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
     given_alipay = [k for k in ALIPAY_LIVE_KEYS if get(k)]
     if gateway == "live" or production:
-        if gateway != "live":
-            raise ConfigError("WXDIST_ENV=production needs GATEWAY=live (the emulator is for dev)")
-        missing = [k for k in WECHAT_LIVE_KEYS if not get(k)]
-        if missing:
-            raise ConfigError(f"GATEWAY=live needs {', '.join(missing)}")
-        if given_alipay and len(given_alipay) != len(ALIPAY_LIVE_KEYS):
-            missing = [k for k in ALIPAY_LIVE_KEYS if not get(k)]
-            raise ConfigError(f"Alipay settings are half given: also set {', '.join(missing)}")
-        certs = [k for k in WECHAT_CERT_KEYS if get(k)]
-        if len(certs) == 1:
-            raise ConfigError("WECHAT_PAY_CERT_PATH and WECHAT_PAY_KEY_PATH go together")
+        _check_live_credentials(get, gateway, given_alipay)
     if production:
-        for name in ("DATABASE_URL", "SECRET_KEY", "PUBLIC_BASE_URL"):
-            if not get(name):
-                raise ConfigError(f"WXDIST_ENV=production needs {name}")
-        if get("SECRET_KEY") == DEV_SECRET_KEY or len(get("SECRET_KEY")) < 32:
-            raise ConfigError("SECRET_KEY must be a private value of at least 32 characters")
+        _check_production_secrets(get)
 
     instance = ROOT / "instance"
     database_url = get("DATABASE_URL", f"sqlite:///{instance / 'wxdist.db'}")

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 from pydantic import BaseModel
+from werkzeug.routing import Rule
 
 from miniprogram_api import schemas
 from wxdist.core.ids import MAX_ID
@@ -101,6 +102,60 @@ def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _error_statuses(rule: Rule, view: Callable[..., Any], doc: dict[str, Any]) -> list[int]:
+    """The error statuses of an operation: the view's own and those of the edge (400 for a
+    body or query, 413 for a body, 404 for a path id, 401 for a login)."""
+    errors = set(doc["errors"])
+    if doc["body"] is not None or doc["query"] is not None:
+        errors.add(400)
+    if doc["body"] is not None:
+        errors.add(413)
+    if rule.arguments:
+        errors.add(404)
+    if getattr(view, "login_required", False):
+        errors.add(401)
+    return sorted(errors)
+
+
+def _operation(
+    rule: Rule,
+    view: Callable[..., Any],
+    doc: dict[str, Any],
+    components: dict[str, Any],
+    error_ref: dict[str, str],
+) -> dict[str, Any]:
+    """One operation of the document; adds the schemas it names to `components`."""
+    operation: dict[str, Any] = {
+        "operationId": rule.endpoint.replace(".", "_"),
+        "summary": (view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else "",
+        "tags": [doc["tag"]],
+        "parameters": _parameters(set(rule.arguments), doc["query"]),
+        "responses": {},
+    }
+    if doc["body"] is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(doc["body"], components)}},
+        }
+    ok: dict[str, Any] = {"description": "OK"}
+    if doc["response"] is not None:
+        ok["content"] = {"application/json": {"schema": _ref(doc["response"], components)}}
+    elif doc["media"] is not None:
+        ok["content"] = {doc["media"]: {"schema": {"type": "string", "format": "binary"}}}
+    for ok_status in (doc["status"], *doc["also"]):
+        operation["responses"][str(ok_status)] = ok
+    if doc["media"] is not None:
+        operation["responses"]["304"] = {"description": "not modified (If-None-Match)"}
+    if getattr(view, "login_required", False):
+        operation["security"] = [{"bearer": []}]
+    for code in _error_statuses(rule, view, doc):
+        operation["responses"][str(code)] = {
+            "description": ERROR_MEANINGS.get(code, "error"),
+            "content": {"application/json": {"schema": error_ref}},
+        }
+    return operation
+
+
 def build_openapi(app: Flask) -> dict[str, Any]:
     components: dict[str, Any] = {}
     paths: dict[str, Any] = {}
@@ -116,42 +171,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         for arg in rule.arguments:
             path = path.replace(f"<int:{arg}>", f"{{{arg}}}").replace(f"<{arg}>", f"{{{arg}}}")
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            operation: dict[str, Any] = {
-                "operationId": rule.endpoint.replace(".", "_"),
-                "summary": (view.__doc__ or "").strip().splitlines()[0] if view.__doc__ else "",
-                "tags": [doc["tag"]],
-                "parameters": _parameters(set(rule.arguments), doc["query"]),
-                "responses": {},
-            }
-            if doc["body"] is not None:
-                operation["requestBody"] = {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref(doc["body"], components)}},
-                }
-            ok: dict[str, Any] = {"description": "OK"}
-            if doc["response"] is not None:
-                ok["content"] = {"application/json": {"schema": _ref(doc["response"], components)}}
-            elif doc["media"] is not None:
-                ok["content"] = {doc["media"]: {"schema": {"type": "string", "format": "binary"}}}
-            for ok_status in (doc["status"], *doc["also"]):
-                operation["responses"][str(ok_status)] = ok
-            if doc["media"] is not None:
-                operation["responses"]["304"] = {"description": "not modified (If-None-Match)"}
-            errors = set(doc["errors"])
-            if doc["body"] is not None or doc["query"] is not None:
-                errors.add(400)
-            if doc["body"] is not None:
-                errors.add(413)
-            if rule.arguments:
-                errors.add(404)
-            if getattr(view, "login_required", False):
-                operation["security"] = [{"bearer": []}]
-                errors.add(401)
-            for code in sorted(errors):
-                operation["responses"][str(code)] = {
-                    "description": ERROR_MEANINGS.get(code, "error"),
-                    "content": {"application/json": {"schema": error_ref}},
-                }
+            operation = _operation(rule, view, doc, components, error_ref)
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
