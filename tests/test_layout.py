@@ -97,9 +97,6 @@ PANEL = ROOT / "wxdist" / "panel"
 SQL_WORDS = {"select", "update", "insert", "delete"}
 MAX_LINES = 500
 SIZED_TREES = ("wxdist", "payments", "miniprogram_api", "jobs")
-# Being split elsewhere in issue 11 (the lead's branch): delete the entry with the split.
-# An entry that is no longer over the limit fails the test, so none outlives its reason.
-SPLIT_PENDING = {"wxdist/distribution/commissions.py"}
 
 
 def _panel_view_modules() -> list[Path]:
@@ -168,5 +165,4 @@ def test_no_source_file_over_500_lines() -> None:
         for path in sorted((ROOT / tree).rglob("*.py"))
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
     }
-    assert {name for name in long if name not in SPLIT_PENDING} == set()
-    assert set(long) >= SPLIT_PENDING, "split done: remove it from SPLIT_PENDING"
+    assert long == {}
