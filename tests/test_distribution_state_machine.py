@@ -237,6 +237,9 @@ class DistributionMachine(RuleBasedStateMachine):
         set_settings(app, distributor_mode=config["distributor_mode"])
         for who, product, channel in purchases:  # and a few paid orders
             self.place_order(who, [(product, 1)], channel)
+            # Each order's attribution runs before the next step, as `_attribute` models it
+            # (on RQ a buyer promoted by spend is a distributor only once the job ran).
+            self._drain_jobs()
         # Half a day off midnight, so "shipped now" is never on a sweep's cutoff.
         self.now = (utcnow() - timedelta(hours=12)).replace(microsecond=0)
 
