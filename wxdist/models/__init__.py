@@ -1,4 +1,8 @@
-"""Models, split by domain. Importing this package registers every table."""
+"""Models, split by domain. Importing this package registers every table (the Alembic
+registry).
+
+May import: `core` (the `db` extension). Nothing above it.
+"""
 
 from wxdist.models.catalog import Category, Product, ProductImage, Sku
 from wxdist.models.commission import (

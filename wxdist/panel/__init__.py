@@ -1,7 +1,10 @@
 """The merchant's web panel at /panel: server-rendered pages for staff.
 
 `register_panel(app)` binds Flask-Login and CSRF and registers the blueprint; each page
-module adds its views to `panel_bp` with an access area (see `access.py`).
+module adds its views to `panel_bp` with an access area (see `access.py`). Views read
+through `queries/` and write through the domain services; they never touch the session.
+
+May import: any domain package. Not `miniprogram_api`, `wxdist.web`, `wxdist.cli`, `jobs`.
 """
 
 from __future__ import annotations
