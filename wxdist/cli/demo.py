@@ -17,13 +17,13 @@ class DemoFailed(RuntimeError):
     pass
 
 
-def _check(response: requests.Response, step: str, expected: tuple[int, ...] = (200, 201)) -> Any:
+def check(response: requests.Response, step: str, expected: tuple[int, ...] = (200, 201)) -> Any:
     if response.status_code not in expected:
         raise DemoFailed(f"{step}: HTTP {response.status_code} {response.text[:300]}")
     return response.json()
 
 
-def _yuan(fen: int) -> str:
+def yuan(fen: int) -> str:
     return f"¥{fen // 100}.{fen % 100:02d}"
 
 
@@ -37,25 +37,25 @@ def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str
         raise DemoFailed(f"no wxdist at {base_url} ({exc}); start it with `make run`") from None
 
     code = f"demo-{secrets.token_hex(4)}"
-    login = _check(
+    login = check(
         http.post(f"{api}/auth/login", json={"code": code, "nickname": "演示顾客"}, timeout=10),
         "login",
     )
     http.headers["Authorization"] = f"Bearer {login['token']}"
     echo(f"1. login      wx.login code {code} -> user #{login['user']['id']} (token issued)")
 
-    products = _check(http.get(f"{api}/products", params={"per_page": 10}, timeout=10), "products")
+    products = check(http.get(f"{api}/products", params={"per_page": 10}, timeout=10), "products")
     product = next((p for p in products["items"] if p["in_stock"]), None)
     if product is None:
         raise DemoFailed("no product in stock; run `flask seed`")
-    detail = _check(http.get(f"{api}/products/{product['id']}", timeout=10), "product")
+    detail = check(http.get(f"{api}/products/{product['id']}", timeout=10), "product")
     sku = next(s for s in detail["skus"] if s["stock"] > 0)
     echo(
-        f"2. browse     {detail['title']} / {sku['name']} at {_yuan(sku['price_fen'])}, "
+        f"2. browse     {detail['title']} / {sku['name']} at {yuan(sku['price_fen'])}, "
         f"stock {sku['stock']}"
     )
 
-    order = _check(
+    order = check(
         http.post(
             f"{api}/orders",
             json={
@@ -72,11 +72,10 @@ def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str
         "order",
     )
     echo(
-        f"3. order      {order['order_no']} {order['status']}, "
-        f"payable {_yuan(order['payable_fen'])}"
+        f"3. order      {order['order_no']} {order['status']}, payable {yuan(order['payable_fen'])}"
     )
 
-    pay = _check(
+    pay = check(
         http.post(f"{api}/orders/{order['id']}/pay", json={"channel": channel}, timeout=20), "pay"
     )
     # As the mini-program does: act on what the API answered (wx.requestPayment
@@ -85,7 +84,7 @@ def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str
     if params:
         prepay_id = params["package"].removeprefix("prepay_id=")
         echo(f"4. pay        WeChat JSAPI prepay_id {prepay_id}, paySign {params['paySign'][:12]}…")
-        paid = _check(
+        paid = check(
             http.post(
                 f"{emulator_url}/_emulator/wechat/pay", json={"prepay_id": prepay_id}, timeout=20
             ),
@@ -95,7 +94,7 @@ def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str
     else:
         http.get(pay["alipay_url"], timeout=10).raise_for_status()
         echo(f"4. pay        Alipay cashier opened for {pay['out_trade_no']}")
-        paid = _check(
+        paid = check(
             http.post(
                 f"{emulator_url}/_emulator/alipay/pay",
                 json={"out_trade_no": pay["out_trade_no"]},
@@ -109,11 +108,11 @@ def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str
         f"{paid['notify_response'].strip()[:60]}"
     )
 
-    final = _check(http.get(f"{api}/orders/{order['id']}", timeout=10), "order status")
+    final = check(http.get(f"{api}/orders/{order['id']}", timeout=10), "order status")
     if final["status"] != "paid":
         raise DemoFailed(f"order ended {final['status']}, expected paid")
     echo(
         f"6. paid       order {final['order_no']} is {final['status']}: "
-        f"{_yuan(final['paid_fen'])} via {final['pay_channel']}"
+        f"{yuan(final['paid_fen'])} via {final['pay_channel']}"
     )
     return final["order_no"]
