@@ -1,7 +1,8 @@
 """Surface: the Flask CLI commands (`flask …`), each group in its module: the general ones
 (`commands`), the distribution programme's, sharing's and the panel's, and the demo.
 
-May import: any domain package and `jobs` (the schedule).
+May import: any domain package and `jobs` (the schedule); `demo --story` also reads the
+dashboard's figures through the panel's queries (`wxdist.panel.queries`), never its views.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -89,19 +91,50 @@ def _seed_demo_owner() -> None:
 @click.option("--base-url", default=None, help="the running app (default PUBLIC_BASE_URL)")
 @click.option("--emulator-url", default=None, help="default EMULATOR_URL")
 @click.option("--channel", type=click.Choice(channels.names()), default=channels.names()[0])
+@click.option(
+    "--story",
+    is_flag=True,
+    help="the whole distribution programme instead: a distributor shares, a friend buys, "
+    "commission settles (days pass by a clock moved forward), a withdrawal is paid; "
+    "development or test instances on the emulator only",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="--story: where the posters are saved (default INSTANCE/demo-story)",
+)
+@click.option(
+    "--wait",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="--story: seconds to wait for queued work (attribution, payout) on RQ workers",
+)
 @with_appcontext
-def demo(base_url: str | None, emulator_url: str | None, channel: str) -> None:
-    """Run a shopper's purchase against a running instance and print each step."""
+def demo(
+    base_url: str | None,
+    emulator_url: str | None,
+    channel: str,
+    story: bool,
+    out_dir: Path | None,
+    wait: float,
+) -> None:
+    """Run a shopper's purchase (or, with --story, the whole distribution programme)
+    against a running instance and print each step."""
     from wxdist.cli.demo import DemoFailed, run_demo
 
     config = current_app.config
+    base_url = base_url or config["PUBLIC_BASE_URL"]
+    emulator_url = emulator_url or config["EMULATOR_URL"]
     try:
-        run_demo(
-            base_url or config["PUBLIC_BASE_URL"],
-            emulator_url or config["EMULATOR_URL"],
-            channel,
-            echo=click.echo,
-        )
+        if story:
+            from wxdist.cli.story import run_story
+
+            out_dir = out_dir or Path(current_app.instance_path) / "demo-story"
+            run_story(base_url, emulator_url, out_dir, echo=click.echo, wait_seconds=wait)
+        else:
+            run_demo(base_url, emulator_url, channel, echo=click.echo)
     except DemoFailed as exc:
         raise click.ClickException(str(exc)) from None
 
