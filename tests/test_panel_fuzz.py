@@ -19,7 +19,7 @@ from tests.shop import make_product
 from tests.test_withdrawals import clean, fund, withdraw
 from wxdist.accounts.staff import create_staff
 from wxdist.core.extensions import db
-from wxdist.models import Order
+from wxdist.models import Order, ProductImage
 
 FUZZ = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 SKIP = {"panel.login", "panel.logout", "panel.static"}
@@ -91,6 +91,9 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
     product = make_product(app, skus=2)
     with app.app_context():
         order_id = db.session.scalar(select(Order.id).order_by(Order.id))
+        image_id = db.session.scalar(
+            select(ProductImage.id).where(ProductImage.product_id == product["product_id"])
+        )
         # A colleague whose account the fuzzing may change (never the signed-in owner).
         colleague = create_staff("fuzz-colleague", "a long enough password", "operator").id
     return {
@@ -100,6 +103,7 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         "product_id": [product["product_id"]],
         "sku_id": product["sku_ids"],
         "order_id": [order_id],
+        "image_id": [image_id],
     }
 
 

@@ -26,6 +26,7 @@ from wxdist.catalog.face import ProductFacts, product_facts
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.events import product_shelved
 from wxdist.core.extensions import db
+from wxdist.core.media import MEDIA_URL_PREFIX, check_key
 from wxdist.core.money import BP_WHOLE
 from wxdist.models import Category, Product, ProductImage, Sku
 
@@ -90,8 +91,10 @@ def _product_errors(data: ProductInput) -> dict[str, str]:
     if len(data.image_urls) > MAX_IMAGES:
         errors["image_urls"] = f"at most {MAX_IMAGES} images"
     for url in data.image_urls:
-        if not url.startswith(("https://", "http://")) or len(url) > 512 or " " in url:
-            errors["image_urls"] = f"not an http(s) URL of at most 512 characters: {url[:80]}"
+        if not _image_url_ok(url):
+            errors["image_urls"] = (
+                f"not an http(s) URL or an uploaded picture, at most 512 characters: {url[:80]}"
+            )
             break
     for name in ("commission_l1_bp", "commission_l2_bp"):
         value = getattr(data, name)
@@ -106,6 +109,19 @@ def _product_errors(data: ProductInput) -> dict[str, str]:
     ):
         errors["commission_l2_bp"] = "level 1 and level 2 together exceed 100 %"
     return errors
+
+
+def _image_url_ok(url: str) -> bool:
+    """An http(s) URL, or the `/media/<key>` URL of a stored (uploaded) picture."""
+    if len(url) > 512 or " " in url:
+        return False
+    if url.startswith(MEDIA_URL_PREFIX):
+        try:
+            check_key(url[len(MEDIA_URL_PREFIX) :])
+        except ValueError:
+            return False
+        return True
+    return url.startswith(("https://", "http://"))
 
 
 def _sku_errors(sku: SkuInput, prefix: str = "") -> dict[str, str]:
@@ -154,7 +170,7 @@ def product_state(product: Product) -> dict[str, Any]:
     }
 
 
-def _refresh_posters(product_id: int, face_before: ProductFacts | None) -> None:
+def refresh_posters(product_id: int, face_before: ProductFacts | None) -> None:
     """After commit: tell sharing when an on-shelf product's face (what its posters show)
     changed, so they are drawn ahead again."""
     if product_facts(product_id) == face_before:
@@ -220,7 +236,7 @@ def update_product(product_id: int, data: ProductInput) -> dict[str, tuple[Any, 
     changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
     db.session.commit()
     if changed:
-        _refresh_posters(product_id, facts)
+        refresh_posters(product_id, facts)
     return changed
 
 
@@ -249,7 +265,7 @@ def add_sku(product_id: int, sku: SkuInput) -> Sku:
     )
     db.session.add(row)
     db.session.commit()
-    _refresh_posters(product_id, facts)
+    refresh_posters(product_id, facts)
     return row
 
 
@@ -276,7 +292,7 @@ def update_sku(
         return SkuChange()
     sku.name, sku.price_fen, sku.is_active = after["name"], price_fen, is_active
     db.session.commit()
-    _refresh_posters(product_id, facts)
+    refresh_posters(product_id, facts)
     return SkuChange({k: before[k] for k in changed}, {k: after[k] for k in changed})
 
 

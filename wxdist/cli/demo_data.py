@@ -1,11 +1,30 @@
-"""A small demo catalogue for `make run`."""
+"""A small demo catalogue for `make run`, with real pictures: each product's picture is
+drawn at seed time (a coloured square with a shape and the product's name, about 20 KB)
+and kept in the media storage like an uploaded one, so the shop and posters show it."""
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
+from wxdist.catalog.pictures import clean_picture, store_picture
 from wxdist.core.extensions import db
 from wxdist.models import Category, Product, ProductImage, Sku
+from wxdist.sharing.posters.text import draw_text
+
+PICTURE_SIZE = 640
+# (background, shape) colours, one pair per product in turn
+PALETTE = [
+    ("#3d7a4f", "#7fb58c"),
+    ("#7a4a2b", "#b98a63"),
+    ("#2f5d8a", "#7ea6cf"),
+    ("#8a3d5c", "#cf8aa7"),
+    ("#8a6d1f", "#d1b25c"),
+    ("#a13b2f", "#e0877a"),
+]
+LEGACY_PREFIX = "/static/demo/"  # where demo pictures pointed before they were drawn
 
 DEMO = [
     (
@@ -36,10 +55,55 @@ DEMO = [
 ]
 
 
+def draw_demo_picture(title: str, number: int) -> bytes:
+    """A JPEG square: a background colour, a lighter disc and the title in white."""
+    background, shape = PALETTE[number % len(PALETTE)]
+    side = PICTURE_SIZE
+    image = Image.new("RGB", (side, side), background)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((side * 0.18, side * 0.1, side * 0.82, side * 0.74), fill=shape)
+    draw_text(
+        draw,
+        title,
+        x=side / 2,
+        y=side * 0.78,
+        size=48,
+        max_width=side * 0.86,
+        max_lines=2,
+        fill="#ffffff",
+        align="center",
+    )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def demo_picture_url(title: str, number: int) -> str:
+    """Draw the picture of a demo product and store it; its `/media/…` URL."""
+    return store_picture(clean_picture(draw_demo_picture(title, number)))
+
+
+def redraw_legacy_pictures() -> int:
+    """Demo products seeded before pictures were drawn point at `/static/demo/…`, which
+    was never served: give each a drawn picture. Returns how many were replaced."""
+    rows = db.session.execute(
+        select(ProductImage, Product.title)
+        .join(Product, Product.id == ProductImage.product_id)
+        .where(ProductImage.url.startswith(LEGACY_PREFIX))
+        .order_by(ProductImage.id)
+    ).all()
+    for number, (image, title) in enumerate(rows):
+        image.url = demo_picture_url(title, number)
+    db.session.commit()
+    return len(rows)
+
+
 def seed_demo_catalogue() -> int:
-    """Create the demo categories and products unless products already exist.
-    Returns how many products were created."""
+    """Create the demo categories and products, with drawn pictures, unless products
+    already exist (then only pictures of an older seed are redrawn). Returns how many
+    products were created."""
     if db.session.scalar(select(func.count()).select_from(Product)):
+        redraw_legacy_pictures()
         return 0
     created = 0
     for sort, (category_name, products) in enumerate(DEMO):
@@ -54,7 +118,7 @@ def seed_demo_catalogue() -> int:
                 description=f"{title}。{subtitle}。",
                 on_shelf=True,
                 sort=100 - index,
-                images=[ProductImage(url=f"/static/demo/{category.id}-{index}.jpg", sort=0)],
+                images=[ProductImage(url=demo_picture_url(title, created), sort=0)],
                 skus=[Sku(name=name, price_fen=price, stock=stock) for name, price, stock in skus],
             )
             db.session.add(product)

@@ -19,6 +19,7 @@ PAGE_MODULES = (
     "wxdist.panel.audit_views",
     "wxdist.panel.staff_views",
     "wxdist.panel.product_views",
+    "wxdist.panel.picture_views",
     "wxdist.panel.settings_views",
     "wxdist.panel.distributor_views",
     "wxdist.panel.order_views",

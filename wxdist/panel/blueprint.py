@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -24,6 +25,7 @@ login_manager = LoginManager()
 login_manager.login_view = "panel.login"
 login_manager.login_message = "Please sign in."
 csrf = CSRFProtect()
+V = TypeVar("V", bound=Callable[..., Any])
 
 
 @login_manager.user_loader
@@ -44,9 +46,30 @@ def _ids_in_range(endpoint: str | None, values: dict[str, Any] | None) -> None:
             abort(404)
 
 
+def accepts_upload(max_bytes: int, field: str) -> Callable[[V], V]:
+    """Mark a view that takes a file upload: its requests may carry up to `max_bytes` (the
+    app's MAX_CONTENT_LENGTH holds for every other view), and a larger body is refused
+    naming `field`. Put it below `@area(...)` (nearest the function)."""
+
+    def mark(view: V) -> V:
+        view.upload_limit = (max_bytes, field)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _upload_limit() -> tuple[int, str] | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "upload_limit", None)
+
+
 @panel_bp.before_request
 def _protect_forms() -> None:
-    """CSRF on every panel form (the JSON API and gateway notifies carry no cookies)."""
+    """CSRF on every panel form (the JSON API and gateway notifies carry no cookies); an
+    upload view's body limit is set first, since the check reads the form."""
+    limit = _upload_limit()
+    if limit is not None:
+        request.max_content_length = limit[0]
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
 
@@ -70,6 +93,18 @@ def _csrf_refused(exc: CSRFError):  # type: ignore[no-untyped-def]
 def _service_refused(exc: ApiError):  # type: ignore[no-untyped-def]
     db.session.rollback()
     return error_page(exc.status, exc.message, exc.fields)
+
+
+@panel_bp.errorhandler(413)
+def _too_large(exc):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    limit = _upload_limit()
+    if limit is None:
+        return error_page(413, "The form is larger than the panel accepts.")
+    max_bytes, field = limit
+    return error_page(
+        413, "The upload is too large.", {field: f"at most {max_bytes // (1024 * 1024)} MB"}
+    )
 
 
 @panel_bp.errorhandler(403)

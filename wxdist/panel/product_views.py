@@ -64,7 +64,9 @@ class ProductForm(FlaskForm):
         description="Higher comes first in the shop.",
     )
     image_urls = TextAreaField(
-        "Image URLs", description="One https:// URL per line; the first is the cover."
+        "Image URLs",
+        description="One https:// URL per line (uploaded pictures show as /media/…); "
+        "the first is the cover.",
     )
     commission_l1_bp = PercentField(
         "Level 1 commission (%)",
@@ -278,13 +280,14 @@ def _sku_form(sku: Sku) -> SkuForm:
     return form
 
 
-def _render_edit(
+def render_edit(
     product: Product,
     form: ProductForm | None = None,
     sku_forms: dict[int, SkuForm] | None = None,
     new_sku: NewSkuForm | None = None,
     loose: list[str] | None = None,
     status: int = 200,
+    picture_errors: list[str] | None = None,
 ):  # type: ignore[no-untyped-def]
     if form is None:
         form = ProductForm(formdata=None, obj=product)
@@ -300,6 +303,8 @@ def _render_edit(
             new_sku=new_sku or NewSkuForm(prefix="new", formdata=None),
             shelf_form=ShelfForm(formdata=None),
             loose=loose or [],
+            pictures=queries.product_pictures(product.id),
+            picture_errors=picture_errors or [],
         ),
         status,
     )
@@ -310,11 +315,11 @@ def _render_edit(
 def product_edit(product_id: int):  # type: ignore[no-untyped-def]
     product = queries.product(product_id) or abort(404)
     if request.method == "GET":
-        return _render_edit(product)
+        return render_edit(product)
     form = ProductForm()
     form.category_id.choices = _category_choices()
     if not form.validate():
-        return _render_edit(product, form=form, status=400)
+        return render_edit(product, form=form, status=400)
     data = _product_input(form)
     current = catalog_admin.product_state(product)
     proposed = {
@@ -340,7 +345,7 @@ def product_edit(product_id: int):  # type: ignore[no-untyped-def]
     except ApiError as exc:
         product = queries.product(product_id) or abort(404)
         loose = _show_errors(form, exc.fields, {})
-        return _render_edit(product, form=form, loose=loose, status=exc.status)
+        return render_edit(product, form=form, loose=loose, status=exc.status)
     flash("Product saved.", "success")
     return redirect(url_for("panel.product_edit", product_id=product_id), 303)
 
@@ -368,7 +373,7 @@ def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
     product = queries.product(product_id) or abort(404)
     form = NewSkuForm(prefix="new")
     if not form.validate():
-        return _render_edit(product, new_sku=form, status=400)
+        return render_edit(product, new_sku=form, status=400)
     sku_input = SkuInput(
         name=(form.name.data or "").strip(),
         price_fen=form.price_fen.data or 0,
@@ -388,7 +393,7 @@ def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
     except ApiError as exc:
         product = queries.product(product_id) or abort(404)
         loose = _show_errors(form, exc.fields, {})
-        return _render_edit(product, new_sku=form, loose=loose, status=exc.status)
+        return render_edit(product, new_sku=form, loose=loose, status=exc.status)
     flash("SKU added.", "success")
     return redirect(url_for("panel.product_edit", product_id=product_id), 303)
 
@@ -411,7 +416,7 @@ def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-d
         form.stock.errors = [*form.stock.errors, "the page was incomplete; reload and retry"]
         valid = False
     if not valid:
-        return _render_edit(product, sku_forms={sku_id: form}, status=400)
+        return render_edit(product, sku_forms={sku_id: form}, status=400)
     assert seen is not None
     wanted = int(form.stock.data or 0)
     try:
@@ -443,6 +448,6 @@ def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-d
         fresh = queries.sku(sku_id)
         if fresh is not None:  # what the stock is now: a retry applies to this value
             form.stock_seen.data = str(fresh.stock)
-        return _render_edit(product, sku_forms={sku_id: form}, loose=loose, status=exc.status)
+        return render_edit(product, sku_forms={sku_id: form}, loose=loose, status=exc.status)
     flash(f"SKU “{proposed['name']}” saved.", "success")
     return redirect(url_for("panel.product_edit", product_id=product_id), 303)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Row, func, select
 
 from wxdist.core.extensions import db
-from wxdist.models import Category, Product, Sku
+from wxdist.models import Category, Product, ProductImage, Sku
 from wxdist.panel.queries.paging import Page, fetch_page
 
 
@@ -59,3 +59,12 @@ def product(product_id: int) -> Product | None:
 
 def sku(sku_id: int) -> Sku | None:
     return db.session.get(Sku, sku_id)
+
+
+def product_pictures(product_id: int) -> Sequence[ProductImage]:
+    """A product's pictures, the cover first."""
+    return db.session.scalars(
+        select(ProductImage)
+        .where(ProductImage.product_id == product_id)
+        .order_by(ProductImage.sort, ProductImage.id)
+    ).all()
