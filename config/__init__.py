@@ -310,9 +310,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 def _media_storage_url(raw: str) -> str:
     """`raw` stripped, once it parses; raises ConfigError (naming the variable) otherwise."""
-    from config.media_storage import parse_media_storage_url
+    from config.media_storage import MediaStorageUrlError, parse_media_storage_url
 
-    parse_media_storage_url(raw)
+    try:
+        parse_media_storage_url(raw)
+    except MediaStorageUrlError as exc:
+        raise ConfigError(str(exc)) from None
     return raw.strip()
 
 

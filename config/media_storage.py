@@ -20,8 +20,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from config import ConfigError
-
 NAME = "MEDIA_STORAGE_URL"
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_./-]{0,100}$")
@@ -30,8 +28,10 @@ _HOST_RE = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[[0-9A-Fa-f:.]+\]$")
 OPTIONS = ("region", "secure", "addressing")
 
 
-class MediaStorageUrlError(ConfigError):
-    """The URL is malformed; the message names the variable and never shows the secret."""
+class MediaStorageUrlError(ValueError):
+    """The URL is malformed; the message names the variable and never shows the secret.
+    (A ValueError, not config.ConfigError: this module imports nothing of `config`, which
+    imports it; `load_settings` and `media_s3.install` raise ConfigError from it.)"""
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,14 @@ def test_create_app_installs_the_storage_without_connecting(tmp_path: Path) -> N
         }
     )
     assert "wxdist_media_storage" not in local.extensions  # MEDIA_DIR, as before
+    with pytest.raises(ConfigError, match=r"^MEDIA_STORAGE_URL must start with s3://"):
+        create_app(
+            {
+                "WXDIST_ENV": "test",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unused.db'}",
+                "MEDIA_STORAGE_URL": "minio:9000/media",
+            }
+        )
 
 
 def test_media_missing_from_the_bucket_is_a_404(s3_app: Flask, client: FlaskClient) -> None:

@@ -17,7 +17,8 @@ from typing import Any
 
 from flask import Flask
 
-from config.media_storage import S3Location, parse_media_storage_url
+from config import ConfigError
+from config.media_storage import MediaStorageUrlError, S3Location, parse_media_storage_url
 from wxdist.core.media import check_key, set_storage
 
 CONNECT_TIMEOUT_SECONDS = 5
@@ -117,8 +118,12 @@ class S3Storage:
 def install(app: Flask) -> None:
     """Install the S3 storage `MEDIA_STORAGE_URL` names; empty leaves `MEDIA_DIR` in use.
 
-    Raises config.ConfigError (MediaStorageUrlError) for a malformed URL. No network.
+    Raises config.ConfigError for a malformed URL (one passed to create_app in `config`
+    has not been through load_settings). No network.
     """
-    location = parse_media_storage_url(app.config.get("MEDIA_STORAGE_URL") or "")
+    try:
+        location = parse_media_storage_url(app.config.get("MEDIA_STORAGE_URL") or "")
+    except MediaStorageUrlError as exc:
+        raise ConfigError(str(exc)) from None
     if location is not None:
         set_storage(app, S3Storage(location))
