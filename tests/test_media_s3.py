@@ -291,3 +291,19 @@ def test_the_url_names_endpoint_bucket_prefix_region_and_addressing() -> None:
     minio = parse_media_storage_url("s3://k:s@127.0.0.1:9000/media?secure=0")
     assert minio is not None and minio.endpoint_url == "http://127.0.0.1:9000"
     assert (minio.prefix, minio.region, minio.addressing) == ("", "us-east-1", "path")
+
+
+def test_posters_from_the_bucket_are_not_kept_in_process_memory(
+    s3_app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recent-poster memo keeps local paths only: a poster read from the bucket is not
+    held as bytes (10,000 remembered posters would be about a gigabyte per process)."""
+    monkeypatch.setitem(s3_app.config, "POSTER_RECHECK_SECONDS", 60)
+    product = make_product(s3_app)
+    headers = become_distributor(client, "s3-memo")["headers"]
+    params = {"product_id": product["product_id"], "channel": "moments"}
+    for _ in range(3):  # drawn, then found stored twice
+        poster = client.get("/api/v1/distributor/poster", query_string=params, headers=headers)
+        assert poster.status_code == 200 and poster.mimetype == "image/jpeg", poster.get_json()
+    remembered = s3_app.extensions.get("wxdist_recent_posters", {})
+    assert [hit for _, hit in remembered.values() if hit.jpeg is not None] == []
