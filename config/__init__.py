@@ -279,6 +279,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "INLINE_JOBS": not redis_url,
         # Sharing: mini-program codes, H5 links and posters (wxdist/sharing/).
         "MEDIA_DIR": get("MEDIA_DIR", str(instance / "media")),
+        # Empty: MEDIA_DIR; else an S3 API bucket (config/media_storage.py), checked here.
+        "MEDIA_STORAGE_URL": _media_storage_url(get("MEDIA_STORAGE_URL")),
         "MINIPROGRAM_PAGE": page,
         "MINIPROGRAM_ENV_VERSION": env_version,
         "H5_BASE_URL": get("H5_BASE_URL", f"{public_base_url}/h5").rstrip("/"),
@@ -304,6 +306,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),
         **_wechat_pay_v3_settings(get, live=gateway == "live"),
     }
+
+
+def _media_storage_url(raw: str) -> str:
+    """`raw` stripped, once it parses; raises ConfigError (naming the variable) otherwise."""
+    from config.media_storage import MediaStorageUrlError, parse_media_storage_url
+
+    try:
+        parse_media_storage_url(raw)
+    except MediaStorageUrlError as exc:
+        raise ConfigError(str(exc)) from None
+    return raw.strip()
 
 
 def _rate_limit(name: str, raw: str) -> str:

@@ -102,7 +102,9 @@ def stored_poster(
             if poster.path is None or os.path.isfile(poster.path):
                 return poster
     poster = _stored_poster(user_id, token_version, product_id, channel)
-    if ttl > 0 and poster is not None:
+    # Only a local file's path is remembered: from object storage the poster comes as its
+    # bytes, and 10,000 of those would hold about a gigabyte in each process.
+    if ttl > 0 and poster is not None and poster.jpeg is None:
         if len(recent) >= _RECENT_MAX:
             recent.clear()
         recent[memo] = (time.monotonic() + ttl, poster)
