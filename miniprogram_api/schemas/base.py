@@ -8,7 +8,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from annotated_types import Interval
@@ -21,8 +21,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from wxdist.core.clock import to_local
 from wxdist.core.ids import MAX_ID
-from wxdist.shop.orders import SHANGHAI
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 
@@ -137,7 +137,7 @@ def shanghai_iso(value: datetime | None) -> str | None:
     """Stored naive UTC shown as Asia/Shanghai ISO 8601."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC).astimezone(SHANGHAI).isoformat(timespec="seconds")
+    return to_local(value).isoformat(timespec="seconds")
 
 
 class PageQuery(Strict):

@@ -5,12 +5,12 @@ index; buyers' names are masked."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
-from wxdist.core.clock import SHANGHAI
+from wxdist.core.clock import to_local, utc_start
 from wxdist.core.errors import Forbidden
 from wxdist.core.extensions import db
 from wxdist.distribution.referrals import distributor_scene
@@ -38,13 +38,8 @@ def mask_name(name: str) -> str:
 
 def _shanghai_midnights(now: datetime) -> tuple[datetime, datetime]:
     """Start of today and of this month in Shanghai, as naive UTC."""
-    local = now.replace(tzinfo=UTC).astimezone(SHANGHAI)
-    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    month = day.replace(day=1)
-    return (
-        day.astimezone(UTC).replace(tzinfo=None),
-        month.astimezone(UTC).replace(tzinfo=None),
-    )
+    today = to_local(now).date()
+    return utc_start(today), utc_start(today.replace(day=1))
 
 
 def _earned_since(user_id: int, since: datetime) -> tuple[int, int]:

@@ -3,11 +3,9 @@ waiting for review (bank transfers are approved for staff to pay by hand)."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from sqlalchemy import select, update
 
-from wxdist.core.clock import SHANGHAI
+from wxdist.core.clock import to_local
 from wxdist.core.extensions import db
 from wxdist.distribution.settings import get_settings
 from wxdist.models import DistributionSettings
@@ -24,7 +22,7 @@ def run_if_due(now=None) -> int:  # type: ignore[no-untyped-def]
     if settings.payout_cycle == "off":
         return 0
     now = now or utcnow()
-    local = now.replace(tzinfo=UTC).astimezone(SHANGHAI)
+    local = to_local(now)
     if settings.payout_cycle == "weekly" and local.isoweekday() != settings.payout_weekday:
         return 0
     today = local.date().isoformat()

@@ -3,12 +3,12 @@ withdrawals, cancels one still waiting for review (the money goes back)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from wxdist.accounts import ledger
-from wxdist.core.clock import SHANGHAI
+from wxdist.core.clock import to_local, utc_start
 from wxdist.core.errors import ApiError, Conflict, Forbidden, NotFound
 from wxdist.core.extensions import db
 from wxdist.core.money import apply_rate
@@ -30,9 +30,7 @@ def fee_for(amount_fen: int, settings: Settings) -> int:
 
 
 def _start_of_day_utc(now: datetime) -> datetime:
-    local = now.replace(tzinfo=UTC).astimezone(SHANGHAI)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start.astimezone(UTC).replace(tzinfo=None)
+    return utc_start(to_local(now).date())
 
 
 def request_withdrawal(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Flask, current_app
 
-from wxdist.core.clock import SHANGHAI
+from wxdist.core.clock import to_local
 
 
 def fen(amount: int | None) -> str:
@@ -22,7 +22,7 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored naive-UTC time shown in the merchant's zone (Asia/Shanghai)."""
     if moment is None:
         return ""
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime(fmt)
+    return to_local(moment).strftime(fmt)
 
 
 def has_endpoint(endpoint: str) -> bool:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from wxdist.core.clock import SHANGHAI
+from wxdist.core.clock import to_local, utc_start
 from wxdist.core.extensions import db
 from wxdist.core.sql import insert_ignore
 from wxdist.models.stats import SHARDS, DailyStat
@@ -34,7 +34,7 @@ COUNTERS = (
 def local_day(moment: datetime | None = None) -> date:
     """The merchant's calendar day of a naive-UTC moment (now by default)."""
     moment = moment or utcnow()
-    return moment.replace(tzinfo=UTC).astimezone(SHANGHAI).date()
+    return to_local(moment).date()
 
 
 def add(moment: datetime | None, shard_key: int, **deltas: int) -> None:
@@ -157,9 +157,7 @@ def rebuild(first: date, last: date) -> int:
         RefundStatus,
     )
 
-    start = datetime.combine(first, datetime.min.time(), SHANGHAI).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI).astimezone(UTC)
-    start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+    start, end = utc_start(first), utc_start(last + timedelta(days=1))
     sums: dict[tuple[date, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
 
     def count(moment: datetime, key: int, **deltas: int) -> None:

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from wxdist.core.clock import utc_start
 from wxdist.core.extensions import db
 from wxdist.models import Commission, DistributorAccount, Order, User
 from wxdist.models.distribution import Distributor
-from wxdist.panel.queries.paging import Page, fetch_page, utc_start
+from wxdist.panel.queries.paging import Page, fetch_page
 
 
 def _listing(

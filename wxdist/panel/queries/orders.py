@@ -17,9 +17,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from wxdist.core.clock import utc_start
 from wxdist.core.extensions import db
 from wxdist.models import Commission, Order, Payment, Refund, User
-from wxdist.panel.queries.paging import Page, fetch_page, utc_start
+from wxdist.panel.queries.paging import Page, fetch_page
 
 ORDER_NO = re.compile(r"^\d{24}$")
 PHONE = re.compile(r"^\+?\d{11,15}$")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import Select
 
-from wxdist.core.clock import SHANGHAI
 from wxdist.core.extensions import db
 
 PER_PAGE = 50
@@ -34,8 +32,3 @@ def fetch_page(
     limited = statement.limit(per_page + 1).offset((page - 1) * per_page)
     rows = list(db.session.scalars(limited) if scalars else db.session.execute(limited))
     return Page(rows[:per_page], page, per_page, len(rows) > per_page)
-
-
-def utc_start(day: date) -> datetime:
-    """Midnight of a Shanghai day as naive UTC (how times are stored)."""
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
