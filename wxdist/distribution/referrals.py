@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from wxdist.core.errors import ApiError, NotFound
 from wxdist.core.events import referral_bound
 from wxdist.core.extensions import db
+from wxdist.core.ids import in_base
 from wxdist.core.sql import insert_ignore, is_deadlock
 from wxdist.distribution.settings import Settings, get_settings
 from wxdist.models import (
@@ -36,18 +37,9 @@ NEW_USER_WINDOW = timedelta(hours=24)
 _B36 = string.digits + string.ascii_lowercase
 
 
-def _to_b36(number: int) -> str:
-    digits = ""
-    while True:
-        number, rest = divmod(number, 36)
-        digits = _B36[rest] + digits
-        if number == 0:
-            return digits
-
-
 def distributor_scene(user_id: int) -> str:
     """The plain scene naming a distributor: "r" + base-36 user id."""
-    return "r" + _to_b36(user_id)
+    return "r" + in_base(user_id, _B36)
 
 
 @dataclass(frozen=True)

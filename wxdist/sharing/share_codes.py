@@ -24,6 +24,7 @@ from sqlalchemy import func, select, update
 
 from wxdist.core.errors import ApiError, Forbidden, NotFound
 from wxdist.core.extensions import db
+from wxdist.core.ids import in_base
 from wxdist.core.sql import insert_ignore
 from wxdist.distribution.distributors import is_active_distributor
 from wxdist.models import Product, ShareCode
@@ -42,21 +43,12 @@ COUNTERS = ("scans", "opens", "binds")
 assert SCENE_LENGTH <= SCENE_MAX
 
 
-def _b62(number: int) -> str:
-    digits = ""
-    while True:
-        number, rest = divmod(number, 62)
-        digits = _B62[rest] + digits
-        if number == 0:
-            return digits
-
-
 def make_scene(distributor_id: int, product_id: int | None, channel: str, attempt: int = 0) -> str:
     """The scene for these inputs (attempt > 0 only after a collision). Always 12 chars."""
     message = f"{distributor_id}:{product_id or 0}:{channel}:{attempt}".encode()
     key = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
-    return SCENE_PREFIX + _b62(int.from_bytes(digest[:8], "big")).rjust(_HASH_CHARS, "0")
+    return SCENE_PREFIX + in_base(int.from_bytes(digest[:8], "big"), _B62).rjust(_HASH_CHARS, "0")
 
 
 def is_share_scene(scene: str) -> bool:
