@@ -64,22 +64,24 @@ def _refuse(code: str, problem: str) -> ApiError:
     return ApiError(f"the picture was refused: {problem}", code=code, fields={FIELD: problem})
 
 
+def _too_many_pixels() -> ApiError:
+    return _refuse("picture_too_many_pixels", f"at most {MAX_PIXELS // 1_000_000} megapixels")
+
+
 def _open(data: bytes) -> Image.Image:
     """The picture's header read (no pixels decoded yet). Raises ApiError for bytes that are
     not JPEG, PNG or WebP, or whose header claims more than MAX_PIXELS."""
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _refuse(
-            "picture_too_many_pixels", f"at most {MAX_PIXELS // 1_000_000} megapixels"
-        ) from exc
+        raise _too_many_pixels() from exc
     except _UNREADABLE as exc:
         raise _refuse("unsupported_picture", "not a JPEG, PNG or WebP picture") from exc
     if image.format not in FORMATS:
         raise _refuse("unsupported_picture", "not a JPEG, PNG or WebP picture")
     width, height = image.size
     if width < 1 or height < 1 or width * height > MAX_PIXELS:
-        raise _refuse("picture_too_many_pixels", f"at most {MAX_PIXELS // 1_000_000} megapixels")
+        raise _too_many_pixels()
     return image
 
 
@@ -89,9 +91,7 @@ def _pixels(image: Image.Image) -> Image.Image:
         image.load()
         upright = ImageOps.exif_transpose(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _refuse(
-            "picture_too_many_pixels", f"at most {MAX_PIXELS // 1_000_000} megapixels"
-        ) from exc
+        raise _too_many_pixels() from exc
     except _UNREADABLE as exc:
         raise _refuse("unsupported_picture", "a damaged or incomplete picture") from exc
     transparent = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
