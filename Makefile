@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test lint format install install-dev migrate seed bench clean
+.PHONY: run test lint format install install-dev migrate seed bench clean translations-update
+
+# Catalogues: the .po files are kept in git, their compiled .mo files are built here.
+CATALOGUES := $(wildcard wxdist/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +22,18 @@ $(VENV)/.dev-deps: $(VENV)/.run-deps requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-install: $(VENV)/.run-deps
-install-dev: $(VENV)/.dev-deps
+%.mo: %.po | $(VENV)/.run-deps
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+install: $(VENV)/.run-deps $(COMPILED)
+install-dev: $(VENV)/.dev-deps $(COMPILED)
+
+## After marking strings: re-extract them and add the new ones to every catalogue.
+translations-update: install-dev
+	$(BIN)/pybabel -q extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --no-wrap \
+		--project wxdist -o wxdist/translations/messages.pot .
+	$(BIN)/pybabel -q update -i wxdist/translations/messages.pot -d wxdist/translations \
+		--no-fuzzy-matching --ignore-obsolete --no-wrap
 
 migrate: install
 	$(BIN)/flask db upgrade

@@ -149,7 +149,11 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture()
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """A client that reads English (`Accept-Language: en`), so tests of behaviour can name
+    what they see; the language tests ask for zh-CN, or send no header, on their own."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return test_client
 
 
 @pytest.fixture()

@@ -177,3 +177,21 @@ def set_active(staff_id: int, active: bool) -> StaffUser:
     staff.session_version += 1
     db.session.commit()
     return staff
+
+
+PANEL_LANGUAGES = ("", "zh_CN", "en")  # '' follows the browser's Accept-Language
+
+
+def set_language(staff_id: int, language: str) -> StaffUser:
+    """Set the staff member's panel language. Raises ApiError (field `language`) for one
+    the panel does not speak, NotFound for an unknown account."""
+    if language not in PANEL_LANGUAGES:
+        raise ApiError(
+            "unknown language", code="invalid", fields={"language": "zh_CN, en or empty"}
+        )
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None:
+        raise NotFound("no such staff account")
+    staff.locale = language
+    db.session.commit()
+    return staff

@@ -29,6 +29,8 @@ class StaffUser(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The panel's language ('zh_CN' or 'en'); '' follows the browser's Accept-Language.
+    locale: Mapped[str] = mapped_column(String(8), default="", server_default="")
     # Part of the login session id: bumping it (new password, disabled) ends old sessions.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

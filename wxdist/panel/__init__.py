@@ -15,6 +15,7 @@ from wxdist.panel.blueprint import csrf, login_manager, panel_bp
 
 PAGE_MODULES = (
     "wxdist.panel.auth_views",
+    "wxdist.panel.language_views",
     "wxdist.panel.dashboard_views",
     "wxdist.panel.audit_views",
     "wxdist.panel.staff_views",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from wxdist.models.staff import StaffRole
@@ -31,15 +32,15 @@ AREAS: dict[str, tuple[str, ...]] = {
 
 # The navigation, in order: (area, endpoint, label).
 NAV = (
-    ("dashboard", "panel.dashboard", "Dashboard"),
-    ("withdrawals", "panel.withdrawals", "Withdrawals"),
-    ("distributors", "panel.distributors", "Distributors"),
-    ("orders", "panel.orders", "Orders"),
-    ("products", "panel.products", "Products"),
-    ("commissions", "panel.commissions", "Commission"),
-    ("settings", "panel.settings", "Settings"),
-    ("staff", "panel.staff", "Staff"),
-    ("audit", "panel.audit", "Audit log"),
+    ("dashboard", "panel.dashboard", _l("Dashboard")),
+    ("withdrawals", "panel.withdrawals", _l("Withdrawals")),
+    ("distributors", "panel.distributors", _l("Distributors")),
+    ("orders", "panel.orders", _l("Orders")),
+    ("products", "panel.products", _l("Products")),
+    ("commissions", "panel.commissions", _l("Commission")),
+    ("settings", "panel.settings", _l("Settings")),
+    ("staff", "panel.staff", _l("Staff")),
+    ("audit", "panel.audit", _l("Audit log")),
 )
 
 View = TypeVar("View", bound=Callable[..., Any])

@@ -6,7 +6,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import refresh
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -61,6 +71,14 @@ def accepts_upload(max_bytes: int, field: str) -> Callable[[V], V]:
 def _upload_limit() -> tuple[int, str] | None:
     view = current_app.view_functions.get(request.endpoint or "")
     return getattr(view, "upload_limit", None)
+
+
+@panel_bp.before_request
+def _staff_language() -> None:
+    """The signed-in staff member's own language choice comes before Accept-Language."""
+    if current_user.is_authenticated and current_user.locale:
+        g.locale_preference = current_user.locale
+        refresh()  # a locale chosen earlier in this request is chosen again
 
 
 @panel_bp.before_request

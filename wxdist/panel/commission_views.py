@@ -12,7 +12,7 @@ from flask import render_template
 from wxdist.models import CommissionStatus
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
-from wxdist.panel.filters import local_time
+from wxdist.panel.filters import csv_time
 from wxdist.panel.queries import commissions as queries
 from wxdist.panel.ui import choice_arg, csv_response, day_arg, fen_text, int_arg, page_arg
 from wxdist.panel.withdrawal_views import safe_cell
@@ -63,7 +63,7 @@ def commissions_csv():  # type: ignore[no-untyped-def]
         for c, order_no, nickname, real_name in queries.commission_rows(**filters):
             yield [
                 c.id,
-                local_time(c.created_at, "%Y-%m-%d %H:%M:%S"),
+                csv_time(c.created_at),
                 order_no,
                 c.buyer_id,
                 safe_cell(nickname or ""),
@@ -76,7 +76,7 @@ def commissions_csv():  # type: ignore[no-untyped-def]
                 fen_text(c.clawed_fen),
                 fen_text(c.net_fen),
                 c.status,
-                local_time(c.settled_at, "%Y-%m-%d %H:%M:%S"),
+                csv_time(c.settled_at),
             ]
 
     header = [

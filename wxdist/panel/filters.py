@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.dates import format_datetime
 from flask import Flask, current_app
+from flask_babel import get_locale
 
 from wxdist.core.clock import to_local
+from wxdist.core.i18n import DEFAULT_LOCALE
+from wxdist.panel.labels import label
 
 
 def fen(amount: int | None) -> str:
@@ -18,11 +22,32 @@ def fen(amount: int | None) -> str:
     return f"{sign}¥{yuan:,}.{cents:02d}"
 
 
-def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored naive-UTC time shown in the merchant's zone (Asia/Shanghai)."""
+# Date-time patterns (CLDR) per language, to the minute and to the second.
+TIME_PATTERNS = {
+    "zh_CN": ("y年M月d日 HH:mm", "y年M月d日 HH:mm:ss"),
+    "en": ("MMM d, y HH:mm", "MMM d, y HH:mm:ss"),
+}
+
+
+def local_time(moment: datetime | None, seconds: bool = False) -> str:
+    """A stored naive-UTC time in the merchant's zone (Asia/Shanghai), written the reader's
+    way: '2026年12月2日 22:54' in zh_CN, 'Dec 2, 2026 22:54' in en."""
     if moment is None:
         return ""
-    return to_local(moment).strftime(fmt)
+    locale = get_locale()
+    patterns = TIME_PATTERNS.get(str(locale), TIME_PATTERNS[DEFAULT_LOCALE])
+    return format_datetime(to_local(moment), patterns[seconds], locale=locale)
+
+
+def csv_time(moment: datetime | None) -> str:
+    """A stored naive-UTC time as Shanghai 'YYYY-MM-DD HH:MM:SS' for CSV cells (spreadsheets
+    read it as a date in any language)."""
+    return to_local(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+
+def page_lang() -> str:
+    """The `lang` of the page: 'zh-CN' or 'en' (fonts and screen readers follow it)."""
+    return "en" if str(get_locale()) == "en" else "zh-CN"
 
 
 def has_endpoint(endpoint: str) -> bool:
@@ -34,6 +59,8 @@ def register(app: Flask) -> None:
 
     app.jinja_env.filters["fen"] = fen
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["label"] = label
+    app.jinja_env.globals["page_lang"] = page_lang
     app.jinja_env.globals["panel_nav"] = NAV
     app.jinja_env.globals["panel_can"] = can
     app.jinja_env.globals["has_endpoint"] = has_endpoint

@@ -23,7 +23,7 @@ from wxdist.money import rails
 from wxdist.money import withdrawals as service
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp, panel_referrer
-from wxdist.panel.filters import local_time
+from wxdist.panel.filters import csv_time
 from wxdist.panel.queries import withdrawals as queries
 from wxdist.panel.ui import audited, choice_arg, csv_response, fen_text, page_arg
 
@@ -207,7 +207,7 @@ def withdrawals_csv():  # type: ignore[no-untyped-def]
         for withdrawal, real_name in queries.withdrawal_rows(**filters):
             yield [
                 withdrawal.id,
-                local_time(withdrawal.created_at, "%Y-%m-%d %H:%M:%S"),
+                csv_time(withdrawal.created_at),
                 withdrawal.user_id,
                 safe_cell(real_name or ""),
                 fen_text(withdrawal.amount_fen),
@@ -219,7 +219,7 @@ def withdrawals_csv():  # type: ignore[no-untyped-def]
                 withdrawal.payout_no,
                 safe_cell(withdrawal.failure_reason or ""),
                 safe_cell(withdrawal.review_note),
-                local_time(withdrawal.paid_at, "%Y-%m-%d %H:%M:%S"),
+                csv_time(withdrawal.paid_at),
             ]
 
     header = [
