@@ -81,6 +81,16 @@ def emulator(base_settings: dict[str, Any]) -> Iterator[EmulatorServer]:
     server.stop()
 
 
+class ReadsEnglish(FlaskClient):
+    """A test client whose requests say `Accept-Language: en`, so tests of behaviour can
+    name the English they see. The language tests ask for zh-CN, or send no header
+    (`environ_base.pop("HTTP_ACCEPT_LANGUAGE")`), on their own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
+
 @pytest.fixture(scope="session")
 def app(
     base_settings: dict[str, Any],
@@ -109,6 +119,7 @@ def app(
         from flask_migrate import upgrade
 
         upgrade()
+    application.test_client_class = ReadsEnglish
     live = LiveServer(application)
     application.config["PUBLIC_BASE_URL"] = live.url
     application.config["LIVE_URL"] = live.url
@@ -149,11 +160,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
 @pytest.fixture()
 def client(app: Flask) -> FlaskClient:
-    """A client that reads English (`Accept-Language: en`), so tests of behaviour can name
-    what they see; the language tests ask for zh-CN, or send no header, on their own."""
-    test_client = app.test_client()
-    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
-    return test_client
+    return app.test_client()
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from tests.panel_helpers import PASSWORD, make_staff
 
 def test_sign_in_and_see_the_dashboard(app: Flask, browser: Any) -> None:
     make_staff(app, "owner", "boss")
-    page = browser.new_page()
+    page = browser.new_page(locale="en-US")
     sign_in(page, app.config["LIVE_URL"], "boss", "wrong password!")
     assert "Wrong username or password" in page.content()
     shoot(page, "login")
@@ -28,7 +28,7 @@ def test_sign_in_and_see_the_dashboard(app: Flask, browser: Any) -> None:
 
 def test_a_form_posted_without_its_csrf_token_is_refused(app: Flask, browser: Any) -> None:
     make_staff(app, "owner", "boss")
-    page = browser.new_page()
+    page = browser.new_page(locale="en-US")
     sign_in(page, app.config["LIVE_URL"], "boss", PASSWORD)
     # The sign-out form, stripped of its token as a forged cross-site form would be.
     page.evaluate("document.querySelector('form.who input[name=csrf_token]').remove()")
@@ -47,7 +47,7 @@ def test_an_operator_is_refused_the_withdrawals_page(
     emulator: EmulatorServer,
 ) -> None:
     make_staff(app, "operator", "ops")
-    page = browser.new_page()
+    page = browser.new_page(locale="en-US")
     sign_in(page, app.config["LIVE_URL"], "ops", PASSWORD)
     response = page.goto(f"{app.config['LIVE_URL']}/panel/withdrawals")
     assert response is not None and response.status == 403
@@ -64,7 +64,7 @@ def test_every_page_renders_in_the_browser_at_desktop_and_phone_width(
 
     ids = seed_objects(client, app, emulator, run_jobs)
     make_staff(app, "owner", "boss")
-    page = browser.new_page()
+    page = browser.new_page(locale="en-US")
     sign_in(page, app.config["LIVE_URL"], "boss", PASSWORD)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -93,7 +93,7 @@ def test_finance_approves_a_withdrawal_and_the_worker_pays_it(
     set_settings(app, wechat_payout_api="v2")  # paid at once (v3 waits for the payee)
     pending = withdraw(client, distributor, 3000).get_json()
     make_staff(app, "finance", "cashier")
-    page = browser.new_page()
+    page = browser.new_page(locale="en-US")
     sign_in(page, app.config["LIVE_URL"], "cashier", PASSWORD)
     page.goto(f"{app.config['LIVE_URL']}/panel/withdrawals?status=pending_review")
     shoot(page, "withdrawals-pending")
@@ -120,7 +120,7 @@ def test_finance_rejects_a_withdrawal_with_a_reason_and_the_balance_comes_back(
     pending = withdraw(client, distributor, 2000).get_json()
     assert balances(client, distributor)["available_fen"] == 3000
     make_staff(app, "finance", "cashier")
-    page = browser.new_page()
+    page = browser.new_page(locale="en-US")
     sign_in(page, app.config["LIVE_URL"], "cashier", PASSWORD)
     page.goto(f"{app.config['LIVE_URL']}/panel/withdrawals/{pending['id']}")
     page.fill("form[action$='/reject'] [name=reason]", "账户信息不全")

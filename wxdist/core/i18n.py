@@ -4,6 +4,8 @@ A request's language is, in order: the preference a surface put in `g.locale_pre
 (the panel puts the signed-in staff member's there), the best of `Accept-Language`, else
 zh_CN. Source strings are English and marked with `gettext` / `lazy_gettext`; catalogues
 live in `wxdist/translations/<locale>/LC_MESSAGES/messages.po` and `make` compiles them.
+Babel knows zh_CN by its full CLDR name, zh_Hans_CN (Simplified Chinese, China), which is
+the name of the Chinese catalogue's directory; settings and staff accounts say zh_CN.
 Outside a request (jobs, the CLI) the language is zh_CN.
 """
 

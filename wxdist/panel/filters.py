@@ -9,7 +9,6 @@ from flask import Flask, current_app
 from flask_babel import get_locale
 
 from wxdist.core.clock import to_local
-from wxdist.core.i18n import DEFAULT_LOCALE
 from wxdist.panel.labels import label
 
 
@@ -24,7 +23,7 @@ def fen(amount: int | None) -> str:
 
 # Date-time patterns (CLDR) per language, to the minute and to the second.
 TIME_PATTERNS = {
-    "zh_CN": ("y年M月d日 HH:mm", "y年M月d日 HH:mm:ss"),
+    "zh": ("y年M月d日 HH:mm", "y年M月d日 HH:mm:ss"),
     "en": ("MMM d, y HH:mm", "MMM d, y HH:mm:ss"),
 }
 
@@ -35,7 +34,7 @@ def local_time(moment: datetime | None, seconds: bool = False) -> str:
     if moment is None:
         return ""
     locale = get_locale()
-    patterns = TIME_PATTERNS.get(str(locale), TIME_PATTERNS[DEFAULT_LOCALE])
+    patterns = TIME_PATTERNS.get(locale.language, TIME_PATTERNS["zh"])
     return format_datetime(to_local(moment), patterns[seconds], locale=locale)
 
 
