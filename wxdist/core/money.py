@@ -40,3 +40,31 @@ def parse_yuan(text: str) -> int:
     ):
         raise ValueError("not an amount in yuan with at most two decimals")
     return int(whole) * 100 + int(cents.ljust(2, "0") if dot else "0")
+
+
+def split_by_weight(amount_fen: int, weights: list[int]) -> list[int]:
+    """Split `amount_fen` over `weights` in proportion, by largest remainder.
+
+    Each part is the floor of its exact share; the fen left over go one each to the parts
+    with the largest remainders, ties to the larger weight, then to the earlier position,
+    so the same input always splits the same way. The parts sum exactly to `amount_fen`,
+    and no part exceeds its weight when `amount_fen <= sum(weights)`.
+
+    Raises ValueError for a negative amount or weight, or an amount above the total
+    weight (there would be no way to keep every part within its weight).
+    """
+    if amount_fen < 0 or any(weight < 0 for weight in weights):
+        raise ValueError("amount and weights must not be negative")
+    whole = sum(weights)
+    if amount_fen > whole:
+        raise ValueError("amount is larger than the weights it is split over")
+    if amount_fen == 0:
+        return [0] * len(weights)
+    parts, remainders = [], []
+    for index, weight in enumerate(weights):
+        share, remainder = divmod(amount_fen * weight, whole)
+        parts.append(share)
+        remainders.append((-remainder, -weight, index))
+    for _, _, index in sorted(remainders)[: amount_fen - sum(parts)]:
+        parts[index] += 1
+    return parts
