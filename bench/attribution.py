@@ -786,6 +786,7 @@ def insert_paid_orders(
             1,
             PRICE_FEN,
             PRICE_FEN,
+            PRICE_FEN,
             0,
         )
         for oid in ids
@@ -848,6 +849,7 @@ def insert_paid_orders(
                 "quantity",
                 "amount_fen",
                 "paid_fen",
+                "commission_base_fen",
                 "refunded_fen",
             ),
             items,

@@ -37,12 +37,14 @@ def test_a_required_signal_with_nobody_listening_is_refused() -> None:
 
 def test_the_app_connects_distribution_before_reporting(app: Flask) -> None:
     """A refund's clawback (ledger rows) runs before its count (the daily row), the order
-    attribution takes those locks in."""
+    attribution takes those locks in; the coupon goes back (marketing, the same layer as
+    distribution) between them."""
     names = [
         f"{receiver.__module__}.{receiver.__name__}"
         for receiver in events.refund_applying.receivers_for("wxdist.shop.refunds")
     ]
     assert names == [
         "wxdist.distribution.receivers.claw_back",
+        "wxdist.marketing.receivers.coupon_after_refund",
         "wxdist.reporting.receivers.count_refund",
     ]

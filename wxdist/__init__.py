@@ -62,10 +62,12 @@ def _connect_receivers() -> None:
     """Each domain's reactions to `core.events`, lower domains first (the order receivers
     run in). Idempotent: every app built connects the same functions once."""
     from wxdist.distribution import receivers as distribution
+    from wxdist.marketing import receivers as marketing
     from wxdist.reporting import receivers as reporting
     from wxdist.sharing import receivers as sharing
 
     distribution.connect()
+    marketing.connect()
     sharing.connect()
     reporting.connect()
 

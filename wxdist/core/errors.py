@@ -32,9 +32,11 @@ class ApiError(Exception):
         code: str | None = None,
         fields: dict[str, str] | None = None,
         status: int | None = None,
+        data: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.data = data or {}  # facts a client acts on (a new price), beside the message
         if code:
             self.code = code
         if status:
@@ -68,8 +70,16 @@ class GatewayFailed(ApiError):
     status, code = 502, "gateway_error"
 
 
-def error_body(code: str, message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+def error_body(
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message, "fields": fields or {}}
+    if data:
+        body["data"] = data
+    return {"error": body}
 
 
 def validation_fields(exc: ValidationError) -> dict[str, str]:
@@ -85,9 +95,15 @@ def _wants_json() -> bool:
     return request.path.startswith("/api") or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(status: int, code: str, message: str, fields: dict[str, str] | None = None):
+def _respond(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, str] | None = None,
+    data: dict[str, Any] | None = None,
+):
     if _wants_json():
-        response = jsonify(error_body(code, message, fields))
+        response = jsonify(error_body(code, message, fields, data))
         response.status_code = status
         return response
     return Response(f"<h1>{status}</h1><p>{message}</p>", status=status, mimetype="text/html")
@@ -97,7 +113,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return _respond(exc.status, exc.code, exc.message, exc.fields)
+        return _respond(exc.status, exc.code, exc.message, exc.fields, exc.data)
 
     @app.errorhandler(ValidationError)
     def handle_validation(exc: ValidationError):  # type: ignore[no-untyped-def]

@@ -76,6 +76,18 @@ order_paid = signals.signal(
     attribution.""",
 )
 
+order_paying = signals.signal(
+    "order_paying",
+    doc="""Inside the payment's transaction, the order row locked: order `order_id` is being
+    marked paid (before `order_paid`). Marketing marks the order's coupon used.""",
+)
+
+order_ending = signals.signal(
+    "order_ending",
+    doc="""Inside the transaction that cancels or closes unpaid order `order_id` (its stock
+    released in the same transaction). Marketing gives the order's coupon back.""",
+)
+
 refund_applying = signals.signal(
     "refund_applying",
     doc="""Inside the refund's transaction, with the order row locked. A refund of

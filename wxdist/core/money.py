@@ -68,3 +68,10 @@ def split_by_weight(amount_fen: int, weights: list[int]) -> list[int]:
     for _, _, index in sorted(remainders)[: amount_fen - sum(parts)]:
         parts[index] += 1
     return parts
+
+
+def yuan_text(amount_fen: int, symbol: str = "¥") -> str:
+    """Fen as yuan with two decimals: 12345 → '¥123.45', -5 → '-¥0.05'."""
+    sign = "-" if amount_fen < 0 else ""
+    whole, cents = divmod(abs(int(amount_fen)), 100)
+    return f"{sign}{symbol}{whole}.{cents:02d}"

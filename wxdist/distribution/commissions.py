@@ -245,7 +245,12 @@ def _commission_rows(
     rates, one query each."""
     by_id = {order.id: order for order in orders}
     items = db.session.execute(
-        select(OrderItem.id, OrderItem.order_id, OrderItem.product_id, OrderItem.paid_fen)
+        select(
+            OrderItem.id,
+            OrderItem.order_id,
+            OrderItem.product_id,
+            OrderItem.commission_base_fen.label("base_fen"),
+        )
         .where(OrderItem.order_id.in_(by_id))
         .order_by(OrderItem.id)
     ).all()
@@ -266,7 +271,7 @@ def _commission_rows(
             rate, source = _rate(product_rates[item.product_id], beneficiary, settings)
             rate = min(rate, BP_WHOLE - used_bp)  # the depths together never exceed the item
             used_bp += rate
-            amount = apply_rate(item.paid_fen, rate)
+            amount = apply_rate(item.base_fen, rate)
             if amount <= 0:
                 continue
             records.append(
@@ -276,7 +281,7 @@ def _commission_rows(
                     "buyer_id": order.user_id,
                     "beneficiary_id": beneficiary.user_id,
                     "level": beneficiary.level,
-                    "base_fen": item.paid_fen,
+                    "base_fen": item.base_fen,
                     "rate_bp": rate,
                     "rate_source": source,
                     "amount_fen": amount,

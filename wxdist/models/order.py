@@ -58,6 +58,8 @@ class Order(db.Model):
     paid_fen: Mapped[int] = mapped_column(Fen, default=0)
     refunded_fen: Mapped[int] = mapped_column(Fen, default=0)
     pay_channel: Mapped[str | None] = mapped_column(String(16))
+    # The coupon this order used (its items' shares are in order_adjustments).
+    coupon_id: Mapped[int | None] = mapped_column(BigId)
     # The commission chain as it stood when the order was paid (snapshot; rebinding later
     # does not move earned commission).
     referrer_l1_id: Mapped[int | None] = mapped_column(BigId, index=True)
@@ -94,7 +96,9 @@ class OrderItem(db.Model):
     price_fen: Mapped[int] = mapped_column(Fen)
     quantity: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(Fen)  # price x quantity
-    paid_fen: Mapped[int] = mapped_column(Fen)  # the item's share of the paid goods amount
+    paid_fen: Mapped[int] = mapped_column(Fen)  # amount_fen less every offer's share
+    # What commission is computed on: paid_fen, or 0 under a "no commission" promotion.
+    commission_base_fen: Mapped[int] = mapped_column(Fen)
     refunded_fen: Mapped[int] = mapped_column(Fen, default=0)
 
     order: Mapped[Order] = relationship(back_populates="items")

@@ -21,9 +21,21 @@ from sqlalchemy.orm import selectinload
 from wxdist.accounts.auth import TokenClaims, check_claims
 from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, NotFound, Unauthorized
+from wxdist.core.events import order_ending
 from wxdist.core.extensions import db
-from wxdist.models import Order, OrderItem, OrderStatus, Product, ProductImage, Sku, User
+from wxdist.models import (
+    Order,
+    OrderAdjustment,
+    OrderItem,
+    OrderStatus,
+    Product,
+    ProductImage,
+    Sku,
+    User,
+)
 from wxdist.models.types import utcnow
+from wxdist.shop import offers, quotes
+from wxdist.shop.pricing import PricedOrder
 
 MAX_QUANTITY = 999
 
@@ -68,6 +80,7 @@ _ORDER_LINES = (
         _skus.c.price_fen,
         _skus.c.is_active,
         _products.c.id.label("product_id"),
+        _products.c.category_id,
         _products.c.title,
         _products.c.on_shelf,
         select(_images.c.url)
@@ -89,13 +102,24 @@ _RESERVE = (
 )
 _INSERT_ORDER = insert(_orders)
 _INSERT_ITEM = insert(_items)
+_INSERT_ADJUSTMENT = insert(OrderAdjustment.__table__)
 
 
 def create_order(
-    claims: TokenClaims, lines: list[LineRequest], address: Address, remark: str
+    claims: TokenClaims,
+    lines: list[LineRequest],
+    address: Address,
+    remark: str,
+    coupon_id: int | None = None,
+    expected_payable_fen: int | None = None,
 ) -> dict[str, Any]:
     """Place an order for the token's user and reserve its stock atomically; returns the
     order's columns as written, with `items` (the rows of its items).
+
+    Priced by the one pipeline (`shop.quotes`) with the offers in force and the user's
+    coupon `coupon_id`, which is locked to the order in the same transaction. Raises
+    Conflict `coupon_unusable` (field `coupon_id`), `free_order`, and `price_changed`
+    (with the new payable) when `expected_payable_fen` is not what the order pays now.
 
     Raises Conflict 409 (the field named) `too_many` when the lines of one SKU add up to more
     than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
@@ -142,6 +166,16 @@ def create_order(
                 fields={f"items.{positions[sku_id]}.sku_id": "no such SKU on sale"},
             )
 
+    now = utcnow()
+    try:
+        priced = quotes.price_lines(
+            claims.user_id, quotes.lines_from_rows(merged, found), coupon_id, now
+        )
+        quotes.check_expected(priced, expected_payable_fen)
+    except ApiError:
+        db.session.rollback()
+        raise
+
     # Reserve first, in id order, so two orders for the same SKUs lock rows in the same
     # order, and the inserts' foreign-key checks find the SKU rows already locked (shared
     # locks taken first would deadlock two orders upgrading them).
@@ -154,35 +188,31 @@ def create_order(
                 fields={f"items.{positions[sku_id]}.quantity": "not enough stock"},
             )
 
-    now = utcnow()
-    items = []
-    goods_fen = 0
-    for sku_id, quantity in merged.items():
-        row = found[sku_id]
-        amount = row.price_fen * quantity
-        goods_fen += amount
-        items.append(
-            {
-                "product_id": row.product_id,
-                "sku_id": sku_id,
-                "title": row.title,
-                "sku_name": row.name,
-                "image_url": row.image_url or "",
-                "price_fen": row.price_fen,
-                "quantity": quantity,
-                "amount_fen": amount,
-                "paid_fen": amount,  # no discounts yet: each item pays its own amount
-                "refunded_fen": 0,
-            }
-        )
+    items = [
+        {
+            "product_id": line.line.product_id,
+            "sku_id": line.line.sku_id,
+            "title": found[line.line.sku_id].title,
+            "sku_name": found[line.line.sku_id].name,
+            "image_url": found[line.line.sku_id].image_url or "",
+            "price_fen": line.line.unit_fen,
+            "quantity": line.line.quantity,
+            "amount_fen": line.list_fen,
+            "paid_fen": line.paid_fen,
+            "commission_base_fen": line.commission_base_fen,
+            "refunded_fen": 0,
+        }
+        for line in priced.lines
+    ]
     order: dict[str, Any] = {
         "order_no": new_order_no(),
         "user_id": claims.user_id,
         "status": OrderStatus.PENDING_PAYMENT,
-        "goods_fen": goods_fen,
-        "shipping_fen": 0,
-        "discount_fen": 0,
-        "payable_fen": goods_fen,
+        "goods_fen": priced.goods_fen,
+        "shipping_fen": priced.shipping_fen,
+        "discount_fen": priced.off(),
+        "payable_fen": priced.payable_fen,
+        "coupon_id": priced.coupon_id,
         "paid_fen": 0,
         "refunded_fen": 0,
         "receiver_name": address.name,
@@ -201,6 +231,12 @@ def create_order(
     except IntegrityError:  # an order_no collision: astronomically rare, but never a 500
         db.session.rollback()
         raise Conflict("please try again", code="retry") from None
+    try:
+        _record_offers(order["id"], items, priced)
+        offers.source().lock_coupon(claims.user_id, order["id"], priced)
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.commit()
     order.update(
         pay_channel=None,
@@ -212,6 +248,23 @@ def create_order(
         items=items,
     )
     return order
+
+
+def _record_offers(order_id: int, items: list[dict[str, Any]], priced: PricedOrder) -> None:
+    """Each offer's share of each item (items in the order of the priced lines)."""
+    rows = [
+        {
+            "order_id": order_id,
+            "order_item_id": item["id"],
+            "kind": adjustment.kind,
+            "source_id": adjustment.source_id,
+            "amount_fen": adjustment.fen,
+        }
+        for item, line in zip(items, priced.lines, strict=True)
+        for adjustment in line.adjustments
+    ]
+    if rows:
+        db.session.connection().execute(_INSERT_ADJUSTMENT, rows)
 
 
 def get_user_order(user_id: int, order_id: int) -> Order:
@@ -258,6 +311,7 @@ def end_unpaid_order(order_id: int, final_status: str) -> bool:
         db.session.execute(
             update(Sku).where(Sku.id == item.sku_id).values(stock=Sku.stock + item.quantity)
         )
+    order_ending.send(__name__, order_id=order_id)
     db.session.commit()
     return True
 

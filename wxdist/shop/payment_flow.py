@@ -24,7 +24,7 @@ from sqlalchemy.orm.util import identity_key
 
 from payments.errors import GatewayUnavailable
 from wxdist.core.errors import Conflict, GatewayFailed
-from wxdist.core.events import order_paid, send_required
+from wxdist.core.events import order_paid, order_paying, send_required
 from wxdist.core.extensions import db
 from wxdist.core.sql import serialise_writers
 from wxdist.core.tasks import enqueue
@@ -256,6 +256,7 @@ def apply_payment(
             return apply_payment(
                 channel, out_trade_no, transaction_id, amount_fen, payer_id, paid_at
             )
+        order_paying.send(__name__, order_id=order.id)
         db.session.commit()
         _expire_loaded(order.id, payment.id)
         send_required(order_paid, __name__, order_id=order.id, repeated=False)

@@ -1,0 +1,317 @@
+"""Coupons: claiming one from a template, and every move of a coupon after that.
+
+Issuing is atomic: the template's `remaining` drops by a conditional update
+(`remaining >= 1`) in the same transaction as the insert of the coupon, whose unique keys
+bound the user (template, user, slot 1..per_user_limit), the day (template, user,
+"YYYYMMDD:n") and the request (user, claim_key). A claim that loses a race on a slot tries
+the next one; one over a limit is refused; nothing is half-written.
+
+Moves, each a compare-and-set on the status: unused → locked (an order is placed with it)
+→ used (the order is paid); locked → unused (the unpaid order is cancelled or closed);
+unused → expired (by time); used → unused / returned + a reissued coupon / kept, on a
+full refund, by the template's refund policy.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from wxdist.accounts import audit
+from wxdist.core.clock import to_local
+from wxdist.core.errors import Conflict, NotFound
+from wxdist.core.extensions import db
+from wxdist.models import (
+    Coupon,
+    CouponAudience,
+    CouponStatus,
+    CouponTemplate,
+    OfferStatus,
+    Order,
+    OrderAdjustment,
+    RefundPolicy,
+)
+from wxdist.models.types import utcnow
+from wxdist.shop.pricing import COUPON
+
+log = logging.getLogger(__name__)
+
+CLAIM, SHARE, STAFF, REISSUE = "claim", "share", "staff", "reissue"
+_SLOT_TRIES = 3
+_templates, _coupons = CouponTemplate.__table__, Coupon.__table__
+
+
+def validity(template: CouponTemplate, claimed_at: datetime) -> tuple[datetime, datetime]:
+    """When a coupon claimed at `claimed_at` may be used: the template's fixed dates, or
+    from the claim for `valid_days` days."""
+    if template.valid_days:
+        return claimed_at, claimed_at + timedelta(days=template.valid_days)
+    assert template.valid_from is not None and template.valid_until is not None
+    return template.valid_from, template.valid_until
+
+
+def _refuse(message: str, code: str) -> Conflict:
+    db.session.rollback()
+    return Conflict(message, code=code, fields={"template_id": message})
+
+
+def _check_claimable(template: CouponTemplate, user_id: int, source: str, now: datetime) -> None:
+    if template.status != OfferStatus.ACTIVE or not (
+        template.claim_starts_at <= now < template.claim_ends_at
+    ):
+        raise _refuse(_("This coupon cannot be claimed now."), "claim_closed")
+    audience = template.audience
+    if audience == CouponAudience.STAFF_ISSUED and source != STAFF:
+        raise _refuse(_("This coupon is only given out by the store."), "staff_only")
+    if audience == CouponAudience.DISTRIBUTOR_CUSTOMERS and source not in (SHARE, STAFF):
+        raise _refuse(_("This coupon comes with a distributor's share."), "share_only")
+    if audience == CouponAudience.NEW_USERS and db.session.scalar(
+        select(Order.id).where(Order.user_id == user_id, Order.paid_at.is_not(None)).limit(1)
+    ):
+        raise _refuse(_("This coupon is for new customers only."), "new_users_only")
+
+
+def _slots(template: CouponTemplate, user_id: int, now: datetime) -> tuple[int, str | None]:
+    """The next free slot and day slot of the user for the template, or a refusal."""
+    held = db.session.scalar(
+        select(func.count())
+        .select_from(_coupons)
+        .where(
+            _coupons.c.template_id == template.id,
+            _coupons.c.user_id == user_id,
+            _coupons.c.slot > 0,
+        )
+    )
+    if held >= template.per_user_limit:
+        raise _refuse(_("You already hold as many of this coupon as allowed."), "limit_reached")
+    if not template.per_day_limit:
+        return held + 1, None
+    day = to_local(now).strftime("%Y%m%d")
+    today = db.session.scalar(
+        select(func.count())
+        .select_from(_coupons)
+        .where(
+            _coupons.c.template_id == template.id,
+            _coupons.c.user_id == user_id,
+            _coupons.c.day_slot.like(f"{day}:%"),
+        )
+    )
+    if today >= template.per_day_limit:
+        raise _refuse(_("You have claimed as many of this coupon as allowed today."), "daily_limit")
+    return held + 1, f"{day}:{today + 1}"
+
+
+def claim(
+    user_id: int,
+    template_id: int,
+    *,
+    claim_key: str | None = None,
+    source: str = CLAIM,
+    share_code_id: int | None = None,
+    distributor_id: int | None = None,
+    now: datetime | None = None,
+) -> Coupon:
+    """Issue one coupon of `template_id` to `user_id` and commit.
+
+    A repeated `claim_key` returns the coupon the first request made. Raises NotFound for
+    an unknown template, Conflict `claim_closed`, `staff_only`, `share_only`,
+    `new_users_only`, `limit_reached`, `daily_limit`, `sold_out`; nothing written then.
+    """
+    now = now or utcnow()
+    for _try in range(_SLOT_TRIES):
+        if claim_key:
+            earlier = db.session.scalar(
+                select(Coupon).where(Coupon.user_id == user_id, Coupon.claim_key == claim_key)
+            )
+            if earlier is not None:
+                return earlier
+        template = db.session.get(CouponTemplate, template_id)
+        if template is None:
+            raise NotFound(_("No such coupon."), fields={"template_id": _("No such coupon.")})
+        _check_claimable(template, user_id, source, now)
+        slot, day_slot = _slots(template, user_id, now)
+        taken = db.session.execute(
+            update(_templates)
+            .where(
+                _templates.c.id == template_id,
+                _templates.c.remaining >= 1,
+                _templates.c.status == OfferStatus.ACTIVE,
+            )
+            .values(
+                remaining=_templates.c.remaining - 1, issued_count=_templates.c.issued_count + 1
+            )
+        )
+        if taken.rowcount != 1:
+            raise _refuse(_("All of this coupon have been claimed."), "sold_out")
+        valid_from, valid_until = validity(template, now)
+        try:
+            coupon_id = db.session.execute(
+                insert(_coupons).values(
+                    template_id=template_id,
+                    user_id=user_id,
+                    slot=slot,
+                    day_slot=day_slot,
+                    claim_key=claim_key,
+                    status=CouponStatus.UNUSED,
+                    source=source,
+                    share_code_id=share_code_id,
+                    distributor_id=distributor_id,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                    discount_fen=0,
+                    claimed_at=now,
+                )
+            ).inserted_primary_key[0]
+        except IntegrityError:  # a concurrent claim took the slot (or the same claim_key)
+            db.session.rollback()
+            continue
+        db.session.commit()
+        coupon = db.session.get(Coupon, coupon_id)
+        assert coupon is not None
+        return coupon
+    raise Conflict(_("Please try again."), code="retry")
+
+
+def issue_to_users(
+    template_id: int, user_ids: list[int], now: datetime | None = None
+) -> dict[int, str]:
+    """Staff hand one coupon to each user (each claim its own transaction, keyed so that
+    sending the same list again issues nothing twice). Returns {user id: "issued" or the
+    refusal code}."""
+    results: dict[int, str] = {}
+    for user_id in dict.fromkeys(user_ids):
+        key = f"staff:{template_id}:{user_id}"
+        try:
+            claim(user_id, template_id, claim_key=key, source=STAFF, now=now)
+            results[user_id] = "issued"
+        except (Conflict, NotFound) as refused:
+            results[user_id] = refused.code
+    return results
+
+
+def mark_used(order_id: int, now: datetime | None = None) -> None:
+    """Inside the payment's transaction: the order's locked coupon becomes used, and the
+    template counts it and its cost. A coupon no longer locked by the order (it went back
+    when the order closed and a late payment revived it) is taken again if still unused;
+    if another order took it meanwhile it stays with that order (logged: this order keeps
+    its discount, the coupon is not used twice)."""
+    coupon_id = db.session.scalar(select(Order.coupon_id).where(Order.id == order_id))
+    if coupon_id is None:
+        return
+    discount = db.session.scalar(
+        select(func.coalesce(func.sum(OrderAdjustment.amount_fen), 0)).where(
+            OrderAdjustment.order_id == order_id, OrderAdjustment.kind == COUPON
+        )
+    )
+    moved = db.session.execute(
+        update(_coupons)
+        .where(
+            _coupons.c.id == coupon_id,
+            _coupons.c.status.in_((CouponStatus.LOCKED, CouponStatus.UNUSED)),
+            (_coupons.c.order_id == order_id) | _coupons.c.order_id.is_(None),
+        )
+        .values(
+            status=CouponStatus.USED,
+            order_id=order_id,
+            used_at=now or utcnow(),
+            discount_fen=discount,
+        )
+    )
+    if moved.rowcount != 1:
+        log.warning("order %s paid, but another order holds its coupon %s", order_id, coupon_id)
+        return
+    template_id = select(_coupons.c.template_id).where(_coupons.c.id == coupon_id).scalar_subquery()
+    db.session.execute(
+        update(_templates)
+        .where(_templates.c.id == template_id)
+        .values(used_count=_templates.c.used_count + 1, cost_fen=_templates.c.cost_fen + discount)
+    )
+
+
+def release(order_id: int) -> None:
+    """Inside the transaction ending an unpaid order: its locked coupon is unused again."""
+    db.session.execute(
+        update(_coupons)
+        .where(_coupons.c.order_id == order_id, _coupons.c.status == CouponStatus.LOCKED)
+        .values(status=CouponStatus.UNUSED, order_id=None, discount_fen=0)
+    )
+
+
+def after_full_refund(order: Order, now: datetime | None = None) -> None:
+    """Inside the refund's transaction, when the order is wholly refunded: the coupon it
+    used is returned, reissued with a fresh validity, or kept, by its template's policy;
+    audited. A partial refund keeps the coupon used (the caller only calls on a full one)."""
+    if order.coupon_id is None:
+        return
+    coupon = db.session.get(Coupon, order.coupon_id)
+    if coupon is None or coupon.status != CouponStatus.USED or coupon.order_id != order.id:
+        return
+    template = db.session.get(CouponTemplate, coupon.template_id)
+    assert template is not None
+    now = now or utcnow()
+    before = {"coupon": coupon.id, "status": coupon.status, "order": order.id}
+    policy = template.refund_policy
+    # The discount was not given after all: the template's cost drops by it.
+    db.session.execute(
+        update(_templates)
+        .where(_templates.c.id == template.id)
+        .values(cost_fen=_templates.c.cost_fen - coupon.discount_fen)
+    )
+    if policy == RefundPolicy.KEEP:
+        audit.record(None, "coupon.keep_after_refund", "coupon", coupon.id, before, before)
+        return
+    after_status = CouponStatus.UNUSED if policy == RefundPolicy.RETURN else CouponStatus.RETURNED
+    moved = db.session.execute(
+        update(_coupons)
+        .where(_coupons.c.id == coupon.id, _coupons.c.status == CouponStatus.USED)
+        .values(status=after_status, order_id=None, used_at=None, discount_fen=0)
+    )
+    if moved.rowcount != 1:
+        return
+    after: dict[str, object] = {"coupon": coupon.id, "status": after_status}
+    if policy == RefundPolicy.REISSUE:
+        valid_from, valid_until = validity(template, now)
+        after["reissued"] = db.session.execute(
+            insert(_coupons).values(
+                template_id=template.id,
+                user_id=coupon.user_id,
+                slot=-coupon.id,  # outside 1..limit: a reissue never blocks a claim
+                status=CouponStatus.UNUSED,
+                source=REISSUE,
+                share_code_id=coupon.share_code_id,
+                distributor_id=coupon.distributor_id,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                discount_fen=0,
+                claimed_at=now,
+            )
+        ).inserted_primary_key[0]
+    db.session.execute(
+        update(_templates)
+        .where(_templates.c.id == template.id)
+        .values(returned_count=_templates.c.returned_count + 1)
+    )
+    audit.record(None, f"coupon.{policy}_after_refund", "coupon", coupon.id, before, after)
+
+
+def expire(now: datetime | None = None, limit: int = 1000) -> int:
+    """Unused coupons past their validity become expired; returns how many."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(_coupons.c.id)
+        .where(_coupons.c.status == CouponStatus.UNUSED, _coupons.c.valid_until <= now)
+        .limit(limit)
+    ).all()
+    if not ids:
+        return 0
+    moved = db.session.execute(
+        update(_coupons)
+        .where(_coupons.c.id.in_(ids), _coupons.c.status == CouponStatus.UNUSED)
+        .values(status=CouponStatus.EXPIRED)
+    ).rowcount
+    db.session.commit()
+    return moved

@@ -1,0 +1,34 @@
+"""Marketing listens: it prices the shop's orders (an `OfferSource`) and follows each
+order's coupon: used when the order is paid, back when an unpaid order ends, by policy on
+a full refund. Every receiver runs inside the sender's transaction (see `core.events`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wxdist.core import events
+from wxdist.marketing import coupons
+from wxdist.marketing.offer_source import MarketingOffers
+from wxdist.models import Order
+from wxdist.shop import offers
+
+
+def coupon_used(_sender: Any, *, order_id: int) -> None:
+    coupons.mark_used(order_id)
+
+
+def coupon_back(_sender: Any, *, order_id: int) -> None:
+    coupons.release(order_id)
+
+
+def coupon_after_refund(_sender: Any, *, order: Order, refund_fen: int) -> None:
+    if order.refunded_fen >= order.paid_fen:
+        coupons.after_full_refund(order)
+
+
+def connect() -> None:
+    """Register the offer source and connect marketing's receivers (idempotent)."""
+    offers.register(MarketingOffers())
+    events.order_paying.connect(coupon_used, weak=False)
+    events.order_ending.connect(coupon_back, weak=False)
+    events.refund_applying.connect(coupon_after_refund, weak=False)

@@ -1,0 +1,69 @@
+"""Where the shop finds the offers that price an order, without importing marketing.
+
+Marketing sits above the shop; it registers an `OfferSource` (its `receivers.connect()`,
+which `create_app` calls). Until one is registered the shop prices at list price and
+refuses any coupon, so an app without marketing still sells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from flask_babel import gettext as _
+
+from wxdist.core.errors import Conflict
+from wxdist.shop.pricing import CouponOffer, Line, Offers, PricedOrder
+
+
+class OfferSource(Protocol):
+    def offers_for(self, lines: Sequence[Line], now: datetime) -> Offers:
+        """The limited-time discounts and full reductions in force for these lines."""
+        ...
+
+    def held_coupon(self, user_id: int, coupon_id: int, now: datetime) -> CouponOffer:
+        """The user's unused, unexpired coupon `coupon_id`. Raises Conflict
+        `coupon_unusable` (field `coupon_id`) otherwise."""
+        ...
+
+    def held_coupons(self, user_id: int, now: datetime) -> list[CouponOffer]:
+        """Every unused, unexpired coupon the user holds."""
+        ...
+
+    def lock_coupon(self, user_id: int, order_id: int, priced: PricedOrder) -> None:
+        """Inside the order's transaction: the order's coupon goes unused → locked by
+        `order_id`. Raises Conflict `coupon_unusable` if another order took it first."""
+        ...
+
+
+class NoOffers:
+    """List prices, no coupons."""
+
+    def offers_for(self, lines: Sequence[Line], now: datetime) -> Offers:
+        return Offers()
+
+    def held_coupon(self, user_id: int, coupon_id: int, now: datetime) -> CouponOffer:
+        raise Conflict(
+            _("This coupon cannot be used on this order."),
+            code="coupon_unusable",
+            fields={"coupon_id": _("No such coupon.")},
+        )
+
+    def held_coupons(self, user_id: int, now: datetime) -> list[CouponOffer]:
+        return []
+
+    def lock_coupon(self, user_id: int, order_id: int, priced: PricedOrder) -> None:
+        return None
+
+
+_registered: list[OfferSource] = []
+
+
+def register(source: OfferSource) -> None:
+    """Make `source` the shop's offer source (the last registered wins)."""
+    _registered[:] = [source]
+
+
+def source() -> OfferSource:
+    return _registered[0] if _registered else NoOffers()

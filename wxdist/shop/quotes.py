@@ -1,0 +1,93 @@
+"""Pricing an order's lines with the offers in force: for placing it and for previewing it.
+
+Both go through `price_lines`, so the price a shopper is shown and the price an order is
+placed at come from the same code on the same data; placing prices again and refuses
+(`price_changed`, with the new payable) when it differs from the price the shopper saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+
+from wxdist.core.errors import Conflict
+from wxdist.core.money import yuan_text
+from wxdist.shop import offers
+from wxdist.shop.pricing import (
+    COUPON_REASONS,
+    CouponCheck,
+    Line,
+    PricedOrder,
+    best_coupon,
+    check_coupon,
+    price,
+    promoted_lines,
+)
+
+
+class PriceChanged(Conflict):
+    """The order's price is not the one the shopper was shown."""
+
+    code = "price_changed"
+
+
+def lines_from_rows(merged: Mapping[int, int], rows: Mapping[int, Any]) -> list[Line]:
+    """Pricing lines from the catalogue rows of the order (sku id → quantity, sku id →
+    row with id, product_id, category_id, price_fen)."""
+    return [
+        Line(
+            sku_id=sku_id,
+            product_id=rows[sku_id].product_id,
+            category_id=rows[sku_id].category_id,
+            unit_fen=rows[sku_id].price_fen,
+            quantity=quantity,
+        )
+        for sku_id, quantity in merged.items()
+    ]
+
+
+def price_lines(
+    user_id: int, lines: list[Line], coupon_id: int | None, now: datetime
+) -> PricedOrder:
+    """The lines priced with the offers in force and the user's coupon `coupon_id`.
+    Raises Conflict `coupon_unusable` (field `coupon_id`) or `free_order`."""
+    source = offers.source()
+    coupon = source.held_coupon(user_id, coupon_id, now) if coupon_id else None
+    return price(lines, source.offers_for(lines, now), coupon, now)
+
+
+def check_expected(priced: PricedOrder, expected_payable_fen: int | None) -> None:
+    """Raises PriceChanged (with the new payable) when the shopper saw another price."""
+    if expected_payable_fen is not None and expected_payable_fen != priced.payable_fen:
+        amount = yuan_text(priced.payable_fen)
+        raise PriceChanged(
+            _("The price has changed to %(amount)s; please check the order again.", amount=amount),
+            fields={"expected_payable_fen": _("The order now pays %(amount)s.", amount=amount)},
+            data={"payable_fen": priced.payable_fen},
+        )
+
+
+@dataclass(frozen=True)
+class Preview:
+    priced: PricedOrder
+    coupons: list[CouponCheck]
+    suggested: CouponCheck | None
+
+    @staticmethod
+    def reason_text(check: CouponCheck) -> str:
+        return str(COUPON_REASONS[check.reason]) if check.reason else ""
+
+
+def preview(user_id: int, lines: list[Line], coupon_id: int | None, now: datetime) -> Preview:
+    """The priced order (with `coupon_id` if given), every coupon the user holds checked
+    against it, and the one that takes most off. Writes nothing."""
+    source = offers.source()
+    offered = source.offers_for(lines, now)
+    promoted = promoted_lines(lines, offered, now)
+    checks = [check_coupon(promoted, held, now) for held in source.held_coupons(user_id, now)]
+    chosen = source.held_coupon(user_id, coupon_id, now) if coupon_id else None
+    return Preview(price(lines, offered, chosen, now), checks, best_coupon(checks))
