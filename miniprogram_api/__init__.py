@@ -13,6 +13,7 @@ from wxdist.core.ids import is_id
 def register_api(app: Flask) -> None:
     from miniprogram_api.auth_views import bp as auth_bp
     from miniprogram_api.catalog_views import bp as catalog_bp
+    from miniprogram_api.coupon_views import bp as coupon_bp
     from miniprogram_api.distributor_views import bp as distributor_bp
     from miniprogram_api.docs_views import bp as docs_bp
     from miniprogram_api.order_views import bp as order_bp
@@ -23,6 +24,7 @@ def register_api(app: Flask) -> None:
         auth_bp,
         catalog_bp,
         order_bp,
+        coupon_bp,
         distributor_bp,
         withdrawal_bp,
         share_bp,

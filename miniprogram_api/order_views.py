@@ -34,8 +34,26 @@ def create():  # type: ignore[no-untyped-def]
         [orders.LineRequest(line.sku_id, line.quantity) for line in data.items],
         orders.Address(address.name, address.phone, address.region, address.detail),
         data.remark,
+        coupon_id=data.coupon_id,
+        expected_payable_fen=data.expected_payable_fen,
     )
     return serialize.placed_order(placed), 201
+
+
+@bp.post("/orders/preview")
+@api_doc(body=schemas.PreviewIn, response=schemas.PreviewOut, errors=(400, 409), tag="orders")
+@token_required
+def preview():  # type: ignore[no-untyped-def]
+    """What the order would pay, priced as placing it prices it (limited-time discounts,
+    full reductions, then the coupon), with every coupon the shopper holds marked usable
+    or not and the best one suggested. Writes nothing."""
+    data = body(schemas.PreviewIn)
+    found = orders.preview_order(
+        current_claims(),
+        [orders.LineRequest(line.sku_id, line.quantity) for line in data.items],
+        data.coupon_id,
+    )
+    return serialize.preview(found)
 
 
 @bp.get("/orders")

@@ -7,6 +7,8 @@ from typing import Any
 
 from miniprogram_api import schemas
 from wxdist.models import Order, Product
+from wxdist.shop import quotes
+from wxdist.shop.pricing import COUPON, DISCOUNT, REDUCTION
 
 
 def product_summary(product: Product) -> dict[str, Any]:
@@ -63,6 +65,52 @@ def placed_order(row: Mapping[str, Any]) -> dict[str, Any]:
                 "region": row["receiver_region"],
                 "detail": row["receiver_detail"],
             },
+        }
+    )
+    return out.model_dump(mode="json")
+
+
+def preview(found: quotes.Preview) -> dict[str, Any]:
+    """An order's price preview as PreviewOut."""
+    priced = found.priced
+    out = schemas.PreviewOut.model_validate(
+        {
+            "goods_fen": priced.goods_fen,
+            "discount_fen": priced.off(DISCOUNT),
+            "reduction_fen": priced.off(REDUCTION),
+            "coupon_fen": priced.off(COUPON),
+            "shipping_fen": priced.shipping_fen,
+            "payable_fen": priced.payable_fen,
+            "coupon_id": priced.coupon_id,
+            "promotions": priced.promotion_ids,
+            "items": [
+                {
+                    "sku_id": line.line.sku_id,
+                    "product_id": line.line.product_id,
+                    "quantity": line.line.quantity,
+                    "price_fen": line.line.unit_fen,
+                    "amount_fen": line.list_fen,
+                    "discount_fen": line.off(DISCOUNT),
+                    "reduction_fen": line.off(REDUCTION),
+                    "coupon_fen": line.off(COUPON),
+                    "paid_fen": line.paid_fen,
+                }
+                for line in priced.lines
+            ],
+            "coupons": [
+                {
+                    "coupon_id": check.coupon.id,
+                    "template_id": check.coupon.template_id,
+                    "name": check.coupon.name,
+                    "usable": check.usable,
+                    "reason": check.reason or None,
+                    "reason_text": found.reason_text(check),
+                    "discount_fen": check.discount_fen,
+                    "valid_until": check.coupon.window.ends_at,
+                }
+                for check in found.coupons
+            ],
+            "suggested_coupon_id": found.suggested.coupon.id if found.suggested else None,
         }
     )
     return out.model_dump(mode="json")

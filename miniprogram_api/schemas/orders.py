@@ -59,6 +59,14 @@ class OrderIn(Strict):
     )
     address: AddressIn
     remark: Annotated[Text, StringConstraints(max_length=255)] = ""
+    coupon_id: Id | None = Field(None, description="use this coupon of the shopper's")
+    expected_payable_fen: JsonInt | None = Field(
+        None,
+        ge=1,
+        description="the payable the shopper was shown (from /orders/preview): if the order "
+        "would pay anything else, nothing is placed and the answer is a 409 `price_changed` "
+        "with the new payable in `error.data.payable_fen`",
+    )
 
 
 class PayIn(Strict):
@@ -75,6 +83,7 @@ class OrderItemOut(Out):
     price_fen: int
     quantity: int
     amount_fen: int
+    paid_fen: int = Field(description="amount_fen less every discount's share")
     refunded_fen: int
 
 
@@ -96,6 +105,7 @@ class OrderOut(Out):
     paid_fen: int
     refunded_fen: int
     pay_channel: str | None
+    coupon_id: int | None
     address: AddressOut
     remark: str
     carrier: str | None

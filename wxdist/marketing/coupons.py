@@ -315,3 +315,40 @@ def expire(now: datetime | None = None, limit: int = 1000) -> int:
     ).rowcount
     db.session.commit()
     return moved
+
+
+def held_by(
+    user_id: int, status: str | None, now: datetime | None = None
+) -> list[tuple[Coupon, CouponTemplate]]:
+    """The user's coupons (newest first, at most 200), as they stand now: an unused one
+    past its validity counts as expired."""
+    now = now or utcnow()
+    query = (
+        select(Coupon, CouponTemplate)
+        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+        .where(Coupon.user_id == user_id)
+    )
+    if status == CouponStatus.UNUSED:
+        query = query.where(Coupon.status == status, Coupon.valid_until > now)
+    elif status == CouponStatus.EXPIRED:
+        query = query.where(
+            (Coupon.status == status)
+            | ((Coupon.status == CouponStatus.UNUSED) & (Coupon.valid_until <= now))
+        )
+    elif status:
+        query = query.where(Coupon.status == status)
+    rows = db.session.execute(query.order_by(Coupon.id.desc()).limit(200)).all()
+    return [(coupon, template) for coupon, template in rows]
+
+
+def status_now(coupon: Coupon, now: datetime | None = None) -> str:
+    """The coupon's status as the shopper sees it now (unused past validity: expired)."""
+    if coupon.status == CouponStatus.UNUSED and coupon.valid_until <= (now or utcnow()):
+        return CouponStatus.EXPIRED
+    return coupon.status
+
+
+def template_of(coupon: Coupon) -> CouponTemplate:
+    template = db.session.get(CouponTemplate, coupon.template_id)
+    assert template is not None  # a foreign key
+    return template

@@ -81,6 +81,7 @@ def coupon_offer_of(coupon: Coupon, template: CouponTemplate) -> CouponOffer:
         cap_fen=template.cap_fen,
         scope=scope_of(template.scope),
         stackable=template.stackable,
+        name=template.name,
     )
 
 

@@ -9,7 +9,8 @@ Each check is one aggregate query, so it runs on a large database without loadin
 - every referral path is consistent with its parent and holds no cycle;
 - no paid order sits parked without commission after failed attributions;
 - per order, what its paid payments took (across channels, less their refunds) equals what
-  the order kept, and a paid payment the order did not take is refunded (or being refunded).
+  the order kept, and a paid payment the order did not take is refunded (or being refunded);
+- prices and coupons add up (`reconcile_offers`).
 
 Queries compare columns only with columns, numbers and bound values, never with strings the
 database builds (CAST … AS CHAR takes the connection's collation, which a
@@ -35,6 +36,7 @@ from wxdist.models import (
     Refund,
     RefundStatus,
 )
+from wxdist.reporting import reconcile_offers
 
 LIMIT = 1000  # discrepancies listed per check
 
@@ -305,4 +307,5 @@ def check_all() -> list[str]:
         *check_payments_kept(),
         *check_untaken_payments_refunded(),
         *check_parked_attributions(),
+        *reconcile_offers.check_all(),
     ]

@@ -105,31 +105,13 @@ _INSERT_ITEM = insert(_items)
 _INSERT_ADJUSTMENT = insert(OrderAdjustment.__table__)
 
 
-def create_order(
-    claims: TokenClaims,
-    lines: list[LineRequest],
-    address: Address,
-    remark: str,
-    coupon_id: int | None = None,
-    expected_payable_fen: int | None = None,
-) -> dict[str, Any]:
-    """Place an order for the token's user and reserve its stock atomically; returns the
-    order's columns as written, with `items` (the rows of its items).
-
-    Priced by the one pipeline (`shop.quotes`) with the offers in force and the user's
-    coupon `coupon_id`, which is locked to the order in the same transaction. Raises
-    Conflict `coupon_unusable` (field `coupon_id`), `free_order`, and `price_changed`
-    (with the new payable) when `expected_payable_fen` is not what the order pays now.
-
-    Raises Conflict 409 (the field named) `too_many` when the lines of one SKU add up to more
-    than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
-    `out_of_stock` when a SKU has too little stock; Unauthorized when the token's user is gone
-    or revoked it (checked in the first query); Conflict `retry` on an order-number
-    collision. Nothing is written on failure. (A well-formed request is never a 400 here:
-    what the schema cannot say is a conflict with the catalogue.)
-
-    Core statements, not the unit of work: four round trips and a commit for one SKU.
-    """
+def _read_lines(
+    claims: TokenClaims, lines: list[LineRequest]
+) -> tuple[dict[int, int], dict[int, int], dict[int, Any]]:
+    """The order's lines merged by SKU (sku → quantity, sku → first line's position) and
+    their catalogue rows (sku → row), with the token checked against its user in the same
+    query. Raises Conflict `too_many`, `not_for_sale`, Unauthorized (see create_order);
+    rolls back first."""
     merged: dict[int, int] = {}
     positions: dict[int, int] = {}
     for index, line in enumerate(lines):
@@ -166,6 +148,36 @@ def create_order(
                 fields={f"items.{positions[sku_id]}.sku_id": "no such SKU on sale"},
             )
 
+    return merged, positions, found
+
+
+def create_order(
+    claims: TokenClaims,
+    lines: list[LineRequest],
+    address: Address,
+    remark: str,
+    coupon_id: int | None = None,
+    expected_payable_fen: int | None = None,
+) -> dict[str, Any]:
+    """Place an order for the token's user and reserve its stock atomically; returns the
+    order's columns as written, with `items` (the rows of its items).
+
+    Priced by the one pipeline (`shop.quotes`) with the offers in force and the user's
+    coupon `coupon_id`, which is locked to the order in the same transaction. Raises
+    Conflict `coupon_unusable` (field `coupon_id`), `free_order`, and `price_changed`
+    (with the new payable) when `expected_payable_fen` is not what the order pays now.
+
+    Raises Conflict 409 (the field named) `too_many` when the lines of one SKU add up to more
+    than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
+    `out_of_stock` when a SKU has too little stock; Unauthorized when the token's user is gone
+    or revoked it (checked in the first query); Conflict `retry` on an order-number
+    collision. Nothing is written on failure. (A well-formed request is never a 400 here:
+    what the schema cannot say is a conflict with the catalogue.)
+
+    Core statements, not the unit of work: four round trips and a commit for one SKU.
+    """
+    merged, positions, found = _read_lines(claims, lines)
+    conn = db.session.connection()
     now = utcnow()
     try:
         priced = quotes.price_lines(
@@ -248,6 +260,21 @@ def create_order(
         items=items,
     )
     return order
+
+
+def preview_order(
+    claims: TokenClaims, lines: list[LineRequest], coupon_id: int | None
+) -> quotes.Preview:
+    """What `create_order` would charge for these lines with coupon `coupon_id`, every
+    coupon the user holds checked against them, and the best one. Writes nothing; raises
+    what create_order raises before reserving stock."""
+    merged, _positions, found = _read_lines(claims, lines)
+    try:
+        return quotes.preview(
+            claims.user_id, quotes.lines_from_rows(merged, found), coupon_id, utcnow()
+        )
+    finally:
+        db.session.rollback()
 
 
 def _record_offers(order_id: int, items: list[dict[str, Any]], priced: PricedOrder) -> None:

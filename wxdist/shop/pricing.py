@@ -153,6 +153,7 @@ class CouponOffer:
     cap_fen: int | None = None
     scope: Scope = field(default_factory=Scope)
     stackable: bool = True
+    name: str = ""
 
     def discount(self, base_fen: int) -> int:
         if self.off_fen is not None:
