@@ -8,6 +8,7 @@ from miniprogram_api import schemas, serialize
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import query
 from wxdist.catalog import browse as catalog
+from wxdist.marketing.promotions import promo_prices
 
 bp = Blueprint("api_catalog", __name__)
 
@@ -29,11 +30,17 @@ def products():  # type: ignore[no-untyped-def]
     """On-shelf products, paginated, optionally of one category."""
     params = query(schemas.ProductQuery)
     items, total = catalog.list_products(params.category_id, params.page, params.per_page)
+    promos = promo_prices(sku for product in items for sku in product.skus)
     return {
         "page": params.page,
         "per_page": params.per_page,
         "total": total,
-        "items": [serialize.product_summary(p) for p in items],
+        "items": [
+            schemas.ProductSummaryOut.model_validate(
+                serialize.product_summary(p, promos)
+            ).model_dump(mode="json")
+            for p in items
+        ],
     }
 
 
@@ -41,4 +48,5 @@ def products():  # type: ignore[no-untyped-def]
 @api_doc(response=schemas.ProductOut, errors=(404,), tag="catalogue")
 def product(product_id: int):  # type: ignore[no-untyped-def]
     """One on-shelf product with its images and SKUs."""
-    return serialize.product_detail(catalog.get_on_shelf_product(product_id))
+    found = catalog.get_on_shelf_product(product_id)
+    return serialize.product_detail(found, promo_prices(found.skus))

@@ -6,13 +6,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from miniprogram_api import schemas
+from wxdist.marketing.promotions import PromoPrice
 from wxdist.models import Order, Product
 from wxdist.shop import quotes
 from wxdist.shop.pricing import COUPON, DISCOUNT, REDUCTION
 
 
-def product_summary(product: Product) -> dict[str, Any]:
-    prices = [sku.price_fen for sku in product.skus if sku.is_active] or [0]
+def product_summary(product: Product, promos: Mapping[int, PromoPrice]) -> dict[str, Any]:
+    """A product card: list prices, and the lowest limited-time price now with its end."""
+    active = [sku for sku in product.skus if sku.is_active]
+    prices = [sku.price_fen for sku in active] or [0]
+    now_prices = [promos[s.id].price_fen if s.id in promos else s.price_fen for s in active]
+    promoted = [promos[s.id] for s in active if s.id in promos]
+    lowest_now = min(now_prices, default=0)
     return {
         "id": product.id,
         "category_id": product.category_id,
@@ -21,16 +27,29 @@ def product_summary(product: Product) -> dict[str, Any]:
         "image_url": product.images[0].url if product.images else "",
         "min_price_fen": min(prices),
         "max_price_fen": max(prices),
-        "in_stock": any(sku.stock > 0 for sku in product.skus if sku.is_active),
+        "promo_min_price_fen": lowest_now if promoted and lowest_now < min(prices) else None,
+        "promo_ends_at": min((p.ends_at for p in promoted), default=None),
+        "in_stock": any(sku.stock > 0 for sku in active),
     }
 
 
-def product_detail(product: Product) -> dict[str, Any]:
-    data = product_summary(product)
+def product_detail(product: Product, promos: Mapping[int, PromoPrice]) -> dict[str, Any]:
+    data = product_summary(product, promos)
     data.update(
         description=product.description,
         images=[image.url for image in product.images],
-        skus=[sku for sku in product.skus if sku.is_active],
+        skus=[
+            {
+                "id": sku.id,
+                "name": sku.name,
+                "price_fen": sku.price_fen,
+                "promo_price_fen": promos[sku.id].price_fen if sku.id in promos else None,
+                "promo_ends_at": promos[sku.id].ends_at if sku.id in promos else None,
+                "stock": sku.stock,
+            }
+            for sku in product.skus
+            if sku.is_active
+        ],
     )
     return schemas.ProductOut.model_validate(data).model_dump(mode="json")
 

@@ -77,7 +77,14 @@ def test_the_worker_class_builds_the_app_before_forking(app: Flask) -> None:
 
 
 # The modules of `jobs` that hold jobs (the others: the worker and cron's config).
-JOB_MODULES = ("jobs.commissions", "jobs.orders", "jobs.payouts", "jobs.posters", "jobs.refunds")
+JOB_MODULES = (
+    "jobs.commissions",
+    "jobs.marketing",
+    "jobs.orders",
+    "jobs.payouts",
+    "jobs.posters",
+    "jobs.refunds",
+)
 
 
 def test_every_job_declares_itself_under_its_rq_name() -> None:

@@ -55,6 +55,7 @@ JsonInt = Annotated[int, BeforeValidator(_integral_number)]
 
 
 Id = Annotated[int, Interval(ge=1, le=MAX_ID), BeforeValidator(_integral_number)]
+PositiveFen = Id  # an amount of at least 1 fen (within a signed 64-bit column, as an id)
 
 
 QueryId = Annotated[int, Interval(ge=1, le=MAX_ID), BeforeValidator(_query_int)]

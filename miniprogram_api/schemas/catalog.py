@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from miniprogram_api.schemas.base import Out, Paged, PageQuery, QueryId
+from datetime import datetime
+
+from pydantic import Field, field_serializer
+
+from miniprogram_api.schemas.base import Out, Paged, PageQuery, QueryId, shanghai_iso
 
 
 class ProductQuery(PageQuery):
@@ -21,8 +25,14 @@ class CategoryList(Out):
 class SkuOut(Out):
     id: int
     name: str
-    price_fen: int
+    price_fen: int = Field(description="list price")
+    promo_price_fen: int | None = Field(None, description="limited-time price, if any now")
+    promo_ends_at: datetime | None = None
     stock: int
+
+    @field_serializer("promo_ends_at")
+    def _ends(self, value: datetime | None) -> str | None:
+        return shanghai_iso(value)
 
 
 class ProductSummaryOut(Out):
@@ -33,7 +43,15 @@ class ProductSummaryOut(Out):
     image_url: str
     min_price_fen: int
     max_price_fen: int
+    promo_min_price_fen: int | None = Field(
+        None, description="the lowest price now, when a limited-time discount lowers it"
+    )
+    promo_ends_at: datetime | None = Field(None, description="when that price ends")
     in_stock: bool
+
+    @field_serializer("promo_ends_at")
+    def _promo_ends(self, value: datetime | None) -> str | None:
+        return shanghai_iso(value)
 
 
 class ProductOut(ProductSummaryOut):

@@ -14,6 +14,7 @@ from miniprogram_api.schemas.base import (
     Out,
     Paged,
     PageQuery,
+    PositiveFen,
     Required,
     Strict,
     Text,
@@ -60,9 +61,8 @@ class OrderIn(Strict):
     address: AddressIn
     remark: Annotated[Text, StringConstraints(max_length=255)] = ""
     coupon_id: Id | None = Field(None, description="use this coupon of the shopper's")
-    expected_payable_fen: JsonInt | None = Field(
+    expected_payable_fen: PositiveFen | None = Field(
         None,
-        ge=1,
         description="the payable the shopper was shown (from /orders/preview): if the order "
         "would pay anything else, nothing is placed and the answer is a 409 `price_changed` "
         "with the new payable in `error.data.payable_fen`",

@@ -34,6 +34,7 @@ from wxdist.models import (
     Order,
     OrderAdjustment,
     RefundPolicy,
+    User,
 )
 from wxdist.models.types import utcnow
 from wxdist.shop.pricing import COUPON
@@ -180,10 +181,15 @@ def issue_to_users(
     template_id: int, user_ids: list[int], now: datetime | None = None
 ) -> dict[int, str]:
     """Staff hand one coupon to each user (each claim its own transaction, keyed so that
-    sending the same list again issues nothing twice). Returns {user id: "issued" or the
-    refusal code}."""
+    sending the same list again issues nothing twice). Returns {user id: "issued", or the
+    refusal code, or "no_such_user"}."""
+    wanted = list(dict.fromkeys(user_ids))
+    known = set(db.session.scalars(select(User.id).where(User.id.in_(wanted))))
     results: dict[int, str] = {}
-    for user_id in dict.fromkeys(user_ids):
+    for user_id in wanted:
+        if user_id not in known:
+            results[user_id] = "no_such_user"
+            continue
         key = f"staff:{template_id}:{user_id}"
         try:
             claim(user_id, template_id, claim_key=key, source=STAFF, now=now)
