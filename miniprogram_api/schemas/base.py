@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from annotated_types import Interval
+from flask_babel import gettext as _
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -94,7 +95,7 @@ def _visible_name(value: str) -> str:
     """Refuse a name made only of invisible characters: whitespace, zero-width and other
     format or control characters, combining marks alone. Empty passes (min_length decides)."""
     if value and not _visible().search(value):
-        raise ValueError("must contain a visible character, not only invisible ones or marks")
+        raise ValueError(_("must contain a visible character, not only invisible ones or marks"))
     return value
 
 
