@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from wxdist.core.clock import to_local
+from wxdist.core.error_codes import ERROR_CODES
 from wxdist.core.ids import MAX_ID
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
@@ -157,9 +158,19 @@ class Paged(Out):
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    fields: dict[str, str]
+    code: str = Field(
+        description="What went wrong, for programs: the stable contract (the document's "
+        "description says what each code means). It never changes with the language.",
+        json_schema_extra={"enum": sorted(ERROR_CODES)},
+    )
+    message: str = Field(
+        description="For people, in the language of Accept-Language (zh-CN default, en); "
+        "never parse it."
+    )
+    fields: dict[str, str] = Field(
+        description="Each field at fault (dotted, e.g. `items.0.quantity`) with what is "
+        "wrong with it, in the language of `message`."
+    )
 
 
 class ErrorOut(BaseModel):

@@ -137,9 +137,11 @@ def _wants_json() -> bool:
     return request.path.startswith("/api") or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(
+def error_response(
     status: int, *, code: str, message: Any, fields: Mapping[str, Any] | None = None
 ) -> Response:
+    """The error as JSON (the API, or a client asking for JSON), else a small HTML page with
+    the message escaped."""
     if _wants_json():
         response = jsonify(error_body(code, message, fields))
         response.status_code = status
@@ -152,12 +154,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return _respond(exc.status, code=exc.code, message=exc.message, fields=exc.fields)
+        return error_response(exc.status, code=exc.code, message=exc.message, fields=exc.fields)
 
     @app.errorhandler(ValidationError)
     def handle_validation(exc: ValidationError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return _respond(
+        return error_response(
             400,
             code="invalid",
             message=_("the request has invalid fields"),
@@ -168,7 +170,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
         db.session.rollback()
         status = exc.code or 500
-        response = _respond(status, code=http_code(status), message=http_message(status))
+        response = error_response(status, code=http_code(status), message=http_message(status))
         # The exception's own headers (405's Allow, 401's WWW-Authenticate, 413's ...),
         # never its Content-Type: the body is ours.
         for name, value in exc.get_headers():
@@ -180,4 +182,6 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(500, code="internal_error", message=_("something went wrong on our side"))
+        return error_response(
+            500, code="internal_error", message=_("something went wrong on our side")
+        )
