@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from flask_babel import gettext as _
 
 from wxdist.core.errors import NotFound
 from wxdist.core.ids import is_id
@@ -42,4 +43,4 @@ def register_api(app: Flask) -> None:
             return
         for name, value in values.items():
             if isinstance(value, int) and not is_id(value):
-                raise NotFound("no such resource", fields={name: "not found"})
+                raise NotFound(_("no such resource"), fields={name: _("not found")})

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from werkzeug.routing import Rule
 
 from miniprogram_api import schemas
+from wxdist.core.error_codes import describe
 from wxdist.core.ids import MAX_ID
 from wxdist.distribution.settings import Settings
 
@@ -185,7 +186,10 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "`/distributor/...` endpoint except `GET /distributor` and `POST "
             "/distributor/application` answers 403 `not_distributor` to a user who is not a "
             "distributor; a disabled distributor still reads its figures and withdrawals but "
-            "neither shares nor withdraws (403 `not_distributor`).",
+            "neither shares nor withdraws (403 `not_distributor`).\n\n"
+            "Error messages (`message` and the texts in `fields`) are in the language of "
+            "Accept-Language: zh-CN by default, or en. Programs branch on `code`, which never "
+            "changes with the language. The codes:\n\n" + describe(),
         },
         "servers": [{"url": API_PREFIX}],
         "paths": dict(sorted(paths.items())),

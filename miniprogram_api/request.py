@@ -10,11 +10,13 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 from flask import g, request
+from flask_babel import gettext as _
 from pydantic import BaseModel, RootModel, ValidationError
 
 from wxdist.accounts.auth import TokenClaims, claims_from_token, user_from_token
 from wxdist.core.errors import ApiError, Unauthorized, validation_fields
-from wxdist.core.request_json import JSONDepthError, loads_bounded
+from wxdist.core.field_messages import field_message
+from wxdist.core.request_json import MAX_JSON_DEPTH, JSONDepthError, loads_bounded
 from wxdist.models import User
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,10 +56,12 @@ def current_claims() -> TokenClaims:
 def bearer_token() -> str:
     """The token of `Authorization: Bearer <token>`. Raises Unauthorized without one."""
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _sep, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
-            "log in first", code="unauthorized", fields={"Authorization": "Bearer token needed"}
+            _("log in first"),
+            code="unauthorized",
+            fields={"Authorization": _("Bearer token needed")},
         )
     return token.strip()
 
@@ -72,20 +76,20 @@ def body(model: type[M]) -> M:
     `wxdist.core.request_json`), else `invalid` naming the field."""
     raw = request.get_data(cache=True)
     if not raw:
-        _invalid_json("a JSON body is required")
+        _invalid_json(_("a JSON body is required"))
     if not request.is_json:
-        _invalid_json("the body must be sent as application/json")
+        _invalid_json(_("the body must be sent as application/json"))
     try:
         data = loads_bounded(raw)
-    except JSONDepthError as exc:
-        _invalid_json(f"the body is {exc}")
+    except JSONDepthError:
+        _invalid_json(_("the body is nested deeper than %(depth)s levels", depth=MAX_JSON_DEPTH))
     except ValueError:
-        _invalid_json("the body is not valid JSON")
+        _invalid_json(_("the body is not valid JSON"))
     if not isinstance(data, dict):
         raise ApiError(
-            "the body must be a JSON object",
+            _("the body must be a JSON object"),
             code="invalid_json",
-            fields={"body": "must be an object"},
+            fields={"body": _("must be an object")},
         )
     return _validate(model, data)
 
@@ -105,7 +109,7 @@ def _validate(model: type[M], data: dict[str, Any]) -> M:
     except ValidationError as exc:
         discriminator = _discriminator(model)
         fields = _union_fields(discriminator, exc) if discriminator else validation_fields(exc)
-        raise ApiError("the request has invalid fields", code="invalid", fields=fields) from None
+        raise ApiError(_("the request has invalid fields"), code="invalid", fields=fields) from None
 
 
 def _discriminator(model: type[BaseModel]) -> str | None:
@@ -125,7 +129,7 @@ def _union_fields(discriminator: str, exc: ValidationError) -> dict[str, str]:
             name = discriminator
         else:
             name = ".".join(str(p) for p in err["loc"][1:]) or "body"
-        fields.setdefault(name, err["msg"])
+        fields.setdefault(name, field_message(err))
     return fields
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from annotated_types import Interval
+from flask_babel import gettext as _
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -22,6 +23,7 @@ from pydantic import (
 )
 
 from wxdist.core.clock import to_local
+from wxdist.core.error_codes import ERROR_CODES
 from wxdist.core.ids import MAX_ID
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
@@ -95,7 +97,7 @@ def _visible_name(value: str) -> str:
     """Refuse a name made only of invisible characters: whitespace, zero-width and other
     format or control characters, combining marks alone. Empty passes (min_length decides)."""
     if value and not _visible().search(value):
-        raise ValueError("must contain a visible character, not only invisible ones or marks")
+        raise ValueError(_("must contain a visible character, not only invisible ones or marks"))
     return value
 
 
@@ -157,9 +159,24 @@ class Paged(Out):
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    fields: dict[str, str]
+    code: str = Field(
+        description="What went wrong, for programs: the stable contract (the document's "
+        "description says what each code means). It never changes with the language.",
+        json_schema_extra={"enum": sorted(ERROR_CODES)},
+    )
+    message: str = Field(
+        description="For people, in the language of Accept-Language (zh-CN default, en); "
+        "never parse it."
+    )
+    fields: dict[str, str] = Field(
+        description="Each field at fault (dotted, e.g. `items.0.quantity`) with what is "
+        "wrong with it, in the language of `message`."
+    )
+    data: dict[str, int] | None = Field(
+        None,
+        description="Facts a program acts on, present with some codes only: "
+        "`price_changed` carries the new `payable_fen`.",
+    )
 
 
 class ErrorOut(BaseModel):

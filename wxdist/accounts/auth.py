@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -62,11 +63,11 @@ def token_claims(token: str) -> tuple[int, object]:
     try:
         data = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
     except SignatureExpired:
-        raise Unauthorized("the token has expired; log in again", code="token_expired") from None
+        raise Unauthorized(_("the token has expired; log in again"), code="token_expired") from None
     except BadSignature:
-        raise Unauthorized("the token is not valid", code="invalid_token") from None
+        raise Unauthorized(_("the token is not valid"), code="invalid_token") from None
     if not isinstance(data, dict) or not is_id(data.get("uid")):
-        raise Unauthorized("the token is not valid", code="invalid_token")
+        raise Unauthorized(_("the token is not valid"), code="invalid_token")
     return data["uid"], data.get("v")
 
 
@@ -81,7 +82,7 @@ def check_claims(claims: TokenClaims, current_version: int | None) -> None:
     """Refuse a token whose user is gone (`current_version` None) or has revoked it (bumped
     the version). Raises Unauthorized."""
     if current_version is None or current_version != claims.version:
-        raise Unauthorized("the token has been revoked; log in again", code="invalid_token")
+        raise Unauthorized(_("the token has been revoked; log in again"), code="invalid_token")
 
 
 def user_from_token(token: str) -> User:
@@ -105,10 +106,10 @@ def login_with_code(
         session = gateways().miniprogram.code_to_session(code)
     except GatewayRejected as exc:
         raise ApiError(
-            "WeChat refused the login code", code="invalid_code", fields={"code": exc.message}
+            _("WeChat refused the login code"), code="invalid_code", fields={"code": exc.message}
         ) from None
     except GatewayUnavailable:
-        raise GatewayFailed("WeChat did not answer; try again") from None
+        raise GatewayFailed(_("WeChat did not answer; try again")) from None
 
     user, created = _find_or_create(session.openid, session.unionid, scene)
     if nickname:

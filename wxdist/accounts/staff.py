@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -26,24 +27,30 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise ApiError(
-            "password too short",
-            fields={"password": f"at least {MIN_PASSWORD} characters"},
+            _("password too short"),
+            fields={"password": _("at least %(count)s characters", count=MIN_PASSWORD)},
         )
+
+
+def _bad_role() -> ApiError:
+    return ApiError(
+        _("bad role"), fields={"role": _("one of %(choices)s", choices=", ".join(StaffRole.ALL))}
+    )
 
 
 def create_staff(username: str, password: str, role: str, display_name: str = "") -> StaffUser:
     """Create an account; commits."""
     username = username.strip()
     if not USERNAME.match(username):
-        raise ApiError("bad username", fields={"username": "3-64 letters, digits or _ . @ -"})
+        raise ApiError(_("bad username"), fields={"username": _("3-64 letters, digits or _ . @ -")})
     if role not in StaffRole.ALL:
-        raise ApiError("bad role", fields={"role": f"one of {', '.join(StaffRole.ALL)}"})
+        raise _bad_role()
     _check_password(password)
     taken = db.session.scalar(
         select(func.count()).select_from(StaffUser).where(StaffUser.username == username)
     )
     if taken:
-        raise Conflict("that username is taken", code="username_taken")
+        raise Conflict(_("that username is taken"), code="username_taken")
     staff = StaffUser(
         username=username,
         display_name=display_name.strip()[:64] or username,
@@ -73,7 +80,7 @@ def set_password(staff_id: int, password: str) -> StaffUser:
     _check_password(password)
     staff = db.session.get(StaffUser, staff_id)
     if staff is None:
-        raise NotFound("no such staff account")
+        raise NotFound(_("no such staff account"))
     staff.password_hash = generate_password_hash(password)
     staff.session_version += 1
     db.session.commit()
@@ -124,8 +131,8 @@ def _keep_an_owner(staff: StaffUser, field: str, owners: list[int]) -> None:
     if staff.role == StaffRole.OWNER and staff.active and not set(owners) - {staff.id}:
         db.session.rollback()
         raise ApiError(
-            "the panel needs an active owner",
-            fields={field: "make another account owner first"},
+            _("the panel needs an active owner"),
+            fields={field: _("make another account owner first")},
         )
 
 
@@ -141,7 +148,7 @@ def _account(staff_id: int) -> tuple[StaffUser, list[int]]:
     )
     if staff is None:
         db.session.rollback()
-        raise NotFound("no such staff account")
+        raise NotFound(_("no such staff account"))
     return staff, owners
 
 
@@ -151,7 +158,7 @@ def set_role(staff_id: int, role: str) -> StaffUser:
     Raises ApiError (field `role`) for an unknown role or for taking away the last active
     owner, NotFound."""
     if role not in StaffRole.ALL:
-        raise ApiError("bad role", fields={"role": f"one of {', '.join(StaffRole.ALL)}"})
+        raise _bad_role()
     staff, owners = _account(staff_id)
     if staff.role == role:
         db.session.rollback()
@@ -187,11 +194,11 @@ def set_language(staff_id: int, language: str) -> StaffUser:
     the panel does not speak, NotFound for an unknown account."""
     if language not in PANEL_LANGUAGES:
         raise ApiError(
-            "unknown language", code="invalid", fields={"language": "zh_CN, en or empty"}
+            _("unknown language"), code="invalid", fields={"language": _("zh_CN, en or empty")}
         )
     staff = db.session.get(StaffUser, staff_id)
     if staff is None:
-        raise NotFound("no such staff account")
+        raise NotFound(_("no such staff account"))
     staff.locale = language
     db.session.commit()
     return staff

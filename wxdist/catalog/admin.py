@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from wxdist.catalog.face import ProductFacts, product_facts
@@ -74,32 +75,33 @@ class SkuChange:
 def _product_errors(data: ProductInput) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not data.title.strip():
-        errors["title"] = "required"
+        errors["title"] = _("required")
     elif len(data.title) > 128:
-        errors["title"] = "at most 128 characters"
+        errors["title"] = _("at most %(count)s characters", count=128)
     if len(data.subtitle) > 255:
-        errors["subtitle"] = "at most 255 characters"
+        errors["subtitle"] = _("at most %(count)s characters", count=255)
     if len(data.description) > 60_000:
-        errors["description"] = "at most 60000 characters"
+        errors["description"] = _("at most %(count)s characters", count=60000)
     if not -MAX_SORT <= data.sort <= MAX_SORT:
-        errors["sort"] = f"from {-MAX_SORT} to {MAX_SORT}"
+        errors["sort"] = _("from %(low)s to %(high)s", low=-MAX_SORT, high=MAX_SORT)
     if data.new_category.strip():
         if len(data.new_category.strip()) > 64:
-            errors["new_category"] = "at most 64 characters"
+            errors["new_category"] = _("at most %(count)s characters", count=64)
     elif data.category_id is not None and db.session.get(Category, data.category_id) is None:
-        errors["category_id"] = "no such category"
+        errors["category_id"] = _("no such category")
     if len(data.image_urls) > MAX_IMAGES:
-        errors["image_urls"] = f"at most {MAX_IMAGES} images"
+        errors["image_urls"] = _("at most %(count)s images", count=MAX_IMAGES)
     for url in data.image_urls:
         if not _image_url_ok(url):
-            errors["image_urls"] = (
-                f"not an http(s) URL or an uploaded picture, at most 512 characters: {url[:80]}"
+            errors["image_urls"] = _(
+                "not an http(s) URL or an uploaded picture, at most 512 characters: %(url)s",
+                url=url[:80],
             )
             break
     for name in ("commission_l1_bp", "commission_l2_bp"):
         value = getattr(data, name)
         if value is not None and not 0 <= value <= BP_WHOLE:
-            errors[name] = "from 0 to 100 %"
+            errors[name] = _("from 0 to 100 %")
     l1, l2 = data.commission_l1_bp, data.commission_l2_bp
     if (
         l1 is not None
@@ -107,7 +109,7 @@ def _product_errors(data: ProductInput) -> dict[str, str]:
         and not errors.keys() & {"commission_l1_bp", "commission_l2_bp"}
         and l1 + l2 > BP_WHOLE
     ):
-        errors["commission_l2_bp"] = "level 1 and level 2 together exceed 100 %"
+        errors["commission_l2_bp"] = _("level 1 and level 2 together exceed 100 %")
     return errors
 
 
@@ -127,20 +129,20 @@ def _image_url_ok(url: str) -> bool:
 def _sku_errors(sku: SkuInput, prefix: str = "") -> dict[str, str]:
     errors: dict[str, str] = {}
     if not sku.name.strip():
-        errors[f"{prefix}name"] = "required"
+        errors[f"{prefix}name"] = _("required")
     elif len(sku.name) > 128:
-        errors[f"{prefix}name"] = "at most 128 characters"
+        errors[f"{prefix}name"] = _("at most %(count)s characters", count=128)
     if not 0 < sku.price_fen <= MAX_PRICE_FEN:
-        errors[f"{prefix}price_fen"] = "more than 0 and at most ¥100,000,000"
+        errors[f"{prefix}price_fen"] = _("more than 0 and at most ¥100,000,000")
     if not 0 <= sku.stock <= MAX_STOCK:
-        errors[f"{prefix}stock"] = f"from 0 to {MAX_STOCK}"
+        errors[f"{prefix}stock"] = _("from %(low)s to %(high)s", low=0, high=MAX_STOCK)
     return errors
 
 
 def _refuse(errors: dict[str, str]) -> None:
     if errors:
         db.session.rollback()
-        raise ApiError("the product has invalid fields", code="invalid", fields=errors)
+        raise ApiError(_("the product has invalid fields"), code="invalid", fields=errors)
 
 
 def _category_id(data: ProductInput) -> int | None:
@@ -191,7 +193,7 @@ def create_product(data: ProductInput, skus: list[SkuInput]) -> Product:
     """
     errors = _product_errors(data)
     if not skus:
-        errors["skus"] = "at least one SKU"
+        errors["skus"] = _("at least one SKU")
     for index, sku in enumerate(skus):
         errors.update(_sku_errors(sku, f"skus.{index}."))
     _refuse(errors)
@@ -243,7 +245,7 @@ def update_product(product_id: int, data: ProductInput) -> dict[str, tuple[Any, 
 def get_product(product_id: int) -> Product:
     product = db.session.get(Product, product_id)
     if product is None:
-        raise NotFound("no such product", fields={"product_id": "not found"})
+        raise NotFound(_("no such product"), fields={"product_id": _("not found")})
     return product
 
 
@@ -272,7 +274,7 @@ def add_sku(product_id: int, sku: SkuInput) -> Sku:
 def _get_sku(product_id: int, sku_id: int) -> Sku:
     sku = db.session.get(Sku, sku_id)
     if sku is None or sku.product_id != product_id:
-        raise NotFound("no such SKU", fields={"sku_id": "not found"})
+        raise NotFound(_("no such SKU"), fields={"sku_id": _("not found")})
     return sku
 
 
@@ -305,7 +307,11 @@ def adjust_stock(product_id: int, sku_id: int, *, seen: int, wanted: int) -> int
     _get_sku(product_id, sku_id)
     if not 0 <= wanted <= MAX_STOCK:
         db.session.rollback()
-        raise ApiError("invalid stock", code="invalid", fields={"stock": f"from 0 to {MAX_STOCK}"})
+        raise ApiError(
+            _("invalid stock"),
+            code="invalid",
+            fields={"stock": _("from %(low)s to %(high)s", low=0, high=MAX_STOCK)},
+        )
     delta = wanted - seen
     if delta == 0:
         db.session.rollback()
@@ -318,12 +324,18 @@ def adjust_stock(product_id: int, sku_id: int, *, seen: int, wanted: int) -> int
     if not changed:
         now = db.session.scalar(select(Sku.stock).where(Sku.id == sku_id))
         db.session.rollback()
+        change = f"{delta:+d}"
         raise Conflict(
-            "the stock changed since the page was opened",
+            _("the stock changed since the page was opened"),
             code="stock_changed",
             fields={
-                "stock": f"now {now} (orders moved it since you saw {seen}); "
-                f"changing it by {delta:+d} is not possible — reload and retry"
+                "stock": _(
+                    "now %(now)s (orders moved it since you saw %(seen)s); "
+                    "changing it by %(delta)s is not possible — reload and retry",
+                    now=now,
+                    seen=seen,
+                    delta=change,
+                )
             },
         )
     stock = int(db.session.scalar(select(Sku.stock).where(Sku.id == sku_id)) or 0)
@@ -352,7 +364,9 @@ def create_category(name: str) -> Category:
     commits. Raises ApiError naming `name` when blank or longer than 64 characters."""
     name = name.strip()
     if not name or len(name) > 64:
-        raise ApiError("invalid category", code="invalid", fields={"name": "1 to 64 characters"})
+        raise ApiError(
+            _("invalid category"), code="invalid", fields={"name": _("1 to 64 characters")}
+        )
     category = _find_or_add_category(name)
     db.session.commit()
     return category

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -41,5 +42,5 @@ def get_on_shelf_product(product_id: int) -> Product:
         Product, product_id, options=[selectinload(Product.images), selectinload(Product.skus)]
     )
     if product is None or not product.on_shelf:
-        raise NotFound("no such product", fields={"product_id": "not found or off shelf"})
+        raise NotFound(_("no such product"), fields={"product_id": _("not found or off shelf")})
     return product

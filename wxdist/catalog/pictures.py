@@ -26,6 +26,7 @@ import io
 import struct
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from wxdist.catalog.admin import MAX_IMAGES, get_product, refresh_posters
@@ -61,11 +62,18 @@ class CleanPicture:
 
 
 def _refuse(code: str, problem: str) -> ApiError:
-    return ApiError(f"the picture was refused: {problem}", code=code, fields={FIELD: problem})
+    return ApiError(
+        _("the picture was refused: %(problem)s", problem=problem),
+        code=code,
+        fields={FIELD: problem},
+    )
 
 
 def _too_many_pixels() -> ApiError:
-    return _refuse("picture_too_many_pixels", f"at most {MAX_PIXELS // 1_000_000} megapixels")
+    return _refuse(
+        code="picture_too_many_pixels",
+        problem=_("at most %(count)s megapixels", count=MAX_PIXELS // 1_000_000),
+    )
 
 
 def _open(data: bytes) -> Image.Image:
@@ -76,9 +84,11 @@ def _open(data: bytes) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_many_pixels() from exc
     except _UNREADABLE as exc:
-        raise _refuse("unsupported_picture", "not a JPEG, PNG or WebP picture") from exc
+        raise _refuse(
+            code="unsupported_picture", problem=_("not a JPEG, PNG or WebP picture")
+        ) from exc
     if image.format not in FORMATS:
-        raise _refuse("unsupported_picture", "not a JPEG, PNG or WebP picture")
+        raise _refuse(code="unsupported_picture", problem=_("not a JPEG, PNG or WebP picture"))
     width, height = image.size
     if width < 1 or height < 1 or width * height > MAX_PIXELS:
         raise _too_many_pixels()
@@ -93,7 +103,9 @@ def _pixels(image: Image.Image) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_many_pixels() from exc
     except _UNREADABLE as exc:
-        raise _refuse("unsupported_picture", "a damaged or incomplete picture") from exc
+        raise _refuse(
+            code="unsupported_picture", problem=_("a damaged or incomplete picture")
+        ) from exc
     transparent = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     if image.format == "JPEG":
         mode = "L" if upright.mode == "L" else "RGB"
@@ -110,9 +122,12 @@ def clean_picture(data: bytes) -> CleanPicture:
     decoding), `unsupported_picture` for anything but a readable JPEG, PNG or WebP,
     `picture_too_many_pixels` over MAX_PIXELS."""
     if len(data) > MAX_PICTURE_BYTES:
-        raise _refuse("picture_too_large", f"at most {MAX_PICTURE_BYTES // (1024 * 1024)} MB")
+        raise _refuse(
+            code="picture_too_large",
+            problem=_("at most %(count)s MB", count=MAX_PICTURE_BYTES // (1024 * 1024)),
+        )
     if not data:
-        raise _refuse("unsupported_picture", "an empty file")
+        raise _refuse(code="unsupported_picture", problem=_("an empty file"))
     with _open(data) as image:
         fmt = str(image.format)
         pixels = _pixels(image)
@@ -147,7 +162,7 @@ def _find(images: list[ProductImage], image_id: int) -> int:
     for index, image in enumerate(images):
         if image.id == image_id:
             return index
-    raise NotFound("no such picture", fields={"image_id": "not found"})
+    raise NotFound(_("no such picture"), fields={"image_id": _("not found")})
 
 
 def add_picture(product_id: int, data: bytes) -> ProductImage:
@@ -157,7 +172,10 @@ def add_picture(product_id: int, data: bytes) -> ProductImage:
     images = _ordered(product_id)
     if len(images) >= MAX_IMAGES:
         db.session.rollback()
-        raise _refuse("too_many_pictures", f"a product has at most {MAX_IMAGES} pictures")
+        raise _refuse(
+            code="too_many_pictures",
+            problem=_("a product has at most %(count)s pictures", count=MAX_IMAGES),
+        )
     try:
         picture = clean_picture(data)
     except ApiError:
@@ -172,12 +190,17 @@ def add_picture(product_id: int, data: bytes) -> ProductImage:
     return row
 
 
+def bad_move() -> ApiError:
+    """The refusal of a move other than one place earlier or later."""
+    return ApiError(_("bad move"), fields={"step": _("-1 (earlier) or 1 (later)")})
+
+
 def move_picture(product_id: int, image_id: int, step: int) -> list[str]:
     """Move a picture one place earlier (`step` -1) or later (+1); the first is the cover.
     Commits; returns the URLs in their new order (unchanged at either end). Raises NotFound
     for no such product or picture of it, ApiError naming `step` for another step."""
     if step not in (-1, 1):
-        raise ApiError("bad move", fields={"step": "-1 (earlier) or 1 (later)"})
+        raise bad_move()
     images = _ordered(product_id)
     index = _find(images, image_id)
     target = index + step

@@ -1,20 +1,29 @@
 """One error shape for the API: `{"error": {"code", "message", "fields"}}`.
 
-Services raise `ApiError` subclasses; blueprints let them propagate. The handlers answer
-JSON under `/api` (and to clients asking for JSON), plain HTML elsewhere, and roll the
-session back on every error so nothing is half-written.
+Services raise `ApiError` subclasses with a message marked `_()`, so it is in the
+request's language (Accept-Language: zh-CN by default, or en; zh_CN in jobs and the CLI);
+`code` is the stable contract (all of them in core.error_codes). Blueprints let them
+propagate. The handlers answer JSON under `/api` (and to clients asking for JSON), plain
+HTML elsewhere (the message escaped), and roll the session back on every error so nothing
+is half-written.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from wxdist.core.error_codes import http_code
 from wxdist.core.extensions import db
+from wxdist.core.field_messages import field_message
 
 log = logging.getLogger(__name__)
 
@@ -72,59 +81,112 @@ class GatewayFailed(ApiError):
 
 def error_body(
     code: str,
-    message: str,
-    fields: dict[str, str] | None = None,
-    data: dict[str, Any] | None = None,
+    message: Any,
+    fields: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message, "fields": fields or {}}
+    """The error shape; messages may be lazy strings, the body holds plain ones. `data`
+    (facts a client acts on, such as a new price) appears only when there are some."""
+    body: dict[str, Any] = {
+        "code": code,
+        "message": str(message),
+        "fields": {str(name): str(text) for name, text in (fields or {}).items()},
+    }
     if data:
-        body["data"] = data
+        body["data"] = dict(data)
     return {"error": body}
 
 
 def validation_fields(exc: ValidationError) -> dict[str, str]:
-    """Map pydantic errors to {"items.0.quantity": "message"}."""
+    """Map pydantic errors to {"items.0.quantity": "message"}, messages in the request's
+    language (core.field_messages)."""
     fields: dict[str, str] = {}
     for err in exc.errors():
         name = ".".join(str(p) for p in err["loc"]) or "body"
-        fields.setdefault(name, err["msg"])
+        fields.setdefault(name, field_message(err))
     return fields
+
+
+# Our own words for HTTP errors that are not ours, by status (werkzeug's are English).
+_HTTP_MESSAGES: dict[int, Any] = {
+    400: _l("the request could not be understood"),
+    401: _l("log in first"),
+    403: _l("you may not do this"),
+    404: _l("there is nothing at this address"),
+    405: _l("this address does not take that method"),
+    406: _l("no answer in a format the request accepts"),
+    408: _l("the request took too long"),
+    409: _l("the request conflicts with the current state"),
+    410: _l("this is gone for good"),
+    411: _l("the request needs a Content-Length"),
+    412: _l("a precondition of the request failed"),
+    413: _l("the request is too large"),
+    414: _l("the address is too long"),
+    415: _l("this content type is not accepted"),
+    416: _l("the requested range cannot be served"),
+    422: _l("the request could not be processed"),
+    428: _l("the request must be conditional"),
+    429: _l("too many requests; try again later"),
+    431: _l("the request headers are too large"),
+    500: _l("something went wrong on our side"),
+    501: _l("this is not supported"),
+    502: _l("a service we rely on failed; try again later"),
+    503: _l("the service is unavailable; try again later"),
+    504: _l("a service we rely on did not answer in time; try again later"),
+}
+_HTTP_OTHER = _l("the request could not be handled")
+
+
+def http_message(status: int) -> str:
+    """Our message for an HTTP error with this status, in the request's language."""
+    return str(_HTTP_MESSAGES.get(status, _HTTP_OTHER))
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api") or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(
+def error_response(
     status: int,
+    *,
     code: str,
-    message: str,
-    fields: dict[str, str] | None = None,
-    data: dict[str, Any] | None = None,
-):
+    message: Any,
+    fields: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> Response:
+    """The error as JSON (the API, or a client asking for JSON), else a small HTML page with
+    the message escaped."""
     if _wants_json():
         response = jsonify(error_body(code, message, fields, data))
         response.status_code = status
         return response
-    return Response(f"<h1>{status}</h1><p>{message}</p>", status=status, mimetype="text/html")
+    page = Markup("<h1>{}</h1><p>{}</p>").format(status, str(message))
+    return Response(str(page), status=status, mimetype="text/html")
 
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return _respond(exc.status, exc.code, exc.message, exc.fields, exc.data)
+        return error_response(
+            exc.status, code=exc.code, message=exc.message, fields=exc.fields, data=exc.data
+        )
 
     @app.errorhandler(ValidationError)
     def handle_validation(exc: ValidationError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return _respond(400, "invalid", "the request has invalid fields", validation_fields(exc))
+        return error_response(
+            400,
+            code="invalid",
+            message=_("the request has invalid fields"),
+            fields=validation_fields(exc),
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        code = (exc.name or "error").lower().replace(" ", "_")
-        response = _respond(exc.code or 500, code, exc.description or exc.name)
+        status = exc.code or 500
+        response = error_response(status, code=http_code(status), message=http_message(status))
         # The exception's own headers (405's Allow, 401's WWW-Authenticate, 413's ...),
         # never its Content-Type: the body is ours.
         for name, value in exc.get_headers():
@@ -136,4 +198,6 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(exc: Exception):  # type: ignore[no-untyped-def]
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(500, "internal_error", "something went wrong on our side")
+        return error_response(
+            500, code="internal_error", message=_("something went wrong on our side")
+        )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 
 from wxdist.core.clock import to_local, utc_start
@@ -105,7 +106,7 @@ def require_distributor(user_id: int) -> Distributor:
     """Raises Forbidden unless the user is (or was) an approved distributor."""
     distributor = db.session.get(Distributor, user_id)
     if distributor is None or distributor.status not in ("approved", "disabled"):
-        raise Forbidden("only distributors have a team and commission", code="not_distributor")
+        raise Forbidden(_("only distributors have a team and commission"), code="not_distributor")
     return distributor
 
 

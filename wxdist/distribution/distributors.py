@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -38,6 +39,14 @@ def get_distributor(user_id: int) -> Distributor | None:
     return db.session.get(Distributor, user_id)
 
 
+# The code of a second application, by the status the applicant already has.
+_ALREADY = {
+    DistributorStatus.APPROVED: "already_approved",
+    DistributorStatus.DISABLED: "already_disabled",
+    DistributorStatus.PENDING: "already_pending",
+}
+
+
 def apply(user_id: int, real_name: str, phone: str, reason: str = "") -> Distributor:
     """Apply to become a distributor; the settings decide at once or leave it pending.
 
@@ -46,22 +55,29 @@ def apply(user_id: int, real_name: str, phone: str, reason: str = "") -> Distrib
     """
     settings = get_settings()
     if not settings.enabled:
-        raise Conflict("the distribution programme is closed", code="programme_off")
+        raise Conflict(_("the distribution programme is closed"), code="programme_off")
     existing = db.session.get(Distributor, user_id)
     if existing is not None and existing.status in (
         DistributorStatus.APPROVED,
         DistributorStatus.DISABLED,
         DistributorStatus.PENDING,
     ):
-        raise Conflict(f"you are already {existing.status}", code=f"already_{existing.status}")
+        raise Conflict(
+            _("you are already %(status)s", status=existing.status),
+            code=_ALREADY[existing.status],
+        )
     if settings.distributor_mode == "spend":
         user = db.session.get(User, user_id)
         spent = user.paid_spend_fen if user else 0
         if spent < settings.distributor_min_spend_fen:
             raise ApiError(
-                "not enough spend yet",
+                _("not enough spend yet"),
                 code="spend_required",
-                fields={"spend": f"{settings.distributor_min_spend_fen - spent} fen more to spend"},
+                fields={
+                    "spend": _(
+                        "%(fen)s fen more to spend", fen=settings.distributor_min_spend_fen - spent
+                    )
+                },
             )
     auto = (
         settings.distributor_mode in ("everyone", "spend") or settings.application_review == "auto"
@@ -80,7 +96,7 @@ def apply(user_id: int, real_name: str, phone: str, reason: str = "") -> Distrib
         db.session.flush()
     except IntegrityError:  # a double tap: the first application stands
         db.session.rollback()
-        raise Conflict("an application is already in", code="already_pending") from None
+        raise Conflict(_("an application is already in"), code="already_pending") from None
     if auto:
         _count_approval(user_id)
     db.session.commit()
@@ -94,9 +110,11 @@ def review(user_id: int, approve: bool, note: str = "") -> Distributor:
     reason. Raises NotFound, Conflict (not pending), ApiError (field `note`)."""
     row = db.session.get(Distributor, user_id)
     if row is None:
-        raise NotFound("no such application")
+        raise NotFound(_("no such application"))
     if not approve and not note.strip():
-        raise ApiError("a rejection needs a reason", fields={"note": "give the applicant a reason"})
+        raise ApiError(
+            _("a rejection needs a reason"), fields={"note": _("give the applicant a reason")}
+        )
     now = utcnow()
     moved = db.session.execute(
         update(Distributor)
@@ -110,7 +128,10 @@ def review(user_id: int, approve: bool, note: str = "") -> Distributor:
     )
     if moved.rowcount != 1:
         db.session.rollback()
-        raise Conflict(f"the application is {row.status}, not pending", code="invalid_status")
+        raise Conflict(
+            _("the application is %(status)s, not pending", status=row.status),
+            code="invalid_status",
+        )
     if approve:
         _count_approval(user_id)
     db.session.commit()
@@ -124,7 +145,7 @@ def set_disabled(user_id: int, disabled: bool, note: str = "") -> Distributor:
     """Disable (earns nothing new, keeps the balance) or re-enable a distributor."""
     row = db.session.get(Distributor, user_id)
     if row is None:
-        raise NotFound("no such distributor")
+        raise NotFound(_("no such distributor"))
     source, target = (
         (DistributorStatus.APPROVED, DistributorStatus.DISABLED)
         if disabled
@@ -137,7 +158,7 @@ def set_disabled(user_id: int, disabled: bool, note: str = "") -> Distributor:
     )
     if moved.rowcount != 1:
         db.session.rollback()
-        raise Conflict(f"the distributor is {row.status}", code="invalid_status")
+        raise Conflict(_("the distributor is %(status)s", status=row.status), code="invalid_status")
     db.session.commit()
     db.session.refresh(row)
     return row
@@ -207,12 +228,12 @@ class LevelSpec:
 def _validate_level(spec: LevelSpec) -> None:
     errors: dict[str, str] = {}
     if not spec.name.strip():
-        errors["name"] = "required"
+        errors["name"] = _("required")
     for name in ("level1_rate_bp", "level2_rate_bp"):
         if not 0 <= getattr(spec, name) <= BP_WHOLE:
-            errors[name] = "0..10000 basis points"
+            errors[name] = _("0..10000 basis points")
     if spec.level1_rate_bp + spec.level2_rate_bp > BP_WHOLE:
-        errors["level2_rate_bp"] = "level 1 and level 2 rates together exceed 100 %"
+        errors["level2_rate_bp"] = _("level 1 and level 2 rates together exceed 100 %")
     for name in (
         "min_settled_commission_fen",
         "min_team_sales_fen",
@@ -220,11 +241,11 @@ def _validate_level(spec: LevelSpec) -> None:
         "min_own_paid_orders",
     ):
         if getattr(spec, name) < 0:
-            errors[name] = "must not be negative"
+            errors[name] = _("must not be negative")
     if spec.condition_mode not in ("any", "all"):
-        errors["condition_mode"] = "any or all"
+        errors["condition_mode"] = _("any or all")
     if errors:
-        raise ApiError("invalid level", code="invalid", fields=errors)
+        raise ApiError(_("invalid level"), code="invalid", fields=errors)
 
 
 def create_level(spec: LevelSpec) -> DistributorLevel:
@@ -237,7 +258,7 @@ def create_level(spec: LevelSpec) -> DistributorLevel:
     except IntegrityError:
         db.session.rollback()
         raise Conflict(
-            "a level has that rank", code="rank_taken", fields={"rank": "taken"}
+            _("a level has that rank"), code="rank_taken", fields={"rank": _("taken")}
         ) from None
     return level
 
@@ -250,9 +271,9 @@ def grant_level(user_id: int, level_id: int | None) -> Distributor:
     """Set a distributor's level by hand (up or down). Raises NotFound."""
     row = db.session.get(Distributor, user_id)
     if row is None:
-        raise NotFound("no such distributor")
+        raise NotFound(_("no such distributor"))
     if level_id is not None and db.session.get(DistributorLevel, level_id) is None:
-        raise NotFound("no such level", fields={"level_id": "not found"})
+        raise NotFound(_("no such level"), fields={"level_id": _("not found")})
     row.level_id = level_id
     db.session.commit()
     return row

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import String, func, literal, select, update
 from sqlalchemy.exc import OperationalError
 
@@ -240,18 +241,20 @@ def set_referrer_by_staff(user_id: int, new_parent_id: int | None) -> Referral:
     distributor, or a chain too deep to store.
     """
     if db.session.get(User, user_id) is None:
-        raise NotFound("no such user")
+        raise NotFound(_("no such user"))
     if new_parent_id == user_id:
         raise ApiError(
-            "nobody refers themselves", code="self", fields={"referrer_id": "cannot be the user"}
+            _("nobody refers themselves"),
+            code="self",
+            fields={"referrer_id": _("cannot be the user")},
         )
     if new_parent_id is not None:
         referrer = db.session.get(Distributor, new_parent_id)
         if referrer is None or referrer.status != DistributorStatus.APPROVED:
             raise ApiError(
-                "the referrer is not an approved distributor",
+                _("the referrer is not an approved distributor"),
                 code="not_distributor",
-                fields={"referrer_id": "not an approved distributor"},
+                fields={"referrer_id": _("not an approved distributor")},
             )
 
     _take_binding_lock()
@@ -267,14 +270,16 @@ def set_referrer_by_staff(user_id: int, new_parent_id: int | None) -> Referral:
         if f"/{user_id}/" in their_path:
             db.session.rollback()
             raise ApiError(
-                "the referrer is in the user's own team: that would close a cycle",
+                _("the referrer is in the user's own team: that would close a cycle"),
                 code="cycle",
-                fields={"referrer_id": "is in this user's team (a cycle)"},
+                fields={"referrer_id": _("is in this user's team (a cycle)")},
             )
         if len(f"{their_path}{new_parent_id}/{user_id}/") > MAX_PATH:
             db.session.rollback()
             raise ApiError(
-                "the chain would be too deep", code="too_deep", fields={"referrer_id": "too deep"}
+                _("the chain would be too deep"),
+                code="too_deep",
+                fields={"referrer_id": _("too deep")},
             )
     if mine is None:
         mine = Referral(user_id=user_id, path="/", depth=0)

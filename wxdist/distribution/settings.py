@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from flask_babel import gettext as _
+
 from wxdist.core.errors import ApiError
 from wxdist.core.extensions import db
 from wxdist.core.money import BP_WHOLE
@@ -110,39 +112,39 @@ def validate_changes(changes: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in EDITABLE:
-            errors[name] = "no such setting"
+            errors[name] = _("no such setting")
             continue
         if name in BOOLEANS:
             if not isinstance(value, bool):
-                errors[name] = "must be true or false"
+                errors[name] = _("must be true or false")
                 continue
         elif name == "withdraw_methods":
             methods = value.split(",") if isinstance(value, str) else []
             if not methods or any(m not in WITHDRAW_METHODS for m in methods):
-                errors[name] = f"a comma list of {', '.join(WITHDRAW_METHODS)}"
+                errors[name] = _("a comma list of %(choices)s", choices=", ".join(WITHDRAW_METHODS))
                 continue
             value = ",".join(dict.fromkeys(methods))
         elif name in CHOICES:
             if value not in CHOICES[name]:
-                errors[name] = f"must be one of {', '.join(CHOICES[name])}"
+                errors[name] = _("must be one of %(choices)s", choices=", ".join(CHOICES[name]))
                 continue
         elif name == "depth":
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                errors[name] = "must be 1 or 2"
+                errors[name] = _("must be 1 or 2")
                 continue
             if value > 2:
-                errors[name] = (
+                errors[name] = _(
                     "at most 2 levels: WeChat's rules and the law on pyramid selling forbid more"
                 )
                 continue
         else:
             low, high = RANGES[name]
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                errors[name] = f"must be an integer from {low} to {high}"
+                errors[name] = _("must be an integer from %(low)s to %(high)s", low=low, high=high)
                 continue
         clean[name] = value
     if errors:
-        raise ApiError("invalid settings", code="invalid", fields=errors)
+        raise ApiError(_("invalid settings"), code="invalid", fields=errors)
     return clean
 
 
@@ -159,7 +161,7 @@ def update_settings(**changes: Any) -> Settings:
     errors = _cross_field_errors(row)
     if errors:
         db.session.rollback()
-        raise ApiError("invalid settings", code="invalid", fields=errors)
+        raise ApiError(_("invalid settings"), code="invalid", fields=errors)
     db.session.commit()
     return get_settings()
 
@@ -167,13 +169,13 @@ def update_settings(**changes: Any) -> Settings:
 def _cross_field_errors(row: DistributionSettings) -> dict[str, str]:
     errors = {}
     if row.level1_rate_bp + row.level2_rate_bp > BP_WHOLE:
-        errors["level2_rate_bp"] = "level 1 and level 2 rates together exceed 100 %"
+        errors["level2_rate_bp"] = _("level 1 and level 2 rates together exceed 100 %")
     if row.withdraw_min_fen > row.withdraw_max_fen:
-        errors["withdraw_min_fen"] = "more than withdraw_max_fen"
+        errors["withdraw_min_fen"] = _("more than %(name)s", name="withdraw_max_fen")
     if row.withdraw_max_fen > row.withdraw_daily_max_fen:
-        errors["withdraw_max_fen"] = "more than withdraw_daily_max_fen"
+        errors["withdraw_max_fen"] = _("more than %(name)s", name="withdraw_daily_max_fen")
     if row.withdraw_min_fee_fen >= row.withdraw_min_fen:
-        errors["withdraw_min_fee_fen"] = "the minimum fee would eat the minimum withdrawal"
+        errors["withdraw_min_fee_fen"] = _("the minimum fee would eat the minimum withdrawal")
     return errors
 
 

@@ -55,7 +55,7 @@ def validity(template: CouponTemplate, claimed_at: datetime) -> tuple[datetime, 
     return template.valid_from, template.valid_until
 
 
-def _refuse(message: str, code: str) -> Conflict:
+def _refuse(message: str, *, code: str) -> Conflict:
     db.session.rollback()
     return Conflict(message, code=code, fields={"template_id": message})
 
@@ -64,16 +64,16 @@ def _check_claimable(template: CouponTemplate, user_id: int, source: str, now: d
     if template.status != OfferStatus.ACTIVE or not (
         template.claim_starts_at <= now < template.claim_ends_at
     ):
-        raise _refuse(_("This coupon cannot be claimed now."), "claim_closed")
+        raise _refuse(_("This coupon cannot be claimed now."), code="claim_closed")
     audience = template.audience
     if audience == CouponAudience.STAFF_ISSUED and source != STAFF:
-        raise _refuse(_("This coupon is only given out by the store."), "staff_only")
+        raise _refuse(_("This coupon is only given out by the store."), code="staff_only")
     if audience == CouponAudience.DISTRIBUTOR_CUSTOMERS and source not in (SHARE, STAFF):
-        raise _refuse(_("This coupon comes with a distributor's share."), "share_only")
+        raise _refuse(_("This coupon comes with a distributor's share."), code="share_only")
     if audience == CouponAudience.NEW_USERS and db.session.scalar(
         select(Order.id).where(Order.user_id == user_id, Order.paid_at.is_not(None)).limit(1)
     ):
-        raise _refuse(_("This coupon is for new customers only."), "new_users_only")
+        raise _refuse(_("This coupon is for new customers only."), code="new_users_only")
 
 
 def _slots(template: CouponTemplate, user_id: int, now: datetime) -> tuple[int, str | None]:
@@ -88,7 +88,7 @@ def _slots(template: CouponTemplate, user_id: int, now: datetime) -> tuple[int, 
         )
     )
     if held >= template.per_user_limit:
-        raise _refuse(_("You already hold as many of this coupon as allowed."), "limit_reached")
+        raise _refuse(_("You already hold as many of this coupon as allowed."), code="limit_reached")
     if not template.per_day_limit:
         return held + 1, None
     day = to_local(now).strftime("%Y%m%d")
@@ -102,7 +102,7 @@ def _slots(template: CouponTemplate, user_id: int, now: datetime) -> tuple[int, 
         )
     )
     if today >= template.per_day_limit:
-        raise _refuse(_("You have claimed as many of this coupon as allowed today."), "daily_limit")
+        raise _refuse(_("You have claimed as many of this coupon as allowed today."), code="daily_limit")
     return held + 1, f"{day}:{today + 1}"
 
 
@@ -147,7 +147,7 @@ def claim(
             )
         )
         if taken.rowcount != 1:
-            raise _refuse(_("All of this coupon have been claimed."), "sold_out")
+            raise _refuse(_("All of this coupon have been claimed."), code="sold_out")
         valid_from, valid_until = validity(template, now)
         try:
             coupon_id = db.session.execute(

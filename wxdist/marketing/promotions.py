@@ -51,7 +51,7 @@ def create_timed_discount(
     if (price_fen is None) == (pay_rate_bp is None):
         problems["price_fen"] = _("Set either a promotional price or a discount rate, not both.")
     elif pay_rate_bp is not None and not 1 <= pay_rate_bp < BP_WHOLE:
-        problems["pay_rate_bp"] = _("The rate must be between 0.01% and 99.99% of the price.")
+        problems["pay_rate_bp"] = _("The rate must be above nothing and below the full price.")
     sku = db.session.scalar(select(Sku).where(Sku.id == sku_id).with_for_update())
     if sku is None:
         db.session.rollback()
@@ -120,7 +120,7 @@ def _tier_problems(tiers: list[dict[str, Any]], by_count: bool) -> str | None:
         if off is not None and not by_count and off >= threshold:
             return _("An amount off must be less than its threshold.")
         if rate is not None and (not isinstance(rate, int) or not 1 <= rate < BP_WHOLE):
-            return _("The rate must be between 0.01% and 99.99% of the price.")
+            return _("The rate must be above nothing and below the full price.")
     return None
 
 

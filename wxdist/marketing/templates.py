@@ -61,7 +61,7 @@ def _problems(spec: TemplateSpec) -> dict[str, str]:  # noqa: C901 (one check pe
     elif spec.off_fen is not None and spec.off_fen < 1:
         found["off_fen"] = _("The amount off must be at least ¥0.01.")
     elif spec.pay_rate_bp is not None and not 1 <= spec.pay_rate_bp < BP_WHOLE:
-        found["pay_rate_bp"] = _("The rate must be between 0.01% and 99.99% of the price.")
+        found["pay_rate_bp"] = _("The rate must be above nothing and below the full price.")
     if spec.cap_fen is not None and (spec.pay_rate_bp is None or spec.cap_fen < 1):
         found["cap_fen"] = _("A cap goes with a discount rate and is at least ¥0.01.")
     if spec.threshold_fen < 0:

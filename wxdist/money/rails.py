@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from flask_babel import gettext as _
+
 from wxdist.core.errors import ApiError
 from wxdist.core.gateways import gateways
 from wxdist.distribution.settings import Settings
@@ -208,7 +210,7 @@ class AlipayRail(_NoNotify):
     api_label = ""
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
-        missing = _missing(account, ("alipay_login", "real_name"), "required for Alipay")
+        missing = _missing(account, ("alipay_login", "real_name"), _("required for Alipay"))
         details = {"login": account.alipay_login.strip(), "name": account.real_name.strip()}
         return _checked(missing, details, f"支付宝 {mask_account(details['login'])}")
 
@@ -251,11 +253,11 @@ class BankRail(_NoNotify):
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
         missing = _missing(
-            account, ("bank_name", "card_number", "holder"), "required for a bank card"
+            account, ("bank_name", "card_number", "holder"), _("required for a bank card")
         )
         number = account.card_number.replace(" ", "")
         if number and not (number.isascii() and number.isdigit() and 12 <= len(number) <= 30):
-            missing["account.card_number"] = "12 to 30 digits"
+            missing["account.card_number"] = _("12 to 30 digits")
         details = {
             "bank": account.bank_name.strip(),
             "number": number,
@@ -279,7 +281,7 @@ def _checked(
     missing: dict[str, str], details: dict[str, Any], masked: str
 ) -> tuple[dict[str, Any], str]:
     if missing:
-        raise ApiError("account details are missing", fields=missing)
+        raise ApiError(_("account details are missing"), fields=missing)
     return details, masked
 
 

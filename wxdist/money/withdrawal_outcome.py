@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from wxdist.accounts import ledger
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.extensions import db
@@ -62,23 +64,25 @@ def mark_failed(withdrawal: Held, reason: str, sources: tuple[str, ...]) -> bool
 def mark_bank_paid(withdrawal_id: int, reference: str) -> Withdrawal:
     """Staff paid a bank withdrawal by hand. Raises ApiError (reference), Conflict."""
     if not reference.strip():
-        raise ApiError("the bank reference is required", fields={"reference": "required"})
+        raise ApiError(_("the bank reference is required"), fields={"reference": _("required")})
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
     if withdrawal is None or rails.is_automatic(withdrawal.method):
-        raise NotFound("no such bank withdrawal")
+        raise NotFound(_("no such bank withdrawal"))
     if not mark_paid(withdrawal, reference.strip(), (WithdrawalStatus.APPROVED,)):
-        raise Conflict("only an approved bank withdrawal can be marked paid", code="invalid_status")
+        raise Conflict(
+            _("only an approved bank withdrawal can be marked paid"), code="invalid_status"
+        )
     return db.session.get(Withdrawal, withdrawal_id, populate_existing=True)
 
 
 def mark_bank_failed(withdrawal_id: int, reason: str) -> Withdrawal:
     if not reason.strip():
-        raise ApiError("a reason is required", fields={"reason": "required"})
+        raise ApiError(_("a reason is required"), fields={"reason": _("required")})
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
     if withdrawal is None or rails.is_automatic(withdrawal.method):
-        raise NotFound("no such bank withdrawal")
+        raise NotFound(_("no such bank withdrawal"))
     if not mark_failed(withdrawal, reason.strip(), (WithdrawalStatus.APPROVED,)):
         raise Conflict(
-            "only an approved bank withdrawal can be marked failed", code="invalid_status"
+            _("only an approved bank withdrawal can be marked failed"), code="invalid_status"
         )
     return db.session.get(Withdrawal, withdrawal_id, populate_existing=True)

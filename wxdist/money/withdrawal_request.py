@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from wxdist.accounts import ledger
@@ -45,17 +46,21 @@ def request_withdrawal(
     settings = get_settings()
     distributor = db.session.get(Distributor, user_id)
     if distributor is None or distributor.status != DistributorStatus.APPROVED:
-        raise Forbidden("only an approved distributor can withdraw", code="not_distributor")
+        raise Forbidden(_("only an approved distributor can withdraw"), code="not_distributor")
     if method not in settings.methods:
         raise ApiError(
-            "this method is not available",
-            fields={"method": f"one of {', '.join(settings.methods)}"},
+            _("this method is not available"),
+            fields={"method": _("one of %(choices)s", choices=", ".join(settings.methods))},
         )
     if not settings.withdraw_min_fen <= amount_fen <= settings.withdraw_max_fen:
         raise ApiError(
-            "amount out of range",
+            _("amount out of range"),
             fields={
-                "amount_fen": f"between {settings.withdraw_min_fen} and {settings.withdraw_max_fen}"
+                "amount_fen": _(
+                    "between %(low)s and %(high)s",
+                    low=settings.withdraw_min_fen,
+                    high=settings.withdraw_max_fen,
+                )
             },
         )
     rail = rails.choose(method, settings)
@@ -84,9 +89,9 @@ def request_withdrawal(
         room = max(0, settings.withdraw_daily_max_fen - today)
         db.session.rollback()
         raise Conflict(
-            "today's withdrawal limit would be exceeded",
+            _("today's withdrawal limit would be exceeded"),
             code="daily_limit",
-            fields={"amount_fen": f"at most {room} more today"},
+            fields={"amount_fen": _("at most %(room)s more today", room=room)},
         )
     withdrawal = Withdrawal(
         user_id=user_id,
@@ -110,7 +115,7 @@ def request_withdrawal(
         amount_fen,
         "withdraw",
         f"w{withdrawal.id}:hold",
-        refusal=("not enough available balance", "more than your available balance"),
+        refusal=(_("not enough available balance"), _("more than your available balance")),
     )
     auto = (
         settings.withdraw_auto_approve_below_fen > 0
@@ -129,7 +134,7 @@ def request_withdrawal(
 def get_own(user_id: int, withdrawal_id: int) -> Withdrawal:
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
     if withdrawal is None or withdrawal.user_id != user_id:
-        raise NotFound("no such withdrawal", fields={"withdrawal_id": "not found"})
+        raise NotFound(_("no such withdrawal"), fields={"withdrawal_id": _("not found")})
     return withdrawal
 
 
@@ -155,7 +160,7 @@ def cancel_own(user_id: int, withdrawal_id: int) -> Withdrawal:
     )
     if withdrawal is None:
         raise Conflict(
-            "only a withdrawal waiting for review can be cancelled", code="invalid_status"
+            _("only a withdrawal waiting for review can be cancelled"), code="invalid_status"
         )
     return_money(withdrawal, "withdraw_cancelled")
     db.session.commit()

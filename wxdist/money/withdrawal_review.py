@@ -3,6 +3,7 @@ money goes back), retry a definite payout failure under a new payout number."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from wxdist.core.errors import ApiError, Conflict, NotFound
@@ -34,7 +35,7 @@ def approve(withdrawal_id: int, note: str = "") -> Withdrawal:
     )
     if withdrawal is None:
         raise Conflict(
-            "only a withdrawal waiting for review can be approved", code="invalid_status"
+            _("only a withdrawal waiting for review can be approved"), code="invalid_status"
         )
     db.session.commit()
     enqueue_payout(withdrawal)
@@ -86,7 +87,9 @@ def approve_batch(withdrawal_ids: list[int], note: str = "", batch: int = 50) ->
 def reject(withdrawal_id: int, reason: str) -> Withdrawal:
     """Staff reject with a reason; the money returns to available. Raises ApiError, Conflict."""
     if not reason.strip():
-        raise ApiError("a rejection needs a reason", fields={"reason": "tell the distributor why"})
+        raise ApiError(
+            _("a rejection needs a reason"), fields={"reason": _("tell the distributor why")}
+        )
     withdrawal = end(
         withdrawal_id,
         (WithdrawalStatus.PENDING_REVIEW,),
@@ -98,7 +101,7 @@ def reject(withdrawal_id: int, reason: str) -> Withdrawal:
     )
     if withdrawal is None:
         raise Conflict(
-            "only a withdrawal waiting for review can be rejected", code="invalid_status"
+            _("only a withdrawal waiting for review can be rejected"), code="invalid_status"
         )
     return_money(withdrawal, "withdraw_rejected")
     db.session.commit()
@@ -123,10 +126,12 @@ def retry_failed(withdrawal_id: int) -> Withdrawal:
     """
     withdrawal = db.session.get(Withdrawal, withdrawal_id)
     if withdrawal is None or not rails.is_automatic(withdrawal.method):
-        raise NotFound("no such WeChat or Alipay withdrawal", fields={"withdrawal_id": "not found"})
+        raise NotFound(
+            _("no such WeChat or Alipay withdrawal"), fields={"withdrawal_id": _("not found")}
+        )
     distributor = db.session.get(Distributor, withdrawal.user_id)
     if distributor is None or distributor.status != DistributorStatus.APPROVED:
-        raise Conflict("the user is no longer an approved distributor", code="not_distributor")
+        raise Conflict(_("the user is no longer an approved distributor"), code="not_distributor")
     now = utcnow()
     moved = end(
         withdrawal_id,
@@ -144,15 +149,15 @@ def retry_failed(withdrawal_id: int) -> Withdrawal:
         reviewed_at=now,
     )
     if moved is None:
-        raise Conflict("only a failed withdrawal can be retried", code="invalid_status")
+        raise Conflict(_("only a failed withdrawal can be retried"), code="invalid_status")
     hold(
         moved.user_id,
         moved.amount_fen,
         "withdraw_retry",
         round_key(moved, "hold"),
         refusal=(
-            "the distributor no longer has this amount available; it cannot be retried",
-            "more than the distributor's available balance",
+            _("the distributor no longer has this amount available; it cannot be retried"),
+            _("more than the distributor's available balance"),
         ),
     )
     db.session.commit()

@@ -52,7 +52,7 @@ def product_picture_move(product_id: int, image_id: int):  # type: ignore[no-unt
     queries.product(product_id) or abort(404)
     step = {"-1": -1, "1": 1}.get(request.form.get("step", ""))
     if step is None:
-        raise ApiError("bad move", fields={"step": "-1 (earlier) or 1 (later)"})
+        raise pictures.bad_move()
     before = [image.url for image in queries.product_pictures(product_id)]
     with audited("product.picture_move", "product", product_id, before={"urls": before}) as note:
         note.after = {"urls": pictures.move_picture(product_id, image_id, step)}

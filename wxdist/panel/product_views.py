@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from wxdist.catalog import admin as catalog_admin
 from wxdist.catalog.admin import MAX_SORT, MAX_STOCK, ProductInput, SkuInput
-from wxdist.catalog.products import set_on_shelf
+from wxdist.catalog.products import bad_shelf_request, set_on_shelf
 from wxdist.core.errors import ApiError
 from wxdist.models import Product, Sku
 from wxdist.panel.access import area
@@ -356,7 +356,7 @@ def product_shelf(product_id: int):  # type: ignore[no-untyped-def]
     product = queries.product(product_id) or abort(404)
     form = ShelfForm()
     if not form.validate_on_submit() or form.on_shelf.data not in ("1", "0"):
-        raise ApiError("bad shelf request", fields={"on_shelf": "1 (on shelf) or 0 (off)"})
+        raise bad_shelf_request()
     wanted = form.on_shelf.data == "1"
     with audited(
         "product.shelf", "product", product_id, before={"on_shelf": product.on_shelf}

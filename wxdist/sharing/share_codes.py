@@ -20,6 +20,7 @@ import re
 import string
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from wxdist.core.errors import ApiError, Forbidden, NotFound
@@ -64,9 +65,13 @@ def check_channel(channel: str | None) -> str:
     channel = (channel or "").strip()
     if channel and not _CHANNEL_RE.match(channel):
         raise ApiError(
-            "invalid channel tag",
+            _("invalid channel tag"),
             code="invalid",
-            fields={"channel": f"lower-case letters, digits and _, at most {CHANNEL_MAX}"},
+            fields={
+                "channel": _(
+                    "lower-case letters, digits and _, at most %(count)s", count=CHANNEL_MAX
+                )
+            },
         )
     return channel
 
@@ -77,7 +82,7 @@ def check_sharable_product(product_id: int | None) -> Product | None:
         return None
     product = db.session.get(Product, product_id)
     if product is None or not product.on_shelf:
-        raise NotFound("no such product on shelf", fields={"product_id": "not found"})
+        raise NotFound(_("no such product on shelf"), fields={"product_id": _("not found")})
     return product
 
 
@@ -89,7 +94,7 @@ def get_or_create(distributor_id: int, product_id: int | None, channel: str = ""
     """
     channel = check_channel(channel)
     if not is_active_distributor(distributor_id):
-        raise Forbidden("only approved distributors can share", code="not_distributor")
+        raise Forbidden(_("only approved distributors can share"), code="not_distributor")
     check_sharable_product(product_id)
     row = _find(distributor_id, product_id, channel)
     if row is not None:

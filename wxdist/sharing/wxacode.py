@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.errors import GatewayFailed
@@ -93,7 +94,11 @@ def _fetch(spec: CodeSpec) -> bytes:
         )
     except GatewayRejected as exc:
         raise GatewayFailed(
-            f"WeChat refused the mini-program code ({exc.code}: {exc.message})"
+            _(
+                "WeChat refused the mini-program code (%(gateway_code)s: %(message)s)",
+                gateway_code=exc.code,
+                message=exc.message,
+            )
         ) from None
     except GatewayUnavailable:
-        raise GatewayFailed("WeChat did not answer; try again") from None
+        raise GatewayFailed(_("WeChat did not answer; try again")) from None

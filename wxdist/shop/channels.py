@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from flask import Request, current_app
+from flask_babel import gettext as _
 
 from payments.errors import GatewayRejected, GatewayUnavailable, InvalidNotify
 from wxdist.core.clock import SHANGHAI
@@ -189,10 +190,11 @@ class WeChatChannel:
                 )
             except GatewayRejected as exc:
                 raise GatewayFailed(
-                    f"WeChat Pay refused: {exc.message}", code="gateway_rejected"
+                    _("WeChat Pay refused: %(message)s", message=exc.message),
+                    code="gateway_rejected",
                 ) from None
             except GatewayUnavailable:
-                raise GatewayFailed("WeChat Pay did not answer; try again") from None
+                raise GatewayFailed(_("WeChat Pay did not answer; try again")) from None
             db.session.commit()
         return Checkout(wechat_params=pay.jsapi_params(payment.prepay_id))
 
@@ -386,9 +388,13 @@ def require(name: str) -> PayChannel:
     (400) naming the field otherwise."""
     channel = _CHANNELS.get(name)
     if channel is None:
-        raise ApiError("unknown channel", fields={"channel": f"must be {' or '.join(_CHANNELS)}"})
+        raise ApiError(
+            _("unknown channel"),
+            fields={"channel": _("one of %(choices)s", choices=", ".join(_CHANNELS))},
+        )
     if not channel.enabled():
         raise ApiError(
-            f"{channel.label} is not enabled", fields={"channel": f"{channel.name} is not enabled"}
+            _("%(channel)s is not enabled", channel=channel.label),
+            fields={"channel": _("%(channel)s is not enabled", channel=channel.name)},
         )
     return channel

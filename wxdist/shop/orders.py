@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -120,9 +121,13 @@ def _read_lines(
     for sku_id, quantity in merged.items():
         if quantity > MAX_QUANTITY:
             raise Conflict(
-                "too many of one item",
+                _("too many of one item"),
                 code="too_many",
-                fields={f"items.{positions[sku_id]}.quantity": f"at most {MAX_QUANTITY}"},
+                fields={
+                    f"items.{positions[sku_id]}.quantity": _(
+                        "at most %(count)s", count=MAX_QUANTITY
+                    )
+                },
             )
 
     conn = db.session.connection()
@@ -143,9 +148,9 @@ def _read_lines(
         if row is None or not row.is_active or not row.on_shelf:
             db.session.rollback()
             raise Conflict(
-                "an item is not for sale",
+                _("an item is not for sale"),
                 code="not_for_sale",
-                fields={f"items.{positions[sku_id]}.sku_id": "no such SKU on sale"},
+                fields={f"items.{positions[sku_id]}.sku_id": _("no such SKU on sale")},
             )
 
     return merged, positions, found
@@ -195,9 +200,9 @@ def create_order(
         if conn.execute(_RESERVE, {"sku": sku_id, "quantity": merged[sku_id]}).rowcount != 1:
             db.session.rollback()
             raise Conflict(
-                "not enough stock",
+                _("not enough stock"),
                 code="out_of_stock",
-                fields={f"items.{positions[sku_id]}.quantity": "not enough stock"},
+                fields={f"items.{positions[sku_id]}.quantity": _("not enough stock")},
             )
 
     items = [
@@ -242,7 +247,7 @@ def create_order(
             item["id"] = conn.execute(_INSERT_ITEM, item).inserted_primary_key[0]
     except IntegrityError:  # an order_no collision: astronomically rare, but never a 500
         db.session.rollback()
-        raise Conflict("please try again", code="retry") from None
+        raise Conflict(_("please try again"), code="retry") from None
     try:
         _record_offers(order["id"], items, priced)
         offers.source().lock_coupon(claims.user_id, order["id"], priced)
@@ -298,7 +303,7 @@ def get_user_order(user_id: int, order_id: int) -> Order:
     """Raises NotFound for another user's order (no hint that it exists)."""
     order = db.session.get(Order, order_id)
     if order is None or order.user_id != user_id:
-        raise NotFound("no such order", fields={"order_id": "not found"})
+        raise NotFound(_("no such order"), fields={"order_id": _("not found")})
     return order
 
 
@@ -368,7 +373,10 @@ def confirm_receipt(user_id: int, order_id: int) -> Order:
     if moved.rowcount != 1:
         db.session.rollback()
         raise Conflict(
-            f"only a shipped order can be received; this one is {order.status}",
+            _(
+                "only a shipped order can be received; this one is %(status)s",
+                status=order.status,
+            ),
             code="invalid_status",
         )
     db.session.commit()
@@ -381,15 +389,15 @@ def ship_order(order_id: int, carrier: str, tracking_no: str) -> Order:
     `tracking_no` when one is blank or too long, NotFound, Conflict (not paid)."""
     carrier, tracking_no = carrier.strip(), tracking_no.strip()
     errors = {
-        name: "required" if not value else "at most 64 characters"
+        name: _("required") if not value else _("at most %(count)s characters", count=64)
         for name, value in (("carrier", carrier), ("tracking_no", tracking_no))
         if not value or len(value) > 64
     }
     if errors:
-        raise ApiError("the carrier and the tracking number are required", fields=errors)
+        raise ApiError(_("the carrier and the tracking number are required"), fields=errors)
     order = db.session.get(Order, order_id)
     if order is None:
-        raise NotFound("no such order")
+        raise NotFound(_("no such order"))
     moved = db.session.execute(
         update(Order)
         .where(Order.id == order_id, Order.status == OrderStatus.PAID)
@@ -403,7 +411,8 @@ def ship_order(order_id: int, carrier: str, tracking_no: str) -> Order:
     if moved.rowcount != 1:
         db.session.rollback()
         raise Conflict(
-            f"only a paid order can ship; this one is {order.status}", code="invalid_status"
+            _("only a paid order can ship; this one is %(status)s", status=order.status),
+            code="invalid_status",
         )
     db.session.commit()
     db.session.refresh(order)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
@@ -67,11 +68,12 @@ def start_payment(user: User, order: Order, channel: str, client_ip: str) -> Pay
     pay_channel = channels.require(channel)
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict(
-            f"the order is {order.status}, not waiting for payment", code="invalid_status"
+            _("the order is %(status)s, not waiting for payment", status=order.status),
+            code="invalid_status",
         )
     now = utcnow()
     if order.expires_at <= now:
-        raise Conflict("the order has expired; place it again", code="order_expired")
+        raise Conflict(_("the order has expired; place it again"), code="order_expired")
 
     minutes_left = max(1, int((order.expires_at - now).total_seconds() // 60))
     payment = _payment_attempt(order, pay_channel)
@@ -97,7 +99,7 @@ def _payment_attempt(order: Order, pay_channel: channels.PayChannel) -> Payment:
     )
     if payment is not None:
         if payment.status != PaymentStatus.OPEN:
-            raise Conflict("this payment can no longer be made", code="invalid_status")
+            raise Conflict(_("this payment can no longer be made"), code="invalid_status")
         return payment
     payment = Payment(
         order_id=order.id,
@@ -330,17 +332,22 @@ def cancel_by_user(user: User, order_id: int) -> Order:
     order = order_service.get_user_order(user.id, order_id)
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict(
-            f"the order is {order.status}; only an unpaid order can be cancelled",
+            _(
+                "the order is %(status)s; only an unpaid order can be cancelled",
+                status=order.status,
+            ),
             code="invalid_status",
         )
     try:
         may_end = settle_unpaid(order)
     except GatewayUnavailable:
         db.session.rollback()
-        raise GatewayFailed("the payment gateway did not answer; try again") from None
+        raise GatewayFailed(_("the payment gateway did not answer; try again")) from None
     if not may_end or not order_service.end_unpaid_order(order.id, OrderStatus.CANCELLED):
         db.session.refresh(order)
-        raise Conflict(f"the order is already {order.status}", code="invalid_status")
+        raise Conflict(
+            _("the order is already %(status)s", status=order.status), code="invalid_status"
+        )
     db.session.refresh(order)
     return order
 

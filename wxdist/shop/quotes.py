@@ -29,12 +29,6 @@ from wxdist.shop.pricing import (
 )
 
 
-class PriceChanged(Conflict):
-    """The order's price is not the one the shopper was shown."""
-
-    code = "price_changed"
-
-
 def lines_from_rows(merged: Mapping[int, int], rows: Mapping[int, Any]) -> list[Line]:
     """Pricing lines from the catalogue rows of the order (sku id → quantity, sku id →
     row with id, product_id, category_id, price_fen)."""
@@ -61,12 +55,14 @@ def price_lines(
 
 
 def check_expected(priced: PricedOrder, expected_payable_fen: int | None) -> None:
-    """Raises PriceChanged (with the new payable) when the shopper saw another price."""
+    """Raises Conflict `price_changed` (with the new payable in `data`) when the shopper
+    saw another price."""
     if expected_payable_fen is not None and expected_payable_fen != priced.payable_fen:
         amount = yuan_text(priced.payable_fen)
-        raise PriceChanged(
+        raise Conflict(
             _("The price has changed to %(amount)s; please check the order again.", amount=amount),
             fields={"expected_payable_fen": _("The order now pays %(amount)s.", amount=amount)},
+            code="price_changed",
             data={"payable_fen": priced.payable_fen},
         )
 

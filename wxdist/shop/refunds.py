@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -48,24 +49,35 @@ def request_refund(
         .execution_options(populate_existing=True)
     )
     if order is None:
-        raise NotFound("no such order")
+        raise NotFound(_("no such order"))
     if order.status not in REFUNDABLE:
-        raise Conflict(f"an order that is {order.status} cannot be refunded", code="invalid_status")
+        raise Conflict(
+            _("an order that is %(status)s cannot be refunded", status=order.status),
+            code="invalid_status",
+        )
     if amount_fen <= 0 or amount_fen > order.paid_fen - order.refunded_fen:
         raise ApiError(
-            "refund amount out of range",
-            fields={"amount_fen": f"between 1 and {order.paid_fen - order.refunded_fen}"},
+            _("refund amount out of range"),
+            fields={
+                "amount_fen": _(
+                    "between %(low)s and %(high)s", low=1, high=order.paid_fen - order.refunded_fen
+                )
+            },
         )
     if order_item_id is not None:
         item = db.session.get(OrderItem, order_item_id)
         if item is None or item.order_id != order.id:
             raise ApiError(
-                "no such item in the order", fields={"order_item_id": "not in this order"}
+                _("no such item in the order"), fields={"order_item_id": _("not in this order")}
             )
         if amount_fen > item.paid_fen - item.refunded_fen:
             raise ApiError(
-                "refund amount exceeds the item",
-                fields={"amount_fen": f"at most {item.paid_fen - item.refunded_fen} for this item"},
+                _("refund amount exceeds the item"),
+                fields={
+                    "amount_fen": _(
+                        "at most %(count)s for this item", count=item.paid_fen - item.refunded_fen
+                    )
+                },
             )
     payment = db.session.scalar(
         select(Payment).where(
@@ -75,7 +87,7 @@ def request_refund(
         )
     )
     if payment is None:
-        raise Conflict("the order has no payment to refund", code="invalid_status")
+        raise Conflict(_("the order has no payment to refund"), code="invalid_status")
     sequence = (
         db.session.scalar(
             select(func.count()).select_from(Refund).where(Refund.order_id == order.id)
@@ -140,10 +152,15 @@ def settle_refund(
     """
     refund = db.session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no))
     if refund is None:
-        raise NotFound(f"no refund {out_refund_no}")
+        raise NotFound(_("no refund %(number)s", number=out_refund_no))
     if amount_fen is not None and amount_fen != refund.amount_fen:
         raise ApiError(
-            f"refund {out_refund_no}: gateway says {amount_fen}, we asked {refund.amount_fen}"
+            _(
+                "refund %(number)s: gateway says %(theirs)s, we asked %(ours)s",
+                number=out_refund_no,
+                theirs=amount_fen,
+                ours=refund.amount_fen,
+            )
         )
     order = db.session.scalar(
         select(Order)
@@ -207,7 +224,7 @@ def _spread_over_items(order: Order, refund: Refund) -> None:
         for item, amount in left
     ]
     remainder = refund.amount_fen - sum(share for _, share, _, _ in shares)
-    for item, share, _, cap in sorted(shares, key=lambda s: s[2], reverse=True):
+    for item, share, _remainder, cap in sorted(shares, key=lambda s: s[2], reverse=True):
         extra = 1 if remainder > 0 and share < cap else 0
         remainder -= extra
         item.refunded_fen += share + extra

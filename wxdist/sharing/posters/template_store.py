@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from wxdist.core.errors import ApiError
@@ -46,10 +47,14 @@ def template_from_record(kind: str, raw: str | None) -> PosterTemplate:
         return DEFAULTS[kind]
 
 
+def _unknown_kind() -> ApiError:
+    return ApiError(_("unknown poster kind"), fields={"kind": _("invite or product")})
+
+
 def get_template(kind: str) -> PosterTemplate:
     """The template in force. Raises ApiError for an unknown kind."""
     if kind not in DEFAULTS:
-        raise ApiError("unknown poster kind", fields={"kind": "invite or product"})
+        raise _unknown_kind()
     record = db.session.get(PosterTemplateRecord, kind)
     return template_from_record(kind, record.data if record is not None else None)
 
@@ -60,7 +65,7 @@ def set_template(kind: str, changes: dict[str, Any]) -> PosterTemplate:
     of that kind is redrawn on its next request (the content key holds the template).
     Raises ApiError for an unknown kind, key or value, or a background that is no image."""
     if kind not in DEFAULTS:
-        raise ApiError("unknown poster kind", fields={"kind": "invite or product"})
+        raise _unknown_kind()
     changes = dict(changes)
     image = changes.get("background_image")
     if image:
@@ -93,12 +98,12 @@ def _store_background(path_or_key: str) -> str:
     if not path.is_file():
         if storage().exists(path_or_key):
             return path_or_key
-        raise ApiError("no such image file", fields={"background_image": "a readable file"})
+        raise ApiError(_("no such image file"), fields={"background_image": _("a readable file")})
     data = path.read_bytes()
     try:
         Image.open(io.BytesIO(data)).verify()
     except (UnidentifiedImageError, OSError, SyntaxError):
-        raise ApiError("not an image", fields={"background_image": "PNG or JPEG"}) from None
+        raise ApiError(_("not an image"), fields={"background_image": _("PNG or JPEG")}) from None
     key = hashed_key("templates", hashlib.sha256(data).hexdigest(), "img")
     storage().put(key, data)
     return key

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+
 from wxdist.core.errors import ApiError
 
 KINDS = ("invite", "product")
@@ -117,51 +119,59 @@ def parse_overrides(raw: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _unknown_key(key: str) -> ApiError:
+    return ApiError(_("unknown template key"), fields={key: _("no such key")})
+
+
 def apply_changes(template: PosterTemplate, changes: dict[str, Any]) -> PosterTemplate:
     """`template` with dotted changes (`title.size`, `background`) applied and checked.
     Raises ApiError naming the key."""
     top: dict[str, Any] = {}
     nested: dict[str, dict[str, Any]] = {}
     for key, value in changes.items():
-        name, _, sub = key.partition(".")
+        name, _sep, sub = key.partition(".")
         current = getattr(template, name, None)
         if name == "kind" or current is None:
-            raise ApiError("unknown template key", fields={key: "no such key"})
+            raise _unknown_key(key)
         if sub:
             if not dataclasses.is_dataclass(current) or sub not in {
                 f.name for f in dataclasses.fields(current)
             }:
-                raise ApiError("unknown template key", fields={key: "no such key"})
+                raise _unknown_key(key)
             nested.setdefault(name, {})[sub] = _coerce(key, getattr(current, sub), value)
         else:
             if dataclasses.is_dataclass(current):
-                raise ApiError("set one part at a time", fields={key: f"e.g. {key}.x"})
+                raise ApiError(
+                    _("set one part at a time"), fields={key: _("e.g. %(key)s.x", key=key)}
+                )
             top[name] = _coerce(key, current, value)
     for name, parts in nested.items():
         top[name] = dataclasses.replace(getattr(template, name), **parts)
     result = dataclasses.replace(template, **top)
     if not (200 <= result.width <= 2000 and 200 <= result.height <= 4000):
-        raise ApiError("invalid template size", fields={"width": "200..2000, height 200..4000"})
+        raise ApiError(
+            _("invalid template size"), fields={"width": _("200..2000, height 200..4000")}
+        )
     return result
 
 
 def _coerce(key: str, current: Any, value: Any) -> Any:
     """`value` as the type of the field it replaces. Raises ApiError naming the key."""
     if isinstance(current, bool):
-        raise ApiError("not settable", fields={key: "not settable"})
+        raise ApiError(_("not settable"), fields={key: _("not settable")})
     if isinstance(current, int):
         try:
             number = int(value)
         except (TypeError, ValueError):
-            raise ApiError("not an integer", fields={key: "an integer"}) from None
+            raise ApiError(_("not an integer"), fields={key: _("an integer")}) from None
         if not -4000 <= number <= 4000:
-            raise ApiError("out of range", fields={key: "-4000..4000"})
+            raise ApiError(_("out of range"), fields={key: _("-4000..4000")})
         return number
     text = str(value)
     if key.endswith(("color", "background")) and not _COLOR_RE.match(text):
-        raise ApiError("not a colour", fields={key: "#rrggbb"})
+        raise ApiError(_("not a colour"), fields={key: _("#rrggbb")})
     if key.endswith(".align") and text not in ("left", "center", "right"):
-        raise ApiError("bad alignment", fields={key: "left, center or right"})
+        raise ApiError(_("bad alignment"), fields={key: _("left, center or right")})
     if len(text) > 200:
-        raise ApiError("too long", fields={key: "at most 200 characters"})
+        raise ApiError(_("too long"), fields={key: _("at most %(count)s characters", count=200)})
     return text

@@ -1,0 +1,128 @@
+"""Every `error.code` the API can answer, with what it means: the stable contract.
+
+Clients branch on `error.code`, never on `error.message` (that follows Accept-Language:
+zh-CN by default, or en). The OpenAPI document lists these codes; tests/test_error_codes.py
+fails when the code uses one that is not here.
+"""
+
+from __future__ import annotations
+
+# Codes our services and handlers raise (ApiError and its subclasses' defaults included).
+SERVICE_CODES: dict[str, str] = {
+    # generic (the ApiError classes' defaults and the error handlers)
+    "bad_request": "the request is wrong; `fields` names what to change",
+    "unauthorized": "no valid bearer token: log in first",
+    "forbidden": "the user may not do this",
+    "not_found": "no such resource (or not the user's)",
+    "conflict": "the request conflicts with the current state",
+    "gateway_error": "the payment or WeChat gateway refused or did not answer; try again",
+    "invalid": "one or more fields are invalid; `fields` names each with its message",
+    "invalid_json": "the body is missing, not application/json, not a JSON object or malformed",
+    "internal_error": "an unexpected error on the server; try again later",
+    # accounts
+    "invalid_token": "the bearer token is forged, malformed or revoked: log in again",
+    "token_expired": "the bearer token has expired: log in again",
+    "invalid_code": "WeChat refused the wx.login code",
+    "username_taken": "a staff account already has that username",
+    # catalogue
+    "stock_changed": "the stock moved since the page was read; reload and retry",
+    "unsupported_picture": "the upload is not a readable JPEG, PNG or WebP picture",
+    "picture_too_large": "the picture file is larger than allowed",
+    "picture_too_many_pixels": "the picture has more pixels than allowed",
+    "too_many_pictures": "the product has as many pictures as allowed",
+    # orders and payment
+    "too_many": "too many of one item in an order",
+    "not_for_sale": "an ordered SKU is not on sale",
+    "out_of_stock": "not enough stock for an ordered item",
+    "retry": "a rare collision; send the same request again",
+    "invalid_status": "the order, application or withdrawal is not in a state that allows this",
+    "order_expired": "the order was not paid in time; place it again",
+    "gateway_rejected": "the payment gateway refused the payment",
+    # prices, coupons and promotions
+    "price_changed": "the order no longer pays `expected_payable_fen`; `data.payable_fen` "
+    "is the new price: show it and place the order again",
+    "free_order": "the order would pay nothing; an order pays at least 1 fen",
+    "coupon_unusable": "the chosen coupon cannot be used on this order; `fields.coupon_id` "
+    "says why",
+    "claim_closed": "the coupon cannot be claimed now (outside its claim period, paused or "
+    "ended)",
+    "sold_out": "every coupon of this template has been claimed",
+    "limit_reached": "the shopper already holds as many of this coupon as allowed",
+    "daily_limit": "the shopper has claimed as many of this coupon as allowed today",
+    "staff_only": "only the store hands this coupon out",
+    "share_only": "this coupon is claimed through a distributor's share",
+    "new_users_only": "this coupon is for shoppers without a paid order",
+    "overlapping": "the SKU already has a limited-time discount in that period",
+    # distribution
+    "programme_off": "the distribution programme is closed",
+    "already_approved": "the user is already an approved distributor",
+    "already_disabled": "the user is a disabled distributor",
+    "already_pending": "the user's application is already waiting for review",
+    "spend_required": "the user has not spent enough yet to become a distributor",
+    "not_distributor": "only an approved distributor may do this",
+    "rank_taken": "a distributor level already has that rank",
+    "self": "a user cannot refer themselves",
+    "cycle": "the referrer is in the user's own team",
+    "too_deep": "the referral chain would be too deep",
+    # withdrawals
+    "insufficient_balance": "the available balance does not cover the amount",
+    "daily_limit": "the amount would exceed today's withdrawal limit",
+}
+
+# HTTP errors that are not ours (an unknown route, a wrong method, a body too large, ...):
+# the status code's code. Their messages are our own words per status (core.errors).
+HTTP_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    408: "request_timeout",
+    409: "conflict",
+    410: "gone",
+    411: "length_required",
+    412: "precondition_failed",
+    413: "request_entity_too_large",
+    414: "request_uri_too_long",
+    415: "unsupported_media_type",
+    416: "requested_range_not_satisfiable",
+    417: "expectation_failed",
+    418: "im_a_teapot",
+    421: "misdirected_request",
+    422: "unprocessable_entity",
+    423: "locked",
+    424: "failed_dependency",
+    428: "precondition_required",
+    429: "too_many_requests",
+    431: "request_header_fields_too_large",
+    451: "unavailable_for_legal_reasons",
+    500: "internal_server_error",
+    501: "not_implemented",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+    505: "http_version_not_supported",
+}
+HTTP_ERROR = "http_error"  # an HTTP status outside HTTP_CODES
+
+
+def _http_meaning(status: int, code: str) -> str:
+    return f"HTTP {status}: " + code.replace("_", " ")
+
+
+ERROR_CODES: dict[str, str] = {
+    **{code: _http_meaning(status, code) for status, code in HTTP_CODES.items()},
+    HTTP_ERROR: "another HTTP error; the status code says which",
+    **SERVICE_CODES,
+}
+
+
+def http_code(status: int) -> str:
+    """The `error.code` of an HTTP error with this status."""
+    return HTTP_CODES.get(status, HTTP_ERROR)
+
+
+def describe() -> str:
+    """The codes as a Markdown list (for the OpenAPI document)."""
+    return "\n".join(f"- `{code}`: {meaning}" for code, meaning in sorted(ERROR_CODES.items()))
