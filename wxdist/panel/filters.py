@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 from flask import Flask, current_app
 from flask_babel import get_locale
 
@@ -36,6 +36,11 @@ def local_time(moment: datetime | None, seconds: bool = False) -> str:
     locale = get_locale()
     patterns = TIME_PATTERNS.get(locale.language, TIME_PATTERNS["zh"])
     return format_datetime(to_local(moment), patterns[seconds], locale=locale)
+
+
+def short_day(day: date) -> str:
+    """A day without its year, the reader's way: '12月3日' in zh_CN, 'Dec 3' in en."""
+    return format_skeleton("MMMd", day, locale=get_locale())
 
 
 def csv_time(moment: datetime | None) -> str:

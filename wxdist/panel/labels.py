@@ -2,12 +2,17 @@
 
 Codes stay English in the database, the API and URLs; the panel shows `{{ code|label }}`,
 which is the code's name in the reader's language (the code itself if it has none yet).
+Payment channels and payout methods are named by their registries (`shop.channels`,
+`money.rails`), not here.
 """
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+
+from wxdist.money import rails
+from wxdist.shop import channels
 
 LABELS: dict[str, LazyString] = {
     # orders
@@ -41,11 +46,24 @@ LABELS: dict[str, LazyString] = {
     "owner": _l("owner"),
     "operator": _l("operator"),
     "finance": _l("finance"),
-    # payment channels and payout rails
-    "wechat": _l("WeChat Pay"),
-    "alipay": _l("Alipay"),
-    "bank": _l("bank card"),
 }
+
+
+def registered_label(code: str) -> LazyString | None:
+    """The name of a payment channel or payout method from its registry (the channel's
+    first: a WeChat payment and a WeChat withdrawal share the code), or None."""
+    channel = channels.find(code)
+    if channel is not None:
+        return channel.label
+    try:
+        return rails.label(code)
+    except rails.UnknownRail:
+        return None
+
+
+def labelled(code: str) -> bool:
+    """Whether the panel shows `code` through a label (a stored code, not free text)."""
+    return code in LABELS or registered_label(code) is not None
 
 
 def label(code: str | None) -> str:
@@ -53,4 +71,6 @@ def label(code: str | None) -> str:
     if code is None:
         return ""
     found = LABELS.get(str(code))
+    if found is None:
+        found = registered_label(str(code))
     return str(found) if found is not None else str(code)
