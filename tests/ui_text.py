@@ -22,6 +22,7 @@ from wxdist.panel.labels import labelled
 # Latin words allowed in the Chinese panel: the brand and what Chinese merchant software
 # writes in Latin letters too.
 LATIN_IN_CHINESE = {"wxdist", "SKU", "ID", "CSV", "URL", "openid", "JPEG", "PNG", "WebP", "MB"}
+LATIN_IN_CHINESE |= {"IP"}  # as in "IP 地址" (the audit log)
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 

@@ -74,3 +74,82 @@ def label(code: str | None) -> str:
     if found is None:
         found = registered_label(str(code))
     return str(found) if found is not None else str(code)
+
+
+# ---- Codes of the money, commission, staff and audit pages ---------------------------
+# Each table names the codes one column stores; they join LABELS below, so `|label` and
+# `label()` find them. A code already in LABELS keeps its label there (one code, one word).
+
+LEDGER_BUCKETS: dict[str, LazyString] = {
+    "frozen": _l("frozen"),
+    "available": _l("available"),
+    "withdrawing": _l("withdrawing"),
+}
+
+LEDGER_KINDS: dict[str, LazyString] = {
+    "commission": _l("commission earned"),
+    "clawback": _l("clawback"),
+    "settle": _l("settlement"),
+    "withdraw": _l("withdrawal requested"),
+    "withdraw_retry": _l("payout retried"),
+    "withdraw_paid": _l("paid out"),
+    "withdraw_failed": _l("payout failed, money returned"),
+    "withdraw_cancelled": _l("withdrawal cancelled, money returned"),
+    "withdraw_rejected": _l("withdrawal rejected, money returned"),
+}
+
+COMMISSION_RATE_SOURCES: dict[str, LazyString] = {
+    "product": _l("product"),
+    "level": _l("level"),
+    "default": _l("default"),
+}
+
+AUDIT_ACTIONS: dict[str, LazyString] = {
+    "distributor.review": _l("review distributor application"),
+    "distributor.level": _l("set distributor level"),
+    "distributor.disable": _l("disable distributor"),
+    "distributor.enable": _l("enable distributor"),
+    "distributor.referrer": _l("change distributor's referrer"),
+    "order.ship": _l("ship order"),
+    "order.refund": _l("refund order"),
+    "product.create": _l("create product"),
+    "product.update": _l("edit product"),
+    "product.shelf": _l("put product on or off shelf"),
+    "product.picture_add": _l("add product picture"),
+    "product.picture_move": _l("reorder product pictures"),
+    "product.picture_delete": _l("delete product picture"),
+    "sku.create": _l("add SKU"),
+    "sku.update": _l("edit SKU"),
+    "sku.stock": _l("adjust SKU stock"),
+    "settings.update": _l("change settings"),
+    "staff.create": _l("add staff account"),
+    "staff.role": _l("change staff role"),
+    "staff.enable": _l("enable staff account"),
+    "staff.disable": _l("disable staff account"),
+    "staff.password": _l("set staff password"),
+    "withdrawal.approve": _l("approve withdrawal"),
+    "withdrawal.reject": _l("reject withdrawal"),
+    "withdrawal.retry": _l("retry payout"),
+    "withdrawal.bank_paid": _l("mark bank transfer paid"),
+    "withdrawal.bank_failed": _l("mark bank transfer failed"),
+}
+
+AUDIT_TARGETS: dict[str, LazyString] = {
+    "distributor": _l("distributor"),
+    "order": _l("order"),
+    "product": _l("product"),
+    "sku": _l("SKU"),
+    "settings": _l("settings"),
+    "staff": _l("staff"),
+    "withdrawal": _l("withdrawal"),
+}
+
+for _table in (
+    LEDGER_BUCKETS,
+    LEDGER_KINDS,
+    COMMISSION_RATE_SOURCES,
+    AUDIT_ACTIONS,
+    AUDIT_TARGETS,
+):
+    for _code, _text in _table.items():
+        LABELS.setdefault(_code, _text)
