@@ -46,6 +46,9 @@ def test_withdrawal_review_flashes_read_in_chinese(
     shown = finance.get(page).get_data(as_text=True)
     assert f"提现 {first} 已拒绝，金额已退回余额。" in shown
     assert "rejected; the money" not in shown
+    # A withdrawal to WeChat goes to the distributor's change (微信零钱), not a payment.
+    assert "微信零钱" in shown and "微信支付" not in shown
+    assert "微信零钱" in finance.get("/panel/withdrawals").get_data(as_text=True)
 
     page = f"/panel/withdrawals/{second}"
     approved = post_form(finance, page, f"{page}/approve", note="")

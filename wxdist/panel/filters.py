@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask_babel import get_locale
 
 from wxdist.core.clock import to_local
-from wxdist.panel.labels import label
+from wxdist.panel.labels import label, method_label
 
 
 def fen(amount: int | None) -> str:
@@ -64,6 +64,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["fen"] = fen
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["method_label"] = method_label
     app.jinja_env.globals["page_lang"] = page_lang
     app.jinja_env.globals["panel_nav"] = NAV
     app.jinja_env.globals["panel_can"] = can

@@ -61,6 +61,15 @@ def registered_label(code: str) -> LazyString | None:
         return None
 
 
+def method_label(method: str | None) -> str:
+    """A withdrawal method as people call it (微信零钱, not the payment channel's 微信支付,
+    though both are stored as `wechat`); falls back to `label`."""
+    try:
+        return str(rails.label(method or ""))
+    except rails.UnknownRail:
+        return label(method)
+
+
 def labelled(code: str) -> bool:
     """Whether the panel shows `code` through a label (a stored code, not free text)."""
     return code in LABELS or registered_label(code) is not None
