@@ -18,7 +18,14 @@ def make_staff(app: Flask, role: str, username: str | None = None) -> str:
     """Create a staff account with PASSWORD; returns the username."""
     username = username or f"{role}-user"
     with app.app_context():
-        create_staff(username, PASSWORD, role, display_name=f"{role.title()} 小王")
+        create_staff(
+            username,
+            PASSWORD,
+            role,
+            display_name={"owner": "王老板", "operator": "运营小李", "finance": "财务小张"}.get(
+                role, "小王"
+            ),
+        )
     return username
 
 

@@ -60,7 +60,7 @@ def test_the_records_are_filtered_exported_and_ranked(
 
     exported = finance.get(f"/panel/commissions.csv?beneficiary={poor['user_id']}")
     table = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
-    assert table[0][:3] == ["id", "created", "order_no"] and len(table) == 2
+    assert table[0][:3] == ["ID", "Created", "Order number"] and len(table) == 2
     assert table[1][5] == str(poor["user_id"]) and table[1][10] == "12.00"
     assert table[1][9] == "10.00%" and table[1][13] == "settled"
 

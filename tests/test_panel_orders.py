@@ -141,7 +141,7 @@ def test_shipping_needs_a_carrier_and_a_tracking_number(
     missing = post_form(operator, page, f"{page}/ship", carrier="顺丰", tracking_no="  ")
     assert missing.status_code == 400
     body = missing.get_data(as_text=True)
-    assert 'name="tracking_no"' in body and "This field is required." in body
+    assert 'name="tracking_no"' in body and "Enter the tracking number." in body
     assert order_row(app, order["id"]).status == "paid"
     assert audits(app, "order.ship", order["id"]) == []
 

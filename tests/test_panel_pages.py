@@ -30,7 +30,7 @@ def seed_objects(
     referral sale, a withdrawal, an order and a product."""
     distributor = fund(client, app, emulator, run_jobs, "walk", 3000)
     withdrawal = withdraw(client, distributor, 1000).get_json()
-    product = make_product(app, title="Walk product")
+    product = make_product(app, title="新疆长绒棉 T 恤")
     with app.app_context():
         from wxdist.core.extensions import db
         from wxdist.models import Order

@@ -32,7 +32,7 @@ def test_a_referrer_id_beyond_64_bits_is_refused_naming_the_field(
     page = f"/panel/distributors/{user_id}"
     response = post_form(owner, page, f"{page}/referrer", referrer_id=str(2**63))
     assert response.status_code == 400
-    assert "Number must be between 1 and" in response.get_data(as_text=True)
+    assert "New referrer: enter a user id between 1 and" in response.get_data(as_text=True)
 
 
 def test_searches_and_bulk_ids_in_non_ascii_digits_are_not_ids(app: Flask) -> None:

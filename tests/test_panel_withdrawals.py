@@ -282,7 +282,7 @@ def test_the_csv_has_the_filtered_rows_and_only_masked_accounts(
     assert response.status_code == 200 and response.mimetype == "text/csv"
     text = response.get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][:5] == ["id", "created", "user_id", "real_name", "amount"]
+    assert rows[0][:5] == ["ID", "Created", "User ID", "Real name", "Amount"]
     assert len(rows) == 2
     assert (rows[1][4], rows[1][7], rows[1][8]) == ("12.34", "alipay", "支付宝 al***@example.com")
     assert "alice@example.com" not in text

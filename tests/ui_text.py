@@ -17,11 +17,12 @@ from flask import Flask
 from sqlalchemy import JSON, String, Text, select
 
 from wxdist.core.extensions import db
-from wxdist.panel.labels import LABELS
+from wxdist.panel.labels import labelled
 
 # Latin words allowed in the Chinese panel: the brand and what Chinese merchant software
 # writes in Latin letters too.
 LATIN_IN_CHINESE = {"wxdist", "SKU", "ID", "CSV", "URL", "openid", "JPEG", "PNG", "WebP", "MB"}
+LATIN_IN_CHINESE |= {"IP"}  # as in "IP 地址" (the audit log)
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 
@@ -58,7 +59,8 @@ def page_texts(page: Any) -> list[str]:
 
 
 def stored_strings(app: Flask) -> list[str]:
-    """Every string the database holds (longest first), but the codes that have a label."""
+    """Every string the database holds (longest first), but the codes that have a label
+    (statuses, roles, channels...)."""
     values: set[str] = set()
     with app.app_context():
         for table in db.metadata.sorted_tables:
@@ -68,7 +70,7 @@ def stored_strings(app: Flask) -> list[str]:
             for row in db.session.execute(select(*columns)):
                 for value in row:
                     _collect(value, values)
-    return sorted((v for v in values if v not in LABELS), key=len, reverse=True)
+    return sorted((v for v in values if not labelled(v)), key=len, reverse=True)
 
 
 def _collect(value: object, into: set[str]) -> None:

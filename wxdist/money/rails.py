@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from wxdist.core.errors import ApiError
 from wxdist.core.gateways import gateways
@@ -59,8 +61,8 @@ class PayoutRail(Protocol):
     method: str  # Withdrawal.method
     api: str | None  # Withdrawal.payout_api
     automatic: bool  # False: staff pay by hand, no payout job
-    label: str  # the method, for people
-    api_label: str  # the API, for people ("" when the method has one rail)
+    label: LazyString  # the method, for people (in the reader's language)
+    api_label: LazyString | str  # the API, for people ("" when the method has one rail)
     notify_path: str | None  # where the gateway posts transfer notifies, if it does
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
@@ -101,7 +103,7 @@ class _NoNotify:
 class _WeChat(_NoNotify):
     method = "wechat"
     automatic = True
-    label = "WeChat"
+    label = _l("WeChat change")
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
         return {"name": account.real_name.strip()}, "微信零钱"
@@ -112,7 +114,7 @@ class WeChatV2Rail(_WeChat):
 
     name = "wechat_v2"
     api: str | None = "v2"
-    api_label = "v2 (企业付款到零钱)"
+    api_label = _l("v2 (enterprise payment to WeChat change)")
 
     def send(
         self, payout_no: str, amount_fen: int, openid: str, account: Mapping[str, Any]
@@ -162,7 +164,7 @@ class WeChatV3Rail(_WeChat):
 
     name = "wechat_v3"
     api: str | None = "v3"
-    api_label = "v3 (商家转账)"
+    api_label = _l("v3 (merchant transfer)")
     notify_path: str | None = "/notify/wechat/transfer"
 
     def send(
@@ -206,7 +208,7 @@ class AlipayRail(_NoNotify):
     method = "alipay"
     api: str | None = None
     automatic = True
-    label = "Alipay"
+    label = _l("Alipay")
     api_label = ""
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
@@ -248,7 +250,7 @@ class BankRail(_NoNotify):
     method = "bank"
     api: str | None = None
     automatic = False
-    label = "bank card"
+    label = _l("bank card")
     api_label = ""
 
     def account_details(self, account: AccountIn) -> tuple[dict[str, Any], str]:
@@ -313,14 +315,14 @@ def is_automatic(method: str) -> bool:
     return method not in manual_methods()
 
 
-def label(method: str) -> str:
-    """The method as people call it. Raises UnknownRail."""
+def label(method: str) -> LazyString:
+    """The method as people call it, in the reader's language. Raises UnknownRail."""
     return _of_method(method)[0].label
 
 
-def api_label(api: str) -> str:
-    """A payout API (the `wechat_payout_api` setting) as people call it; the value itself
-    if no rail has it."""
+def api_label(api: str) -> LazyString | str:
+    """A payout API (the `wechat_payout_api` setting) as people call it, in the reader's
+    language; the value itself if no rail has it."""
     return next((rail.api_label for rail in _RAILS if rail.api == api), api)
 
 

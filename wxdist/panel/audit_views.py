@@ -1,4 +1,5 @@
-"""The audit log, newest first, filtered by action, staff member or target."""
+"""The audit log, newest first, filtered by action, staff member or target (action and
+target type are chosen from their labelled codes)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask import render_template, request
 from wxdist.accounts.audit import decode
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.labels import AUDIT_ACTIONS, AUDIT_TARGETS
 from wxdist.panel.queries.audit import audit_page
 from wxdist.panel.ui import page_arg
 
@@ -23,6 +25,8 @@ def audit():  # type: ignore[no-untyped-def]
         "panel/audit.html",
         page=page,
         decode=decode,
+        actions=list(AUDIT_ACTIONS),
+        targets=list(AUDIT_TARGETS),
         filters={
             "action": action,
             "staff": staff,

@@ -20,6 +20,8 @@ import logging
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from limits import RateLimitItem, parse
@@ -36,8 +38,8 @@ log = logging.getLogger(__name__)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
 class _Limiter:
@@ -126,14 +128,14 @@ def login():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         throttle = _Throttle(form.username.data or "")
         if throttle.refused():
-            flash("Too many failed sign-ins. Wait a few minutes and try again.", "error")
+            flash(_("Too many failed sign-ins. Wait a few minutes and try again."), "error")
             return render_template("panel/login.html", form=form), 429
         staff = authenticate(form.username.data or "", form.password.data or "")
         if staff is not None:
             login_user(staff)
             return redirect(_safe_next(request.args.get("next")))
         throttle.failed()
-        flash("Wrong username or password.", "error")
+        flash(_("Wrong username or password."), "error")
         status = 401
     elif request.method == "POST":
         status = 400
@@ -151,5 +153,5 @@ def _safe_next(target: str | None) -> str:
 @login_required
 def logout():  # type: ignore[no-untyped-def]
     logout_user()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     return redirect(url_for("panel.login"))

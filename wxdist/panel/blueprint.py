@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -12,16 +13,22 @@ from flask import (
     abort,
     current_app,
     g,
+    make_response,
     render_template,
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import refresh
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
 
 from wxdist.core.errors import ApiError
 from wxdist.core.extensions import db
+
+log = logging.getLogger(__name__)
 
 panel_bp = Blueprint(
     "panel",
@@ -33,7 +40,8 @@ panel_bp = Blueprint(
 )
 login_manager = LoginManager()
 login_manager.login_view = "panel.login"
-login_manager.login_message = "Please sign in."
+login_manager.login_message = _l("Please sign in.")
+login_manager.localize_callback = str  # flashed into the session: plain text
 csrf = CSRFProtect()
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -104,7 +112,7 @@ def _no_store(response: Response) -> Response:
 @panel_bp.errorhandler(CSRFError)
 def _csrf_refused(exc: CSRFError):  # type: ignore[no-untyped-def]
     db.session.rollback()
-    return error_page(400, "The form expired or was not sent from the panel; reload and retry.")
+    return error_page(400, _("The form expired or was not sent from the panel; reload and retry."))
 
 
 @panel_bp.errorhandler(ApiError)
@@ -118,21 +126,37 @@ def _too_large(exc):  # type: ignore[no-untyped-def]
     db.session.rollback()
     limit = _upload_limit()
     if limit is None:
-        return error_page(413, "The form is larger than the panel accepts.")
+        return error_page(413, _("The form is larger than the panel accepts."))
     max_bytes, field = limit
-    return error_page(
-        413, "The upload is too large.", {field: f"at most {max_bytes // (1024 * 1024)} MB"}
-    )
+    most = _("at most %(megabytes)s MB", megabytes=max_bytes // (1024 * 1024))
+    return error_page(413, _("The upload is too large."), {field: most})
 
 
 @panel_bp.errorhandler(403)
 def _forbidden(exc):  # type: ignore[no-untyped-def]
-    return error_page(403, "Your role cannot open this page.")
+    return error_page(403, _("Your role cannot open this page."))
 
 
 @panel_bp.errorhandler(404)
 def _not_found(exc):  # type: ignore[no-untyped-def]
-    return error_page(404, "Not found.")
+    return error_page(404, _("Not found."))
+
+
+@panel_bp.errorhandler(Exception)
+def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    """Any other HTTP refusal raised in a panel view, or a failure (500), as the panel's
+    page in the reader's language (a refusal keeps its headers). URLs that match no panel
+    route are answered by the app's handlers (`core.errors`)."""
+    db.session.rollback()
+    if isinstance(exc, HTTPException):
+        status = exc.code or 500
+        response = make_response(error_page(status, _("The panel cannot answer this request.")))
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_page(500, _("Something went wrong on our side; please try again."))
 
 
 def error_page(status: int, message: str, fields: dict[str, str] | None = None):  # type: ignore[no-untyped-def]

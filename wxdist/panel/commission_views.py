@@ -8,6 +8,8 @@ from datetime import date
 from typing import Any
 
 from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from wxdist.models import CommissionStatus
 from wxdist.panel.access import area
@@ -18,6 +20,24 @@ from wxdist.panel.ui import choice_arg, csv_response, day_arg, fen_text, int_arg
 from wxdist.panel.withdrawal_views import safe_cell
 
 RANKING_ROWS = 20
+# The CSV's column names, in the reader's language (the cells keep the stored codes).
+CSV_HEADER = (
+    _l("ID"),
+    _l("Created"),
+    _l("Order number"),
+    _l("Buyer ID"),
+    _l("Buyer"),
+    _l("Beneficiary ID"),
+    _l("Beneficiary"),
+    _l("Level"),
+    _l("Base"),
+    _l("Rate"),
+    _l("Amount"),
+    _l("Clawed back"),
+    _l("Net"),
+    _l("Status"),
+    _l("Settled at"),
+)
 
 
 def _day_arg(name: str) -> date | None:
@@ -79,36 +99,19 @@ def commissions_csv():  # type: ignore[no-untyped-def]
                 csv_time(c.settled_at),
             ]
 
-    header = [
-        "id",
-        "created",
-        "order_no",
-        "buyer_id",
-        "buyer",
-        "beneficiary_id",
-        "beneficiary",
-        "level",
-        "base",
-        "rate",
-        "amount",
-        "clawed",
-        "net",
-        "status",
-        "settled",
-    ]
-    return csv_response("commissions.csv", header, rows())
+    return csv_response("commissions.csv", [str(name) for name in CSV_HEADER], rows())
 
 
 @panel_bp.get("/rankings")
 @area("commissions")
 def rankings():  # type: ignore[no-untyped-def]
     boards = [
-        ("Team sales", "fen", queries.team_sales_top(RANKING_ROWS)),
+        (_("Team sales"), "fen", queries.team_sales_top(RANKING_ROWS)),
         (
-            "Commission earned (settled, after clawbacks)",
+            _("Commission earned (settled, after clawbacks)"),
             "fen",
             queries.earned_top(RANKING_ROWS),
         ),
-        ("Direct invites", "count", queries.invites_top(RANKING_ROWS)),
+        (_("Direct invites"), "count", queries.invites_top(RANKING_ROWS)),
     ]
     return render_template("panel/rankings.html", boards=boards, rows=RANKING_ROWS)

@@ -7,10 +7,12 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
 _DECIMAL = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+REQUIRED = _l("required")
 
 
 def parse_hundredths(text: str) -> int | None:
@@ -34,9 +36,9 @@ class _HundredthsField(StringField):
     """A decimal with at most two places shown and entered as text, held as an integer
     number of hundredths (fen of a yuan, basis points of a percent)."""
 
-    unit_error = "a number with at most 2 decimals"
+    unit_error = _l("a number with at most 2 decimals")
     high: int | None = None
-    high_error = ""
+    high_error = _l("too large")
 
     def __init__(self, label: str | None = None, *, optional: bool = False, **kwargs: Any) -> None:
         super().__init__(label, **kwargs)
@@ -52,7 +54,7 @@ class _HundredthsField(StringField):
         if not text.strip():
             self.data = None
             if not self.optional:
-                raise ValueError("required")
+                raise ValueError(REQUIRED)
             return
         value = parse_hundredths(text)
         if value is None:
@@ -65,18 +67,18 @@ class _HundredthsField(StringField):
 
     def pre_validate(self, form: Any) -> None:
         if self.data is None and not self.optional and not self.process_errors:
-            raise ValidationError("required")
+            raise ValidationError(REQUIRED)
 
 
 class YuanField(_HundredthsField):
     """Yuan entered as '12.50', held as fen (1250)."""
 
-    unit_error = "an amount in yuan with at most 2 decimals, e.g. 12.50"
+    unit_error = _l("an amount in yuan with at most 2 decimals, e.g. 12.50")
 
 
 class PercentField(_HundredthsField):
     """A percent entered as '12.5', held as basis points (1250); at most 100 %."""
 
-    unit_error = "a percent with at most 2 decimals, e.g. 12.5"
+    unit_error = _l("a percent with at most 2 decimals, e.g. 12.5")
     high = 10_000
-    high_error = "at most 100 %"
+    high_error = _l("at most 100 %")

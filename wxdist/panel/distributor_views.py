@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import (
@@ -42,36 +44,61 @@ DETAIL_ROWS = 20
 
 
 class ReviewForm(FlaskForm):
-    decision = StringField("Decision", validators=[DataRequired(), AnyOf(["approve", "reject"])])
-    note = StringField("Reason / note", validators=[Length(max=255)])
+    decision = StringField(
+        _l("Decision"),
+        validators=[
+            DataRequired(message=_l("Choose approve or reject (decision).")),
+            AnyOf(["approve", "reject"], message=_l("Choose approve or reject (decision).")),
+        ],
+    )
+    note = StringField(
+        _l("Reason / note"),
+        validators=[Length(max=255, message=_l("Reason / note: at most 255 characters."))],
+    )
 
     def validate_note(self, field: StringField) -> None:
         if self.decision.data == "reject" and not (field.data or "").strip():
-            raise ValidationError("A rejection needs a reason for the applicant.")
+            raise ValidationError(_("A rejection needs a reason for the applicant."))
 
 
 class LevelForm(FlaskForm):
-    level_id = SelectField("Level", choices=[])
+    level_id = SelectField(_l("Level"), choices=[])
 
 
 class StatusForm(FlaskForm):
-    action = StringField("Action", validators=[DataRequired(), AnyOf(["disable", "enable"])])
-    note = StringField("Note", validators=[Length(max=255)])
+    action = StringField(
+        _l("Action"),
+        validators=[
+            DataRequired(message=_l("Choose disable or enable (action).")),
+            AnyOf(["disable", "enable"], message=_l("Choose disable or enable (action).")),
+        ],
+    )
+    note = StringField(
+        _l("Note"), validators=[Length(max=255, message=_l("Note: at most 255 characters."))]
+    )
 
 
 class ReferrerForm(FlaskForm):
     referrer_id = IntegerField(
-        "New referrer (user id)",
-        validators=[Optional(), NumberRange(min=1, max=ID_MAX)],
-        description="Leave empty to remove the referrer.",
+        _l("New referrer (user id)"),
+        validators=[
+            Optional(),
+            NumberRange(
+                min=1,
+                max=ID_MAX,
+                message=_l("New referrer: enter a user id between %(min)s and %(max)s."),
+            ),
+        ],
+        description=_l("Leave empty to remove the referrer."),
     )
 
 
 def _level_form(row: Distributor, formdata: Any = None) -> LevelForm:
     form = LevelForm(formdata=formdata) if formdata is not None else LevelForm()
     levels = distributor_service.list_levels()
-    form.level_id.choices = [("", "No level")] + [
-        (str(level.id), f"{level.name} (rank {level.rank})") for level in levels
+    form.level_id.choices = [("", _("No level"))] + [
+        (str(level.id), _("%(name)s (rank %(rank)s)", name=level.name, rank=level.rank))
+        for level in levels
     ]
     if formdata is None:
         form.level_id.data = str(row.level_id) if row.level_id else ""
@@ -177,7 +204,7 @@ def distributor_review(user_id: int):  # type: ignore[no-untyped-def]
         if exc.status != 400 or not _attach(form, exc):
             raise
         return _render_detail(_load(user_id), 400, review_form=form)
-    return _done(user_id, "Application approved." if approve else "Application rejected.")
+    return _done(user_id, _("Application approved.") if approve else _("Application rejected."))
 
 
 @panel_bp.post("/distributors/<int:user_id>/level")
@@ -193,7 +220,7 @@ def distributor_level(user_id: int):  # type: ignore[no-untyped-def]
     with audited("distributor.level", "distributor", user_id, before=before) as audit:
         row = distributor_service.grant_level(user_id, level_id)
         audit.after = {"level_id": row.level_id, "level": levels.get(row.level_id or 0, "")}
-    return _done(user_id, "Level set.")
+    return _done(user_id, _("Level set."))
 
 
 @panel_bp.post("/distributors/<int:user_id>/status")
@@ -209,7 +236,7 @@ def distributor_status(user_id: int):  # type: ignore[no-untyped-def]
     with audited(action, "distributor", user_id, before={"status": row.status}) as audit:
         row = distributor_service.set_disabled(user_id, disable, note)
         audit.after = {"status": row.status, "note": note}
-    return _done(user_id, "Distributor disabled." if disable else "Distributor enabled.")
+    return _done(user_id, _("Distributor disabled.") if disable else _("Distributor enabled."))
 
 
 @panel_bp.post("/distributors/<int:user_id>/referrer")
@@ -238,4 +265,4 @@ def distributor_referrer(user_id: int):  # type: ignore[no-untyped-def]
         if exc.status != 400 or not _attach(form, exc):
             raise
         return _render_detail(_load(user_id), 400, referrer_form=form)
-    return _done(user_id, "Referrer changed." if new_parent else "Referrer removed.")
+    return _done(user_id, _("Referrer changed.") if new_parent else _("Referrer removed."))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 from flask import Flask, current_app
 from flask_babel import get_locale
 
 from wxdist.core.clock import to_local
-from wxdist.panel.labels import label
+from wxdist.panel.labels import label, method_label
 
 
 def fen(amount: int | None) -> str:
@@ -38,6 +38,11 @@ def local_time(moment: datetime | None, seconds: bool = False) -> str:
     return format_datetime(to_local(moment), patterns[seconds], locale=locale)
 
 
+def short_day(day: date) -> str:
+    """A day without its year, the reader's way: '12月3日' in zh_CN, 'Dec 3' in en."""
+    return format_skeleton("MMMd", day, locale=get_locale())
+
+
 def csv_time(moment: datetime | None) -> str:
     """A stored naive-UTC time as Shanghai 'YYYY-MM-DD HH:MM:SS' for CSV cells (spreadsheets
     read it as a date in any language)."""
@@ -59,6 +64,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["fen"] = fen
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["method_label"] = method_label
     app.jinja_env.globals["page_lang"] = page_lang
     app.jinja_env.globals["panel_nav"] = NAV
     app.jinja_env.globals["panel_can"] = can

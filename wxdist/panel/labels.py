@@ -2,12 +2,17 @@
 
 Codes stay English in the database, the API and URLs; the panel shows `{{ code|label }}`,
 which is the code's name in the reader's language (the code itself if it has none yet).
+Payment channels and payout methods are named by their registries (`shop.channels`,
+`money.rails`), not here.
 """
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+
+from wxdist.money import rails
+from wxdist.shop import channels
 
 LABELS: dict[str, LazyString] = {
     # orders
@@ -41,11 +46,33 @@ LABELS: dict[str, LazyString] = {
     "owner": _l("owner"),
     "operator": _l("operator"),
     "finance": _l("finance"),
-    # payment channels and payout rails
-    "wechat": _l("WeChat Pay"),
-    "alipay": _l("Alipay"),
-    "bank": _l("bank card"),
 }
+
+
+def registered_label(code: str) -> LazyString | None:
+    """The name of a payment channel or payout method from its registry (the channel's
+    first: a WeChat payment and a WeChat withdrawal share the code), or None."""
+    channel = channels.find(code)
+    if channel is not None:
+        return channel.label
+    try:
+        return rails.label(code)
+    except rails.UnknownRail:
+        return None
+
+
+def method_label(method: str | None) -> str:
+    """A withdrawal method as people call it (微信零钱, not the payment channel's 微信支付,
+    though both are stored as `wechat`); falls back to `label`."""
+    try:
+        return str(rails.label(method or ""))
+    except rails.UnknownRail:
+        return label(method)
+
+
+def labelled(code: str) -> bool:
+    """Whether the panel shows `code` through a label (a stored code, not free text)."""
+    return code in LABELS or registered_label(code) is not None
 
 
 def label(code: str | None) -> str:
@@ -53,4 +80,85 @@ def label(code: str | None) -> str:
     if code is None:
         return ""
     found = LABELS.get(str(code))
+    if found is None:
+        found = registered_label(str(code))
     return str(found) if found is not None else str(code)
+
+
+# ---- Codes of the money, commission, staff and audit pages ---------------------------
+# Each table names the codes one column stores; they join LABELS below, so `|label` and
+# `label()` find them. A code already in LABELS keeps its label there (one code, one word).
+
+LEDGER_BUCKETS: dict[str, LazyString] = {
+    "frozen": _l("frozen"),
+    "available": _l("available"),
+    "withdrawing": _l("withdrawing"),
+}
+
+LEDGER_KINDS: dict[str, LazyString] = {
+    "commission": _l("commission earned"),
+    "clawback": _l("clawback"),
+    "settle": _l("settlement"),
+    "withdraw": _l("withdrawal requested"),
+    "withdraw_retry": _l("payout retried"),
+    "withdraw_paid": _l("paid out"),
+    "withdraw_failed": _l("payout failed, money returned"),
+    "withdraw_cancelled": _l("withdrawal cancelled, money returned"),
+    "withdraw_rejected": _l("withdrawal rejected, money returned"),
+}
+
+COMMISSION_RATE_SOURCES: dict[str, LazyString] = {
+    "product": _l("product"),
+    "level": _l("level"),
+    "default": _l("default"),
+}
+
+AUDIT_ACTIONS: dict[str, LazyString] = {
+    "distributor.review": _l("review distributor application"),
+    "distributor.level": _l("set distributor level"),
+    "distributor.disable": _l("disable distributor"),
+    "distributor.enable": _l("enable distributor"),
+    "distributor.referrer": _l("change distributor's referrer"),
+    "order.ship": _l("ship order"),
+    "order.refund": _l("refund order"),
+    "product.create": _l("create product"),
+    "product.update": _l("edit product"),
+    "product.shelf": _l("put product on or off shelf"),
+    "product.picture_add": _l("add product picture"),
+    "product.picture_move": _l("reorder product pictures"),
+    "product.picture_delete": _l("delete product picture"),
+    "sku.create": _l("add SKU"),
+    "sku.update": _l("edit SKU"),
+    "sku.stock": _l("adjust SKU stock"),
+    "settings.update": _l("change settings"),
+    "staff.create": _l("add staff account"),
+    "staff.role": _l("change staff role"),
+    "staff.enable": _l("enable staff account"),
+    "staff.disable": _l("disable staff account"),
+    "staff.password": _l("set staff password"),
+    "withdrawal.approve": _l("approve withdrawal"),
+    "withdrawal.reject": _l("reject withdrawal"),
+    "withdrawal.retry": _l("retry payout"),
+    "withdrawal.bank_paid": _l("mark bank transfer paid"),
+    "withdrawal.bank_failed": _l("mark bank transfer failed"),
+}
+
+AUDIT_TARGETS: dict[str, LazyString] = {
+    "distributor": _l("distributor"),
+    "order": _l("order"),
+    "product": _l("product"),
+    "sku": _l("SKU"),
+    "settings": _l("settings"),
+    "staff": _l("staff"),
+    "withdrawal": _l("withdrawal"),
+}
+
+for _table in (
+    LEDGER_BUCKETS,
+    LEDGER_KINDS,
+    COMMISSION_RATE_SOURCES,
+    AUDIT_ACTIONS,
+    AUDIT_TARGETS,
+):
+    for _code, _text in _table.items():
+        LABELS.setdefault(_code, _text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import redirect
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField
@@ -12,7 +13,7 @@ from wxdist.panel.blueprint import panel_bp, panel_referrer
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField(choices=[(code, code) for code in PANEL_LANGUAGES])
+    language = SelectField(_l("Language"), choices=[(code, code) for code in PANEL_LANGUAGES])
 
 
 @panel_bp.post("/language")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
@@ -21,6 +23,7 @@ from wxdist.models import Order, OrderStatus
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.filters import fen
+from wxdist.panel.labels import label
 from wxdist.panel.queries import orders as queries
 from wxdist.panel.queries.distributors import names_of
 from wxdist.panel.ui import audited, choice_arg, day_arg, page_arg
@@ -30,10 +33,10 @@ from wxdist.shop.refunds import REFUNDABLE
 
 SEARCHES = {
     "": "",
-    "order_no": "order number",
-    "phone": "receiver phone",
-    "user_id": "user id",
-    "none": "nothing (not an order number, phone or user id)",
+    "order_no": _l("Searched by order number."),
+    "phone": _l("Searched by receiver phone."),
+    "user_id": _l("Searched by user id."),
+    "none": _l("Searched by nothing (not an order number, phone or user id)."),
 }
 
 
@@ -41,29 +44,52 @@ SEARCHES = {
 
 
 class ShipForm(FlaskForm):
-    carrier = StringField("Carrier", validators=[DataRequired(), Length(max=64)])
-    tracking_no = StringField("Tracking number", validators=[DataRequired(), Length(max=64)])
+    carrier = StringField(
+        _l("Carrier"),
+        validators=[
+            DataRequired(message=_l("Enter the carrier.")),
+            Length(max=64, message=_l("Carrier: at most 64 characters.")),
+        ],
+    )
+    tracking_no = StringField(
+        _l("Tracking number"),
+        validators=[
+            DataRequired(message=_l("Enter the tracking number.")),
+            Length(max=64, message=_l("Tracking number: at most 64 characters.")),
+        ],
+    )
 
 
 class RefundForm(FlaskForm):
     scope = RadioField(
-        "Refund",
-        choices=[("whole", "Everything still refundable"), ("part", "Part")],
+        _l("Refund"),
+        choices=[("whole", _l("Everything still refundable")), ("part", _l("Part"))],
         default="whole",
     )
-    order_item_id = SelectField("Item", choices=[], default="", description="For a part refund.")
-    amount = StringField(
-        "Amount (yuan)", validators=[Length(max=20)], description="e.g. 12.50, part refunds only"
+    order_item_id = SelectField(
+        _l("Item"), choices=[], default="", description=_l("For a part refund.")
     )
-    reason = StringField("Reason", validators=[Length(max=255)])
+    amount = StringField(
+        _l("Amount (yuan)"),
+        validators=[Length(max=20, message=_l("Amount: at most 20 characters."))],
+        description=_l("e.g. 12.50, part refunds only"),
+    )
+    reason = StringField(
+        _l("Reason"), validators=[Length(max=255, message=_l("Reason: at most 255 characters."))]
+    )
 
     amount_fen: int = 0
 
     def setup(self, order: Order) -> RefundForm:
-        self.order_item_id.choices = [("", "Spread over the items")] + [
+        self.order_item_id.choices = [("", _("Spread over the items"))] + [
             (
                 str(item.id),
-                f"{item.title} · {item.sku_name} (left {fen(item.paid_fen - item.refunded_fen)})",
+                _(
+                    "%(title)s · %(sku)s (left %(left)s)",
+                    title=item.title,
+                    sku=item.sku_name,
+                    left=fen(item.paid_fen - item.refunded_fen),
+                ),
             )
             for item in order.items
         ]
@@ -82,17 +108,22 @@ class RefundForm(FlaskForm):
         try:
             amount = parse_yuan(field.data or "")
         except ValueError:
-            raise ValidationError("Enter an amount in yuan, like 12.50.") from None
+            raise ValidationError(_("Enter an amount in yuan, like 12.50.")) from None
         if amount <= 0:
-            raise ValidationError("The amount must be more than 0.")
+            raise ValidationError(_("The amount must be more than 0."))
         if amount > left:
-            raise ValidationError(f"At most {fen(left)} is left to refund on this order.")
+            raise ValidationError(
+                _("At most %(left)s is left to refund on this order.", left=fen(left))
+            )
         item_id = self.item_id()
         if item_id is not None:
             item = next((i for i in order.items if i.id == item_id), None)
             if item is not None and amount > item.paid_fen - item.refunded_fen:
                 raise ValidationError(
-                    f"At most {fen(item.paid_fen - item.refunded_fen)} is left on this item."
+                    _(
+                        "At most %(left)s is left on this item.",
+                        left=fen(item.paid_fen - item.refunded_fen),
+                    )
                 )
         self.amount_fen = amount
 
@@ -200,7 +231,14 @@ def order_ship(order_id: int):  # type: ignore[no-untyped-def]
         if exc.status != 400 or not _attach(form, exc):
             raise
         return _render_detail(_load(order_id), 400, ship_form=form)
-    return _done(order_id, f"Shipped with {order.carrier}, tracking {order.tracking_no}.")
+    return _done(
+        order_id,
+        _(
+            "Shipped with %(carrier)s, tracking %(tracking_no)s.",
+            carrier=order.carrier,
+            tracking_no=order.tracking_no,
+        ),
+    )
 
 
 @panel_bp.post("/orders/<int:order_id>/refund")
@@ -234,6 +272,9 @@ def order_refund(order_id: int):  # type: ignore[no-untyped-def]
         return _render_detail(_load(order_id), 400, refund_form=form)
     return _done(
         order_id,
-        f"Refund of {fen(refund.amount_fen)} sent ({refund.status}); "
-        "the order updates when the gateway confirms.",
+        _(
+            "Refund of %(amount)s sent (%(status)s); the order updates when the gateway confirms.",
+            amount=fen(refund.amount_fen),
+            status=label(refund.status),
+        ),
     )

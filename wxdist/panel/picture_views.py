@@ -7,6 +7,7 @@ a refused upload shows the edit page again with the problem under the upload con
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 
 from wxdist.catalog import pictures
 from wxdist.core.errors import ApiError
@@ -32,7 +33,7 @@ def product_picture_add(product_id: int):  # type: ignore[no-untyped-def]
     product = queries.product(product_id) or abort(404)
     upload = request.files.get(pictures.FIELD)
     if upload is None or not upload.filename:
-        return render_edit(product, picture_errors=["choose a picture to upload"], status=400)
+        return render_edit(product, picture_errors=[_("choose a picture to upload")], status=400)
     data = upload.stream.read(pictures.MAX_PICTURE_BYTES + 1)
     try:
         with audited("product.picture_add", "product", product_id) as note:
@@ -42,7 +43,7 @@ def product_picture_add(product_id: int):  # type: ignore[no-untyped-def]
         product = queries.product(product_id) or abort(404)
         problems = [exc.fields.get(pictures.FIELD) or exc.message]
         return render_edit(product, picture_errors=problems, status=exc.status)
-    flash("Picture added.", "success")
+    flash(_("Picture added."), "success")
     return _back(product_id)
 
 
@@ -56,7 +57,7 @@ def product_picture_move(product_id: int, image_id: int):  # type: ignore[no-unt
     before = [image.url for image in queries.product_pictures(product_id)]
     with audited("product.picture_move", "product", product_id, before={"urls": before}) as note:
         note.after = {"urls": pictures.move_picture(product_id, image_id, step)}
-    flash("Pictures reordered.", "success")
+    flash(_("Pictures reordered."), "success")
     return _back(product_id)
 
 
@@ -66,5 +67,5 @@ def product_picture_delete(product_id: int, image_id: int):  # type: ignore[no-u
     queries.product(product_id) or abort(404)
     with audited("product.picture_delete", "product", product_id) as note:
         note.after = {"image_id": image_id, "url": pictures.delete_picture(product_id, image_id)}
-    flash("Picture deleted.", "success")
+    flash(_("Picture deleted."), "success")
     return _back(product_id)

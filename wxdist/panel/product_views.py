@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -31,9 +32,9 @@ from wxdist.core.errors import ApiError
 from wxdist.models import Product, Sku
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
-from wxdist.panel.decimal_fields import PercentField, YuanField
+from wxdist.panel.decimal_fields import REQUIRED, PercentField, YuanField
 from wxdist.panel.queries import products as queries
-from wxdist.panel.ui import audited, choice_arg, int_arg, page_arg
+from wxdist.panel.ui import SubForm, audited, choice_arg, int_arg, page_arg
 
 NEW_SKU_ROWS = 3
 
@@ -48,65 +49,67 @@ def _category_or_none(value: Any) -> int | None:
 
 
 class ProductForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired(), Length(max=128)])
-    subtitle = StringField("Subtitle", validators=[Length(max=255)])
-    description = TextAreaField("Description", validators=[Length(max=60_000)])
-    category_id = SelectField("Category", coerce=_category_or_none, validate_choice=True)
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=128)])
+    subtitle = StringField(_l("Subtitle"), validators=[Length(max=255)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=60_000)])
+    category_id = SelectField(_l("Category"), coerce=_category_or_none, validate_choice=True)
     new_category = StringField(
-        "Or a new category",
+        _l("Or a new category"),
         validators=[Length(max=64)],
-        description="Typing a name here creates the category (or reuses one of that name).",
+        description=_l("Typing a name here creates the category (or reuses one of that name)."),
     )
     sort = IntegerField(
-        "Sort",
+        _l("Sort"),
         default=0,
         validators=[Optional(), NumberRange(-MAX_SORT, MAX_SORT)],
-        description="Higher comes first in the shop.",
+        description=_l("Higher comes first in the shop."),
     )
     image_urls = TextAreaField(
-        "Image URLs",
-        description="One https:// URL per line (uploaded pictures show as /media/…); "
-        "the first is the cover.",
+        _l("Image URLs"),
+        description=_l(
+            "One https:// URL per line (uploaded pictures show as /media/…); "
+            "the first is the cover."
+        ),
     )
     commission_l1_bp = PercentField(
-        "Level 1 commission (%)",
+        _l("Level 1 commission (%)"),
         optional=True,
-        description="Blank: the distributor's level or the programme default.",
+        description=_l("Blank: the distributor's level or the programme default."),
     )
     commission_l2_bp = PercentField(
-        "Level 2 commission (%)",
+        _l("Level 2 commission (%)"),
         optional=True,
-        description="Blank: default. Level 1 + level 2 may not exceed 100 %.",
+        description=_l("Blank: default. Level 1 + level 2 may not exceed 100 %."),
     )
 
 
-class SkuRow(Form):
-    name = StringField("Name", validators=[Length(max=128)])
-    price_fen = YuanField("Price (¥)", optional=True)
-    stock = IntegerField("Stock", validators=[Optional(), NumberRange(0, MAX_STOCK)])
-    is_active = BooleanField("On sale", default=True)
+class SkuRow(SubForm):
+    name = StringField(_l("Name"), validators=[Length(max=128)])
+    price_fen = YuanField(_l("Price (¥)"), optional=True)
+    stock = IntegerField(_l("Stock"), validators=[Optional(), NumberRange(0, MAX_STOCK)])
+    is_active = BooleanField(_l("On sale"), default=True)
 
 
 class NewProductForm(ProductForm):
     skus = FieldList(FormField(SkuRow), min_entries=NEW_SKU_ROWS, max_entries=20)
-    on_shelf = BooleanField("Put on shelf now")
+    on_shelf = BooleanField(_l("Put on shelf now"))
 
 
 class SkuForm(FlaskForm):
     """One existing SKU (prefixed `sku<id>-`); `stock_seen` is the stock the page showed."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=128)])
-    price_fen = YuanField("Price (¥)")
-    is_active = BooleanField("On sale")
-    stock = IntegerField("Stock", validators=[InputRequired(), NumberRange(0, MAX_STOCK)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
+    price_fen = YuanField(_l("Price (¥)"))
+    is_active = BooleanField(_l("On sale"))
+    stock = IntegerField(_l("Stock"), validators=[InputRequired(), NumberRange(0, MAX_STOCK)])
     stock_seen = HiddenField()
 
 
 class NewSkuForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=128)])
-    price_fen = YuanField("Price (¥)")
-    stock = IntegerField("Stock", default=0, validators=[Optional(), NumberRange(0, MAX_STOCK)])
-    is_active = BooleanField("On sale", default=True)
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
+    price_fen = YuanField(_l("Price (¥)"))
+    stock = IntegerField(_l("Stock"), default=0, validators=[Optional(), NumberRange(0, MAX_STOCK)])
+    is_active = BooleanField(_l("On sale"), default=True)
 
 
 class ShelfForm(FlaskForm):
@@ -114,7 +117,7 @@ class ShelfForm(FlaskForm):
 
 
 class CategoryForm(FlaskForm):
-    name = StringField("New category", validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("New category"), validators=[DataRequired(), Length(max=64)])
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -122,8 +125,9 @@ class CategoryForm(FlaskForm):
 
 def _category_choices() -> list[tuple[Any, str]]:
     rows = queries.categories()
-    return [("", "— none —")] + [
-        (row.id, row.name if row.is_active else f"{row.name} (hidden)") for row in rows
+    return [("", _("— none —"))] + [
+        (row.id, row.name if row.is_active else _("%(name)s (hidden)", name=row.name))
+        for row in rows
     ]
 
 
@@ -191,11 +195,11 @@ def products():  # type: ignore[no-untyped-def]
 def product_category_new():  # type: ignore[no-untyped-def]
     form = CategoryForm()
     if not form.validate_on_submit():
-        problem = "; ".join(form.name.errors) or "invalid"
-        flash(f"Category not added: {problem}", "error")
+        problem = str(form.name.errors[0]) if form.name.errors else _("invalid")
+        flash(_("Category not added: %(problem)s", problem=problem), "error")
         return redirect(url_for("panel.products"), 303)
     category = catalog_admin.create_category(form.name.data or "")
-    flash(f"Category “{category.name}” is ready.", "success")
+    flash(_("Category “%(name)s” is ready.", name=category.name), "success")
     return redirect(url_for("panel.products"), 303)
 
 
@@ -213,15 +217,15 @@ def product_new():  # type: ignore[no-untyped-def]
         valid = form.validate()
         rows = [(index, row.form) for index, row in enumerate(form.skus)]
         filled = [(index, row) for index, row in rows if not _sku_row_blank(row)]
-        for _, row in filled:
+        for _index, row in filled:
             if not (row.name.data or "").strip():
-                row.name.errors = [*row.name.errors, "required"]
+                row.name.errors = [*row.name.errors, REQUIRED]
                 valid = False
             if row.price_fen.data is None and not row.price_fen.errors:
-                row.price_fen.errors = [*row.price_fen.errors, "required"]
+                row.price_fen.errors = [*row.price_fen.errors, REQUIRED]
                 valid = False
         if not filled:
-            loose.append("Add at least one SKU (name and price).")
+            loose.append(_("Add at least one SKU (name and price)."))
             valid = False
         if valid:
             data = _product_input(form)
@@ -232,11 +236,11 @@ def product_new():  # type: ignore[no-untyped-def]
                     stock=row.stock.data or 0,
                     is_active=bool(row.is_active.data),
                 )
-                for _, row in filled
+                for _index, row in filled
             ]
             aliases = {
                 f"skus.{position}.{name}": f"skus.{index}.{name}"
-                for position, (index, _) in enumerate(filled)
+                for position, (index, _row) in enumerate(filled)
                 for name in ("name", "price_fen", "stock")
             }
             try:
@@ -261,7 +265,7 @@ def product_new():  # type: ignore[no-untyped-def]
                 loose += _show_errors(form, exc.fields, aliases)
                 status = exc.status
             else:
-                flash("Product created.", "success")
+                flash(_("Product created."), "success")
                 return redirect(url_for("panel.product_edit", product_id=product_id), 303)
         else:
             status = 400
@@ -336,7 +340,7 @@ def product_edit(product_id: int):  # type: ignore[no-untyped-def]
     if data.new_category:
         before["category_id"] = current["category_id"]
     if not before:
-        flash("Nothing changed.", "success")
+        flash(_("Nothing changed."), "success")
         return redirect(url_for("panel.product_edit", product_id=product_id), 303)
     try:
         with audited("product.update", "product", product_id, before=before) as note:
@@ -346,7 +350,7 @@ def product_edit(product_id: int):  # type: ignore[no-untyped-def]
         product = queries.product(product_id) or abort(404)
         loose = _show_errors(form, exc.fields, {})
         return render_edit(product, form=form, loose=loose, status=exc.status)
-    flash("Product saved.", "success")
+    flash(_("Product saved."), "success")
     return redirect(url_for("panel.product_edit", product_id=product_id), 303)
 
 
@@ -363,7 +367,7 @@ def product_shelf(product_id: int):  # type: ignore[no-untyped-def]
     ) as note:
         changed = set_on_shelf(product_id, wanted)
         note.after = {"on_shelf": wanted, "changed": changed}
-    flash("On shelf." if wanted else "Off shelf.", "success")
+    flash(_("On shelf.") if wanted else _("Off shelf."), "success")
     return redirect(url_for("panel.product_edit", product_id=product_id), 303)
 
 
@@ -394,7 +398,7 @@ def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
         product = queries.product(product_id) or abort(404)
         loose = _show_errors(form, exc.fields, {})
         return render_edit(product, new_sku=form, loose=loose, status=exc.status)
-    flash("SKU added.", "success")
+    flash(_("SKU added."), "success")
     return redirect(url_for("panel.product_edit", product_id=product_id), 303)
 
 
@@ -413,7 +417,7 @@ def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-d
         seen = None
     valid = form.validate()
     if seen is None:
-        form.stock.errors = [*form.stock.errors, "the page was incomplete; reload and retry"]
+        form.stock.errors = [*form.stock.errors, _("the page was incomplete; reload and retry")]
         valid = False
     if not valid:
         return render_edit(product, sku_forms={sku_id: form}, status=400)
@@ -449,5 +453,5 @@ def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-d
         if fresh is not None:  # what the stock is now: a retry applies to this value
             form.stock_seen.data = str(fresh.stock)
         return render_edit(product, sku_forms={sku_id: form}, loose=loose, status=exc.status)
-    flash(f"SKU “{proposed['name']}” saved.", "success")
+    flash(_("SKU “%(name)s” saved.", name=proposed["name"]), "success")
     return redirect(url_for("panel.product_edit", product_id=product_id), 303)

@@ -13,6 +13,9 @@ from dataclasses import asdict
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import InputRequired
@@ -33,102 +36,113 @@ from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.decimal_fields import PercentField, YuanField
 from wxdist.panel.ui import audited
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
 
 LABELS = {
-    "everyone": "everyone who signs in",
-    "spend": "after a cumulative paid spend",
-    "application": "by application",
-    "auto": "approved automatically",
-    "manual": "reviewed by hand",
-    "permanent": "permanent (first referrer keeps the shopper)",
-    "valid_days": "for a number of days, then free",
-    "last_touch": "last shared link wins",
-    "new_users": "only shoppers who are new",
-    "no_referrer": "any shopper without a referrer",
-    "off": "off",
-    "daily": "daily",
-    "weekly": "weekly",
+    "everyone": _l("everyone who signs in"),
+    "spend": _l("after a cumulative paid spend"),
+    "application": _l("by application"),
+    "auto": _l("approved automatically"),
+    "manual": _l("reviewed by hand"),
+    "permanent": _l("permanent (first referrer keeps the shopper)"),
+    "valid_days": _l("for a number of days, then free"),
+    "last_touch": _l("last shared link wins"),
+    "new_users": _l("only shoppers who are new"),
+    "no_referrer": _l("any shopper without a referrer"),
+    "off": _l("off"),
+    "daily": _l("daily"),
+    "weekly": _l("weekly"),
 }
 
 
-def _choices(name: str) -> list[tuple[str, str]]:
+def _choices(name: str) -> list[tuple[str, LazyString | str]]:
     return [(value, LABELS.get(value, value)) for value in CHOICES[name]]
 
 
-def _days(label: str, description: str) -> IntegerField:
+def _days(label: LazyString, description: LazyString) -> IntegerField:
     return IntegerField(label, validators=[InputRequired()], description=description)
 
 
 class SettingsForm(FlaskForm):
     # programme
     enabled = BooleanField(
-        "Programme on", description="Off: no new bindings, applications or commission."
+        _l("Programme on"), description=_l("Off: no new bindings, applications or commission.")
     )
     distributor_mode = SelectField(
-        "Who becomes a distributor", choices=_choices("distributor_mode")
+        _l("Who becomes a distributor"), choices=_choices("distributor_mode")
     )
     distributor_min_spend_fen = YuanField(
-        "Spend needed (¥)", description="For “after a cumulative paid spend”."
+        _l("Spend needed (¥)"), description=_l("For “after a cumulative paid spend”.")
     )
-    application_review = SelectField("Applications", choices=_choices("application_review"))
+    application_review = SelectField(_l("Applications"), choices=_choices("application_review"))
     # commission
     depth = IntegerField(
-        "Levels paid",
+        _l("Levels paid"),
         validators=[InputRequired()],
-        description="1 or 2. WeChat's rules and the law on pyramid selling forbid more.",
+        description=_l("1 or 2. WeChat's rules and the law on pyramid selling forbid more."),
     )
     level1_rate_bp = PercentField(
-        "Level 1 rate (%)",
-        description="Default for the direct referrer (a level or product may override).",
+        _l("Level 1 rate (%)"),
+        description=_l("Default for the direct referrer (a level or product may override)."),
     )
     level2_rate_bp = PercentField(
-        "Level 2 rate (%)", description="Default for the referrer's referrer. L1 + L2 ≤ 100 %."
+        _l("Level 2 rate (%)"),
+        description=_l("Default for the referrer's referrer. L1 + L2 ≤ 100 %."),
     )
     self_purchase_commission = BooleanField(
-        "Self-purchase commission (内购)",
-        description="A distributor buying for themselves earns level 1.",
+        _l("Self-purchase commission"),
+        description=_l("A distributor buying for themselves earns level 1."),
     )
     # binding
-    binding_mode = SelectField("Binding", choices=_choices("binding_mode"))
-    binding_valid_days = _days("Binding valid for (days)", "For “for a number of days”.")
-    binding_scope = SelectField("Who can be bound", choices=_choices("binding_scope"))
+    binding_mode = SelectField(_l("Binding"), choices=_choices("binding_mode"))
+    binding_valid_days = _days(_l("Binding valid for (days)"), _l("For “for a number of days”."))
+    binding_scope = SelectField(_l("Who can be bound"), choices=_choices("binding_scope"))
     # settlement
     freeze_days = _days(
-        "Freeze days", "Commission stays frozen this long after the order completes (refunds)."
+        _l("Freeze days"),
+        _l("Commission stays frozen this long after the order completes (refunds)."),
     )
     auto_complete_days = _days(
-        "Auto-complete days", "A shipped order completes by itself after this many days."
+        _l("Auto-complete days"), _l("A shipped order completes by itself after this many days.")
     )
     # withdrawals
-    withdraw_min_fen = YuanField("Minimum withdrawal (¥)")
-    withdraw_max_fen = YuanField("Maximum per withdrawal (¥)")
-    withdraw_daily_max_fen = YuanField("Daily maximum per distributor (¥)")
-    withdraw_fee_bp = PercentField("Fee (%)", description="Of the amount; at most 50 %.")
+    withdraw_min_fen = YuanField(_l("Minimum withdrawal (¥)"))
+    withdraw_max_fen = YuanField(_l("Maximum per withdrawal (¥)"))
+    withdraw_daily_max_fen = YuanField(_l("Daily maximum per distributor (¥)"))
+    withdraw_fee_bp = PercentField(_l("Fee (%)"), description=_l("Of the amount; at most 50 %."))
     withdraw_min_fee_fen = YuanField(
-        "Minimum fee (¥)", description="Must stay below the minimum withdrawal."
+        _l("Minimum fee (¥)"), description=_l("Must stay below the minimum withdrawal.")
     )
     withdraw_methods = SelectMultipleField(
-        "Methods",
+        _l("Methods"),
         choices=[(m, rails.label(m)) for m in WITHDRAW_METHODS],
+        invalid_choice_message=_l("Choose among the methods listed."),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
     )
     withdraw_auto_approve_below_fen = YuanField(
-        "Approve automatically below (¥)", description="0: every withdrawal is reviewed."
+        _l("Approve automatically below (¥)"), description=_l("0: every withdrawal is reviewed.")
     )
     wechat_payout_api = SelectField(
-        "WeChat payout API",
+        _l("WeChat payout API"),
         choices=[(api, rails.api_label(api)) for api in CHOICES["wechat_payout_api"]],
     )
     # payout cycle
     payout_cycle = SelectField(
-        "Payout cycle",
+        _l("Payout cycle"),
         choices=_choices("payout_cycle"),
-        description="Approved withdrawals are paid in batches on this cycle (off: at once).",
+        description=_l("Approved withdrawals are paid in batches on this cycle (off: at once)."),
     )
     payout_weekday = SelectField(
-        "Weekday (weekly cycle)",
+        _l("Weekday (weekly cycle)"),
         coerce=int,
         choices=[(day, name) for day, name in enumerate(WEEKDAYS, start=1)],
     )
@@ -136,28 +150,28 @@ class SettingsForm(FlaskForm):
 
 SECTIONS = (
     (
-        "Programme",
-        "Whether the distribution programme runs and who may join it.",
+        _l("Programme"),
+        _l("Whether the distribution programme runs and who may join it."),
         ("enabled", "distributor_mode", "distributor_min_spend_fen", "application_review"),
     ),
     (
-        "Commission",
-        "How many levels earn and at what default rates.",
+        _l("Commission"),
+        _l("How many levels earn and at what default rates."),
         ("depth", "level1_rate_bp", "level2_rate_bp", "self_purchase_commission"),
     ),
     (
-        "Binding",
-        "How a shopper is tied to the distributor who shared.",
+        _l("Binding"),
+        _l("How a shopper is tied to the distributor who shared."),
         ("binding_mode", "binding_valid_days", "binding_scope"),
     ),
     (
-        "Settlement",
-        "When frozen commission becomes available.",
+        _l("Settlement"),
+        _l("When frozen commission becomes available."),
         ("freeze_days", "auto_complete_days"),
     ),
     (
-        "Withdrawals",
-        "Limits, fees and ways distributors are paid.",
+        _l("Withdrawals"),
+        _l("Limits, fees and ways distributors are paid."),
         (
             "withdraw_min_fen",
             "withdraw_max_fen",
@@ -169,7 +183,11 @@ SECTIONS = (
             "wechat_payout_api",
         ),
     ),
-    ("Payout cycle", "When approved withdrawals are paid.", ("payout_cycle", "payout_weekday")),
+    (
+        _l("Payout cycle"),
+        _l("When approved withdrawals are paid."),
+        ("payout_cycle", "payout_weekday"),
+    ),
 )
 assert sorted(n for _, _, names in SECTIONS for n in names) == sorted(EDITABLE)
 
@@ -204,7 +222,7 @@ def settings():  # type: ignore[no-untyped-def]
     values = _form_values(form)
     changes = {k: v for k, v in values.items() if getattr(current, k) != v}
     if not changes:
-        flash("Nothing changed.", "success")
+        flash(_("Nothing changed."), "success")
         return redirect(url_for("panel.settings"), 303)
     try:
         with audited(
@@ -226,5 +244,6 @@ def settings():  # type: ignore[no-untyped-def]
             render_template("panel/settings.html", form=form, sections=SECTIONS, loose=loose),
             exc.status,
         )
-    flash(f"Settings saved ({', '.join(sorted(changes))}).", "success")
+    names = _(", ").join(str(form[name].label.text) for name in EDITABLE if name in changes)
+    flash(_("Settings saved: %(fields)s.", fields=names), "success")
     return redirect(url_for("panel.settings"), 303)

@@ -6,6 +6,8 @@ disabled."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField, StringField
@@ -16,36 +18,48 @@ from wxdist.core.errors import ApiError
 from wxdist.models.staff import StaffRole, StaffUser
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.labels import label
 from wxdist.panel.queries.staff import staff_user
 from wxdist.panel.ui import audited
 
 ROLE_CHOICES = [
-    (StaffRole.OWNER, "owner: everything"),
-    (StaffRole.OPERATOR, "operator: distributors, orders, products"),
-    (StaffRole.FINANCE, "finance: withdrawals, commission, reports"),
+    (StaffRole.OWNER, _l("owner: everything")),
+    (StaffRole.OPERATOR, _l("operator: distributors, orders, products")),
+    (StaffRole.FINANCE, _l("finance: withdrawals, commission, reports")),
 ]
 
 
 _PASSWORD_LENGTH = Length(
     min=staff_service.MIN_PASSWORD,
     max=256,
-    message=f"at least {staff_service.MIN_PASSWORD} characters (256 at most)",
+    message=_l("at least %(min)s characters (256 at most)"),  # WTForms fills in min
 )
 
 
 class NewStaffForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(min=3, max=64)])
-    display_name = StringField("Name shown", validators=[Optional(), Length(max=64)])
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    username = StringField(
+        _l("Username"),
+        validators=[
+            DataRequired(message=_l("Enter a username.")),
+            Length(min=3, max=64, message=_l("Username: 3 to 64 characters.")),
+        ],
+    )
+    display_name = StringField(
+        _l("Name shown"),
+        validators=[Optional(), Length(max=64, message=_l("Name shown: at most 64 characters."))],
+    )
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
     password = PasswordField(
-        "Password",
-        validators=[DataRequired(), _PASSWORD_LENGTH],
-        description=f"At least {staff_service.MIN_PASSWORD} characters; tell them privately.",
+        _l("Password"),
+        validators=[DataRequired(message=_l("Enter a password.")), _PASSWORD_LENGTH],
+        description=_l(
+            "At least %(min)s characters; tell them privately.", min=staff_service.MIN_PASSWORD
+        ),
     )
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
 class ActiveForm(FlaskForm):
@@ -54,8 +68,8 @@ class ActiveForm(FlaskForm):
 
 class PasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
-        validators=[DataRequired(), _PASSWORD_LENGTH],
+        _l("New password"),
+        validators=[DataRequired(message=_l("a new password is required")), _PASSWORD_LENGTH],
     )
 
 
@@ -111,7 +125,7 @@ def staff_create():  # type: ignore[no-untyped-def]
         if not exc.fields:
             form.username.errors = [*form.username.errors, exc.message]
         return _page(new_form=form, status=exc.status)
-    flash(f"Account {created.username} created.", "success")
+    flash(_("Account %(name)s created.", name=created.username), "success")
     return redirect(url_for("panel.staff"), 303)
 
 
@@ -128,14 +142,16 @@ def staff_role(staff_id: int):  # type: ignore[no-untyped-def]
     account = _target(staff_id)
     form = RoleForm(prefix=f"r{staff_id}")
     if not form.validate_on_submit():
-        return _page(errors={staff_id: "choose a role"}, status=400)
+        return _page(errors={staff_id: _("choose a role")}, status=400)
     try:
         with audited("staff.role", "staff", staff_id, before={"role": account.role}) as note:
             changed = staff_service.set_role(staff_id, form.role.data or "")
             note.after = {"role": changed.role}
     except ApiError as exc:
         return _fail(staff_id, exc)
-    flash(f"{changed.username} is now {changed.role}.", "success")
+    flash(
+        _("%(name)s is now %(role)s.", name=changed.username, role=label(changed.role)), "success"
+    )
     return redirect(url_for("panel.staff"), 303)
 
 
@@ -145,10 +161,10 @@ def staff_active(staff_id: int):  # type: ignore[no-untyped-def]
     account = _target(staff_id)
     form = ActiveForm()
     if not form.validate_on_submit():
-        return _page(errors={staff_id: "active must be 0 or 1"}, status=400)
+        return _page(errors={staff_id: _("active must be 0 or 1")}, status=400)
     active = form.active.data == "1"
     if not active and staff_id == current_user.id:
-        return _page(errors={staff_id: "you cannot disable your own account"}, status=400)
+        return _page(errors={staff_id: _("you cannot disable your own account")}, status=400)
     action = "staff.enable" if active else "staff.disable"
     try:
         with audited(action, "staff", staff_id, before={"active": account.active}) as note:
@@ -156,7 +172,11 @@ def staff_active(staff_id: int):  # type: ignore[no-untyped-def]
             note.after = {"active": changed.active}
     except ApiError as exc:
         return _fail(staff_id, exc)
-    flash(f"{changed.username} {'enabled' if active else 'disabled'}.", "success")
+    name = changed.username
+    flash(
+        _("%(name)s enabled.", name=name) if active else _("%(name)s disabled.", name=name),
+        "success",
+    )
     return redirect(url_for("panel.staff"), 303)
 
 
@@ -166,12 +186,14 @@ def staff_password(staff_id: int):  # type: ignore[no-untyped-def]
     _target(staff_id)
     form = PasswordForm()
     if not form.validate_on_submit():
-        problem = "; ".join(form.password.errors) or "a new password is required"
+        problem = "; ".join(str(e) for e in form.password.errors) or _("a new password is required")
         return _page(errors={staff_id: problem}, status=400)
     with audited("staff.password", "staff", staff_id) as note:
         changed = staff_service.set_password(staff_id, form.password.data or "")
         note.after = {"password": "changed", "sessions": "ended"}
-    flash(f"New password set for {changed.username}; their sessions ended.", "success")
+    flash(
+        _("New password set for %(name)s; their sessions ended.", name=changed.username), "success"
+    )
     if staff_id == current_user.id:
         return redirect(url_for("panel.login"), 303)
     return redirect(url_for("panel.staff"), 303)

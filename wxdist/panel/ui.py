@@ -1,5 +1,5 @@
 """Small helpers the page modules share: query arguments, the page number, CSV export,
-auditing a staff action."""
+auditing a staff action, nested form rows."""
 
 from __future__ import annotations
 
@@ -11,10 +11,22 @@ from datetime import date
 from typing import Any
 
 from flask import Response, request, stream_with_context
+from flask_wtf.i18n import translations
+from wtforms import Form
 
 from wxdist.accounts.audit import AuditNote, audited_action
 
 MAX_PAGE = 10_000
+
+
+class SubForm(Form):
+    """A row of fields nested in a panel form (`FormField`): WTForms' own messages ("This
+    field is required.", "Not a valid integer value."...) in the request's language, as
+    every `FlaskForm` has them (Flask-WTF's translations follow Flask-Babel's locale)."""
+
+    class Meta:
+        def get_translations(self, form: Form) -> Any:
+            return translations
 
 
 def int_arg(name: str, default: int | None = None, low: int = 1, high: int = 2**62) -> int | None:

@@ -12,6 +12,8 @@ from contextlib import ExitStack
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -39,24 +41,50 @@ STATUSES = (
 )
 METHODS = rails.methods()
 BULK_MAX = 200  # ids in one bulk action (four pages of the list)
+# The CSV's column names, in the reader's language (the cells keep the stored codes).
+CSV_HEADER = (
+    _l("ID"),
+    _l("Created"),
+    _l("User ID"),
+    _l("Real name"),
+    _l("Amount"),
+    _l("Fee"),
+    _l("Net"),
+    _l("Method"),
+    _l("Account"),
+    _l("Status"),
+    _l("Payout number"),
+    _l("Failure reason"),
+    _l("Review note"),
+    _l("Paid out at"),
+)
 
 
 class BulkForm(FlaskForm):
     """The list's checkboxes (`ids`, read from the form) and what to do with them."""
 
-    action = HiddenField("Action")
-    reason = StringField("Reason (for a rejection)", validators=[Optional(), Length(max=255)])
+    action = HiddenField(_l("Action"))
+    reason = StringField(
+        _l("Reason (for a rejection)"),
+        validators=[Optional(), Length(max=255, message=_l("Reason: at most 255 characters."))],
+    )
 
 
 class ApproveForm(FlaskForm):
-    note = StringField("Note (optional)", validators=[Optional(), Length(max=255)])
+    note = StringField(
+        _l("Note (optional)"),
+        validators=[Optional(), Length(max=255, message=_l("Note: at most 255 characters."))],
+    )
 
 
 class RejectForm(FlaskForm):
     reason = StringField(
-        "Reason",
-        validators=[DataRequired("Tell the distributor why (reason)."), Length(max=255)],
-        description="The distributor sees this in the mini-program.",
+        _l("Reason"),
+        validators=[
+            DataRequired(_l("Tell the distributor why (reason).")),
+            Length(max=255, message=_l("Reason: at most 255 characters.")),
+        ],
+        description=_l("The distributor sees this in the mini-program."),
     )
 
 
@@ -66,15 +94,21 @@ class RetryForm(FlaskForm):
 
 class BankPaidForm(FlaskForm):
     reference = StringField(
-        "Bank reference",
-        validators=[DataRequired("The bank's transfer reference is required."), Length(max=64)],
+        _l("Bank reference"),
+        validators=[
+            DataRequired(_l("The bank's transfer reference is required.")),
+            Length(max=64, message=_l("Bank reference: at most 64 characters.")),
+        ],
     )
 
 
 class BankFailedForm(FlaskForm):
     reason = StringField(
-        "Reason",
-        validators=[DataRequired("Say why the transfer failed (reason)."), Length(max=255)],
+        _l("Reason"),
+        validators=[
+            DataRequired(_l("Say why the transfer failed (reason).")),
+            Length(max=255, message=_l("Reason: at most 255 characters.")),
+        ],
     )
 
 
@@ -143,26 +177,26 @@ def withdrawals_bulk():  # type: ignore[no-untyped-def]
     action = request.form.get("action", "")
     reason = (form.reason.data or "").strip()
     if not ids:
-        form.action.errors = ["Tick at least one withdrawal (ids)."]
+        form.action.errors = [_("Tick at least one withdrawal (ids).")]
         valid = False
     elif len(ids) > BULK_MAX:
-        form.action.errors = [f"At most {BULK_MAX} withdrawals at once (ids)."]
+        form.action.errors = [_("At most %(count)s withdrawals at once (ids).", count=BULK_MAX)]
         valid = False
     if action not in ("approve", "reject"):
-        form.action.errors = [*form.action.errors, "Choose approve or reject (action)."]
+        form.action.errors = [*form.action.errors, _("Choose approve or reject (action).")]
         valid = False
     if action == "reject" and not reason:
-        form.reason.errors = [*form.reason.errors, "A rejection needs a reason."]
+        form.reason.errors = [*form.reason.errors, _("A rejection needs a reason.")]
         valid = False
     if not valid:
-        flash("Nothing was changed: correct the fields marked below.", "error")
+        flash(_("Nothing was changed: correct the fields marked below."), "error")
         return _render_list(form, 400)
 
     before = {row.id: _state(row) for row in queries.waiting_among(ids)}
     waiting = [i for i in ids if i in before]
     if action == "approve":
         done = _approve_many(waiting, before)
-        flash(f"Approved {done} of {len(ids)} selected.", "success")
+        flash(_("Approved %(done)s of %(count)s selected.", done=done, count=len(ids)), "success")
     else:
         done = 0
         for withdrawal_id in waiting:
@@ -175,10 +209,16 @@ def withdrawals_bulk():  # type: ignore[no-untyped-def]
                 done += 1
             except ApiError:  # someone else acted on it meanwhile (rolled back): skip it
                 pass
-        flash(f"Rejected {done} of {len(ids)} selected.", "success")
+        flash(_("Rejected %(done)s of %(count)s selected.", done=done, count=len(ids)), "success")
     skipped = len(ids) - done
     if skipped:
-        flash(f"{skipped} were no longer waiting for review and were left as they are.", "error")
+        flash(
+            _(
+                "%(count)s were no longer waiting for review and were left as they are.",
+                count=skipped,
+            ),
+            "error",
+        )
     return redirect(panel_referrer("panel.withdrawals"), 303)
 
 
@@ -222,23 +262,7 @@ def withdrawals_csv():  # type: ignore[no-untyped-def]
                 csv_time(withdrawal.paid_at),
             ]
 
-    header = [
-        "id",
-        "created",
-        "user_id",
-        "real_name",
-        "amount",
-        "fee",
-        "net",
-        "method",
-        "account",
-        "status",
-        "payout_no",
-        "failure_reason",
-        "review_note",
-        "paid",
-    ]
-    return csv_response("withdrawals.csv", header, rows())
+    return csv_response("withdrawals.csv", [str(name) for name in CSV_HEADER], rows())
 
 
 def safe_cell(text: str) -> str:
@@ -261,6 +285,7 @@ def _render_detail(withdrawal_id: int, status: int = 200, **forms: FlaskForm):  
         render_template(
             "panel/withdrawal_detail.html",
             w=withdrawal,
+            api_label=rails.api_label(withdrawal.payout_api) if withdrawal.payout_api else "",
             distributor=facts.distributor,
             user=facts.user,
             entries=facts.entries,
@@ -300,7 +325,7 @@ def withdrawal_approve(withdrawal_id: int):  # type: ignore[no-untyped-def]
     with audited("withdrawal.approve", "withdrawal", withdrawal_id, before) as note:
         service.approve(withdrawal_id, (form.note.data or "").strip())
         note.after = _state(_fresh(withdrawal_id))
-    flash(f"Withdrawal {withdrawal_id} approved.", "success")
+    flash(_("Withdrawal %(id)s approved.", id=withdrawal_id), "success")
     return _back(withdrawal_id)
 
 
@@ -315,7 +340,10 @@ def withdrawal_reject(withdrawal_id: int):  # type: ignore[no-untyped-def]
     with audited("withdrawal.reject", "withdrawal", withdrawal_id, before) as note:
         service.reject(withdrawal_id, reason)
         note.after = {**_state(_fresh(withdrawal_id)), "reason": reason}
-    flash(f"Withdrawal {withdrawal_id} rejected; the money is back in the balance.", "success")
+    flash(
+        _("Withdrawal %(id)s rejected; the money is back in the balance.", id=withdrawal_id),
+        "success",
+    )
     return _back(withdrawal_id)
 
 
@@ -331,7 +359,7 @@ def withdrawal_retry(withdrawal_id: int):  # type: ignore[no-untyped-def]
         service.retry_failed(withdrawal_id)
         retried = _fresh(withdrawal_id)
         note.after = {**_state(retried), "retries": retried.retries}
-    flash(f"Withdrawal {withdrawal_id} sent again with a new payout number.", "success")
+    flash(_("Withdrawal %(id)s sent again with a new payout number.", id=withdrawal_id), "success")
     return _back(withdrawal_id)
 
 
@@ -346,7 +374,7 @@ def withdrawal_bank_paid(withdrawal_id: int):  # type: ignore[no-untyped-def]
     with audited("withdrawal.bank_paid", "withdrawal", withdrawal_id, before) as note:
         service.mark_bank_paid(withdrawal_id, reference)
         note.after = {**_state(_fresh(withdrawal_id)), "reference": reference}
-    flash(f"Withdrawal {withdrawal_id} marked paid.", "success")
+    flash(_("Withdrawal %(id)s marked paid.", id=withdrawal_id), "success")
     return _back(withdrawal_id)
 
 
@@ -361,5 +389,8 @@ def withdrawal_bank_failed(withdrawal_id: int):  # type: ignore[no-untyped-def]
     with audited("withdrawal.bank_failed", "withdrawal", withdrawal_id, before) as note:
         service.mark_bank_failed(withdrawal_id, reason)
         note.after = {**_state(_fresh(withdrawal_id)), "reason": reason}
-    flash(f"Withdrawal {withdrawal_id} marked failed; the money is back in the balance.", "success")
+    flash(
+        _("Withdrawal %(id)s marked failed; the money is back in the balance.", id=withdrawal_id),
+        "success",
+    )
     return _back(withdrawal_id)

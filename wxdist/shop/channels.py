@@ -17,6 +17,8 @@ from typing import Protocol
 
 from flask import Request, current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from payments.errors import GatewayRejected, GatewayUnavailable, InvalidNotify
 from wxdist.core.clock import SHANGHAI
@@ -107,7 +109,7 @@ class PayChannel(Protocol):
     unless said otherwise."""
 
     name: str  # Payment.channel, Order.pay_channel
-    label: str  # for people and logs
+    label: LazyString  # for people, in the reader's language (and logs)
     suffix: str  # the out_trade_no letter after the order number
     pay_notify_path: str
     refund_notify_path: str | None  # None: refunds settle synchronously
@@ -166,7 +168,7 @@ class WeChatChannel:
     """WeChat Pay v2 JSAPI (the mini-program pays in place)."""
 
     name = "wechat"
-    label = "WeChat"
+    label = _l("WeChat Pay")
     suffix = "W"
     pay_notify_path = "/notify/wechat/pay"
     refund_notify_path: str | None = "/notify/wechat/refund"
@@ -280,7 +282,7 @@ class AlipayChannel:
     """Alipay WAP pay (the mini-program opens Alipay's cashier)."""
 
     name = "alipay"
-    label = "Alipay"
+    label = _l("Alipay")
     suffix = "A"
     pay_notify_path = "/notify/alipay"
     refund_notify_path: str | None = None  # Alipay answers a refund at once
