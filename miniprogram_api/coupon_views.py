@@ -9,6 +9,7 @@ from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import body, current_user, login_required, query
 from wxdist.marketing import coupons, templates
 from wxdist.models import Coupon, CouponTemplate
+from wxdist.sharing import coupon_shares
 
 bp = Blueprint("api_coupons", __name__)
 
@@ -52,11 +53,19 @@ def claimable():  # type: ignore[no-untyped-def]
 )
 @login_required
 def claim(template_id: int):  # type: ignore[no-untyped-def]
-    """Claim one coupon. 409 codes: claim_closed, staff_only, share_only, new_users_only,
-    limit_reached, daily_limit, sold_out. A repeated `claim_key` answers the first claim's
+    """Claim one coupon; with `scene`, through the distributor's share code carrying it
+    (binding the shopper to them). 409 codes: not_shareable, claim_closed, staff_only,
+    share_only, new_users_only,
+    limit_reached, daily_claim_limit, sold_out. A repeated `claim_key` answers the first claim's
     coupon."""
     data = body(schemas.ClaimIn)
-    coupon = coupons.claim(current_user().id, template_id, claim_key=data.claim_key)
+    user_id = current_user().id
+    if data.scene:
+        coupon = coupon_shares.claim_through_share(
+            user_id, template_id, data.scene, data.claim_key
+        ).coupon
+    else:
+        coupon = coupons.claim(user_id, template_id, claim_key=data.claim_key)
     return coupon_out(coupon, coupons.template_of(coupon)), 201
 
 

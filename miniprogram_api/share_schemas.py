@@ -25,6 +25,11 @@ class ShareQuery(Strict):
     channel: Annotated[Text, StringConstraints(pattern=CHANNEL_PATTERN, max_length=16)] | None = (
         Field(None, description="where it is shared: group, moments, live, offline, ...")
     )
+    coupon_template_id: QueryId | None = Field(
+        None,
+        description="a shareable coupon the code hands out: shoppers claim it with the "
+        "code's scene (POST /coupons/{template_id}/claim {scene}) and the poster shows it",
+    )
 
 
 class ScanIn(Strict):
@@ -51,6 +56,9 @@ class ShareCodeOut(Out):
     scans: int
     opens: int
     binds: int
+    coupon_template_id: int | None
+    claims: int = Field(description="coupons claimed through the code")
+    coupon_orders: int = Field(0, description="orders paid with a coupon from the code")
     created_at: datetime
 
     @field_serializer("created_at")

@@ -19,7 +19,7 @@ from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import bearer_token, body, current_user, login_required, query
 from wxdist.accounts.auth import token_claims, user_from_token
 from wxdist.distribution import centre as distributor_centre
-from wxdist.sharing import posters, share_codes, share_links, wxacode
+from wxdist.sharing import coupon_shares, posters, share_codes, share_links, wxacode
 
 bp = Blueprint("api_share", __name__)
 
@@ -59,7 +59,9 @@ def _image(
 def code():  # type: ignore[no-untyped-def]
     """My mini-program code (image/png) for a product and channel; fetched from WeChat once."""
     params = query(schemas.ShareQuery)
-    row = share_codes.get_or_create(current_user().id, params.product_id, params.channel or "")
+    row = share_codes.get_or_create(
+        current_user().id, params.product_id, params.channel or "", params.coupon_template_id
+    )
     spec = wxacode.spec_for(row.scene)
     png = wxacode.get_code(spec)
     return _image(png, "image/png", spec.key, row.scene)
@@ -74,9 +76,12 @@ def poster():  # type: ignore[no-untyped-def]
     user_id, version = token_claims(bearer_token())
     params = query(schemas.ShareQuery)
     channel = params.channel or ""
-    result = posters.stored_poster(user_id, version, params.product_id, channel)
+    coupon = params.coupon_template_id
+    result = None if coupon else posters.stored_poster(user_id, version, params.product_id, channel)
     if result is None:
-        result = posters.get_poster(user_from_token(bearer_token()), params.product_id, channel)
+        result = posters.get_poster(
+            user_from_token(bearer_token()), params.product_id, channel, coupon
+        )
     return _image(
         result.jpeg, "image/jpeg", result.key, result.scene, result.cacheable, result.path
     )
@@ -96,9 +101,19 @@ poster.login_required = True  # type: ignore[attr-defined]  (bearer auth, checke
 def share_link():  # type: ignore[no-untyped-def]
     """My H5 share link (for channels outside the mini-program) and where its QR is."""
     params = query(schemas.ShareQuery)
-    row = share_codes.get_or_create(current_user().id, params.product_id, params.channel or "")
+    row = share_codes.get_or_create(
+        current_user().id, params.product_id, params.channel or "", params.coupon_template_id
+    )
     link = share_links.link_for(row)
-    args = {k: v for k, v in (("product_id", row.product_id), ("channel", row.channel)) if v}
+    args = {
+        k: v
+        for k, v in (
+            ("product_id", row.product_id),
+            ("channel", row.channel),
+            ("coupon_template_id", row.coupon_template_id),
+        )
+        if v
+    }
     return schemas.ShareLinkOut(
         scene=link.scene, url=link.url, qr_url=url_for("api_share.share_link_qr", **args)
     ).model_dump()
@@ -110,7 +125,9 @@ def share_link():  # type: ignore[no-untyped-def]
 def share_link_qr():  # type: ignore[no-untyped-def]
     """A plain QR code (image/png) of my H5 share link."""
     params = query(schemas.ShareQuery)
-    row = share_codes.get_or_create(current_user().id, params.product_id, params.channel or "")
+    row = share_codes.get_or_create(
+        current_user().id, params.product_id, params.channel or "", params.coupon_template_id
+    )
     link = share_links.link_for(row)
     return _image(share_links.qr_png(link.url), "image/png", link.url, row.scene)
 
@@ -123,11 +140,17 @@ def share_code_stats():  # type: ignore[no-untyped-def]
     params = query(schemas.PageQuery)
     user_id = distributor_centre.require_distributor(current_user().id).user_id
     rows, total = share_codes.codes_of(user_id, params.page, params.per_page)
+    paid = coupon_shares.coupon_orders([r.id for r in rows])
     return schemas.ShareCodePage(
         page=params.page,
         per_page=params.per_page,
         total=total,
-        items=[schemas.ShareCodeOut.model_validate(r) for r in rows],
+        items=[
+            schemas.ShareCodeOut.model_validate(r).model_copy(
+                update={"coupon_orders": paid.get(r.id, 0)}
+            )
+            for r in rows
+        ],
         by_channel=[schemas.ChannelTotalOut(**t) for t in share_codes.totals_by_channel(user_id)],
     ).model_dump(mode="json")
 

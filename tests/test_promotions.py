@@ -106,7 +106,7 @@ def test_audiences_daily_limits_and_expiry_as_a_shopper_meets_them(
     daily = make_template(app, per_user_limit=5, per_day_limit=1)
     assert claim(client, headers, daily).status_code == 201
     second = claim(client, headers, daily)
-    assert second.status_code == 409 and second.get_json()["error"]["code"] == "daily_limit"
+    assert second.status_code == 409 and second.get_json()["error"]["code"] == "daily_claim_limit"
     closed = make_template(app, claim_starts_at=utcnow() + timedelta(days=1))
     assert claim(client, headers, closed).get_json()["error"]["code"] == "claim_closed"
     assert claim(client, headers, 999_999).status_code == 404

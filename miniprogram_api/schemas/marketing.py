@@ -25,6 +25,11 @@ class ClaimIn(Strict):
         description="the client's id for this claim request: a retry with the same key "
         "returns the same coupon instead of claiming another",
     )
+    scene: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        None,
+        description="the scene of a distributor's share code carrying this coupon: the "
+        "shopper is bound to that distributor under the binding rules",
+    )
 
 
 class _Times(Out):

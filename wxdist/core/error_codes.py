@@ -44,15 +44,16 @@ SERVICE_CODES: dict[str, str] = {
     "free_order": "the order would pay nothing; an order pays at least 1 fen",
     "coupon_unusable": "the chosen coupon cannot be used on this order; `fields.coupon_id` "
     "says why",
-    "claim_closed": "the coupon cannot be claimed now (outside its claim period, paused or "
-    "ended)",
+    "claim_closed": "the coupon cannot be claimed now (outside its claim period, paused or ended)",
     "sold_out": "every coupon of this template has been claimed",
     "limit_reached": "the shopper already holds as many of this coupon as allowed",
-    "daily_limit": "the shopper has claimed as many of this coupon as allowed today",
+    "daily_claim_limit": "the shopper has claimed as many of this coupon as allowed today",
     "staff_only": "only the store hands this coupon out",
     "share_only": "this coupon is claimed through a distributor's share",
     "new_users_only": "this coupon is for shoppers without a paid order",
     "overlapping": "the SKU already has a limited-time discount in that period",
+    "not_shareable": "the coupon is not open to distributors' shares, or the share does not "
+    "carry it",
     # distribution
     "programme_off": "the distribution programme is closed",
     "already_approved": "the user is already an approved distributor",

@@ -15,6 +15,7 @@ full refund, by the template's refund policy.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -88,7 +89,9 @@ def _slots(template: CouponTemplate, user_id: int, now: datetime) -> tuple[int, 
         )
     )
     if held >= template.per_user_limit:
-        raise _refuse(_("You already hold as many of this coupon as allowed."), code="limit_reached")
+        raise _refuse(
+            _("You already hold as many of this coupon as allowed."), code="limit_reached"
+        )
     if not template.per_day_limit:
         return held + 1, None
     day = to_local(now).strftime("%Y%m%d")
@@ -102,7 +105,9 @@ def _slots(template: CouponTemplate, user_id: int, now: datetime) -> tuple[int, 
         )
     )
     if today >= template.per_day_limit:
-        raise _refuse(_("You have claimed as many of this coupon as allowed today."), code="daily_limit")
+        raise _refuse(
+            _("You have claimed as many of this coupon as allowed today."), code="daily_claim_limit"
+        )
     return held + 1, f"{day}:{today + 1}"
 
 
@@ -115,12 +120,14 @@ def claim(
     share_code_id: int | None = None,
     distributor_id: int | None = None,
     now: datetime | None = None,
+    on_issue: Callable[[], None] | None = None,
 ) -> Coupon:
-    """Issue one coupon of `template_id` to `user_id` and commit.
+    """Issue one coupon of `template_id` to `user_id` and commit; `on_issue` runs in the
+    same transaction when a coupon is issued (not for a repeated `claim_key`).
 
     A repeated `claim_key` returns the coupon the first request made. Raises NotFound for
     an unknown template, Conflict `claim_closed`, `staff_only`, `share_only`,
-    `new_users_only`, `limit_reached`, `daily_limit`, `sold_out`; nothing written then.
+    `new_users_only`, `limit_reached`, `daily_claim_limit`, `sold_out`; nothing written then.
     """
     now = now or utcnow()
     for _try in range(_SLOT_TRIES):
@@ -170,6 +177,8 @@ def claim(
         except IntegrityError:  # a concurrent claim took the slot (or the same claim_key)
             db.session.rollback()
             continue
+        if on_issue is not None:
+            on_issue()
         db.session.commit()
         coupon = db.session.get(Coupon, coupon_id)
         assert coupon is not None

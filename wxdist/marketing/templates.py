@@ -168,3 +168,16 @@ def template_facts(template: CouponTemplate) -> dict[str, Any]:
         "remaining": template.remaining,
         "stackable": template.stackable,
     }
+
+
+def shareable_template(template_id: int) -> CouponTemplate:
+    """A template distributors may put on their share codes: shareable and active. Raises
+    NotFound, Conflict `not_shareable`."""
+    template = db.session.get(CouponTemplate, template_id)
+    if template is None:
+        message = _("No such coupon.")
+        raise NotFound(message, fields={"coupon_template_id": message})
+    if not template.shareable or template.status != OfferStatus.ACTIVE:
+        message = _("This coupon cannot be shared.")
+        raise Conflict(message, code="not_shareable", fields={"coupon_template_id": message})
+    return template

@@ -54,7 +54,7 @@ class ReferralBinding(db.Model):
     scene: Mapped[str] = mapped_column(String(32), default="")
     share_code_id: Mapped[int | None] = mapped_column(BigId)
     channel: Mapped[str] = mapped_column(String(16), default="")
-    source: Mapped[str] = mapped_column(String(16))  # login | bind | admin
+    source: Mapped[str] = mapped_column(String(16))  # login | bind | admin | coupon
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

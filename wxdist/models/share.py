@@ -24,7 +24,8 @@ class ShareCode(db.Model):
     __tablename__ = "share_codes"
     __table_args__ = (
         # product_key is product_id or 0: a NULL would not be unique on MySQL or SQLite.
-        UniqueConstraint("distributor_id", "product_key", "channel"),
+        # coupon_key is the coupon template a code carries, or 0.
+        UniqueConstraint("distributor_id", "product_key", "channel", "coupon_key"),
         Index("ix_share_codes_distributor_created", "distributor_id", "created_at"),
     )
 
@@ -34,9 +35,13 @@ class ShareCode(db.Model):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     product_key: Mapped[int] = mapped_column(BigId, default=0)
     channel: Mapped[str] = mapped_column(String(CHANNEL_MAX), default="")
+    # A shareable coupon template the code hands out (distributor coupons).
+    coupon_template_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_templates.id"))
+    coupon_key: Mapped[int] = mapped_column(BigId, default=0)
     scans: Mapped[int] = mapped_column(Integer, default=0)
     opens: Mapped[int] = mapped_column(Integer, default=0)
     binds: Mapped[int] = mapped_column(Integer, default=0)
+    claims: Mapped[int] = mapped_column(Integer, default=0)  # coupons claimed through it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -28,6 +28,7 @@ from wxdist.core.extensions import db
 from wxdist.core.ids import in_base
 from wxdist.core.sql import insert_ignore
 from wxdist.distribution.distributors import is_active_distributor
+from wxdist.marketing.templates import shareable_template
 from wxdist.models import Product, ShareCode
 from wxdist.models.share import CHANNEL_MAX, SCENE_MAX
 from wxdist.models.types import utcnow
@@ -39,14 +40,22 @@ SCENE_LENGTH = len(SCENE_PREFIX) + _HASH_CHARS
 CHANNEL_PATTERN = r"^[a-z][a-z0-9_]{0,15}$"  # group, moments, live, offline, ...
 _CHANNEL_RE = re.compile(CHANNEL_PATTERN)
 _MAX_ATTEMPTS = 8
-COUNTERS = ("scans", "opens", "binds")
+COUNTERS = ("scans", "opens", "binds", "claims")
 
 assert SCENE_LENGTH <= SCENE_MAX
 
 
-def make_scene(distributor_id: int, product_id: int | None, channel: str, attempt: int = 0) -> str:
-    """The scene for these inputs (attempt > 0 only after a collision). Always 12 chars."""
-    message = f"{distributor_id}:{product_id or 0}:{channel}:{attempt}".encode()
+def make_scene(
+    distributor_id: int,
+    product_id: int | None,
+    channel: str,
+    attempt: int = 0,
+    coupon_template_id: int | None = None,
+) -> str:
+    """The scene for these inputs (attempt > 0 only after a collision). Always 12 chars.
+    A code without a coupon keeps the scene it had before codes could carry one."""
+    coupon = f":c{coupon_template_id}" if coupon_template_id else ""
+    message = f"{distributor_id}:{product_id or 0}:{channel}:{attempt}{coupon}".encode()
     key = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()
     return SCENE_PREFIX + in_base(int.from_bytes(digest[:8], "big"), _B62).rjust(_HASH_CHARS, "0")
@@ -86,45 +95,60 @@ def check_sharable_product(product_id: int | None) -> Product | None:
     return product
 
 
-def get_or_create(distributor_id: int, product_id: int | None, channel: str = "") -> ShareCode:
-    """The distributor's code for (product, channel), created on first use; commits.
+def get_or_create(
+    distributor_id: int,
+    product_id: int | None,
+    channel: str = "",
+    coupon_template_id: int | None = None,
+) -> ShareCode:
+    """The distributor's code for (product, channel, coupon it carries), created on first
+    use; commits.
 
     Raises Forbidden unless the user is an approved distributor, NotFound for a product not
-    on shelf, ApiError for a malformed channel.
+    on shelf, ApiError for a malformed channel, NotFound / Conflict `not_shareable` for a
+    coupon template that is not open to distributors' shares.
     """
     channel = check_channel(channel)
     if not is_active_distributor(distributor_id):
         raise Forbidden(_("only approved distributors can share"), code="not_distributor")
     check_sharable_product(product_id)
-    row = _find(distributor_id, product_id, channel)
+    if coupon_template_id is not None:
+        shareable_template(coupon_template_id)
+    row = _find(distributor_id, product_id, channel, coupon_template_id)
     if row is not None:
         return row
     for attempt in range(_MAX_ATTEMPTS):
         insert_ignore(
             ShareCode.__table__,
-            scene=make_scene(distributor_id, product_id, channel, attempt),
+            scene=make_scene(distributor_id, product_id, channel, attempt, coupon_template_id),
             distributor_id=distributor_id,
             product_id=product_id,
             product_key=product_id or 0,
             channel=channel,
+            coupon_template_id=coupon_template_id,
+            coupon_key=coupon_template_id or 0,
             scans=0,
             opens=0,
             binds=0,
+            claims=0,
             created_at=utcnow(),
         )
         db.session.commit()
-        row = _find(distributor_id, product_id, channel)
+        row = _find(distributor_id, product_id, channel, coupon_template_id)
         if row is not None:  # ours, or a concurrent twin's: the same code either way
             return row
     raise RuntimeError("could not allocate a share code scene")  # 1 in 2**(64*8)
 
 
-def _find(distributor_id: int, product_id: int | None, channel: str) -> ShareCode | None:
+def _find(
+    distributor_id: int, product_id: int | None, channel: str, coupon_template_id: int | None
+) -> ShareCode | None:
     return db.session.scalar(
         select(ShareCode).where(
             ShareCode.distributor_id == distributor_id,
             ShareCode.product_key == (product_id or 0),
             ShareCode.channel == channel,
+            ShareCode.coupon_key == (coupon_template_id or 0),
         )
     )
 

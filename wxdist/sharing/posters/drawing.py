@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import functools
 import io
+from decimal import Decimal
 
 from PIL import Image, ImageDraw
 
 from wxdist.sharing.posters import text
-from wxdist.sharing.posters.inputs import PosterInputs
+from wxdist.sharing.posters.inputs import CouponFacts, PosterInputs
 from wxdist.sharing.posters.pictures import open_cover, scaled_picture
 from wxdist.sharing.posters.templates import PosterTemplate, TextStyle
 
@@ -73,6 +74,18 @@ def format_price(fen: int | None) -> str:
     return f"¥{fen // 100}.{fen % 100:02d}"
 
 
+def coupon_line(t: PosterTemplate, coupon: CouponFacts) -> str:
+    """ "领券立减¥20.00（满¥100.00可用）" or "领券享8.5折", by the template's texts."""
+    if coupon.off_fen is not None:
+        line = t.coupon_amount_text.replace("{amount}", format_price(coupon.off_fen))
+    else:
+        tenths = Decimal(coupon.pay_rate_bp or 0) / 1000
+        line = t.coupon_rate_text.replace("{rate}", f"{tenths.normalize():f}")
+    if coupon.threshold_fen > 0:
+        line += t.coupon_threshold_text.replace("{threshold}", format_price(coupon.threshold_fen))
+    return line
+
+
 def render(
     inputs: PosterInputs,
     code_png: bytes,
@@ -114,6 +127,8 @@ def render(
     _text(draw, t.nickname, t.nickname_text.replace("{nickname}", name))
     _text(draw, t.slogan, t.slogan_text.replace("{nickname}", name))
     _text(draw, t.hint, t.hint_text)
+    if inputs.coupon is not None:
+        _text(draw, t.coupon, coupon_line(t, inputs.coupon))
     out = io.BytesIO()
     canvas.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()

@@ -5,11 +5,13 @@ poster is stored. A poster is redrawn exactly when that key changes.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
 from wxdist.catalog.face import ProductFacts, product_facts
 from wxdist.core.media import hashed_key
+from wxdist.marketing.templates import shareable_template
 from wxdist.models import User
 from wxdist.sharing import share_codes, wxacode
 from wxdist.sharing.posters import text
@@ -20,12 +22,22 @@ RENDERER_VERSION = 1  # bump when drawing changes: every poster is redrawn on ne
 
 
 @dataclass(frozen=True)
+class CouponFacts:
+    """What a poster says of the coupon its code hands out."""
+
+    off_fen: int | None
+    pay_rate_bp: int | None
+    threshold_fen: int
+
+
+@dataclass(frozen=True)
 class PosterInputs:
     template: PosterTemplate
     code: wxacode.CodeSpec
     nickname: str
     avatar_url: str
     product: ProductFacts | None = None
+    coupon: CouponFacts | None = None
 
     @property
     def kind(self) -> str:
@@ -43,23 +55,33 @@ class PosterInputs:
                 [product.id, product.title, product.price_fen, product.image_url]
                 if product
                 else None,
+                dataclasses.astuple(self.coupon) if self.coupon else None,
             ],
             ensure_ascii=False,
         )
         return hashed_key(f"posters/{self.kind}", material, "jpg")
 
 
-def inputs_for(user: User, product_id: int | None, channel: str = "") -> PosterInputs:
-    """Everything a poster of this distributor shows. Raises Forbidden / NotFound /
-    ApiError as share_codes.get_or_create does."""
-    code = share_codes.get_or_create(user.id, product_id, channel)
+def inputs_for(
+    user: User, product_id: int | None, channel: str = "", coupon_template_id: int | None = None
+) -> PosterInputs:
+    """Everything a poster of this distributor shows (with the coupon its code carries).
+    Raises Forbidden / NotFound / ApiError as share_codes.get_or_create does."""
+    code = share_codes.get_or_create(user.id, product_id, channel, coupon_template_id)
     facts = product_facts(product_id) if product_id is not None else None
+    template = shareable_template(coupon_template_id) if coupon_template_id else None
+    coupon = (
+        CouponFacts(template.off_fen, template.pay_rate_bp, template.threshold_fen)
+        if template
+        else None
+    )
     return PosterInputs(
         template=get_template(kind_for(product_id)),
         code=wxacode.spec_for(code.scene),
         nickname=user.nickname or "",
         avatar_url=user.avatar_url or "",
         product=facts,
+        coupon=coupon,
     )
 
 

@@ -30,10 +30,15 @@ class Poster:
             return fh.read()
 
 
-def get_poster(user: User, product_id: int | None = None, channel: str = "") -> Poster:
+def get_poster(
+    user: User,
+    product_id: int | None = None,
+    channel: str = "",
+    coupon_template_id: int | None = None,
+) -> Poster:
     """The stored poster, or a fresh drawing (kept unless a picture was missing for now).
     Raises Forbidden / NotFound / ApiError as share_codes.get_or_create does."""
-    inputs = inputs_for(user, product_id, channel)
+    inputs = inputs_for(user, product_id, channel, coupon_template_id)
     key = inputs.content_key()
     store = storage()
     jpeg = store.get(key)

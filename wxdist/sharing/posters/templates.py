@@ -60,9 +60,13 @@ class PosterTemplate:
     nickname: TextStyle = TextStyle(0, 0, 0, 36, "#222222")
     slogan: TextStyle = TextStyle(0, 0, 0, 28, "#666666")
     hint: TextStyle = TextStyle(0, 0, 0, 22, "#999999")
+    coupon: TextStyle = TextStyle(0, 0, 0, 30, "#e4393c")  # a distributor coupon's line
     nickname_text: str = "{nickname}"
     slogan_text: str = "好物分享，边买边赚"
     hint_text: str = "长按识别小程序码"
+    coupon_amount_text: str = "领券立减{amount}"
+    coupon_rate_text: str = "领券享{rate}折"
+    coupon_threshold_text: str = "（满{threshold}可用）"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -81,6 +85,7 @@ DEFAULTS: dict[str, PosterTemplate] = {
         image=Box(0, 0, 750, 750),
         title=TextStyle(40, 786, 420, 34, "#222222", lines=2),
         price=TextStyle(40, 900, 420, 52, "#e4393c"),
+        coupon=TextStyle(40, 972, 430, 28, "#e4393c", lines=2),
         code=Box(490, 780, 220, 220),
         hint=TextStyle(600, 1008, 240, 22, "#999999", align="center"),
         band_color="#fafafa",
@@ -100,6 +105,7 @@ DEFAULTS: dict[str, PosterTemplate] = {
         slogan=TextStyle(375, 370, 600, 32, "#ffffff", lines=2, align="center"),
         slogan_text="邀请你一起来逛好物，分享赚佣金",
         code=Box(185, 700, 380, 380),
+        coupon=TextStyle(375, 480, 640, 34, "#ffe08a", lines=2, align="center"),
         hint=TextStyle(375, 1110, 600, 26, "#999999", align="center"),
     ),
 }
