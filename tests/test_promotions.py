@@ -154,3 +154,33 @@ def test_reconcile_lists_a_price_or_a_template_that_does_not_add_up(
     assert any("payable" in line for line in found)
     assert any("offers" in line for line in found)
     assert any(f"coupon template {template_id}" in line for line in found)
+
+
+def test_a_no_commission_promotion_earns_nothing_on_the_items_it_touches(
+    client: FlaskClient, app: Flask, emulator: Any, run_jobs: Any
+) -> None:
+    from tests.shop import become_distributor, centre, pay_order, set_settings
+
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
+    seller = become_distributor(client, "nc-seller")
+    buyer = client.post(
+        "/api/v1/auth/login", json={"code": "nc-buyer", "scene": seller["centre"]["scene"]}
+    ).get_json()
+    headers = {"Authorization": f"Bearer {buyer['token']}"}
+    product = make_product(app, price_fen=10_000, skus=2)
+    now = utcnow()
+    with app.app_context():
+        promotions.create_timed_discount(
+            "清仓不计佣",
+            product["sku_ids"][0],
+            now - timedelta(hours=1),
+            now + timedelta(hours=1),
+            price_fen=5_000,
+            no_commission=True,
+        )
+        db.session.commit()
+    pay_order(client, emulator.url, headers, product["sku_ids"][0])
+    pay_order(client, emulator.url, headers, product["sku_ids"][1])
+    run_jobs()
+    # Only the full-price SKU earns: 10% of ¥100.00; the cleared one (¥50.00) earns none.
+    assert centre(client, seller["headers"])["balances"]["frozen_fen"] == 1_000
