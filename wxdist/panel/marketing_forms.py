@@ -199,7 +199,7 @@ class TimedDiscountForm(FlaskForm):
 
 
 class TierRow(SubForm):
-    threshold = StringField(_l("From"), validators=[Length(max=20)])
+    threshold = StringField(_l("Threshold"), validators=[Length(max=20)])
     off_fen = YuanField(_l("Amount off (¥)"), optional=True)
     pay_rate_bp = ZheField(_l("Or a discount (tenths paid)"), optional=True)
 
