@@ -173,7 +173,7 @@ class IssueForm(FlaskForm):
     )
 
     def validate_user_ids(self, field: IdTextField) -> None:
-        if not field.data:
+        if not field.data and not field.errors:  # nothing typed (not: nothing valid)
             raise ValidationError(_("Enter at least one user id."))
 
 
