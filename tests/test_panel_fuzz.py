@@ -5,6 +5,7 @@ reconcile afterwards: nothing is half-written."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -16,10 +17,13 @@ from sqlalchemy import select
 from payments.emulator import EmulatorServer
 from tests.panel_helpers import csrf_from, staff_client
 from tests.shop import make_product
+from tests.test_coupons import make_template
 from tests.test_withdrawals import clean, fund, withdraw
 from wxdist.accounts.staff import create_staff
 from wxdist.core.extensions import db
+from wxdist.marketing import promotions
 from wxdist.models import Order, ProductImage
+from wxdist.models.types import utcnow
 
 FUZZ = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 SKIP = {"panel.login", "panel.logout", "panel.static"}
@@ -96,6 +100,16 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         )
         # A colleague whose account the fuzzing may change (never the signed-in owner).
         colleague = create_staff("fuzz-colleague", "a long enough password", "operator").id
+        now = utcnow()
+        discount = promotions.create_timed_discount(
+            "限时", product["sku_ids"][0], now, now + timedelta(days=1), price_fen=100
+        ).id
+        reduction = promotions.create_full_reduction(
+            promotions.ReductionSpec(
+                "满减", now, now + timedelta(days=1), [{"threshold": 5000, "off_fen": 500}]
+            )
+        ).id
+        db.session.commit()
     return {
         "staff_id": [colleague],
         "user_id": [d["user_id"]],
@@ -104,6 +118,8 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         "sku_id": product["sku_ids"],
         "order_id": [order_id],
         "image_id": [image_id],
+        "template_id": [make_template(app)],
+        "record_id": [discount, reduction],
     }
 
 
@@ -182,6 +198,9 @@ def test_no_panel_form_input_gives_a_500(
         f"/panel/distributors/{seeded['user_id'][0]}",
         f"/panel/orders/{seeded['order_id'][0]}",
         f"/panel/products/{seeded['product_id'][0]}/edit",
+        "/panel/marketing/coupons",
+        f"/panel/marketing/coupons/{seeded['template_id'][0]}",
+        "/panel/marketing/promotions",
     ]
     junk = {"ids", "action", "reason", "note", "x", "skus-0-name", "skus-99-price_fen", "new-"}
     by_action: dict[str, set[str]] = {}  # each form's field names, by the URL it posts to

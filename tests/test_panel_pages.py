@@ -4,6 +4,7 @@ dashboard shows what the daily aggregates counted."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,8 +14,11 @@ from flask.testing import FlaskClient
 from payments.emulator import EmulatorServer
 from tests.panel_helpers import staff_client
 from tests.shop import login, make_product, pay_order, wait_for_status
+from tests.test_coupons import make_template
 from tests.test_withdrawals import fund, withdraw
+from wxdist.marketing import promotions
 from wxdist.models.staff import StaffRole
+from wxdist.models.types import utcnow
 from wxdist.panel.access import AREAS
 from wxdist.reporting import daily_stats
 from wxdist.shop import refunds
@@ -27,7 +31,8 @@ def seed_objects(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
 ) -> dict[str, int]:
     """One of everything a detail page can show: a distributor with a paid, settled
-    referral sale, a withdrawal, an order and a product."""
+    referral sale, a withdrawal, an order, a product, and a coupon template with a
+    limited-time discount and a full reduction on the product (the marketing pages)."""
     distributor = fund(client, app, emulator, run_jobs, "walk", 3000)
     withdrawal = withdraw(client, distributor, 1000).get_json()
     product = make_product(app, title="新疆长绒棉 T 恤")
@@ -36,11 +41,30 @@ def seed_objects(
         from wxdist.models import Order
 
         order_id = db.session.query(Order.id).order_by(Order.id).first()[0]
+    template_id = make_template(app, name="双十二满100减20")
+    make_template(app, name="八五折券", off_fen=None, pay_rate_bp=8_500, cap_fen=3_000)
+    with app.app_context():
+        now = utcnow()
+        promotions.create_timed_discount(
+            "限时特价", product["sku_id"], now, now + timedelta(days=1), price_fen=990
+        )
+        promotions.create_full_reduction(
+            promotions.ReductionSpec(
+                "满两件减五元",
+                now,
+                now + timedelta(days=1),
+                [{"threshold": 2, "off_fen": 500}],
+                by_count=True,
+                scope={"product_ids": [product["product_id"]]},
+            )
+        )
+        db.session.commit()
     return {
         "user_id": distributor["user_id"],
         "withdrawal_id": withdrawal["id"],
         "order_id": order_id,
         "product_id": product["product_id"],
+        "template_id": template_id,
     }
 
 

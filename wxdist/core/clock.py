@@ -16,3 +16,9 @@ def to_local(moment: datetime) -> datetime:
 def utc_start(day: date) -> datetime:
     """Midnight of a Shanghai day as naive UTC (how times are stored)."""
     return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)
+
+
+def from_local(moment: datetime) -> datetime:
+    """A naive Shanghai wall-clock time (as staff type it) as naive UTC (how times are
+    stored)."""
+    return moment.replace(tzinfo=SHANGHAI).astimezone(UTC).replace(tzinfo=None)

@@ -26,6 +26,8 @@ PAGE_MODULES = (
     "wxdist.panel.order_views",
     "wxdist.panel.withdrawal_views",
     "wxdist.panel.commission_views",
+    "wxdist.panel.marketing_views",
+    "wxdist.panel.promotion_views",
 )
 
 

@@ -82,3 +82,30 @@ class PercentField(_HundredthsField):
     unit_error = _l("a percent with at most 2 decimals, e.g. 12.5")
     high = 10_000
     high_error = _l("at most 100 %")
+
+
+class ZheField(_HundredthsField):
+    """A discount in 折 entered as '8.5' (pay 85 % of the price), held as basis points of
+    what is paid (8500); below 10 折."""
+
+    unit_error = _l("tenths of the price paid, at most 2 decimals, e.g. 8.5")
+    high = 1_000  # 10 折 in hundredths; the services refuse 10 itself
+    high_error = _l("below 10 (10 tenths is the full price)")
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return zhe_text(self.data)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None:
+            self.data *= 10
+
+
+def zhe_text(pay_rate_bp: int) -> str:
+    """8500 → '8.5', 8000 → '8', 8250 → '8.25' (the 折 of a rate of what is paid)."""
+    text = f"{Decimal(pay_rate_bp) / 1000:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -141,6 +141,18 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "withdrawal.retry": _l("retry payout"),
     "withdrawal.bank_paid": _l("mark bank transfer paid"),
     "withdrawal.bank_failed": _l("mark bank transfer failed"),
+    "coupon_template.create": _l("create coupon"),
+    "coupon_template.pause": _l("pause coupon"),
+    "coupon_template.resume": _l("resume coupon"),
+    "coupon_template.end": _l("end coupon"),
+    "coupon_template.issue": _l("issue coupons to users"),
+    "coupon.return_after_refund": _l("coupon returned after a refund"),
+    "coupon.reissue_after_refund": _l("coupon reissued after a refund"),
+    "coupon.keep_after_refund": _l("coupon kept after a refund"),
+    "timed_discount.create": _l("create limited-time discount"),
+    "timed_discount.end": _l("end limited-time discount"),
+    "full_reduction.create": _l("create full reduction"),
+    "full_reduction.end": _l("end full reduction"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -151,6 +163,53 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "settings": _l("settings"),
     "staff": _l("staff"),
     "withdrawal": _l("withdrawal"),
+    "coupon_template": _l("coupon"),
+    "coupon": _l("shopper's coupon"),
+    "timed_discount": _l("limited-time discount"),
+    "full_reduction": _l("full reduction"),
+}
+
+# ---- Codes of the marketing pages -----------------------------------------------------
+
+OFFER_STATUSES: dict[str, LazyString] = {
+    "paused": _l("paused"),
+    "ended": _l("ended"),
+    "upcoming": _l("not started"),  # shown for an active promotion before its start
+}
+
+COUPON_AUDIENCES: dict[str, LazyString] = {
+    "anyone": _l("any shopper"),
+    "new_users": _l("new shoppers (no paid order yet)"),
+    "distributor_customers": _l("through a distributor's share only"),
+    "staff_issued": _l("given out by staff only"),
+}
+
+REFUND_POLICIES: dict[str, LazyString] = {
+    "return": _l("returned to the shopper, same validity"),
+    "reissue": _l("a new coupon with a fresh validity"),
+    "keep": _l("stays used"),
+}
+
+COUPON_STATUSES: dict[str, LazyString] = {
+    "unused": _l("unused"),
+    "locked": _l("held by an unpaid order"),
+    "used": _l("used"),
+    "expired": _l("expired"),
+    "returned": _l("returned"),
+}
+
+# Why "issue to users" gave a user no coupon (the claim's refusal codes).
+ISSUE_REFUSALS: dict[str, LazyString] = {
+    "no_such_user": _l("no such user"),
+    "claim_closed": _l("the coupon cannot be claimed now"),
+    "new_users_only": _l("not a new shopper"),
+    "limit_reached": _l("already holds as many as allowed"),
+    "daily_limit": _l("daily limit reached"),
+    "sold_out": _l("none left"),
+    "staff_only": _l("given out by staff only"),
+    "share_only": _l("through a distributor's share only"),
+    "retry": _l("busy, please try again"),
+    "not_found": _l("no such coupon"),
 }
 
 for _table in (
@@ -159,6 +218,11 @@ for _table in (
     COMMISSION_RATE_SOURCES,
     AUDIT_ACTIONS,
     AUDIT_TARGETS,
+    OFFER_STATUSES,
+    COUPON_AUDIENCES,
+    REFUND_POLICIES,
+    COUPON_STATUSES,
+    ISSUE_REFUSALS,
 ):
     for _code, _text in _table.items():
         LABELS.setdefault(_code, _text)
