@@ -462,6 +462,14 @@ class PhaseResult:
         (a refusal the flow expects, e.g. `409 sold_out` in a claim burst)."""
         self.ok = sum(n for outcome, n in self.outcomes.items() if accepted(outcome))
         self.bad = self.requests - self.ok
+        # wrk_records.lua keeps the first non-2xx answer, which may be an accepted one.
+        others = {o: n for o, n in self.outcomes.items() if not accepted(o)}
+        if not others:
+            self.first_error = ""
+        elif self.first_error:
+            self.first_error = f"answers not accepted: {others}; the first non-2xx: " + (
+                self.first_error
+            )
 
 
 def require_wrk() -> str:
