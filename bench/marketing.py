@@ -8,7 +8,7 @@ missing):
                                         [--coupons 500] [--users 32] [--warmup 20]
                                         [--worker-class sync|gthread] [--keep-db]
 
-It is never part of the test suite. The whole run takes about 2 minutes with the defaults.
+It is never part of the test suite. The whole run takes 2 to 3 minutes with the defaults.
 The method is bench/order_flow.py's (read its docstring; the shared pieces are in
 bench/_harness.py): a fresh MariaDB database `wxdist_bench_<random>`, the Alembic
 migrations, the app under gunicorn (2 sync workers, loopback), `wrk` with
@@ -20,7 +20,7 @@ Set-up (untimed): two products at ¥19.90, each with one SKU: a plain one, and o
 live limited-time discount (¥15.90) and a full reduction on its product (满¥15减¥1), both
 created through the marketing services; a burst coupon template (`--coupons` in all, one per
 shopper, ¥2 off) and a warm-up one; the emulator and the app started; `--claimers` shoppers
-logged in through the API (in parallel, 32 at a time).
+logged in through the API (in parallel, `--connections` at a time).
 
 1. claim burst: each claimer POSTs /api/v1/coupons/<burst>/claim exactly once, with its
    own token and a claim_key, as the mini-program sends it (`wrk` can do this: the Lua
