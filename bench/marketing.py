@@ -91,6 +91,7 @@ from bench._harness import (  # noqa: E402
     VENV_BIN,
     Ceiling,
     Check,
+    CpuMeter,
     Database,
     Gunicorn,
     PhaseResult,
@@ -433,13 +434,15 @@ class Bench:
             COUPON_OFF_FEN,
             threshold_fen=COUPON_THRESHOLD_FEN,
         )
-        started = time.monotonic()
+        started, meter = time.monotonic(), CpuMeter(dict(self.cpu_groups))
         held = claim_ahead(self.pool, self.shoppers, templates, per_shopper)
         seconds = time.monotonic() - started
         print(
             f"coupons claimed ahead (untimed): {per_shopper} for each of {opts.users} shoppers "
             f"from {len(templates)} templates, {per_shopper * opts.users} claims through the API "
-            f"in {seconds:.1f} s ({per_shopper * opts.users / max(seconds, 1e-9):.0f}/s)"
+            f"in {seconds:.1f} s ({per_shopper * opts.users / max(seconds, 1e-9):.0f}/s; "
+            f"every claim issues); {meter.report()[0]} (this script's client threads among the "
+            "others)"
         )
         return held
 
