@@ -70,8 +70,6 @@ on that); it uses a few % of a core at these rates.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import secrets
 import shutil
@@ -79,10 +77,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -90,54 +86,54 @@ from pathlib import Path
 from typing import Any
 
 import pymysql
-import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = Path(__file__).resolve().parent
-VENV_BIN = ROOT / ".venv" / "bin"
-LUA_SCRIPT = BENCH / "wrk_records.lua"
 if str(ROOT) not in sys.path:  # run as a script: make `config`, `payments`, `wxdist` importable
     sys.path.insert(0, str(ROOT))
 
 from bench._harness import (  # noqa: E402
+    INITIAL_STOCK,
+    TARGET_P99_MS,
+    TARGET_RATIO,
+    VENV_BIN,
+    Ceiling,
+    Check,
+    CpuMeter,
     Database,
+    Gunicorn,
+    PhaseResult,
+    Pool,
     Service,
+    Shopper,
+    app_context,
+    app_env,
     cpu_seconds,
+    create_ceiling_tables,
     free_port,
-    machine_cpu,
+    login_shoppers,
+    migrate,
+    order_body,
     pids_named,
+    place_orders,
+    post_all,
+    print_checks,
+    print_table,
+    print_warnings,
     process_tree,
+    require_wrk,
+    run_wrk,
+    seed_catalogue,
     start_service,
+    verdict,
     wait_http,
+    warn_if_busy,
+    write_records,
 )
 from config import DEV_WECHAT_PAY_API_KEY, load_settings  # noqa: E402
 from payments.emulator.wechat import sign_notify  # noqa: E402
 
 CHINA_TZ = timezone(timedelta(hours=8))
-INITIAL_STOCK = 100_000_000
-PRICE_FEN = 1990
-ADDRESS = {
-    "name": "张三",
-    "phone": "13800138000",
-    "region": "上海市 浦东新区",
-    "detail": "世纪大道 100 号",
-}
 WECHAT_SUCCESS = "<return_code><![CDATA[SUCCESS]]></return_code>"
-TARGET_RATIO = 0.5
-TARGET_P99_MS = 100.0
-# Settings the app must take from its defaults here (dev keys, emulator, inline jobs).
-SCRUBBED_ENV = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "WXDIST_ENV",
-    "GATEWAY",
-    "SECRET_KEY",
-    "PUBLIC_BASE_URL",
-    "EMULATOR_URL",
-    "PORT",
-)
-SCRUBBED_PREFIXES = ("WECHAT_", "ALIPAY_", "EMULATOR_")
-
 
 # --------------------------------------------------------------------------- options
 
@@ -158,6 +154,10 @@ class Options:
     drain_workers: int
     distributors: int
     keep_db: bool
+
+    @property
+    def gunicorn(self) -> Gunicorn:
+        return Gunicorn(self.workers, self.worker_class, self.threads)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -237,235 +237,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         distributors=ns.distributors,
         keep_db=ns.keep_db,
     )
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def gunicorn_cmd(opts: Options, port: int, target: str) -> list[str]:
-    cmd = [
-        str(VENV_BIN / "gunicorn"),
-        "--workers",
-        str(opts.workers),
-        "--worker-class",
-        opts.worker_class,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--backlog",
-        "2048",
-        "--timeout",
-        "60",
-        "--log-level",
-        "warning",
-    ]
-    if opts.worker_class == "gthread":
-        cmd += ["--threads", str(opts.threads)]
-    return [*cmd, target]
-
-
-# --------------------------------------------------------------------------- CPU accounting
-
-
-class CpuMeter:
-    """CPU seconds used by groups of processes over a phase (read from /proc, read-only)."""
-
-    def __init__(self, groups: dict[str, list[int]]) -> None:
-        self.groups = groups
-        self.started = time.monotonic()
-        self.before = {name: self._group(pids) for name, pids in groups.items()}
-        self.busy_before = machine_cpu()
-
-    @staticmethod
-    def _group(pids: list[int]) -> float:
-        return sum(cpu_seconds(pid) for pid in pids)
-
-    def add(self, name: str, pids: list[int]) -> None:
-        self.groups[name] = pids
-        self.before[name] = 0.0  # a process started after the meter: count all of it
-
-    def report(self) -> tuple[str, float, dict[str, float]]:
-        """A one-line summary, CPU used by processes outside the groups (% of a core), and
-        the CPU seconds of each group."""
-        wall = max(time.monotonic() - self.started, 1e-9)
-        used = {name: self._group(pids) - self.before[name] for name, pids in self.groups.items()}
-        busy, _ = machine_cpu()
-        cores = os.cpu_count() or 1
-        machine = busy - self.busy_before[0]  # CPU seconds, all cores together
-        others = max(machine - sum(used.values()), 0.0)
-        parts = [f"{name} {100 * seconds / wall:.0f}%" for name, seconds in used.items()]
-        text = (
-            f"CPU in % of one core: {', '.join(parts)}, other processes {100 * others / wall:.0f}%"
-            f" (machine {100 * machine / wall:.0f}% of {100 * cores}%)"
-        )
-        return text, 100 * others / wall, used
-
-
-def machine_busy(seconds: float = 1.0) -> float:
-    """Share of all cores busy over `seconds` (0..1), to warn about a loaded machine."""
-    before = machine_cpu()
-    time.sleep(seconds)
-    after = machine_cpu()
-    return (after[0] - before[0]) / max(after[1] - before[1], 1e-9)
-
-
-# --------------------------------------------------------------------------- wrk
-
-
-@dataclass
-class PhaseResult:
-    name: str
-    requests: int = 0
-    ok: int = 0
-    bad: int = 0
-    socket_errors: int = 0
-    in_flight_lost: int = 0
-    duration_s: float = 0.0
-    p50_ms: float = 0.0
-    p99_ms: float = 0.0
-    max_ms: float = 0.0
-    first_error: str = ""
-    cpu: str = ""
-    others_pct: float = 0.0  # CPU taken by processes outside the bench, % of one core
-    server_cpu_s: float = 0.0  # CPU seconds of the gunicorn master and workers
-    db_cpu_s: float = 0.0  # CPU seconds of MariaDB
-
-    @property
-    def server_ms_per_request(self) -> float:
-        return 1000 * self.server_cpu_s / self.ok if self.ok else 0.0
-
-    @property
-    def db_ms_per_request(self) -> float:
-        return 1000 * self.db_cpu_s / self.ok if self.ok else 0.0
-
-    @property
-    def errors(self) -> int:
-        return self.bad + self.socket_errors + self.in_flight_lost
-
-    @property
-    def throughput(self) -> float:
-        return self.ok / self.duration_s if self.duration_s else 0.0
-
-
-def require_wrk() -> str:
-    path = shutil.which("wrk")
-    if path is None:
-        sys.exit(
-            "bench/order_flow.py needs the `wrk` load generator, which is not installed.\n"
-            "Install it with: apt-get install -y wrk   (Debian/Ubuntu; as root or with sudo)"
-        )
-    return path
-
-
-def write_records(path: Path, records: list[tuple[str, str, str, bytes]]) -> None:
-    """One request per line for wrk_records.lua: path, content type, auth, body."""
-    with path.open("wb") as out:
-        for req_path, ctype, auth, body in records:
-            if b"\n" in body or b"\t" in body:
-                raise ValueError("a record body may not contain a newline or a tab")
-            out.write(f"{req_path}\t{ctype}\t{auth}\t".encode() + body + b"\n")
-
-
-def run_wrk(
-    name: str,
-    base_url: str,
-    records: Path,
-    opts: Options,
-    workdir: Path,
-    *,
-    seconds: int | None,
-    needle: str = "",
-    cpu_groups: dict[str, list[int]],
-) -> PhaseResult:
-    """Run one phase: for `seconds` (rotating records) or, with None, each record once."""
-    marker = workdir / f"{name}.done"
-    marker.unlink(missing_ok=True)
-    deadline = math.ceil(time.time() + seconds) if seconds else 0
-    cap = (seconds or 0) + 120  # wrk's own -d: a safety net only; the script stops it
-    cmd = [
-        require_wrk(),
-        "-t1",
-        f"-c{opts.connections}",
-        f"-d{cap}s",
-        "--timeout",
-        "10s",
-        "-s",
-        str(LUA_SCRIPT),
-        base_url,
-        "--",
-        str(records),
-        str(deadline),
-        str(marker),
-        needle,
-        "cycle" if seconds else "once",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    meter = CpuMeter(dict(cpu_groups))
-    meter.add("wrk", [proc.pid])
-    while proc.poll() is None and not marker.exists():
-        if deadline and time.time() > deadline + 15:  # in-flight requests never came back
-            break  # counted as in_flight_lost
-        time.sleep(0.005)
-    cpu, others_pct, used = meter.report()
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    line = next((ln for ln in out.splitlines() if ln.startswith("BENCH_JSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk gave no result for {name}:\n{out}\n{err}")
-    data: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
-    return PhaseResult(
-        name=name,
-        requests=int(data["completed"]),
-        ok=int(data["ok"]),
-        bad=int(data["bad"]),
-        socket_errors=sum(
-            int(data[k]) for k in ("connect_errors", "read_errors", "write_errors", "timeouts")
-        ),
-        in_flight_lost=int(data["sent"]) - int(data["completed"]),
-        duration_s=int(data["duration_us"]) / 1e6,
-        p50_ms=float(data["p50_ms"]),
-        p99_ms=float(data["p99_ms"]),
-        max_ms=float(data["max_ms"]),
-        first_error=str(data["first_error"]),
-        cpu=cpu,
-        others_pct=others_pct,
-        server_cpu_s=used[next(iter(cpu_groups))],  # the first group is the server
-        db_cpu_s=used.get("mariadb", 0.0),
-    )
-
-
-# --------------------------------------------------------------------------- database
-
-
-def app_env(db: Database, port: int, emulator_url: str, redis_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in SCRUBBED_ENV and not k.startswith(SCRUBBED_PREFIXES)
-    }
-    env.update(
-        FLASK_APP="wsgi.py",
-        DATABASE_URL=db.url,
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        EMULATOR_URL=emulator_url,
-        PYTHONUNBUFFERED="1",
-    )
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    return env
-
-
-def migrate(env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [str(VENV_BIN / "flask"), "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"flask db upgrade failed:\n{result.stdout}\n{result.stderr}")
 
 
 REDIS_KEY_PATTERNS = ("rq:*", "wxdist:*")  # what RQ and the token cache write
@@ -626,57 +397,19 @@ def _drain(  # the timed part of drain_queue
     return result
 
 
-def seed_catalogue(db: Database) -> int:
-    """One product on the shelf with one SKU of INITIAL_STOCK; returns the SKU id."""
-    from wxdist import create_app
-    from wxdist.core.extensions import db as sa
-    from wxdist.models import Product, ProductImage, Sku
-
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db.url,
-            "SQLALCHEMY_ENGINE_OPTIONS": load_settings({"DATABASE_URL": db.url})[
-                "SQLALCHEMY_ENGINE_OPTIONS"
-            ],
-        }
-    )
-    with app.app_context():
-        product = Product(
-            title="压测商品",
-            on_shelf=True,
-            images=[ProductImage(url="https://img.example/bench.jpg")],
-            skus=[Sku(name="标准", price_fen=PRICE_FEN, stock=INITIAL_STOCK)],
-        )
-        sa.session.add(product)
-        sa.session.commit()
-        sku_id = product.skus[0].id
-        sa.session.remove()
-        sa.engine.dispose()
-    return sku_id
-
-
 def seed_distributors(db: Database, chains: int) -> list[str]:
     """`chains` approved distributors, each referred by another approved distributor (two
     levels, as `referrals.bind` would leave them); returns the scenes of the lower ones."""
     if not chains:
         return []
-    from wxdist import create_app
     from wxdist.core.extensions import db as sa
     from wxdist.distribution.referrals import distributor_scene
     from wxdist.models import Distributor, DistributorStatus, Referral, User
     from wxdist.models.types import utcnow
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": db.url,
-            "SQLALCHEMY_ENGINE_OPTIONS": load_settings({"DATABASE_URL": db.url})[
-                "SQLALCHEMY_ENGINE_OPTIONS"
-            ],
-        }
-    )
     now = utcnow()
     scenes = []
-    with app.app_context():
+    with app_context(db):
         for i in range(chains):
             top, lower = User(openid=f"bench-top-{i}"), User(openid=f"bench-lower-{i}")
             sa.session.add_all([top, lower])
@@ -701,88 +434,10 @@ def seed_distributors(db: Database, chains: int) -> list[str]:
             top_distributor.direct_invites = 1
             scenes.append(distributor_scene(lower.id))
         sa.session.commit()
-        sa.session.remove()
-        sa.engine.dispose()
     return scenes
 
 
-def create_ceiling_tables(db: Database) -> None:
-    from bench.ceiling_app import SCHEMA
-
-    with db.cursor() as cur:
-        for statement in SCHEMA:
-            cur.execute(statement)
-
-
-# --------------------------------------------------------------------------- shoppers
-
-
-@dataclass(frozen=True)
-class Shopper:
-    user_id: int
-    token: str
-
-    @property
-    def auth(self) -> str:
-        return f"Bearer {self.token}"
-
-
-def login_shoppers(base_url: str, count: int, scenes: list[str]) -> list[Shopper]:
-    """Log in `count` new shoppers, each with one of `scenes` in turn (binding them)."""
-    shoppers = []
-    run = secrets.token_hex(3)
-    for i in range(count):
-        body = {"code": f"bench-{run}-{i}"}
-        if scenes:
-            body["scene"] = scenes[i % len(scenes)]
-        response = requests.post(f"{base_url}/api/v1/auth/login", json=body, timeout=30)
-        if response.status_code not in (200, 201):
-            raise RuntimeError(f"login failed: {response.status_code} {response.text}")
-        data = response.json()
-        shoppers.append(Shopper(user_id=int(data["user"]["id"]), token=data["token"]))
-    return shoppers
-
-
-def order_body(sku_id: int) -> bytes:
-    return json.dumps(
-        {"items": [{"sku_id": sku_id, "quantity": 1}], "address": ADDRESS},
-        separators=(",", ":"),
-    ).encode()
-
-
-class Pool:
-    """Python HTTP client threads (setup and warm-up only; timing is wrk's)."""
-
-    def __init__(self, base_url: str, threads: int) -> None:
-        self.base_url = base_url
-        self.local = threading.local()
-        self.executor = ThreadPoolExecutor(max_workers=threads)
-
-    def session(self) -> requests.Session:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        return session
-
-    def post(self, path: str, body: bytes, ctype: str, auth: str = "") -> requests.Response:
-        headers = {"Content-Type": ctype}
-        if auth:
-            headers["Authorization"] = auth
-        return self.session().post(f"{self.base_url}{path}", data=body, headers=headers, timeout=30)
-
-    def close(self) -> None:
-        self.executor.shutdown(wait=True)
-
-
-def place_orders(pool: Pool, shoppers: list[Shopper], sku_id: int, count: int) -> int:
-    body = order_body(sku_id)
-
-    def one(i: int) -> bool:
-        shopper = shoppers[i % len(shoppers)]
-        response = pool.post("/api/v1/orders", body, "application/json", shopper.auth)
-        return response.status_code == 201
-
-    return sum(pool.executor.map(one, range(count)))
+# --------------------------------------------------------------------------- pay-notify
 
 
 @dataclass(frozen=True)
@@ -857,54 +512,6 @@ def start_payments(pool: Pool, shoppers: list[Shopper], targets: list[PayTarget]
     return setup
 
 
-def post_all(pool: Pool, path: str, bodies: list[bytes], ctype: str, needle: str) -> int:
-    def one(body: bytes) -> bool:
-        response = pool.post(path, body, ctype)
-        return 200 <= response.status_code < 300 and (not needle or needle in response.text)
-
-    return sum(pool.executor.map(one, bodies))
-
-
-# --------------------------------------------------------------------------- report
-
-
-def verdict(flow: PhaseResult, ceiling: PhaseResult) -> tuple[float, str]:
-    ratio = flow.throughput / ceiling.throughput if ceiling.throughput else 0.0
-    misses = []
-    if ratio < TARGET_RATIO:
-        misses.append(f"throughput {ratio:.2f} < {TARGET_RATIO} of ceiling")
-    if flow.p99_ms >= TARGET_P99_MS:
-        misses.append(f"p99 {flow.p99_ms:.0f} ms >= {TARGET_P99_MS:.0f} ms")
-    if flow.errors:
-        misses.append(f"{flow.errors} errors")
-    return ratio, "PASS" if not misses else "FAIL (" + "; ".join(misses) + ")"
-
-
-def print_table(results: list[PhaseResult]) -> None:
-    header = (
-        f"{'flow':<13}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'max ms':>9}{'secs':>7}{'CPU ms/req: app':>17}{'db':>6}"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r.name:<13}{r.requests:>9}{r.errors:>8}{r.throughput:>9.1f}{r.p50_ms:>9.1f}"
-            f"{r.p99_ms:>9.1f}{r.max_ms:>9.1f}{r.duration_s:>7.1f}"
-            f"{r.server_ms_per_request:>17.2f}{r.db_ms_per_request:>6.2f}"
-        )
-
-
-# --------------------------------------------------------------------------- the run
-
-
-@dataclass
-class Check:
-    name: str
-    passed: bool
-    detail: str
-
-
 class Bench:
     """One run: set up, the three timed phases, the database checks, and the teardown."""
 
@@ -919,6 +526,7 @@ class Bench:
     pool: Pool
     cpu_groups: dict[str, list[int]]
     pay: PaySetup
+    ceiling_app: Ceiling
 
     def __init__(self, opts: Options) -> None:
         self.opts = opts
@@ -930,7 +538,6 @@ class Bench:
         # Writes the server made outside the timed wrk runs (warm-up, setup), for the checks.
         self.orders_outside_wrk = 0
         self.notified_outside_wrk = 0
-        self.ticks_outside_wrk = 0
         self.redis_in_use = False
         self.attribution: PhaseResult | None = None  # with --redis-url: the drain
 
@@ -967,6 +574,9 @@ class Bench:
         self.sku_id = seed_catalogue(self.db)
         self.scenes = seed_distributors(self.db, opts.distributors)
         create_ceiling_tables(self.db)
+        self.ceiling_app = Ceiling(
+            opts.gunicorn, self.env, opts.connections, self.workdir, self.mysqld
+        )
         self.emulator = self.start(
             "emulator",
             [str(VENV_BIN / "flask"), "emulator", "--port", str(emulator_port)],
@@ -976,7 +586,7 @@ class Bench:
         self.base_url = f"http://127.0.0.1:{app_port}"
         self.app = self.start(
             "app",
-            gunicorn_cmd(opts, app_port, "wsgi:app"),
+            opts.gunicorn.cmd(app_port, "wsgi:app"),
             self.env,
             f"{self.base_url}/healthz",
         )
@@ -1006,7 +616,7 @@ class Bench:
             "create-order",
             self.base_url,
             records,
-            self.opts,
+            self.opts.connections,
             self.workdir,
             seconds=self.opts.seconds,
             cpu_groups=self.cpu_groups,
@@ -1051,7 +661,7 @@ class Bench:
             "pay-notify",
             self.base_url,
             records,
-            opts,
+            opts.connections,
             self.workdir,
             seconds=None,
             needle=WECHAT_SUCCESS,
@@ -1067,34 +677,7 @@ class Bench:
 
     # ------------------------------------------------------------------ (c) ceiling
     def ceiling(self) -> PhaseResult:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        service = self.start(
-            "ceiling",
-            gunicorn_cmd(self.opts, port, "bench.ceiling_app:app"),
-            self.env,
-            f"{url}/healthz",
-        )
-        tick = b'{"note":"bench"}'
-        pool = Pool(url, self.opts.connections)
-        self.ticks_outside_wrk += post_all(
-            pool, "/tick", [tick] * self.opts.warmup, "application/json", ""
-        )
-        pool.close()
-        records = self.workdir / "ceiling.tsv"
-        write_records(records, [("/tick", "application/json", "", tick)])
-        result = run_wrk(
-            "ceiling",
-            url,
-            records,
-            self.opts,
-            self.workdir,
-            seconds=self.opts.seconds,
-            cpu_groups={"ceiling": process_tree(service.proc.pid), "mariadb": self.mysqld},
-        )
-        print(f"ceiling: {result.ok} ok in {result.duration_s:.1f} s; {result.cpu}")
-        service.stop()
-        return result
+        return self.ceiling_app.run(self.opts.seconds, self.opts.warmup, self.services)
 
     # ------------------------------------------------------------------ correctness
     def verify(self, create: PhaseResult, notify: PhaseResult, ceiling: PhaseResult) -> list[Check]:
@@ -1151,16 +734,7 @@ class Bench:
                     f"{unattributed} paid orders without attributed_at",
                 )
             )
-        events = int(db.scalar("SELECT COUNT(*) FROM bench_event"))
-        counter = int(db.scalar("SELECT n FROM bench_counter WHERE id = 1"))
-        expected = self.ticks_outside_wrk + ceiling.ok
-        checks.append(
-            Check(
-                "ceiling wrote one row per success",
-                events == counter == expected,
-                f"{events} rows, counter {counter}, {expected} answers",
-            )
-        )
+        checks.append(self.ceiling_app.check(db, ceiling))
         return checks
 
 
@@ -1182,18 +756,9 @@ def report(
             + " (target: commission attributed per second >= pay notifies accepted per second)"
         )
     print(f"target: each flow >= {TARGET_RATIO} x ceiling throughput, p99 < {TARGET_P99_MS:.0f} ms")
-    for r in results:
-        if r.first_error:
-            print(f"{r.name}: {r.errors} errors, the first: {r.first_error}")
-    noisy = [r.name for r in results if r.others_pct > 15]
-    if noisy:
-        print(
-            f"WARNING: other processes took CPU during {', '.join(noisy)} (see the CPU lines): "
-            "those figures are low; run again on a quiet machine."
-        )
+    print_warnings(results)
     print()
-    for check in checks:
-        print(f"[{'ok' if check.passed else 'FAILED'}] {check.name}: {check.detail}")
+    print_checks(checks)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1201,19 +766,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     require_wrk()
     bench = Bench(opts)
     print(
-        f"wxdist order-flow bench: db {bench.db.name}, gunicorn {opts.workers} x "
-        f"{opts.worker_class}"
-        + (f" ({opts.threads} threads)" if opts.worker_class == "gthread" else "")
-        + f", {opts.connections} connections, {opts.seconds} s per timed phase, "
+        f"wxdist order-flow bench: db {bench.db.name}, {opts.gunicorn.describe()}, "
+        f"{opts.connections} connections, {opts.seconds} s per timed phase, "
         f"{os.cpu_count()} cores, jobs "
         + (f"queued on {opts.redis_url}" if opts.redis_url else "inline")
     )
-    busy = machine_busy()
-    if busy > 0.15:
-        print(
-            f"WARNING: the machine is already {100 * busy:.0f}% busy before the run; other "
-            "processes will share the cores and lower every figure (see 'other processes')."
-        )
+    warn_if_busy()
     try:
         bench.setup_app()
         create = bench.create_order()

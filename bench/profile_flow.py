@@ -42,13 +42,11 @@ if str(ROOT) not in sys.path:
 
 import pymysql  # noqa: E402
 
+from bench._harness import Database, order_body, seed_catalogue  # noqa: E402
 from bench.order_flow import (  # noqa: E402
     CHINA_TZ,
-    Database,
     check_redis_unused,
     clean_redis,
-    order_body,
-    seed_catalogue,
     seed_distributors,
 )
 from config import DEV_WECHAT_PAY_API_KEY, load_settings  # noqa: E402

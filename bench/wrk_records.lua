@@ -1,4 +1,5 @@
--- wrk script for bench/order_flow.py: POST pre-built requests read from a file, then drain.
+-- wrk script for the benches (order_flow.py, marketing.py): POST pre-built requests read
+-- from a file, then drain.
 --
 -- Usage (one wrk thread only: wrk calls request() once in thread 0 to verify it, and this
 -- script answers that call without consuming a record):
@@ -11,13 +12,16 @@
 -- needle   a 2xx answer counts as ok only if its body contains this string ("" = any 2xx)
 -- cycle    `cycle` rotates through the records; `once` sends each record exactly once
 --
--- done() prints one line `BENCH_JSON {...}` with counts and latency percentiles (ms).
+-- done() prints one line `BENCH_JSON {...}` with counts and latency percentiles (ms), and
+-- `outcomes`: answers by status, a non-2xx one with the API's error code from its body
+-- (`{"201": 500, "409 sold_out": 1500}`).
 
 local records = {}
 local idx = 0
 -- Globals, not locals: done() reads them from each thread with thread:get().
 sent, completed, ok, bad = 0, 0, 0, 0
 first_error = ""
+outcomes = {}
 local deadline = 0
 local marker = nil
 local needle = nil
@@ -92,6 +96,14 @@ end
 
 function response(status, headers, body)
    completed = completed + 1
+   local outcome = tostring(status)
+   if status < 200 or status >= 300 then
+      local code = body and body:match('"code"%s*:%s*"([^"]*)"')
+      if code then
+         outcome = outcome .. " " .. code
+      end
+   end
+   outcomes[outcome] = (outcomes[outcome] or 0) + 1
    if status >= 200 and status < 300 and (needle == nil or (body ~= nil and body:find(needle, 1, true))) then
       ok = ok + 1
    else
@@ -111,7 +123,11 @@ end
 
 function done(summary, latency, requests)
    local t_sent, t_completed, t_ok, t_bad, t_error = 0, 0, 0, 0, ""
+   local t_outcomes = {}
    for _, thread in ipairs(threads) do
+      for outcome, n in pairs(thread:get("outcomes") or {}) do
+         t_outcomes[outcome] = (t_outcomes[outcome] or 0) + n
+      end
       t_sent = t_sent + (thread:get("sent") or 0)
       t_completed = t_completed + (thread:get("completed") or 0)
       t_ok = t_ok + (thread:get("ok") or 0)
@@ -120,15 +136,19 @@ function done(summary, latency, requests)
          t_error = thread:get("first_error") or ""
       end
    end
+   local parts = {}
+   for outcome, n in pairs(t_outcomes) do
+      table.insert(parts, json_string(outcome) .. ":" .. tostring(n))
+   end
    local e = summary.errors
    io.write(string.format(
       'BENCH_JSON {"requests":%d,"duration_us":%d,"sent":%d,"completed":%d,"ok":%d,"bad":%d,'
          .. '"connect_errors":%d,"read_errors":%d,"write_errors":%d,"status_errors":%d,'
          .. '"timeouts":%d,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,'
-         .. '"mean_ms":%.3f,"first_error":%s}\n',
+         .. '"mean_ms":%.3f,"first_error":%s,"outcomes":{%s}}\n',
       summary.requests, summary.duration, t_sent, t_completed, t_ok, t_bad,
       e.connect, e.read, e.write, e.status, e.timeout,
       latency:percentile(50) / 1000, latency:percentile(90) / 1000,
       latency:percentile(99) / 1000, latency.max / 1000, latency.mean / 1000,
-      json_string(t_error)))
+      json_string(t_error), table.concat(parts, ",")))
 end
