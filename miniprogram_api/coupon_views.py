@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint
 
 from miniprogram_api import schemas
 from miniprogram_api.openapi import api_doc
-from miniprogram_api.request import body, current_user, login_required, query
+from miniprogram_api.request import (
+    body,
+    current_claims,
+    current_user,
+    login_required,
+    query,
+    token_required,
+)
 from wxdist.marketing import coupons, templates
 from wxdist.models import Coupon, CouponTemplate
 from wxdist.sharing import coupon_shares
@@ -14,7 +23,8 @@ from wxdist.sharing import coupon_shares
 bp = Blueprint("api_coupons", __name__)
 
 
-def coupon_out(coupon: Coupon, template: CouponTemplate) -> dict:
+def coupon_out(coupon: Coupon | Any, template: CouponTemplate | Any) -> dict:
+    """A coupon as CouponOut (a model or a row of it, with its template's)."""
     return schemas.CouponOut.model_validate(
         {
             "id": coupon.id,
@@ -51,7 +61,7 @@ def claimable():  # type: ignore[no-untyped-def]
     errors=(400, 404, 409),
     tag="coupons",
 )
-@login_required
+@token_required  # claim checks the token against the user in its first query
 def claim(template_id: int):  # type: ignore[no-untyped-def]
     """Claim one coupon; with `scene`, through the distributor's share code carrying it
     (binding the shopper to them). 409 codes: not_shareable, claim_closed, staff_only,
@@ -59,14 +69,14 @@ def claim(template_id: int):  # type: ignore[no-untyped-def]
     limit_reached, daily_claim_limit, sold_out. A repeated `claim_key` answers the first claim's
     coupon."""
     data = body(schemas.ClaimIn)
-    user_id = current_user().id
+    token = current_claims()
     if data.scene:
-        coupon = coupon_shares.claim_through_share(
-            user_id, template_id, data.scene, data.claim_key
-        ).coupon
+        claimed = coupon_shares.claim_through_share(
+            token.user_id, template_id, data.scene, data.claim_key, claims=token
+        ).claimed
     else:
-        coupon = coupons.claim(user_id, template_id, claim_key=data.claim_key)
-    return coupon_out(coupon, coupons.template_of(coupon)), 201
+        claimed = coupons.claim(token.user_id, template_id, claim_key=data.claim_key, claims=token)
+    return coupon_out(claimed.coupon, claimed.template), 201
 
 
 @bp.get("/me/coupons")

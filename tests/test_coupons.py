@@ -264,3 +264,24 @@ def test_promotions_apply_in_order_and_each_share_is_stored_on_the_item(
             .order_by(OrderAdjustment.id)
         ).all()
     assert sorted(shares) == sorted([("discount", 2_000), ("reduction", 444), ("reduction", 556)])
+
+
+def test_a_retried_claim_returns_its_coupon_even_once_sold_out_and_a_revoked_token_is_refused(
+    client: FlaskClient, app: Flask
+) -> None:
+    template_id = make_template(app, total=1)
+    first = login(client, "last-one")
+    won = claim(client, first, template_id, claim_key="retry-after-sold-out")
+    assert won.status_code == 201
+    other = login(client, "too-late")
+    late = claim(client, other, template_id)
+    assert late.status_code == 409 and late.get_json()["error"]["code"] == "sold_out"
+    again = claim(client, first, template_id, claim_key="retry-after-sold-out")
+    assert again.status_code == 201 and again.get_json()["id"] == won.get_json()["id"]
+    with app.app_context():
+        from wxdist.models import User
+
+        db.session.execute(db.update(User).values(token_version=User.token_version + 1))
+        db.session.commit()
+    revoked = claim(client, other, template_id)
+    assert revoked.status_code == 401 and revoked.get_json()["error"]["code"] == "invalid_token"

@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wxdist.accounts import audit
+from wxdist.accounts.auth import TokenClaims, check_claims
 from wxdist.core.clock import to_local
-from wxdist.core.errors import Conflict, NotFound
+from wxdist.core.errors import Conflict, NotFound, Unauthorized
 from wxdist.core.extensions import db
 from wxdist.models import (
     Coupon,
@@ -47,7 +51,7 @@ _SLOT_TRIES = 3
 _templates, _coupons = CouponTemplate.__table__, Coupon.__table__
 
 
-def validity(template: CouponTemplate, claimed_at: datetime) -> tuple[datetime, datetime]:
+def validity(template: Any, claimed_at: datetime) -> tuple[datetime, datetime]:
     """When a coupon claimed at `claimed_at` may be used: the template's fixed dates, or
     from the claim for `valid_days` days."""
     if template.valid_days:
@@ -61,7 +65,7 @@ def _refuse(message: str, *, code: str) -> Conflict:
     return Conflict(message, code=code, fields={"template_id": message})
 
 
-def _check_claimable(template: CouponTemplate, user_id: int, source: str, now: datetime) -> None:
+def _check_claimable(template: Any, user_id: int, source: str, now: datetime) -> None:
     if template.status != OfferStatus.ACTIVE or not (
         template.claim_starts_at <= now < template.claim_ends_at
     ):
@@ -77,38 +81,86 @@ def _check_claimable(template: CouponTemplate, user_id: int, source: str, now: d
         raise _refuse(_("This coupon is for new customers only."), code="new_users_only")
 
 
-def _slots(template: CouponTemplate, user_id: int, now: datetime) -> tuple[int, str | None]:
-    """The next free slot and day slot of the user for the template, or a refusal."""
-    held = db.session.scalar(
+def _count_held(template_id: int, user_id: int, day: str | None) -> int:
+    """Coupons of the template the user claimed (reissues aside), or claimed on `day`."""
+    query = (
         select(func.count())
         .select_from(_coupons)
-        .where(
-            _coupons.c.template_id == template.id,
-            _coupons.c.user_id == user_id,
-            _coupons.c.slot > 0,
-        )
+        .where(_coupons.c.template_id == template_id, _coupons.c.user_id == user_id)
     )
+    if day is None:
+        query = query.where(_coupons.c.slot > 0)
+    else:
+        query = query.where(_coupons.c.day_slot.like(f"{day}:%"))
+    return db.session.scalar(query) or 0
+
+
+def _slots(template: Any, user_id: int, now: datetime, first_try: bool) -> tuple[int, str | None]:
+    """The slot and day slot to claim, or a refusal. The first try takes slot 1 without
+    counting (most shoppers claim a template once; the unique key catches the others, who
+    are then counted on the next try)."""
+    day = to_local(now).strftime("%Y%m%d") if template.per_day_limit else None
+    if first_try:
+        return 1, f"{day}:1" if day else None
+    held = _count_held(template.id, user_id, None)
     if held >= template.per_user_limit:
         raise _refuse(
             _("You already hold as many of this coupon as allowed."), code="limit_reached"
         )
-    if not template.per_day_limit:
+    if day is None:
         return held + 1, None
-    day = to_local(now).strftime("%Y%m%d")
-    today = db.session.scalar(
-        select(func.count())
-        .select_from(_coupons)
-        .where(
-            _coupons.c.template_id == template.id,
-            _coupons.c.user_id == user_id,
-            _coupons.c.day_slot.like(f"{day}:%"),
-        )
-    )
+    today = _count_held(template.id, user_id, day)
     if today >= template.per_day_limit:
         raise _refuse(
-            _("You have claimed as many of this coupon as allowed today."), code="daily_claim_limit"
+            _("You have claimed as many of this coupon as allowed today."),
+            code="daily_claim_limit",
         )
     return held + 1, f"{day}:{today + 1}"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A coupon a claim gave (or gave earlier, for a repeated claim key), with its
+    template; both are rows (attributes as the models name them)."""
+
+    coupon: Any
+    template: Any
+
+
+_users = User.__table__
+_TEMPLATE_AND_TOKEN = select(
+    _templates,
+    select(_users.c.token_version)
+    .where(_users.c.id == bindparam("user_id"))
+    .scalar_subquery()
+    .label("token_version"),
+).where(_templates.c.id == bindparam("template_id"))
+_EARLIER_CLAIM = select(_coupons).where(
+    _coupons.c.user_id == bindparam("user_id"), _coupons.c.claim_key == bindparam("claim_key")
+)
+
+
+def _read_template(template_id: int, user_id: int, claims: TokenClaims | None) -> Any:
+    """The template's row, with the token checked against the user in the same query.
+    Raises Unauthorized, NotFound."""
+    row = db.session.execute(
+        _TEMPLATE_AND_TOKEN, {"template_id": template_id, "user_id": user_id}
+    ).first()
+    if claims is not None:
+        version = (
+            row.token_version
+            if row is not None
+            else (db.session.scalar(select(_users.c.token_version).where(_users.c.id == user_id)))
+        )
+        try:
+            check_claims(claims, version)
+        except Unauthorized:
+            db.session.rollback()
+            raise
+    if row is None:
+        db.session.rollback()
+        raise NotFound(_("No such coupon."), fields={"template_id": _("No such coupon.")})
+    return row
 
 
 def claim(
@@ -121,69 +173,87 @@ def claim(
     distributor_id: int | None = None,
     now: datetime | None = None,
     on_issue: Callable[[], None] | None = None,
-) -> Coupon:
+    claims: TokenClaims | None = None,
+) -> Claimed:
     """Issue one coupon of `template_id` to `user_id` and commit; `on_issue` runs in the
-    same transaction when a coupon is issued (not for a repeated `claim_key`).
+    same transaction when a coupon is issued (not for a repeated `claim_key`). With
+    `claims` (a bearer token's), the token is checked against the user in the first query.
 
-    A repeated `claim_key` returns the coupon the first request made. Raises NotFound for
-    an unknown template, Conflict `claim_closed`, `staff_only`, `share_only`,
+    A repeated `claim_key` returns the coupon the first request made. Raises Unauthorized,
+    NotFound for an unknown template, Conflict `claim_closed`, `staff_only`, `share_only`,
     `new_users_only`, `limit_reached`, `daily_claim_limit`, `sold_out`; nothing written then.
+    Core statements: a sold-out claim reads one row; an issued one is a read, an update of
+    the template, an insert and the commit.
     """
     now = now or utcnow()
-    for _try in range(_SLOT_TRIES):
-        if claim_key:
-            earlier = db.session.scalar(
-                select(Coupon).where(Coupon.user_id == user_id, Coupon.claim_key == claim_key)
-            )
-            if earlier is not None:
-                return earlier
-        template = db.session.get(CouponTemplate, template_id)
-        if template is None:
-            raise NotFound(_("No such coupon."), fields={"template_id": _("No such coupon.")})
-        _check_claimable(template, user_id, source, now)
-        slot, day_slot = _slots(template, user_id, now)
-        taken = db.session.execute(
-            update(_templates)
-            .where(
-                _templates.c.id == template_id,
-                _templates.c.remaining >= 1,
-                _templates.c.status == OfferStatus.ACTIVE,
-            )
-            .values(
-                remaining=_templates.c.remaining - 1, issued_count=_templates.c.issued_count + 1
-            )
-        )
-        if taken.rowcount != 1:
-            raise _refuse(_("All of this coupon have been claimed."), code="sold_out")
-        valid_from, valid_until = validity(template, now)
+    for attempt in range(_SLOT_TRIES):
+        template = _read_template(template_id, user_id, claims)
         try:
-            coupon_id = db.session.execute(
-                insert(_coupons).values(
-                    template_id=template_id,
-                    user_id=user_id,
-                    slot=slot,
-                    day_slot=day_slot,
-                    claim_key=claim_key,
-                    status=CouponStatus.UNUSED,
-                    source=source,
-                    share_code_id=share_code_id,
-                    distributor_id=distributor_id,
-                    valid_from=valid_from,
-                    valid_until=valid_until,
-                    discount_fen=0,
-                    claimed_at=now,
+            _check_claimable(template, user_id, source, now)
+            if template.remaining < 1:
+                raise _refuse(_("All of this coupon have been claimed."), code="sold_out")
+            slot, day_slot = _slots(template, user_id, now, first_try=attempt == 0)
+            taken = db.session.execute(
+                update(_templates)
+                .where(
+                    _templates.c.id == template_id,
+                    _templates.c.remaining >= 1,
+                    _templates.c.status == OfferStatus.ACTIVE,
                 )
-            ).inserted_primary_key[0]
-        except IntegrityError:  # a concurrent claim took the slot (or the same claim_key)
+                .values(
+                    remaining=_templates.c.remaining - 1,
+                    issued_count=_templates.c.issued_count + 1,
+                )
+            )
+            if taken.rowcount != 1:
+                raise _refuse(_("All of this coupon have been claimed."), code="sold_out")
+        except Conflict:
+            earlier = _earlier_claim(user_id, claim_key)
+            if earlier is not None:
+                return Claimed(earlier, template)
+            raise
+        valid_from, valid_until = validity(template, now)
+        values = {
+            "template_id": template_id,
+            "user_id": user_id,
+            "slot": slot,
+            "day_slot": day_slot,
+            "claim_key": claim_key,
+            "status": CouponStatus.UNUSED,
+            "source": source,
+            "share_code_id": share_code_id,
+            "distributor_id": distributor_id,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+            "order_id": None,
+            "discount_fen": 0,
+            "claimed_at": now,
+            "used_at": None,
+        }
+        try:
+            values["id"] = db.session.execute(insert(_coupons).values(values)).inserted_primary_key[
+                0
+            ]
+        except IntegrityError:  # the slot is taken (or this claim key was used): look again
             db.session.rollback()
+            earlier = _earlier_claim(user_id, claim_key)
+            if earlier is not None:
+                return Claimed(earlier, template)
             continue
         if on_issue is not None:
             on_issue()
         db.session.commit()
-        coupon = db.session.get(Coupon, coupon_id)
-        assert coupon is not None
-        return coupon
+        return Claimed(SimpleNamespace(**values), template)
     raise Conflict(_("Please try again."), code="retry")
+
+
+def _earlier_claim(user_id: int, claim_key: str | None) -> Any:
+    """The coupon an earlier request with this claim key gave, if any (rolls back first:
+    the caller is refusing or retrying)."""
+    db.session.rollback()
+    if not claim_key:
+        return None
+    return db.session.execute(_EARLIER_CLAIM, {"user_id": user_id, "claim_key": claim_key}).first()
 
 
 def issue_to_users(
@@ -361,9 +431,3 @@ def status_now(coupon: Coupon, now: datetime | None = None) -> str:
     if coupon.status == CouponStatus.UNUSED and coupon.valid_until <= (now or utcnow()):
         return CouponStatus.EXPIRED
     return coupon.status
-
-
-def template_of(coupon: Coupon) -> CouponTemplate:
-    template = db.session.get(CouponTemplate, coupon.template_id)
-    assert template is not None  # a foreign key
-    return template

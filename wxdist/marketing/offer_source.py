@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from wxdist.core.errors import Conflict
 from wxdist.core.extensions import db
@@ -45,7 +45,8 @@ def scope_of(data: dict[str, Any] | None) -> Scope:
     )
 
 
-def timed_discount_of(record: TimedDiscountRecord) -> TimedDiscount:
+def timed_discount_of(record: Any) -> TimedDiscount:
+    """From a timed_discounts row (or model)."""
     return TimedDiscount(
         id=record.id,
         sku_id=record.sku_id,
@@ -56,7 +57,8 @@ def timed_discount_of(record: TimedDiscountRecord) -> TimedDiscount:
     )
 
 
-def full_reduction_of(record: FullReductionRecord) -> FullReduction:
+def full_reduction_of(record: Any) -> FullReduction:
+    """From a full_reductions row (or model)."""
     return FullReduction(
         id=record.id,
         window=Window(record.starts_at, record.ends_at),
@@ -70,43 +72,61 @@ def full_reduction_of(record: FullReductionRecord) -> FullReduction:
     )
 
 
-def coupon_offer_of(coupon: Coupon, template: CouponTemplate) -> CouponOffer:
+# Core statements on the order path (rows, not model objects: placing an order reads
+# these on every request).
+_discounts, _reductions = TimedDiscountRecord.__table__, FullReductionRecord.__table__
+_templates = CouponTemplate.__table__
+_ACTIVE_DISCOUNTS = select(_discounts).where(
+    _discounts.c.sku_id.in_(bindparam("sku_ids", expanding=True)),
+    _discounts.c.status == OfferStatus.ACTIVE,
+    _discounts.c.starts_at <= bindparam("now"),
+    _discounts.c.ends_at > bindparam("now"),
+)
+_ACTIVE_REDUCTIONS = select(_reductions).where(
+    _reductions.c.status == OfferStatus.ACTIVE,
+    _reductions.c.starts_at <= bindparam("now"),
+    _reductions.c.ends_at > bindparam("now"),
+)
+_COUPON_WITH_TEMPLATE = select(
+    _coupons.c.id,
+    _coupons.c.status,
+    _coupons.c.valid_from,
+    _coupons.c.valid_until,
+    _templates.c.id.label("template_id"),
+    _templates.c.name,
+    _templates.c.threshold_fen,
+    _templates.c.off_fen,
+    _templates.c.pay_rate_bp,
+    _templates.c.cap_fen,
+    _templates.c.scope,
+    _templates.c.stackable,
+).join_from(_coupons, _templates, _templates.c.id == _coupons.c.template_id)
+
+
+def active_discounts(sku_ids: Sequence[int], now: datetime) -> list[Any]:
+    """Rows of the limited-time discounts in force for these SKUs."""
+    if not sku_ids:
+        return []
+    return list(db.session.execute(_ACTIVE_DISCOUNTS, {"sku_ids": list(sku_ids), "now": now}))
+
+
+def active_reductions(now: datetime) -> list[Any]:
+    """Rows of the full reductions in force."""
+    return list(db.session.execute(_ACTIVE_REDUCTIONS, {"now": now}))
+
+
+def _offer_of(row: Any) -> CouponOffer:
     return CouponOffer(
-        id=coupon.id,
-        template_id=template.id,
-        window=Window(coupon.valid_from, coupon.valid_until),
-        threshold_fen=template.threshold_fen,
-        off_fen=template.off_fen,
-        pay_rate_bp=template.pay_rate_bp,
-        cap_fen=template.cap_fen,
-        scope=scope_of(template.scope),
-        stackable=template.stackable,
-        name=template.name,
-    )
-
-
-def active_discounts(sku_ids: Sequence[int], now: datetime) -> list[TimedDiscountRecord]:
-    return list(
-        db.session.scalars(
-            select(TimedDiscountRecord).where(
-                TimedDiscountRecord.sku_id.in_(sku_ids),
-                TimedDiscountRecord.status == OfferStatus.ACTIVE,
-                TimedDiscountRecord.starts_at <= now,
-                TimedDiscountRecord.ends_at > now,
-            )
-        )
-    )
-
-
-def active_reductions(now: datetime) -> list[FullReductionRecord]:
-    return list(
-        db.session.scalars(
-            select(FullReductionRecord).where(
-                FullReductionRecord.status == OfferStatus.ACTIVE,
-                FullReductionRecord.starts_at <= now,
-                FullReductionRecord.ends_at > now,
-            )
-        )
+        id=row.id,
+        template_id=row.template_id,
+        window=Window(row.valid_from, row.valid_until),
+        threshold_fen=row.threshold_fen,
+        off_fen=row.off_fen,
+        pay_rate_bp=row.pay_rate_bp,
+        cap_fen=row.cap_fen,
+        scope=scope_of(row.scope),
+        stackable=row.stackable,
+        name=row.name,
     )
 
 
@@ -130,33 +150,27 @@ class MarketingOffers:
 
     def held_coupon(self, user_id: int, coupon_id: int, now: datetime) -> CouponOffer:
         row = db.session.execute(
-            select(Coupon, CouponTemplate)
-            .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-            .where(Coupon.id == coupon_id, Coupon.user_id == user_id)
+            _COUPON_WITH_TEMPLATE.where(_coupons.c.id == coupon_id, _coupons.c.user_id == user_id)
         ).first()
         if row is None:
             raise _unusable(_("No such coupon."))
-        coupon, template = row
-        if coupon.status != CouponStatus.UNUSED:
+        if row.status != CouponStatus.UNUSED:
             raise _unusable(_("This coupon has already been used."))
-        if coupon.valid_until <= now:
+        if row.valid_until <= now:
             raise _unusable(_("This coupon has expired."))
-        if coupon.valid_from > now:
+        if row.valid_from > now:
             raise _unusable(_("This coupon cannot be used yet."))
-        return coupon_offer_of(coupon, template)
+        return _offer_of(row)
 
     def held_coupons(self, user_id: int, now: datetime) -> list[CouponOffer]:
         rows = db.session.execute(
-            select(Coupon, CouponTemplate)
-            .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-            .where(
-                Coupon.user_id == user_id,
-                Coupon.status == CouponStatus.UNUSED,
-                Coupon.valid_until > now,
-            )
-            .order_by(Coupon.valid_until, Coupon.id)
+            _COUPON_WITH_TEMPLATE.where(
+                _coupons.c.user_id == user_id,
+                _coupons.c.status == CouponStatus.UNUSED,
+                _coupons.c.valid_until > now,
+            ).order_by(_coupons.c.valid_until, _coupons.c.id)
         ).all()
-        return [coupon_offer_of(coupon, template) for coupon, template in rows]
+        return [_offer_of(row) for row in rows]
 
     def lock_coupon(self, user_id: int, order_id: int, priced: PricedOrder) -> None:
         if priced.coupon_id is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from wxdist.accounts.auth import TokenClaims
 from wxdist.core.errors import Conflict
 from wxdist.core.extensions import db
 from wxdist.distribution.distributors import is_active_distributor
@@ -24,12 +25,16 @@ from wxdist.sharing import arrival, share_codes
 
 @dataclass(frozen=True)
 class SharedClaim:
-    coupon: Coupon
+    claimed: coupons.Claimed
     referral: BindResult
 
 
 def claim_through_share(
-    user_id: int, template_id: int, scene: str, claim_key: str | None = None
+    user_id: int,
+    template_id: int,
+    scene: str,
+    claim_key: str | None = None,
+    claims: TokenClaims | None = None,
 ) -> SharedClaim:
     """Claim the coupon a share code carries, then bind through the code; commits both.
     Raises Conflict `not_shareable` (field `scene`) when the scene names no code carrying
@@ -44,7 +49,7 @@ def claim_through_share(
         message = _("This share does not carry this coupon.")
         raise Conflict(message, code="not_shareable", fields={"scene": message})
     code_id = code.id
-    coupon = coupons.claim(
+    claimed = coupons.claim(
         user_id,
         template_id,
         claim_key=claim_key,
@@ -52,8 +57,9 @@ def claim_through_share(
         share_code_id=code_id,
         distributor_id=code.distributor_id,
         on_issue=lambda: share_codes.count(code_id, "claims"),
+        claims=claims,
     )
-    return SharedClaim(coupon, arrival.bind_scene(user_id, scene, source="coupon"))
+    return SharedClaim(claimed, arrival.bind_scene(user_id, scene, source="coupon"))
 
 
 def coupon_orders(share_code_ids: list[int]) -> dict[int, int]:
