@@ -103,16 +103,35 @@ _COUPON_WITH_TEMPLATE = select(
 ).join_from(_coupons, _templates, _templates.c.id == _coupons.c.template_id)
 
 
+_HELD_COUPON = _COUPON_WITH_TEMPLATE.where(
+    _coupons.c.id == bindparam("coupon_id"), _coupons.c.user_id == bindparam("user_id")
+)
+_LOCK_COUPON = (
+    update(_coupons)
+    .where(
+        _coupons.c.id == bindparam("b_coupon_id"),
+        _coupons.c.user_id == bindparam("b_user_id"),
+        _coupons.c.status == CouponStatus.UNUSED,
+    )
+    .values(
+        status=CouponStatus.LOCKED,
+        order_id=bindparam("b_order_id"),
+        discount_fen=bindparam("b_discount_fen"),
+    )
+)
+
+
 def active_discounts(sku_ids: Sequence[int], now: datetime) -> list[Any]:
     """Rows of the limited-time discounts in force for these SKUs."""
     if not sku_ids:
         return []
-    return list(db.session.execute(_ACTIVE_DISCOUNTS, {"sku_ids": list(sku_ids), "now": now}))
+    conn = db.session.connection()
+    return list(conn.execute(_ACTIVE_DISCOUNTS, {"sku_ids": list(sku_ids), "now": now}))
 
 
 def active_reductions(now: datetime) -> list[Any]:
     """Rows of the full reductions in force."""
-    return list(db.session.execute(_ACTIVE_REDUCTIONS, {"now": now}))
+    return list(db.session.connection().execute(_ACTIVE_REDUCTIONS, {"now": now}))
 
 
 def _offer_of(row: Any) -> CouponOffer:
@@ -149,9 +168,11 @@ class MarketingOffers:
         )
 
     def held_coupon(self, user_id: int, coupon_id: int, now: datetime) -> CouponOffer:
-        row = db.session.execute(
-            _COUPON_WITH_TEMPLATE.where(_coupons.c.id == coupon_id, _coupons.c.user_id == user_id)
-        ).first()
+        row = (
+            db.session.connection()
+            .execute(_HELD_COUPON, {"coupon_id": coupon_id, "user_id": user_id})
+            .first()
+        )
         if row is None:
             raise _unusable(_("No such coupon."))
         if row.status != CouponStatus.UNUSED:
@@ -175,14 +196,14 @@ class MarketingOffers:
     def lock_coupon(self, user_id: int, order_id: int, priced: PricedOrder) -> None:
         if priced.coupon_id is None:
             return
-        moved = db.session.execute(
-            update(_coupons)
-            .where(
-                _coupons.c.id == priced.coupon_id,
-                _coupons.c.user_id == user_id,
-                _coupons.c.status == CouponStatus.UNUSED,
-            )
-            .values(status=CouponStatus.LOCKED, order_id=order_id, discount_fen=priced.off(COUPON))
+        moved = db.session.connection().execute(
+            _LOCK_COUPON,
+            {
+                "b_coupon_id": priced.coupon_id,
+                "b_user_id": user_id,
+                "b_order_id": order_id,
+                "b_discount_fen": priced.off(COUPON),
+            },
         )
         if moved.rowcount != 1:
             raise _unusable(_("This coupon has already been used."))
