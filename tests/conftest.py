@@ -150,6 +150,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
             redis_client(application.config["REDIS_URL"]).flushdb()
     application.extensions.pop("panel_login_limiter", None)  # in-memory sign-in counts
+    application.extensions.pop("wxdist_offers_in_force", None)  # promotions read (emptied)
     requests.delete(f"{emulator_server.url}/_emulator/faults", timeout=5)
     for gateway in ("wechat", "alipay"):
         requests.post(f"{emulator_server.url}/_emulator/{gateway}/reset", timeout=5)

@@ -184,3 +184,43 @@ def test_a_no_commission_promotion_earns_nothing_on_the_items_it_touches(
     run_jobs()
     # Only the full-price SKU earns: 10% of ¥100.00; the cleared one (¥50.00) earns none.
     assert centre(client, seller["headers"])["balances"]["frozen_fen"] == 1_000
+
+
+def test_a_process_prices_with_the_promotions_it_read_for_a_moment_and_staff_changes_show_at_once(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OFFERS_RECHECK_SECONDS: what another process changed shows within the setting; what
+    this one changed (through the services staff use) at once; windows on the second."""
+    monkeypatch.setitem(app.config, "OFFERS_RECHECK_SECONDS", 60)
+    product = make_product(app, price_fen=10_000)
+    now = utcnow()
+
+    def price_now() -> int | None:
+        return client.get(f"/api/v1/products/{product['product_id']}").get_json()["skus"][0][
+            "promo_price_fen"
+        ]
+
+    with app.app_context():
+        made = promotions.create_timed_discount(
+            "整点秒杀",
+            product["sku_id"],
+            now + timedelta(seconds=2),
+            now + timedelta(hours=1),
+            price_fen=7_000,
+        )
+        db.session.commit()
+        discount_id = made.id
+    assert price_now() is None  # read, not started yet
+    import time
+
+    time.sleep(2.1)
+    assert price_now() == 7_000  # started on the second, though the read is older
+    with app.app_context():  # another process ends it: this one still has its read
+        db.session.execute(update(TimedDiscountRecord).values(status="ended"))
+        db.session.commit()
+    assert price_now() == 7_000
+    with app.app_context():  # staff end it here, through the service: seen at once
+        db.session.execute(update(TimedDiscountRecord).values(status="active"))
+        promotions.end(TimedDiscountRecord, discount_id)
+        db.session.commit()
+    assert price_now() is None

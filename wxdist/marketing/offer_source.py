@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
 
@@ -121,16 +124,71 @@ _LOCK_COUPON = (
 )
 
 
+_ALL_DISCOUNTS = select(_discounts).where(
+    _discounts.c.status == OfferStatus.ACTIVE, _discounts.c.ends_at > bindparam("now")
+)
+_ALL_REDUCTIONS = select(_reductions).where(
+    _reductions.c.status == OfferStatus.ACTIVE, _reductions.c.ends_at > bindparam("now")
+)
+_CACHE = "wxdist_offers_in_force"
+
+
+@dataclass(frozen=True)
+class _InForce:
+    """The promotions not yet ended, as read at `read_at` (monotonic): discounts by SKU."""
+
+    read_at: float
+    discounts: dict[int, list[Any]]
+    reductions: list[Any]
+
+
+def _in_force(now: datetime) -> _InForce | None:
+    """The promotions this process read less than OFFERS_RECHECK_SECONDS ago (read again
+    when older; None when the setting is 0). Windows are still checked against `now` at
+    each use, so a promotion starts and ends on the second; a promotion staff create or end
+    shows at once in this process (`forget_offers`) and within the setting in others."""
+    ttl = float(current_app.config.get("OFFERS_RECHECK_SECONDS", 0))
+    if ttl <= 0:
+        return None
+    found: _InForce | None = current_app.extensions.get(_CACHE)
+    if found is not None and time.monotonic() - found.read_at < ttl:
+        return found
+    conn = db.session.connection()
+    by_sku: dict[int, list[Any]] = {}
+    for row in conn.execute(_ALL_DISCOUNTS, {"now": now}):
+        by_sku.setdefault(row.sku_id, []).append(row)
+    found = _InForce(time.monotonic(), by_sku, list(conn.execute(_ALL_REDUCTIONS, {"now": now})))
+    current_app.extensions[_CACHE] = found
+    return found
+
+
+def forget_offers() -> None:
+    """Make this process read the promotions again on next use (staff changed them)."""
+    current_app.extensions.pop(_CACHE, None)
+
+
+def _open(row: Any, now: datetime) -> bool:
+    return row.starts_at <= now < row.ends_at
+
+
 def active_discounts(sku_ids: Sequence[int], now: datetime) -> list[Any]:
     """Rows of the limited-time discounts in force for these SKUs."""
     if not sku_ids:
         return []
+    cached = _in_force(now)
+    if cached is not None:
+        return [
+            row for sku in sku_ids for row in cached.discounts.get(sku, ()) if _open(row, now)
+        ]
     conn = db.session.connection()
     return list(conn.execute(_ACTIVE_DISCOUNTS, {"sku_ids": list(sku_ids), "now": now}))
 
 
 def active_reductions(now: datetime) -> list[Any]:
     """Rows of the full reductions in force."""
+    cached = _in_force(now)
+    if cached is not None:
+        return [row for row in cached.reductions if _open(row, now)]
     return list(db.session.connection().execute(_ACTIVE_REDUCTIONS, {"now": now}))
 
 

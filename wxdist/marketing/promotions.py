@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from wxdist.core.errors import BadRequest, Conflict, NotFound
 from wxdist.core.extensions import db
 from wxdist.core.money import BP_WHOLE
-from wxdist.marketing.offer_source import active_discounts, timed_discount_of
+from wxdist.marketing.offer_source import active_discounts, forget_offers, timed_discount_of
 from wxdist.models import FullReductionRecord, OfferStatus, Sku, TimedDiscountRecord
 from wxdist.models.types import utcnow
 
@@ -86,6 +86,7 @@ def create_timed_discount(
     )
     db.session.add(record)
     db.session.flush()
+    forget_offers()
     return record
 
 
@@ -147,6 +148,7 @@ def create_full_reduction(spec: ReductionSpec) -> FullReductionRecord:
     )
     db.session.add(record)
     db.session.flush()
+    forget_offers()
     return record
 
 
@@ -157,6 +159,7 @@ def end(model: type[TimedDiscountRecord] | type[FullReductionRecord], record_id:
     )
     if moved.rowcount != 1:
         raise NotFound(_("No such promotion."), fields={"id": _("No such promotion.")})
+    forget_offers()
 
 
 @dataclass(frozen=True)
