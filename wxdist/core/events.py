@@ -78,8 +78,9 @@ order_paid = signals.signal(
 
 order_paying = signals.signal(
     "order_paying",
-    doc="""Inside the payment's transaction, the order row locked: order `order_id` is being
-    marked paid (before `order_paid`). Marketing marks the order's coupon used.""",
+    doc="""Inside the payment's transaction, the order row locked: order `order_id` (which
+    used coupon `coupon_id`, or None) is being marked paid (before `order_paid`). Marketing
+    marks the coupon used.""",
 )
 
 order_ending = signals.signal(

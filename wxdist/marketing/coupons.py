@@ -278,15 +278,12 @@ def issue_to_users(
     return results
 
 
-def mark_used(order_id: int, now: datetime | None = None) -> None:
+def mark_used(order_id: int, coupon_id: int, now: datetime | None = None) -> None:
     """Inside the payment's transaction: the order's locked coupon becomes used, and the
     template counts it and its cost. A coupon no longer locked by the order (it went back
     when the order closed and a late payment revived it) is taken again if still unused;
     if another order took it meanwhile it stays with that order (logged: this order keeps
     its discount, the coupon is not used twice)."""
-    coupon_id = db.session.scalar(select(Order.coupon_id).where(Order.id == order_id))
-    if coupon_id is None:
-        return
     discount = db.session.scalar(
         select(func.coalesce(func.sum(OrderAdjustment.amount_fen), 0)).where(
             OrderAdjustment.order_id == order_id, OrderAdjustment.kind == COUPON

@@ -13,8 +13,9 @@ from wxdist.models import Order
 from wxdist.shop import offers
 
 
-def coupon_used(_sender: Any, *, order_id: int) -> None:
-    coupons.mark_used(order_id)
+def coupon_used(_sender: Any, *, order_id: int, coupon_id: int | None) -> None:
+    if coupon_id is not None:
+        coupons.mark_used(order_id, coupon_id)
 
 
 def coupon_back(_sender: Any, *, order_id: int) -> None:

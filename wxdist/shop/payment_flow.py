@@ -121,7 +121,7 @@ def _payment_attempt(order: Order, pay_channel: channels.PayChannel) -> Payment:
 
 
 _orders, _payments = Order.__table__, Payment.__table__
-_ORDER_COLUMNS = (_orders.c.id, _orders.c.status)
+_ORDER_COLUMNS = (_orders.c.id, _orders.c.status, _orders.c.coupon_id)
 _LOCK_ORDER_BY_NO = (
     select(*_ORDER_COLUMNS).where(_orders.c.order_no == bindparam("order_no")).with_for_update()
 )
@@ -258,7 +258,7 @@ def apply_payment(
             return apply_payment(
                 channel, out_trade_no, transaction_id, amount_fen, payer_id, paid_at
             )
-        order_paying.send(__name__, order_id=order.id)
+        order_paying.send(__name__, order_id=order.id, coupon_id=order.coupon_id)
         db.session.commit()
         _expire_loaded(order.id, payment.id)
         send_required(order_paid, __name__, order_id=order.id, repeated=False)
