@@ -19,6 +19,7 @@ from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.events import refund_applying, send_required
 from wxdist.core.extensions import db
+from wxdist.core.money import split_by_weight
 from wxdist.models import (
     Order,
     OrderItem,
@@ -210,24 +211,12 @@ def _spread_over_items(order: Order, refund: Refund) -> None:
         item = next(i for i in order.items if i.id == refund.order_item_id)
         item.refunded_fen += refund.amount_fen
         return
-    left = [(item, item.paid_fen - item.refunded_fen) for item in order.items]
-    total_left = sum(amount for _, amount in left)
-    if total_left <= 0:
+    left = [max(0, item.paid_fen - item.refunded_fen) for item in order.items]
+    if sum(left) <= 0:
         return
-    shares = [
-        (
-            item,
-            refund.amount_fen * amount // total_left,
-            refund.amount_fen * amount % total_left,
-            amount,
-        )
-        for item, amount in left
-    ]
-    remainder = refund.amount_fen - sum(share for _, share, _, _ in shares)
-    for item, share, _remainder, cap in sorted(shares, key=lambda s: s[2], reverse=True):
-        extra = 1 if remainder > 0 and share < cap else 0
-        remainder -= extra
-        item.refunded_fen += share + extra
+    amount = min(refund.amount_fen, sum(left))
+    for item, share in zip(order.items, split_by_weight(amount, left), strict=True):
+        item.refunded_fen += share
 
 
 def refund_orphan_payment(payment_id: int) -> None:
