@@ -177,9 +177,7 @@ def active_discounts(sku_ids: Sequence[int], now: datetime) -> list[Any]:
         return []
     cached = _in_force(now)
     if cached is not None:
-        return [
-            row for sku in sku_ids for row in cached.discounts.get(sku, ()) if _open(row, now)
-        ]
+        return [row for sku in sku_ids for row in cached.discounts.get(sku, ()) if _open(row, now)]
     conn = db.session.connection()
     return list(conn.execute(_ACTIVE_DISCOUNTS, {"sku_ids": list(sku_ids), "now": now}))
 
