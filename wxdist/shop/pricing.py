@@ -47,6 +47,12 @@ COUPON_REASONS = {
 }
 
 
+def off_at_pay_rate(base_fen: int, pay_rate_bp: int | None) -> int:
+    """What a rate takes off `base_fen` when the shopper pays `pay_rate_bp` of it (none
+    off without a rate), rounded half down: never more off than exact."""
+    return apply_rate(base_fen, BP_WHOLE - (pay_rate_bp or BP_WHOLE))
+
+
 @dataclass(frozen=True)
 class Line:
     """One SKU of an order, at its list price."""
@@ -106,7 +112,7 @@ class TimedDiscount:
         if self.price_fen is not None:
             offer = self.price_fen
         else:
-            offer = unit_fen - apply_rate(unit_fen, BP_WHOLE - (self.pay_rate_bp or BP_WHOLE))
+            offer = unit_fen - off_at_pay_rate(unit_fen, self.pay_rate_bp)
         return max(1, min(unit_fen, offer))
 
 
@@ -122,7 +128,7 @@ class Tier:
     def discount(self, base_fen: int) -> int:
         if self.off_fen is not None:
             return self.off_fen
-        return apply_rate(base_fen, BP_WHOLE - (self.pay_rate_bp or BP_WHOLE))
+        return off_at_pay_rate(base_fen, self.pay_rate_bp)
 
 
 @dataclass(frozen=True)
@@ -158,7 +164,7 @@ class CouponOffer:
     def discount(self, base_fen: int) -> int:
         if self.off_fen is not None:
             return self.off_fen
-        off = apply_rate(base_fen, BP_WHOLE - (self.pay_rate_bp or BP_WHOLE))
+        off = off_at_pay_rate(base_fen, self.pay_rate_bp)
         return min(off, self.cap_fen) if self.cap_fen is not None else off
 
 
