@@ -12,6 +12,8 @@ from typing import Any
 
 import requests
 
+from wxdist.core.money import yuan_text as yuan
+
 
 class DemoFailed(RuntimeError):
     pass
@@ -21,10 +23,6 @@ def check(response: requests.Response, step: str, expected: tuple[int, ...] = (2
     if response.status_code not in expected:
         raise DemoFailed(f"{step}: HTTP {response.status_code} {response.text[:300]}")
     return response.json()
-
-
-def yuan(fen: int) -> str:
-    return f"¥{fen // 100}.{fen % 100:02d}"
 
 
 def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str], None]) -> str:

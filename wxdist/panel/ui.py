@@ -15,6 +15,7 @@ from flask_wtf.i18n import translations
 from wtforms import Form
 
 from wxdist.accounts.audit import AuditNote, audited_action
+from wxdist.core.money import yuan_text
 
 MAX_PAGE = 10_000
 
@@ -88,9 +89,7 @@ def csv_response(filename: str, header: list[str], rows: Iterable[Iterable[Any]]
 
 def fen_text(amount: int) -> str:
     """Fen as a plain decimal for CSV cells: 12345 → '123.45'."""
-    sign = "-" if amount < 0 else ""
-    yuan, cents = divmod(abs(amount), 100)
-    return f"{sign}{yuan}.{cents:02d}"
+    return yuan_text(amount, symbol="")
 
 
 def client_ip() -> str:

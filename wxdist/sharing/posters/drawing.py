@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from PIL import Image, ImageDraw
 
+from wxdist.core.money import yuan_text
 from wxdist.sharing.posters import text
 from wxdist.sharing.posters.inputs import CouponFacts, PosterInputs
 from wxdist.sharing.posters.pictures import open_cover, scaled_picture
@@ -69,9 +70,7 @@ def _text(
 
 
 def format_price(fen: int | None) -> str:
-    if fen is None:
-        return ""
-    return f"¥{fen // 100}.{fen % 100:02d}"
+    return "" if fen is None else yuan_text(fen)
 
 
 def coupon_line(t: PosterTemplate, coupon: CouponFacts) -> str:
