@@ -25,6 +25,7 @@ import argparse
 import cProfile
 import io
 import logging
+import math
 import pstats
 import secrets
 import sys
@@ -186,6 +187,60 @@ def profile(
         print(body[start:].rstrip())
 
 
+def profile_offers(
+    db: Database, client: Any, headers: dict[str, str], clock: DbClock, count: int, top: int
+) -> None:
+    """Create-order as bench/marketing.py's order+offers places it: a SKU with a live
+    limited-time price and a full reduction, each request with its own coupon (claimed
+    ahead through the API, untimed) and the previewed payable."""
+    from bench.marketing import (
+        COUPON_OFF_FEN,
+        COUPON_THRESHOLD_FEN,
+        PER_USER_MAX,
+        claim_body,
+        claim_path,
+        seed_promotions,
+        seed_templates,
+    )
+
+    offer_sku = seed_catalogue(db, title="压测优惠商品")
+    seed_promotions(db, offer_sku)
+    needed = 2 * count + 2
+    templates = seed_templates(
+        db,
+        "压测券",
+        math.ceil(needed / PER_USER_MAX),
+        PER_USER_MAX,
+        PER_USER_MAX,
+        COUPON_OFF_FEN,
+        threshold_fen=COUPON_THRESHOLD_FEN,
+        stackable=True,
+    )
+    coupons = []
+    for n in range(needed):
+        response = client.post(
+            claim_path(templates[n // PER_USER_MAX]),
+            data=claim_body(f"profile-{n:04d}"),
+            headers=headers,
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+        coupons.append(response.get_json()["id"])
+    preview = client.post(
+        "/api/v1/orders/preview",
+        json={"items": [{"sku_id": offer_sku, "quantity": 1}], "coupon_id": coupons[0]},
+        headers=headers,
+    )
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    payable = preview.get_json()["payable_fen"]
+
+    def offer_one(i: int) -> None:
+        body = order_body(offer_sku, coupon_id=coupons[i + 2], expected_payable_fen=payable)
+        response = client.post("/api/v1/orders", data=body, headers=headers)
+        assert response.status_code == 201, response.get_data(as_text=True)
+
+    profile("create-order with offers", clock, offer_one, count, top)
+
+
 def profile_drain(app: Any, clock: DbClock, order_ids: list[int], top: int) -> None:
     """What the drain does with the orders the notifies queued: `attribute_many` on batches
     of BATCH (the drain's LPOP size), the first half timed, the second under cProfile."""
@@ -232,6 +287,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--offers",
+        action="store_true",
+        help="also profile create-order of a SKU with a limited-time discount, a full "
+        "reduction and a coupon (bench/marketing.py's order+offers), after plain create-order",
+    )
     parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306")
     parser.add_argument(
         "--redis-url",
@@ -293,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile("create-order", clock, create_one, args.requests, args.top)
             if retries:
                 print(f"({retries} create requests answered 409 retry: order_no collisions)")
+            if args.offers:
+                profile_offers(db, client, headers, clock, args.requests, args.top)
 
             notifies: list[bytes] = []
             openid = db.scalar("SELECT openid FROM users LIMIT 1")

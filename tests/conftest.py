@@ -60,6 +60,10 @@ class LiveServer:
 
     def __init__(self, wsgi_app: Any) -> None:
         self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        # The storms connect hundreds of clients at once; werkzeug listens with a backlog
+        # of 128, and a full accept queue resets connections (seen as a flaky
+        # ConnectionResetError in the 500-claim test).
+        self.server.socket.listen(1024)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -151,6 +155,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
             redis_client(application.config["REDIS_URL"]).flushdb()
     application.extensions.pop("panel_login_limiter", None)  # in-memory sign-in counts
     application.extensions.pop("wxdist_offers_in_force", None)  # promotions read (emptied)
+    application.extensions.pop("wxdist_coupon_terms", None)  # templates read (emptied)
     requests.delete(f"{emulator_server.url}/_emulator/faults", timeout=5)
     for gateway in ("wechat", "alipay"):
         requests.post(f"{emulator_server.url}/_emulator/{gateway}/reset", timeout=5)

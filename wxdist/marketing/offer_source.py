@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Subquery, bindparam, select, update
 
 from wxdist.core.errors import Conflict
 from wxdist.core.extensions import db
@@ -22,6 +22,7 @@ from wxdist.models import (
     OfferStatus,
     TimedDiscountRecord,
 )
+from wxdist.shop.offers import HELD
 from wxdist.shop.pricing import (
     COUPON,
     CouponOffer,
@@ -90,7 +91,7 @@ _ACTIVE_REDUCTIONS = select(_reductions).where(
     _reductions.c.starts_at <= bindparam("now"),
     _reductions.c.ends_at > bindparam("now"),
 )
-_COUPON_WITH_TEMPLATE = select(
+_COUPON_COLUMNS = (
     _coupons.c.id,
     _coupons.c.status,
     _coupons.c.valid_from,
@@ -103,12 +104,29 @@ _COUPON_WITH_TEMPLATE = select(
     _templates.c.cap_fen,
     _templates.c.scope,
     _templates.c.stackable,
-).join_from(_coupons, _templates, _templates.c.id == _coupons.c.template_id)
-
-
-_HELD_COUPON = _COUPON_WITH_TEMPLATE.where(
-    _coupons.c.id == bindparam("coupon_id"), _coupons.c.user_id == bindparam("user_id")
 )
+_COUPON_WITH_TEMPLATE = select(*_COUPON_COLUMNS).join_from(
+    _coupons, _templates, _templates.c.id == _coupons.c.template_id
+)
+
+
+_HELD_COUPON = select(
+    _coupons.c.id,
+    _coupons.c.status,
+    _coupons.c.valid_from,
+    _coupons.c.valid_until,
+    _coupons.c.template_id,
+).where(_coupons.c.id == bindparam("coupon_id"), _coupons.c.user_id == bindparam("user_id"))
+_TEMPLATE_TERMS = select(
+    _templates.c.name,
+    _templates.c.threshold_fen,
+    _templates.c.off_fen,
+    _templates.c.pay_rate_bp,
+    _templates.c.cap_fen,
+    _templates.c.scope,
+    _templates.c.stackable,
+).where(_templates.c.id == bindparam("template_id"))
+_HELD_QUERY = _HELD_COUPON.subquery("held_coupon")
 _LOCK_COUPON = (
     update(_coupons)
     .where(
@@ -131,6 +149,8 @@ _ALL_REDUCTIONS = select(_reductions).where(
     _reductions.c.status == OfferStatus.ACTIVE, _reductions.c.ends_at > bindparam("now")
 )
 _CACHE = "wxdist_offers_in_force"
+_TERMS_CACHE = "wxdist_coupon_terms"
+_TERMS_KEPT = 10_000  # templates whose terms a process keeps (then it starts over)
 
 
 @dataclass(frozen=True)
@@ -138,8 +158,8 @@ class _InForce:
     """The promotions not yet ended, as read at `read_at` (monotonic): discounts by SKU."""
 
     read_at: float
-    discounts: dict[int, list[Any]]
-    reductions: list[Any]
+    discounts: dict[int, list[TimedDiscount]]
+    reductions: list[FullReduction]
 
 
 def _in_force(now: datetime) -> _InForce | None:
@@ -154,10 +174,11 @@ def _in_force(now: datetime) -> _InForce | None:
     if found is not None and time.monotonic() - found.read_at < ttl:
         return found
     conn = db.session.connection()
-    by_sku: dict[int, list[Any]] = {}
+    by_sku: dict[int, list[TimedDiscount]] = {}
     for row in conn.execute(_ALL_DISCOUNTS, {"now": now}):
-        by_sku.setdefault(row.sku_id, []).append(row)
-    found = _InForce(time.monotonic(), by_sku, list(conn.execute(_ALL_REDUCTIONS, {"now": now})))
+        by_sku.setdefault(row.sku_id, []).append(timed_discount_of(row))
+    reductions = [full_reduction_of(row) for row in conn.execute(_ALL_REDUCTIONS, {"now": now})]
+    found = _InForce(time.monotonic(), by_sku, reductions)
     current_app.extensions[_CACHE] = found
     return found
 
@@ -167,42 +188,74 @@ def forget_offers() -> None:
     current_app.extensions.pop(_CACHE, None)
 
 
-def _open(row: Any, now: datetime) -> bool:
-    return row.starts_at <= now < row.ends_at
+def _terms(template_id: int) -> Mapping[str, Any]:
+    """A coupon template's terms (`_TEMPLATE_TERMS`'s columns). They never change once the
+    template is created, so each process reads them once."""
+    kept: dict[int, Mapping[str, Any]] = current_app.extensions.setdefault(_TERMS_CACHE, {})
+    found = kept.get(template_id)
+    if found is None:
+        conn = db.session.connection()
+        found = conn.execute(_TEMPLATE_TERMS, {"template_id": template_id}).one()._mapping
+        if len(kept) >= _TERMS_KEPT:
+            kept.clear()
+        kept[template_id] = found
+    return found
 
 
-def active_discounts(sku_ids: Sequence[int], now: datetime) -> list[Any]:
-    """Rows of the limited-time discounts in force for these SKUs."""
+def active_discounts(sku_ids: Sequence[int], now: datetime) -> list[TimedDiscount]:
+    """The limited-time discounts in force for these SKUs."""
     if not sku_ids:
         return []
     cached = _in_force(now)
     if cached is not None:
-        return [row for sku in sku_ids for row in cached.discounts.get(sku, ()) if _open(row, now)]
+        return [
+            discount
+            for sku in sku_ids
+            for discount in cached.discounts.get(sku, ())
+            if discount.window.open_at(now)
+        ]
     conn = db.session.connection()
-    return list(conn.execute(_ACTIVE_DISCOUNTS, {"sku_ids": list(sku_ids), "now": now}))
+    rows = conn.execute(_ACTIVE_DISCOUNTS, {"sku_ids": list(sku_ids), "now": now})
+    return [timed_discount_of(row) for row in rows]
 
 
-def active_reductions(now: datetime) -> list[Any]:
-    """Rows of the full reductions in force."""
+def active_reductions(now: datetime) -> list[FullReduction]:
+    """The full reductions in force."""
     cached = _in_force(now)
     if cached is not None:
-        return [row for row in cached.reductions if _open(row, now)]
-    return list(db.session.connection().execute(_ACTIVE_REDUCTIONS, {"now": now}))
+        return [reduction for reduction in cached.reductions if reduction.window.open_at(now)]
+    rows = db.session.connection().execute(_ACTIVE_REDUCTIONS, {"now": now})
+    return [full_reduction_of(row) for row in rows]
 
 
-def _offer_of(row: Any) -> CouponOffer:
+def _offer_of(held: Mapping[str, Any]) -> CouponOffer:
+    """From the columns of `_COUPON_COLUMNS`."""
     return CouponOffer(
-        id=row.id,
-        template_id=row.template_id,
-        window=Window(row.valid_from, row.valid_until),
-        threshold_fen=row.threshold_fen,
-        off_fen=row.off_fen,
-        pay_rate_bp=row.pay_rate_bp,
-        cap_fen=row.cap_fen,
-        scope=scope_of(row.scope),
-        stackable=row.stackable,
-        name=row.name,
+        id=held["id"],
+        template_id=held["template_id"],
+        window=Window(held["valid_from"], held["valid_until"]),
+        threshold_fen=held["threshold_fen"],
+        off_fen=held["off_fen"],
+        pay_rate_bp=held["pay_rate_bp"],
+        cap_fen=held["cap_fen"],
+        scope=scope_of(held["scope"]),
+        stackable=held["stackable"],
+        name=held["name"],
     )
+
+
+def _usable(held: Mapping[str, Any] | None, now: datetime) -> CouponOffer:
+    """The coupon of these values (the columns of `_HELD_COUPON`; None: the user holds no
+    such coupon) if it can be used now; raises Conflict `coupon_unusable` otherwise."""
+    if held is None:
+        raise _unusable(_("No such coupon."))
+    if held["status"] != CouponStatus.UNUSED:
+        raise _unusable(_("This coupon has already been used."))
+    if held["valid_until"] <= now:
+        raise _unusable(_("This coupon has expired."))
+    if held["valid_from"] > now:
+        raise _unusable(_("This coupon cannot be used yet."))
+    return _offer_of({**_terms(held["template_id"]), **held})
 
 
 def _unusable(reason: str) -> Conflict:
@@ -217,10 +270,9 @@ class MarketingOffers:
     """`shop.offers.OfferSource` over marketing's tables."""
 
     def offers_for(self, lines: Sequence[Line], now: datetime) -> Offers:
-        discounts = active_discounts([line.sku_id for line in lines], now)
         return Offers(
-            tuple(timed_discount_of(record) for record in discounts),
-            tuple(full_reduction_of(record) for record in active_reductions(now)),
+            tuple(active_discounts([line.sku_id for line in lines], now)),
+            tuple(active_reductions(now)),
         )
 
     def held_coupon(self, user_id: int, coupon_id: int, now: datetime) -> CouponOffer:
@@ -229,15 +281,18 @@ class MarketingOffers:
             .execute(_HELD_COUPON, {"coupon_id": coupon_id, "user_id": user_id})
             .first()
         )
-        if row is None:
-            raise _unusable(_("No such coupon."))
-        if row.status != CouponStatus.UNUSED:
-            raise _unusable(_("This coupon has already been used."))
-        if row.valid_until <= now:
-            raise _unusable(_("This coupon has expired."))
-        if row.valid_from > now:
-            raise _unusable(_("This coupon cannot be used yet."))
-        return _offer_of(row)
+        return _usable(row._mapping if row is not None else None, now)
+
+    def held_coupon_query(self) -> Subquery:
+        return _HELD_QUERY
+
+    def held_coupon_in(self, row: Any, now: datetime) -> CouponOffer:
+        values = {
+            name.removeprefix(HELD): value
+            for name, value in row._mapping.items()
+            if name.startswith(HELD)
+        }
+        return _usable(values if values["id"] is not None else None, now)
 
     def held_coupons(self, user_id: int, now: datetime) -> list[CouponOffer]:
         rows = db.session.execute(
@@ -247,7 +302,7 @@ class MarketingOffers:
                 _coupons.c.valid_until > now,
             ).order_by(_coupons.c.valid_until, _coupons.c.id)
         ).all()
-        return [_offer_of(row) for row in rows]
+        return [_offer_of(row._mapping) for row in rows]
 
     def lock_coupon(self, user_id: int, order_id: int, priced: PricedOrder) -> None:
         if priced.coupon_id is None:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from wxdist.core.errors import BadRequest, Conflict, NotFound
 from wxdist.core.extensions import db
 from wxdist.core.money import BP_WHOLE
-from wxdist.marketing.offer_source import active_discounts, forget_offers, timed_discount_of
+from wxdist.marketing.offer_source import active_discounts, forget_offers
 from wxdist.models import FullReductionRecord, OfferStatus, Sku, TimedDiscountRecord
 from wxdist.models.types import utcnow
 
@@ -174,10 +174,10 @@ def promo_prices(skus: Iterable[Sku], now: datetime | None = None) -> dict[int, 
     now = now or utcnow()
     by_id = {sku.id: sku for sku in skus}
     found: dict[int, PromoPrice] = {}
-    for record in sorted(active_discounts(list(by_id), now), key=lambda r: r.id):
-        if record.sku_id in found:
+    for discount in sorted(active_discounts(list(by_id), now), key=lambda d: d.id):
+        if discount.sku_id in found:
             continue
-        unit = timed_discount_of(record).unit_price(by_id[record.sku_id].price_fen)
-        if unit < by_id[record.sku_id].price_fen:
-            found[record.sku_id] = PromoPrice(unit, record.ends_at, record.id)
+        unit = discount.unit_price(by_id[discount.sku_id].price_fen)
+        if unit < by_id[discount.sku_id].price_fen:
+            found[discount.sku_id] = PromoPrice(unit, discount.window.ends_at, discount.id)
     return found

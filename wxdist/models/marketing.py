@@ -60,6 +60,8 @@ class CouponTemplate(db.Model):
 
     `remaining` only moves by a conditional update (`remaining >= 1`), in the same
     transaction as the coupon it issues, so a template never issues more than `total`.
+    Its terms (name, amounts, threshold, scope, stackable) are fixed once created: coupons
+    already issued carry them, and the order path reads them once per process.
     """
 
     __tablename__ = "coupon_templates"

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask_babel import gettext as _
+from sqlalchemy import Subquery
 
 from wxdist.core.errors import Conflict
 from wxdist.shop.pricing import CouponOffer, Line, Offers, PricedOrder
+
+HELD = "held_"  # the label prefix of `OfferSource.held_coupon_query`'s columns
 
 
 class OfferSource(Protocol):
@@ -29,6 +32,18 @@ class OfferSource(Protocol):
 
     def held_coupons(self, user_id: int, now: datetime) -> list[CouponOffer]:
         """Every unused, unexpired coupon the user holds."""
+        ...
+
+    def held_coupon_query(self) -> Subquery | None:
+        """At most one row: what `held_coupon_in` needs of the coupon bound as `coupon_id`
+        if the user bound as `user_id` holds it, so that placing an order reads its coupon
+        in the query that reads its lines (LEFT JOINed, its columns labelled HELD + name).
+        The same object on every call; None when there are no coupons."""
+        ...
+
+    def held_coupon_in(self, row: Any, now: datetime) -> CouponOffer:
+        """`held_coupon` from a row that has `held_coupon_query`'s columns (labelled HELD +
+        name, all None when the user holds no such coupon). Raises as `held_coupon`."""
         ...
 
     def lock_coupon(self, user_id: int, order_id: int, priced: PricedOrder) -> None:
@@ -52,6 +67,12 @@ class NoOffers:
 
     def held_coupons(self, user_id: int, now: datetime) -> list[CouponOffer]:
         return []
+
+    def held_coupon_query(self) -> Subquery | None:
+        return None
+
+    def held_coupon_in(self, row: Any, now: datetime) -> CouponOffer:
+        return self.held_coupon(0, 0, now)
 
     def lock_coupon(self, user_id: int, order_id: int, priced: PricedOrder) -> None:
         return None

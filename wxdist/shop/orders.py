@@ -11,11 +11,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, Subquery, bindparam, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -74,27 +75,39 @@ _orders, _items = Order.__table__, OrderItem.__table__
 _token_version = (
     select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
 )
-_ORDER_LINES = (
-    select(
-        _skus.c.id,
-        _skus.c.name,
-        _skus.c.price_fen,
-        _skus.c.is_active,
-        _products.c.id.label("product_id"),
-        _products.c.category_id,
-        _products.c.title,
-        _products.c.on_shelf,
-        select(_images.c.url)
-        .where(_images.c.product_id == _products.c.id)
-        .order_by(_images.c.sort, _images.c.id)
-        .limit(1)
-        .scalar_subquery()
-        .label("image_url"),
-        _token_version.label("token_version"),
+
+
+@cache
+def _order_lines(held: Subquery | None = None) -> Select[Any]:
+    """The statement reading an order's SKUs with their products, the first picture and
+    the user's token version; with `held` (the offer source's coupon query, at most one
+    row) LEFT JOINed on every row, its columns labelled `offers.HELD` + name."""
+    lines = _skus if held is None else _skus.outerjoin(held, true())
+    extra = () if held is None else tuple(c.label(offers.HELD + c.name) for c in held.c)
+    return (
+        select(
+            _skus.c.id,
+            _skus.c.name,
+            _skus.c.price_fen,
+            _skus.c.is_active,
+            _products.c.id.label("product_id"),
+            _products.c.category_id,
+            _products.c.title,
+            _products.c.on_shelf,
+            select(_images.c.url)
+            .where(_images.c.product_id == _products.c.id)
+            .order_by(_images.c.sort, _images.c.id)
+            .limit(1)
+            .scalar_subquery()
+            .label("image_url"),
+            _token_version.label("token_version"),
+            *extra,
+        )
+        .select_from(lines.join(_products, _skus.c.product_id == _products.c.id))
+        .where(_skus.c.id.in_(bindparam("sku_ids", expanding=True)))
     )
-    .join_from(_skus, _products, _skus.c.product_id == _products.c.id)
-    .where(_skus.c.id.in_(bindparam("sku_ids", expanding=True)))
-)
+
+
 _TOKEN_VERSION = select(_token_version)
 _RESERVE = (
     update(_skus)
@@ -107,12 +120,13 @@ _INSERT_ADJUSTMENT = insert(OrderAdjustment.__table__)
 
 
 def _read_lines(
-    claims: TokenClaims, lines: list[LineRequest]
+    claims: TokenClaims, lines: list[LineRequest], coupon_id: int | None = None
 ) -> tuple[dict[int, int], dict[int, int], dict[int, Any]]:
     """The order's lines merged by SKU (sku → quantity, sku → first line's position) and
     their catalogue rows (sku → row), with the token checked against its user in the same
-    query. Raises Conflict `too_many`, `not_for_sale`, Unauthorized (see create_order);
-    rolls back first."""
+    query, and with `coupon_id` the offer source's columns of that coupon in each row
+    (`OfferSource.held_coupon_query`). Raises Conflict `too_many`, `not_for_sale`,
+    Unauthorized (see create_order); rolls back first."""
     merged: dict[int, int] = {}
     positions: dict[int, int] = {}
     for index, line in enumerate(lines):
@@ -131,7 +145,11 @@ def _read_lines(
             )
 
     conn = db.session.connection()
-    rows = conn.execute(_ORDER_LINES, {"sku_ids": list(merged), "user_id": claims.user_id}).all()
+    params: dict[str, Any] = {"sku_ids": list(merged), "user_id": claims.user_id}
+    held = offers.source().held_coupon_query() if coupon_id is not None else None
+    if held is not None:
+        params["coupon_id"] = coupon_id
+    rows = conn.execute(_order_lines(held), params).all()
     version = (
         rows[0].token_version
         if rows
@@ -179,48 +197,21 @@ def create_order(
     collision. Nothing is written on failure. (A well-formed request is never a 400 here:
     what the schema cannot say is a conflict with the catalogue.)
 
-    Core statements, not the unit of work: four round trips and a commit for one SKU.
+    Core statements, not the unit of work: four round trips and a commit for one SKU
+    (two more with a coupon, one more with any offer: the coupon is read with the lines).
     """
-    merged, positions, found = _read_lines(claims, lines)
+    merged, positions, found = _read_lines(claims, lines, coupon_id)
     conn = db.session.connection()
     now = utcnow()
     try:
-        priced = quotes.price_lines(
-            claims.user_id, quotes.lines_from_rows(merged, found), coupon_id, now
-        )
+        source = offers.source()
+        coupon = source.held_coupon_in(next(iter(found.values())), now) if coupon_id else None
+        priced = quotes.price_lines(quotes.lines_from_rows(merged, found), coupon, now)
         quotes.check_expected(priced, expected_payable_fen)
     except ApiError:
         db.session.rollback()
         raise
 
-    # Reserve first, in id order, so two orders for the same SKUs lock rows in the same
-    # order, and the inserts' foreign-key checks find the SKU rows already locked (shared
-    # locks taken first would deadlock two orders upgrading them).
-    for sku_id in sorted(merged):
-        if conn.execute(_RESERVE, {"sku": sku_id, "quantity": merged[sku_id]}).rowcount != 1:
-            db.session.rollback()
-            raise Conflict(
-                _("not enough stock"),
-                code="out_of_stock",
-                fields={f"items.{positions[sku_id]}.quantity": _("not enough stock")},
-            )
-
-    items = [
-        {
-            "product_id": line.line.product_id,
-            "sku_id": line.line.sku_id,
-            "title": found[line.line.sku_id].title,
-            "sku_name": found[line.line.sku_id].name,
-            "image_url": found[line.line.sku_id].image_url or "",
-            "price_fen": line.line.unit_fen,
-            "quantity": line.line.quantity,
-            "amount_fen": line.list_fen,
-            "paid_fen": line.paid_fen,
-            "commission_base_fen": line.commission_base_fen,
-            "refunded_fen": 0,
-        }
-        for line in priced.lines
-    ]
     order: dict[str, Any] = {
         "order_no": new_order_no(),
         "user_id": claims.user_id,
@@ -240,20 +231,50 @@ def create_order(
         "created_at": now,
         "expires_at": now + timedelta(minutes=current_app.config["ORDER_PAY_TIMEOUT_MIN"]),
     }
+    # The order row and its coupon's lock come before the stock, so a popular SKU's row is
+    # locked only for the reservation, the items, their offer shares and the commit.
     try:
         order["id"] = conn.execute(_INSERT_ORDER, order).inserted_primary_key[0]
-        for item in items:
-            item["order_id"] = order["id"]
-            item["id"] = conn.execute(_INSERT_ITEM, item).inserted_primary_key[0]
+        source.lock_coupon(claims.user_id, order["id"], priced)
     except IntegrityError:  # an order_no collision: astronomically rare, but never a 500
         db.session.rollback()
         raise Conflict(_("please try again"), code="retry") from None
-    try:
-        _record_offers(order["id"], items, priced)
-        offers.source().lock_coupon(claims.user_id, order["id"], priced)
     except ApiError:
         db.session.rollback()
         raise
+
+    # Reserve in id order, so two orders for the same SKUs lock rows in the same order,
+    # and the items' foreign-key checks find the SKU rows already locked (shared locks
+    # taken first would deadlock two orders upgrading them).
+    for sku_id in sorted(merged):
+        if conn.execute(_RESERVE, {"sku": sku_id, "quantity": merged[sku_id]}).rowcount != 1:
+            db.session.rollback()
+            raise Conflict(
+                _("not enough stock"),
+                code="out_of_stock",
+                fields={f"items.{positions[sku_id]}.quantity": _("not enough stock")},
+            )
+
+    items = [
+        {
+            "order_id": order["id"],
+            "product_id": line.line.product_id,
+            "sku_id": line.line.sku_id,
+            "title": found[line.line.sku_id].title,
+            "sku_name": found[line.line.sku_id].name,
+            "image_url": found[line.line.sku_id].image_url or "",
+            "price_fen": line.line.unit_fen,
+            "quantity": line.line.quantity,
+            "amount_fen": line.list_fen,
+            "paid_fen": line.paid_fen,
+            "commission_base_fen": line.commission_base_fen,
+            "refunded_fen": 0,
+        }
+        for line in priced.lines
+    ]
+    for item in items:
+        item["id"] = conn.execute(_INSERT_ITEM, item).inserted_primary_key[0]
+    _record_offers(order["id"], items, priced)
     db.session.commit()
     order.update(
         pay_channel=None,

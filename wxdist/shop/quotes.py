@@ -1,8 +1,9 @@
 """Pricing an order's lines with the offers in force: for placing it and for previewing it.
 
-Both go through `price_lines`, so the price a shopper is shown and the price an order is
-placed at come from the same code on the same data; placing prices again and refuses
-(`price_changed`, with the new payable) when it differs from the price the shopper saw.
+Both go through `shop.pricing.price` with the offers of the same source, so the price a
+shopper is shown and the price an order is placed at come from the same code on the same
+data; placing prices again and refuses (`price_changed`, with the new payable) when it
+differs from the price the shopper saw.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from wxdist.shop import offers
 from wxdist.shop.pricing import (
     COUPON_REASONS,
     CouponCheck,
+    CouponOffer,
     Line,
     PricedOrder,
     best_coupon,
@@ -44,14 +46,11 @@ def lines_from_rows(merged: Mapping[int, int], rows: Mapping[int, Any]) -> list[
     ]
 
 
-def price_lines(
-    user_id: int, lines: list[Line], coupon_id: int | None, now: datetime
-) -> PricedOrder:
-    """The lines priced with the offers in force and the user's coupon `coupon_id`.
-    Raises Conflict `coupon_unusable` (field `coupon_id`) or `free_order`."""
-    source = offers.source()
-    coupon = source.held_coupon(user_id, coupon_id, now) if coupon_id else None
-    return price(lines, source.offers_for(lines, now), coupon, now)
+def price_lines(lines: list[Line], coupon: CouponOffer | None, now: datetime) -> PricedOrder:
+    """The lines priced with the offers in force and the user's coupon (already checked
+    held and unused). Raises Conflict `coupon_unusable` (field `coupon_id`) or
+    `free_order`."""
+    return price(lines, offers.source().offers_for(lines, now), coupon, now)
 
 
 def check_expected(priced: PricedOrder, expected_payable_fen: int | None) -> None:
