@@ -198,6 +198,23 @@ class MiniProgramClient:
             return result.content
         raise GatewayUnavailable("getwxacodeunlimit answered neither an error nor a PNG")
 
+    def post_json(self, path: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """POST `data` as JSON to the mini-program API at `path` (e.g.
+        "wxa/sec/order/upload_shipping_info", "cgi-bin/message/subscribe/send") with the
+        access token; the answer's JSON object. Raises GatewayRejected with WeChat's errcode
+        (e.g. "10060001", "43101"), GatewayUnavailable for HTTP errors, timeouts and answers
+        that are not a JSON object."""
+
+        def post() -> Any:
+            return self._client.post(
+                path, data=dict(data), api_base_url=self._client.wxa.API_BASE_URL
+            )
+
+        result = self._call(post)
+        if not isinstance(result, dict):
+            raise GatewayUnavailable(f"{path} answered something that is not a JSON object")
+        return result
+
     def _call(self, fn: Callable[[], T]) -> T:
         """Run a wechatpy call; on a token error refresh the token and retry exactly once."""
         try:

@@ -141,6 +141,35 @@ product_shelved = signals.signal(
     ahead.""",
 )
 
+# Fulfilment, after-sales and the notices they and the money flow owe shoppers and
+# distributors (issue 14). Senders: shop (shipments, after-sales), distribution
+# (settlement), money (payouts); receivers: notifications, integrations.
+
+order_shipped = signals.signal(
+    "order_shipped",
+    doc="""After commit. Shipment `shipment_id` of order `order_id` was recorded (one per
+    package of a split delivery; `all_delivered` when it was the order's last). The shipping
+    information upload and the shopper's shipping notice follow.""",
+)
+
+aftersale_changed = signals.signal(
+    "aftersale_changed",
+    doc="""After commit. After-sale `aftersale_id` of user `user_id` moved to `status` (agreed,
+    refused, returned_refused, refunded, closed, cancelled). The shopper's notice follows.""",
+)
+
+commission_settled = signals.signal(
+    "commission_settled",
+    doc="""After commit. Commissions of `beneficiary_id` totalling `amount_fen` became
+    available (settled). The distributor's notice follows.""",
+)
+
+withdrawal_finished = signals.signal(
+    "withdrawal_finished",
+    doc="""After commit. Withdrawal `withdrawal_id` of `user_id` ended `paid` or `failed`
+    (`status`). The distributor's notice follows.""",
+)
+
 
 class NobodyListening(RuntimeError):
     """A signal the money flow relies on was sent with no receiver connected."""
