@@ -73,8 +73,11 @@ def test_complete_production_settings_load() -> None:
             "DATABASE_URL": "mysql+pymysql://u@db/shop",
             "PUBLIC_BASE_URL": "https://shop.example/",
             "SECRET_KEY": "x" * 40,
+            "WECHAT_MESSAGE_TOKEN": "shopMessageToken1",
+            "WECHAT_MESSAGE_AES_KEY": "A" * 43,
         }
     )
     assert settings["GATEWAY"] == "live"
+    assert settings["SUBSCRIBE_MINIPROGRAM_STATE"] == "formal"
     assert settings["ALIPAY_ENABLED"] is False  # no Alipay keys given: channel off
     assert settings["PUBLIC_BASE_URL"] == "https://shop.example"
