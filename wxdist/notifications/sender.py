@@ -158,7 +158,7 @@ def send_message(log_id: int, now: datetime | None = None) -> str | None:
         "lang": "zh_CN",
     }
     try:
-        gateways().miniprogram().post_json(SEND_PATH, body)
+        gateways().miniprogram.post_json(SEND_PATH, body)
     except GatewayRejected as exc:
         return _rejected(row, str(exc.code), str(exc), now)
     except GatewayUnavailable as exc:
