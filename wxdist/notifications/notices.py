@@ -35,7 +35,7 @@ def _aftersale_phrases() -> dict[str, str]:
         "agreed": _("Request agreed"),
         "refused": _("Request refused"),
         "returned_refused": _("Return refused"),
-        "refunded": _("Refunded"),
+        "refunded": _("Refund completed"),
         "closed": _("Request closed"),
     }
 
@@ -101,7 +101,7 @@ def withdrawal_finished(withdrawal_id: int, user_id: int, status: str) -> int | 
     with force_locale(DEFAULT_LOCALE):
         values = {
             "amount1": yuan_text(withdrawal.net_fen if paid else withdrawal.amount_fen),
-            "phrase2": _("Paid out") if paid else _("Payout failed"),
+            "phrase2": _("Withdrawal paid") if paid else _("Withdrawal failed"),
             "time3": _when(withdrawal.ended_at),
             "thing4": _("Please check your account")
             if paid
@@ -119,7 +119,7 @@ def withdrawal_finished(withdrawal_id: int, user_id: int, status: str) -> int | 
 def distributor_approved(user_id: int) -> int | None:
     with force_locale(DEFAULT_LOCALE):
         values = {
-            "phrase1": _("Approved"),
+            "phrase1": _("Application approved"),
             "time2": _when(None),
             "thing3": _("Share products and earn commission"),
         }
