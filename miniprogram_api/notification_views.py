@@ -26,13 +26,13 @@ def _out(counts: list[consents.ConsentCount]) -> dict[str, Any]:
 
 
 @bp.post("/me/subscriptions")
-@api_doc(body=SubscriptionsIn, response=ConsentList, tag="messages")
+@api_doc(body=SubscriptionsIn, response=ConsentList, errors=(404,), tag="messages")
 @token_required  # record checks the token against the user in its first query
 def subscribe():  # type: ignore[no-untyped-def]
     """Record what `wx.requestSubscribeMessage` returned: each "accept" allows one message
-    of that template ("ban" sets its count to zero). 400 `unknown_template` names each
+    of that template ("ban" sets its count to zero). 404 `unknown_template` names each
     template id that is not one of this store's notices."""
-    data = body(SubscriptionsIn).root
+    data = body(SubscriptionsIn).results()
     return _out(consents.record(current_claims(), data))
 
 

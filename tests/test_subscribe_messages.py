@@ -106,7 +106,7 @@ def test_unknown_templates_and_results_are_refused_naming_the_field(
         json={"tmplNotOurs": "accept", template(app, "order_shipped"): "accept"},
         headers=headers,
     )
-    assert unknown.status_code == 400
+    assert unknown.status_code == 404
     error = unknown.get_json()["error"]
     assert error["code"] == "unknown_template" and set(error["fields"]) == {"tmplNotOurs"}
     wrong = client.post(
@@ -116,9 +116,11 @@ def test_unknown_templates_and_results_are_refused_naming_the_field(
     )
     assert wrong.status_code == 400
     assert template(app, "order_shipped") in wrong.get_json()["error"]["fields"]
-    for body in ({}, {"errMsg": "requestSubscribeMessage:ok"}, {"x": 1}, []):
+    for body in ({"x": 1}, [], {"errMsg": 5}, {f"t{i}": "reject" for i in range(21)}):
         response = client.post("/api/v1/me/subscriptions", json=body, headers=headers)
         assert response.status_code == 400, body
+    nothing = client.post("/api/v1/me/subscriptions", json={"errMsg": "ok"}, headers=headers)
+    assert nothing.status_code == 200  # nothing to record: the counts as they are
     assert client.post("/api/v1/me/subscriptions", json={"a": "accept"}).status_code == 401
     assert remaining(app, user_id, "order_shipped") == 0  # nothing was recorded
     # reject and filter add nothing; ban zeroes what was allowed

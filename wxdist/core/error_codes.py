@@ -70,7 +70,7 @@ SERVICE_CODES: dict[str, str] = {
     "daily_limit": "the amount would exceed today's withdrawal limit",
     # subscribe messages
     "unknown_template": "a subscribe-message template id is not one of this store's notices "
-    "(`fields` names each), or its result is not accept, reject, ban or filter",
+    "(`fields` names each)",
 }
 
 # HTTP errors that are not ours (an unknown route, a wrong method, a body too large, ...):

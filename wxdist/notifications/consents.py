@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from wxdist.accounts.auth import TokenClaims, check_claims
-from wxdist.core.errors import ApiError
+from wxdist.core.errors import ApiError, NotFound
 from wxdist.core.extensions import db
 from wxdist.models import SubscribeConsent, User
 from wxdist.models.types import utcnow
@@ -39,27 +39,22 @@ def template_kinds() -> dict[str, str]:
 
 
 def _checked(results: Mapping[str, object]) -> dict[str, str]:
-    """The (template id → result) pairs, each checked. Raises ApiError naming the field."""
+    """The (template id → result) pairs, each checked. Raises ApiError 400 for a result
+    that is none of RESULTS, NotFound `unknown_template` naming each unknown template."""
     known = template_kinds()
     pairs = {k: v for k, v in results.items() if k not in CALLBACK_KEYS}
-    if not pairs:
-        raise ApiError(
-            _("no template result was sent"),
-            code="invalid",
-            fields={"body": _("send what wx.requestSubscribeMessage returned")},
-        )
     if len(pairs) > MAX_TEMPLATES:
         raise ApiError(
             _("too many templates"), code="invalid", fields={"body": _("too many templates")}
         )
-    fields: dict[str, str] = {}
-    for template_id, result in pairs.items():
-        if template_id not in known:
-            fields[template_id[:64]] = _("not a template of this store")
-        elif result not in RESULTS:
-            fields[template_id] = _("must be accept, reject, ban or filter")
-    if fields:
-        raise ApiError(_("the request has invalid fields"), code="unknown_template", fields=fields)
+    wrong = {
+        k: _("must be accept, reject, ban or filter") for k, v in pairs.items() if v not in RESULTS
+    }
+    if wrong:
+        raise ApiError(_("the request has invalid fields"), code="invalid", fields=wrong)
+    unknown = {k[:64]: _("not a template of this store") for k in pairs if k not in known}
+    if unknown:
+        raise NotFound(_("no such message template"), code="unknown_template", fields=unknown)
     return {k: str(v) for k, v in pairs.items()}
 
 
