@@ -97,6 +97,7 @@ def test_the_distributor_is_told_when_a_withdrawal_is_paid_or_fails(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
 ) -> None:
     d = fund(client, app, emulator, run_jobs, "notice-wd", 5000)
+    run_jobs()  # the settlement's notice
     (settled,) = log_rows(
         app, d["user_id"], "commission_settled"
     )  # settled before the distributor allowed it
