@@ -298,3 +298,47 @@ def test_a_notice_switched_off_is_not_sent(
     _settle(app, user_id, 51)
     run_jobs()
     assert len(sent(emulator.url)) == 1
+
+
+def test_concurrent_sends_spend_each_consent_exactly_once(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer
+) -> None:
+    """Six messages queued for two consents, sent by six threads at once: two go out."""
+    import threading
+
+    from wxdist.models import MessageLog
+
+    headers = login(client, "consent-race")
+    user_id = user_of(client, headers)
+    accept(client, app, headers, "commission_settled", times=2)
+    with app.app_context():
+        rows = [
+            MessageLog(
+                user_id=user_id,
+                kind="commission_settled",
+                template_id=template(app, "commission_settled"),
+                page="pages/distributor/index",
+                data={"amount1": "¥1.00", "thing3": "并发"},
+            )
+            for _ in range(6)
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+        ids = [row.id for row in rows]
+    barrier = threading.Barrier(len(ids))
+    results: list[str | None] = []
+
+    def send(log_id: int) -> None:
+        with app.app_context():
+            barrier.wait()
+            results.append(sender.send_message(log_id))
+            db.session.remove()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == sorted([MessageStatus.SENT] * 2 + [MessageStatus.NO_CONSENT] * 4)
+    assert len(sent(emulator.url, openid_of(app, user_id))) == 2
+    assert remaining(app, user_id, "commission_settled") == 0
