@@ -264,6 +264,35 @@ def test_a_failed_send_is_retried_with_backoff_and_spends_one_consent(
         assert sender.send_message(row.id) is None  # a sent message is never sent again
 
 
+def test_queued_messages_a_job_lost_are_sent_and_interrupted_ones_are_not(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    from wxdist.models import MessageLog
+
+    headers = login(client, "consent-lost")
+    user_id = user_of(client, headers)
+    accept(client, app, headers, "commission_settled", times=2)
+    with app.app_context():
+        base = {
+            "user_id": user_id,
+            "kind": "commission_settled",
+            "template_id": template(app, "commission_settled"),
+            "data": {"amount1": "¥1.00"},
+        }
+        lost = MessageLog(**base)  # queued, its job lost with Redis
+        dead = MessageLog(**base, status=MessageStatus.SENDING, consent_spent=True, attempts=1)
+        db.session.add_all([lost, dead])
+        db.session.commit()
+        lost_id, dead_id = lost.id, dead.id
+        assert sender.resend_due() == 0  # too recent to be called lost
+        assert sender.resend_due(utcnow() + timedelta(minutes=11)) == 1
+    run_jobs()
+    rows = {row.id: row for row in log_rows(app, user_id)}
+    assert rows[lost_id].status == MessageStatus.SENT
+    assert (rows[dead_id].status, rows[dead_id].errcode) == (MessageStatus.FAILED, "interrupted")
+    assert len(sent(emulator.url)) == 1
+
+
 def test_a_definite_refusal_fails_and_gives_the_consent_back(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
 ) -> None:

@@ -12,7 +12,8 @@ transaction (none left: `no_consent`, nothing sent), and calls WeChat's
   not an error;
 - WeChat busy (-1, 45009 rate limit) or unreachable: `retry` after a backoff, with the
   consent kept for the next try; the sweep `resend_due` sends it again, until MAX_ATTEMPTS
-  (then `failed`);
+  (then `failed`); a row a dead job left `sending` ends `failed` (`interrupted`), never
+  sent twice;
 - any other errcode (bad data 47003, unknown template 40037, ...): `failed`, logged, and
   the consent given back (WeChat sent nothing).
 """
@@ -179,11 +180,31 @@ def _rejected(row: MessageLog, errcode: str, error: str, now: datetime) -> str:
     return _end(row, MessageStatus.FAILED, errcode, error)
 
 
+def _give_up_interrupted(stale: datetime) -> None:
+    """Messages left `sending` by a job that died mid-send: WeChat may have shown them, and
+    a second send would show them twice, so they end `failed` (errcode `interrupted`)."""
+    ended = db.session.execute(
+        update(MessageLog)
+        .where(MessageLog.status == MessageStatus.SENDING, MessageLog.updated_at <= stale)
+        .values(
+            status=MessageStatus.FAILED,
+            errcode="interrupted",
+            error="the send job stopped before WeChat answered",
+            updated_at=utcnow(),
+        )
+    )
+    db.session.commit()
+    if ended.rowcount:
+        log.error("%s messages were interrupted mid-send and are not sent again", ended.rowcount)
+
+
 def resend_due(now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
     """Periodic: queue again the messages whose retry time has come, and those still
-    queued a while after they were logged (a job lost with Redis); returns how many."""
+    queued a while after they were logged (a job lost with Redis); end those a dead job
+    left mid-send (`_give_up_interrupted`). Returns how many were queued."""
     now = now or utcnow()
     stale = now - timedelta(minutes=10)
+    _give_up_interrupted(stale)
     ids = db.session.scalars(
         select(MessageLog.id)
         .where(
