@@ -77,3 +77,15 @@ def test_switching_a_notice_off_is_audited_and_stops_it(
     assert 'name="commission_settled"' in page
     refused = staff.post("/panel/messages/switches", data={"order_shipped": "y"})
     assert refused.status_code == 400  # no CSRF token
+
+
+def test_the_page_lists_what_wechat_pushed(client: FlaskClient, app: Flask) -> None:
+    from wxdist.notifications import push
+
+    with app.app_context():
+        push.handle({"Event": "trade_manage_remind_shipping", "merchant_trade_no": "nope"})
+    staff = staff_client(app, "owner", "owner-pushes")
+    zh = staff.get("/panel/messages", headers=ZH).get_data(as_text=True)
+    assert "微信提醒发货" in zh and "已记录提醒" in zh
+    en = staff.get("/panel/messages").get_data(as_text=True)
+    assert "WeChat reminds us to ship" in en and "reminder recorded" in en

@@ -224,6 +224,16 @@ MESSAGE_STATUSES: dict[str, LazyString] = {
     "refused": _l("refused by the user"),
 }
 
+PUSH_LABELS: dict[str, LazyString] = {
+    "trade_manage_remind_shipping": _l("WeChat reminds us to ship"),
+    "trade_manage_order_settlement": _l("WeChat settled the payment"),
+    "reminded": _l("reminder recorded"),
+    "not_shipped": _l("order not shipped, unchanged"),
+    "unknown_payment": _l("no such payment"),
+    "foreign_merchant": _l("another merchant's payment, ignored"),
+    "logged": _l("recorded"),
+}
+
 NOTICE_KIND_LABELS: dict[str, LazyString] = {
     "order_shipped": _l("order shipped"),
     "aftersale_result": _l("after-sale result"),
@@ -234,6 +244,7 @@ NOTICE_KIND_LABELS: dict[str, LazyString] = {
 
 for _table in (
     MESSAGE_STATUSES,
+    PUSH_LABELS,
     NOTICE_KIND_LABELS,
     LEDGER_BUCKETS,
     LEDGER_KINDS,

@@ -14,7 +14,7 @@ from wxdist.notifications import switches
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.labels import NOTICE_KIND_LABELS
-from wxdist.panel.queries.messages import message_page
+from wxdist.panel.queries.messages import message_page, recent_pushes
 from wxdist.panel.ui import audited, choice_arg, page_arg
 
 
@@ -39,6 +39,7 @@ def messages():  # type: ignore[no-untyped-def]
         kinds=NOTICE_KINDS,
         filters={"status": status, "kind": kind},
         form=form,
+        pushes=recent_pushes(),
     )
 
 

@@ -1,10 +1,13 @@
-"""The subscribe-message log, newest first, by status and notice kind."""
+"""The subscribe-message log, newest first, by status and notice kind; the latest pushes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 
-from wxdist.models import MessageLog
+from wxdist.core.extensions import db
+from wxdist.models import MessageLog, WechatPushEvent
 from wxdist.panel.queries.paging import Page, fetch_page
 
 
@@ -16,3 +19,10 @@ def message_page(page: int, status: str, kind: str) -> Page:
     if kind:
         statement = statement.where(MessageLog.kind == kind)
     return fetch_page(statement, page)
+
+
+def recent_pushes(limit: int = 20) -> Sequence[WechatPushEvent]:
+    """The newest events WeChat's message push delivered."""
+    return db.session.scalars(
+        select(WechatPushEvent).order_by(WechatPushEvent.id.desc()).limit(limit)
+    ).all()
