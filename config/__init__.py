@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from config.messages import MessageConfigError, message_settings
+
 ROOT = Path(__file__).resolve().parent.parent
 DEV_KEYS = Path(__file__).resolve().parent / "dev_keys"
 
@@ -236,6 +238,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         raise ConfigError(f"MINIPROGRAM_PAGE must be a page path like pages/index/index: {page!r}")
     alipay_private = get("ALIPAY_APP_PRIVATE_KEY")
     alipay_public = get("ALIPAY_PUBLIC_KEY")
+    try:
+        messages = message_settings(get, env_version, production)
+    except MessageConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return {
         "WXDIST_ENV": wxdist_env,
         "SECRET_KEY": get("SECRET_KEY", DEV_SECRET_KEY),
@@ -309,6 +315,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),
         **_wechat_pay_v3_settings(get, live=gateway == "live"),
+        # WeChat's message push and subscribe messages (config/messages.py).
+        **messages,
     }
 
 

@@ -58,6 +58,28 @@ def test_port_and_redis_change_what_they_should() -> None:
             "SECRET_KEY must be",
         ),
         ({"ALIPAY_APP_PRIVATE_KEY": "/no/such/file.pem"}, "PEM"),
+        ({"WECHAT_MESSAGE_AES_KEY": "short"}, "43 characters"),
+        ({"WECHAT_MESSAGE_AES_KEY": "!" * 43}, "base64"),
+        ({"WECHAT_MESSAGE_TOKEN": "has space"}, "WECHAT_MESSAGE_TOKEN"),
+        ({"SUBSCRIBE_MINIPROGRAM_STATE": "release"}, "developer, trial or formal"),
+        ({"SUBSCRIBE_TEMPLATE_ORDER_SHIPPED": "has space"}, "SUBSCRIBE_TEMPLATE_ORDER_SHIPPED"),
+        (
+            {
+                "WXDIST_ENV": "production",
+                **LIVE_WECHAT,
+                "DATABASE_URL": "mysql+pymysql://u@db/shop",
+                "PUBLIC_BASE_URL": "https://shop.example",
+                "SECRET_KEY": "x" * 40,
+            },
+            "needs WECHAT_MESSAGE_TOKEN and WECHAT_MESSAGE_AES_KEY",
+        ),
+        (
+            {
+                "SUBSCRIBE_TEMPLATE_ORDER_SHIPPED": "tmplSame",
+                "SUBSCRIBE_TEMPLATE_AFTERSALE_RESULT": "tmplSame",
+            },
+            "different template",
+        ),
     ],
 )
 def test_bad_or_half_given_settings_fail_at_start(env: dict[str, str], message: str) -> None:
@@ -73,8 +95,11 @@ def test_complete_production_settings_load() -> None:
             "DATABASE_URL": "mysql+pymysql://u@db/shop",
             "PUBLIC_BASE_URL": "https://shop.example/",
             "SECRET_KEY": "x" * 40,
+            "WECHAT_MESSAGE_TOKEN": "shopMessageToken1",
+            "WECHAT_MESSAGE_AES_KEY": "A" * 43,
         }
     )
     assert settings["GATEWAY"] == "live"
+    assert settings["SUBSCRIBE_MINIPROGRAM_STATE"] == "formal"
     assert settings["ALIPAY_ENABLED"] is False  # no Alipay keys given: channel off
     assert settings["PUBLIC_BASE_URL"] == "https://shop.example"

@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from wxdist.panel import register_panel
     from wxdist.web.media import media_bp
     from wxdist.web.notify import notify_bp
+    from wxdist.web.wechat_message import message_bp
 
     app = Flask(__name__, instance_relative_config=False)
     app.request_class = BoundedJSONRequest  # JSON bodies decoded within depth bounds
@@ -46,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_api(app)
     app.register_blueprint(notify_bp)
+    app.register_blueprint(message_bp)
     app.register_blueprint(media_bp)
     register_panel(app)
     cli.register(app)
@@ -63,6 +65,7 @@ def _connect_receivers() -> None:
     run in). Idempotent: every app built connects the same functions once."""
     from wxdist.distribution import receivers as distribution
     from wxdist.marketing import receivers as marketing
+    from wxdist.notifications import receivers as notifications
     from wxdist.reporting import receivers as reporting
     from wxdist.sharing import receivers as sharing
 
@@ -70,6 +73,7 @@ def _connect_receivers() -> None:
     marketing.connect()
     sharing.connect()
     reporting.connect()
+    notifications.connect()
 
 
 def _migrations_dir():  # type: ignore[no-untyped-def]

@@ -26,6 +26,12 @@ class EmulatorSettings:
     wechat_pay_v3_apiv3_key: str = ""  # encrypts notifies
     wechat_pay_v3_platform_private_key: str = ""  # signs v3 answers and notifies
     wechat_pay_v3_public_key_id: str = ""  # sent as Wechatpay-Serial
+    # WeChat's message push (消息推送) and subscribe messages (payments/emulator/wechat/
+    # subscribe.py): the token and EncodingAESKey it signs and encrypts pushes with, and
+    # the template ids it knows.
+    wechat_message_token: str = ""
+    wechat_message_aes_key: str = ""
+    subscribe_templates: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], port: int | None = None) -> EmulatorSettings:
@@ -51,4 +57,7 @@ class EmulatorSettings:
             )
             or "",
             wechat_pay_v3_public_key_id=config.get("WECHAT_PAY_V3_PUBLIC_KEY_ID") or "",
+            wechat_message_token=config.get("WECHAT_MESSAGE_TOKEN") or "",
+            wechat_message_aes_key=config.get("WECHAT_MESSAGE_AES_KEY") or "",
+            subscribe_templates=tuple((config.get("SUBSCRIBE_TEMPLATES") or {}).values()),
         )

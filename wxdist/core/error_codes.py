@@ -68,6 +68,9 @@ SERVICE_CODES: dict[str, str] = {
     # withdrawals
     "insufficient_balance": "the available balance does not cover the amount",
     "daily_limit": "the amount would exceed today's withdrawal limit",
+    # subscribe messages
+    "unknown_template": "a subscribe-message template id is not one of this store's notices "
+    "(`fields` names each)",
 }
 
 # HTTP errors that are not ours (an unknown route, a wrong method, a body too large, ...):

@@ -160,8 +160,8 @@ aftersale_changed = signals.signal(
 
 commission_settled = signals.signal(
     "commission_settled",
-    doc="""After commit. Commissions of `beneficiary_id` totalling `amount_fen` became
-    available (settled). The distributor's notice follows.""",
+    doc="""After commit. Commissions of `beneficiary_id` totalling `amount_fen` on order
+    `order_id` became available (settled). The distributor's notice follows.""",
 )
 
 withdrawal_finished = signals.signal(

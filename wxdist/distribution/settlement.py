@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from wxdist.accounts import ledger
-from wxdist.core.events import commission_clawed, send_required
+from wxdist.core.events import commission_clawed, commission_settled, send_required
 from wxdist.core.extensions import db
 from wxdist.core.money import proportion
 from wxdist.distribution import distributors
@@ -153,7 +153,7 @@ def settle_order(order_id: int, now: datetime | None = None) -> bool:
         .order_by(Commission.id)
         .with_for_update()
     ).all()
-    beneficiaries = set()
+    settled: dict[int, int] = {}
     for commission in records:
         net = commission.net_fen
         ledger.move(
@@ -169,9 +169,13 @@ def settle_order(order_id: int, now: datetime | None = None) -> bool:
         )
         commission.status = CommissionStatus.SETTLED
         commission.settled_at = now
-        beneficiaries.add(commission.beneficiary_id)
+        settled[commission.beneficiary_id] = settled.get(commission.beneficiary_id, 0) + net
     order.commission_settled_at = now
     db.session.commit()
-    for user_id in sorted(beneficiaries):
+    for user_id in sorted(settled):
         distributors.check_upgrade(user_id)
+    for user_id, amount_fen in sorted(settled.items()):
+        commission_settled.send(
+            __name__, beneficiary_id=user_id, amount_fen=amount_fen, order_id=order_id
+        )
     return True

@@ -30,6 +30,13 @@ from wxdist.models.marketing import (
     RefundPolicy,
     TimedDiscountRecord,
 )
+from wxdist.models.notification import (
+    MessageLog,
+    MessageStatus,
+    NoticeSwitch,
+    SubscribeConsent,
+    WechatPushEvent,
+)
 from wxdist.models.order import (
     Order,
     OrderItem,
@@ -65,6 +72,9 @@ __all__ = [
     "FullReductionRecord",
     "LedgerBucket",
     "LedgerEntry",
+    "MessageLog",
+    "MessageStatus",
+    "NoticeSwitch",
     "OfferStatus",
     "Order",
     "OrderAdjustment",
@@ -85,8 +95,10 @@ __all__ = [
     "Sku",
     "StaffRole",
     "StaffUser",
+    "SubscribeConsent",
     "TimedDiscountRecord",
     "User",
+    "WechatPushEvent",
     "Withdrawal",
     "WithdrawalStatus",
 ]

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from wxdist.accounts import ledger
 from wxdist.core.errors import ApiError, Conflict, NotFound
+from wxdist.core.events import withdrawal_finished
 from wxdist.core.extensions import db
 from wxdist.models import LedgerBucket
 from wxdist.models.types import utcnow
@@ -40,6 +41,9 @@ def mark_paid(withdrawal: Held, reference: str, sources: tuple[str, ...]) -> boo
         account_exists=True,  # the hold wrote to it
     )
     db.session.commit()
+    withdrawal_finished.send(
+        __name__, withdrawal_id=withdrawal.id, user_id=withdrawal.user_id, status="paid"
+    )
     return True
 
 
@@ -58,6 +62,9 @@ def mark_failed(withdrawal: Held, reason: str, sources: tuple[str, ...]) -> bool
         return False
     return_money(withdrawal, "withdraw_failed")
     db.session.commit()
+    withdrawal_finished.send(
+        __name__, withdrawal_id=withdrawal.id, user_id=withdrawal.user_id, status="failed"
+    )
     return True
 
 

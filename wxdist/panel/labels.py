@@ -153,6 +153,7 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "timed_discount.end": _l("end limited-time discount"),
     "full_reduction.create": _l("create full reduction"),
     "full_reduction.end": _l("end full reduction"),
+    "notices.switch": _l("switch notices on or off"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -212,7 +213,39 @@ ISSUE_REFUSALS: dict[str, LazyString] = {
     "not_found": _l("no such coupon"),
 }
 
+# ---- Codes of the message page ---------------------------------------------------------
+
+MESSAGE_STATUSES: dict[str, LazyString] = {
+    "queued": _l("queued"),
+    "sending": _l("sending"),
+    "retry": _l("waiting to retry"),
+    "sent": _l("sent"),
+    "no_consent": _l("no consent left, not sent"),
+    "refused": _l("refused by the user"),
+}
+
+PUSH_LABELS: dict[str, LazyString] = {
+    "trade_manage_remind_shipping": _l("WeChat reminds us to ship"),
+    "trade_manage_order_settlement": _l("WeChat settled the payment"),
+    "reminded": _l("reminder recorded"),
+    "not_shipped": _l("order not shipped, unchanged"),
+    "unknown_payment": _l("no such payment"),
+    "foreign_merchant": _l("another merchant's payment, ignored"),
+    "logged": _l("recorded"),
+}
+
+NOTICE_KIND_LABELS: dict[str, LazyString] = {
+    "order_shipped": _l("order shipped"),
+    "aftersale_result": _l("after-sale result"),
+    "commission_settled": _l("commission settled"),
+    "withdrawal_finished": _l("withdrawal paid or failed"),
+    "distributor_approved": _l("distributor approved"),
+}
+
 for _table in (
+    MESSAGE_STATUSES,
+    PUSH_LABELS,
+    NOTICE_KIND_LABELS,
     LEDGER_BUCKETS,
     LEDGER_KINDS,
     COMMISSION_RATE_SOURCES,

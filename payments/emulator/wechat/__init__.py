@@ -16,6 +16,12 @@ status, reason}` sets what gettransferinfo reports, and `stats` has `transfers_p
 (payments made per partner_trade_no). An openid starting with "invalid" is OPENID_ERROR;
 FORCE_CHECK with re_user_name "错误姓名" is NAME_MISMATCH.
 
+Subscribe messages and the message push (`subscribe`): `POST /cgi-bin/message/subscribe/send`
+checks the token, the template and each keyword's value (47003 for bad data, 43101 for a
+user the control endpoint `subscribe/refuse` marked as without consent);
+`/_emulator/wechat/subscribe/sent` lists what was sent, and `/_emulator/wechat/message-push`
+posts a signed, encrypted push to the app.
+
 Nothing here raises on bad input: malformed XML or a wrong signature is answered with
 `return_code FAIL`, as WeChat does.
 
@@ -29,7 +35,7 @@ from __future__ import annotations
 from flask import Flask
 
 from payments.emulator.settings import EmulatorSettings
-from payments.emulator.wechat import control, miniprogram, pay, refund, transfer
+from payments.emulator.wechat import control, miniprogram, pay, refund, subscribe, transfer
 from payments.emulator.wechat.protocol import (
     encrypt_refund_info,
     sign_fields,
@@ -53,5 +59,6 @@ def register(app: Flask, settings: EmulatorSettings) -> None:
     """Add the WeChat endpoints to the emulator app; state goes in
     `app.extensions["emulator_wechat"]` (a `WeChatState`)."""
     app.extensions["emulator_wechat"] = WeChatState(settings)
-    for module in (miniprogram, pay, refund, transfer, control):
+    app.extensions["emulator_wechat_subscribe"] = subscribe.SubscribeState(settings)
+    for module in (miniprogram, pay, refund, transfer, subscribe, control):
         app.register_blueprint(module.bp)

@@ -137,9 +137,10 @@ def control_expire_tokens() -> Response:
 @bp.post("/_emulator/wechat/reset")
 def control_reset() -> Response:
     current_state().reset()
-    v3_state = current_app.extensions.get("emulator_wechat_v3")  # merchant transfers
-    if v3_state is not None:
-        v3_state.reset()
+    for name in ("emulator_wechat_v3", "emulator_wechat_subscribe"):  # transfers, messages
+        other = current_app.extensions.get(name)
+        if other is not None:
+            other.reset()
     return jsonify(ok=True)
 
 
