@@ -5,6 +5,8 @@ Endpoints speak the official wire formats so that wechatpy runs unchanged agains
 - `GET /cgi-bin/token`, `GET /sns/jscode2session`, `POST /wxa/getwxacodeunlimit` (JSON);
 - `POST /pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder`, `/secapi/pay/refund`,
   `/pay/refundquery` (XML, MD5 or HMAC-SHA256 signed with the API key);
+- shipping information and the carrier list (`shipping`: upload_shipping_info, get_order,
+  notify_confirm_receive, get_delivery_list; JSON);
 - `POST /mmpaymkttransfers/promotion/transfers`, `/mmpaymkttransfers/gettransferinfo`
   (企业付款到零钱, MD5-signed requests; answered unsigned, as WeChat answers these two).
 
@@ -29,7 +31,7 @@ from __future__ import annotations
 from flask import Flask
 
 from payments.emulator.settings import EmulatorSettings
-from payments.emulator.wechat import control, miniprogram, pay, refund, transfer
+from payments.emulator.wechat import control, miniprogram, pay, refund, shipping, transfer
 from payments.emulator.wechat.protocol import (
     encrypt_refund_info,
     sign_fields,
@@ -53,5 +55,5 @@ def register(app: Flask, settings: EmulatorSettings) -> None:
     """Add the WeChat endpoints to the emulator app; state goes in
     `app.extensions["emulator_wechat"]` (a `WeChatState`)."""
     app.extensions["emulator_wechat"] = WeChatState(settings)
-    for module in (miniprogram, pay, refund, transfer, control):
+    for module in (miniprogram, pay, refund, transfer, shipping, control):
         app.register_blueprint(module.bp)
