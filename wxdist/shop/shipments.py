@@ -20,6 +20,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.errors import ApiError, Conflict, GatewayFailed, NotFound
@@ -60,28 +61,33 @@ class Package:
 # ---- carriers --------------------------------------------------------------------------
 
 
-def delivery_companies(refresh: bool = False) -> list[DeliveryCompany]:
-    """WeChat's carrier list, from the cache unless it is older than the TTL (or `refresh`).
-    A refresh writes through its own connection, so the caller's session (an audit entry
-    waiting for the service's commit) is left alone. Raises GatewayFailed when the list is
-    needed and WeChat does not give it."""
+def company_names(refresh: bool = False) -> dict[str, str]:
+    """WeChat's carriers, delivery_id → name, from the cache unless it is older than the
+    TTL (or `refresh`). A refresh writes through its own connection, so the caller's session
+    (an audit entry waiting for the service's commit) is left alone, and answers from what
+    WeChat sent (the session's snapshot may predate the write). Raises GatewayFailed when
+    there is no list and WeChat does not give one."""
     ttl = int(current_app.config.get("SHIPPING_CARRIERS_TTL_SECONDS", 86400))
     with db.session.no_autoflush:
-        newest = db.session.scalar(select(func.max(DeliveryCompany.fetched_at)))
-        if refresh or newest is None or newest < utcnow() - timedelta(seconds=ttl):
-            _refresh_companies(have_some=newest is not None)
-        return list(
-            db.session.scalars(select(DeliveryCompany).order_by(DeliveryCompany.delivery_id))
-        )
+        cached = {
+            row.delivery_id: (row.name, row.fetched_at)
+            for row in db.session.scalars(select(DeliveryCompany))
+        }
+    newest = max((fetched for _, fetched in cached.values()), default=None)
+    if refresh or newest is None or newest < utcnow() - timedelta(seconds=ttl):
+        fresh = _refresh_companies(have_some=bool(cached))
+        if fresh:
+            return fresh
+    return {code: name for code, (name, _) in sorted(cached.items())}
 
 
-def _refresh_companies(have_some: bool) -> None:
+def _refresh_companies(have_some: bool) -> dict[str, str] | None:
     try:
         answer = gateways().miniprogram.post_json(DELIVERY_LIST_PATH, {})
     except (GatewayRejected, GatewayUnavailable) as exc:
         log.warning("get_delivery_list failed: %s", exc)
         if have_some:
-            return  # keep using the stale list rather than refuse every shipment
+            return None  # keep using the stale list rather than refuse every shipment
         raise GatewayFailed(_("WeChat's carrier list is unavailable; try again")) from exc
     listed = {
         str(row.get("delivery_id", ""))[:32]: str(row.get("delivery_name", ""))[:64]
@@ -89,20 +95,19 @@ def _refresh_companies(have_some: bool) -> None:
         if isinstance(row, dict) and row.get("delivery_id")
     }
     if not listed:
-        return
+        return None
     now = utcnow()
     table = DeliveryCompany.__table__
-    with db.engine.begin() as conn:
-        conn.execute(delete(table))
-        conn.execute(
-            table.insert(),
-            [{"delivery_id": i, "name": n, "fetched_at": now} for i, n in listed.items()],
-        )
-
-
-def company_names() -> dict[str, str]:
-    """delivery_id → name, from the cache (refreshed when stale)."""
-    return {c.delivery_id: c.name for c in delivery_companies()}
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(delete(table))
+            conn.execute(
+                table.insert(),
+                [{"delivery_id": i, "name": n, "fetched_at": now} for i, n in listed.items()],
+            )
+    except (IntegrityError, OperationalError) as exc:  # another process refreshed it
+        log.info("carrier cache not written: %s", exc)
+    return dict(sorted(listed.items()))
 
 
 # ---- shipping --------------------------------------------------------------------------
