@@ -135,7 +135,9 @@ class Kuaidi100Client:
             separators=(",", ":"),
         )
         sign = md5_upper(param + self.key + self.customer)
-        answer = self._post("poll/query.do", {"customer": self.customer, "param": param, "sign": sign})
+        answer = self._post(
+            "poll/query.do", {"customer": self.customer, "param": param, "sign": sign}
+        )
         if answer.get("result") is False or str(answer.get("status", "200")) != "200":
             code = str(answer.get("returnCode") or answer.get("status") or "")
             raise GatewayRejected(str(answer.get("message", "")), code=code)

@@ -26,6 +26,9 @@ class EmulatorSettings:
     wechat_pay_v3_apiv3_key: str = ""  # encrypts notifies
     wechat_pay_v3_platform_private_key: str = ""  # signs v3 answers and notifies
     wechat_pay_v3_public_key_id: str = ""  # sent as Wechatpay-Serial
+    # Kuaidi100 tracking (payments/emulator/kuaidi100.py).
+    kuaidi100_customer: str = "WXDISTEMULATORCUSTOMER"
+    kuaidi100_key: str = "wxdistEmulatorKuaidi100Key"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], port: int | None = None) -> EmulatorSettings:
@@ -51,4 +54,6 @@ class EmulatorSettings:
             )
             or "",
             wechat_pay_v3_public_key_id=config.get("WECHAT_PAY_V3_PUBLIC_KEY_ID") or "",
+            kuaidi100_customer=config.get("KUAIDI100_CUSTOMER") or cls.kuaidi100_customer,
+            kuaidi100_key=config.get("KUAIDI100_KEY") or cls.kuaidi100_key,
         )

@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 DELIVERY_LIST_PATH = "cgi-bin/express/delivery/open_msg/get_delivery_list"
 UPLOAD_JOB = "jobs.shipping.upload_shipping_info"
+TRACKING_JOB = "jobs.tracking.subscribe_tracking"
 MAX_TRACKING_NO = 64
 
 
@@ -228,7 +229,7 @@ def ship(order_id: int, package: Package) -> Shipment:
         _mark_shipped(order, package)
     sync_payment = shipping_info.bump(order_id)
     db.session.commit()
-    _after_commit(order_id, shipment.id, last, sync_payment)
+    _after_commit(order_id, shipment.id, last, sync_payment, package.kind == ShipmentKind.EXPRESS)
     return shipment
 
 
@@ -248,9 +249,13 @@ def _mark_shipped(order: Order, package: Package) -> None:
         raise Conflict(_("the order changed; reload and retry"), code="invalid_status")
 
 
-def _after_commit(order_id: int, shipment_id: int, last: bool, payment_id: int | None) -> None:
+def _after_commit(
+    order_id: int, shipment_id: int, last: bool, payment_id: int | None, express: bool
+) -> None:
     if payment_id is not None:
         enqueue(UPLOAD_JOB, payment_id)
+    if express and current_app.config.get("TRACKING_PROVIDER", "none") != "none":
+        enqueue(TRACKING_JOB, shipment_id)
     order_shipped.send(None, order_id=order_id, shipment_id=shipment_id, all_delivered=last)
 
 
@@ -272,12 +277,18 @@ def edit_shipment(shipment_id: int, delivery_id: str, tracking_no: str) -> Shipm
     db.session.execute(
         update(Shipment)
         .where(Shipment.id == shipment_id)
-        .values(delivery_id=checked.delivery_id, tracking_no=checked.tracking_no)
+        .values(
+            delivery_id=checked.delivery_id,
+            tracking_no=checked.tracking_no,
+            tracking_subscribed_at=None,  # the new number is subscribed afresh
+        )
     )
     sync_payment = shipping_info.bump(shipment.order_id)
     db.session.commit()
     if sync_payment is not None:
         enqueue(UPLOAD_JOB, sync_payment)
+    if shipment.kind == ShipmentKind.EXPRESS:
+        enqueue(TRACKING_JOB, shipment_id)
     db.session.refresh(shipment)
     return shipment
 
