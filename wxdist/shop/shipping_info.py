@@ -47,6 +47,7 @@ from wxdist.models import (
     SyncState,
 )
 from wxdist.models.types import utcnow
+from wxdist.shop import channels
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ def wechat_payment(order_id: int) -> Payment | None:
     return db.session.scalar(
         select(Payment).where(
             Payment.order_id == order_id,
-            Payment.channel == "wechat",
+            Payment.channel.in_(
+                [c.name for c in channels.all_channels() if c.uploads_shipping_info]
+            ),
             Payment.status == PaymentStatus.PAID,
         )
     )
