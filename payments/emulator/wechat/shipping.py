@@ -289,3 +289,35 @@ def control_shipping_record(transaction_id: str) -> tuple[Response, int] | Respo
             confirms=record.confirms,
             last=record.last,
         )
+
+
+@bp.post("/_emulator/wechat/paid-trades")
+def control_paid_trades() -> tuple[Response, int] | Response:
+    """Body {"trades": [{out_trade_no, transaction_id, openid, total_fee}]}: remember trades
+    as paid without the pay flow (bench/fulfilment.py seeds thousands of paid orders)."""
+    rows = (request.get_json(silent=True) or {}).get("trades")
+    if not isinstance(rows, list):
+        return jsonify(error="trades must be a list"), 400
+    state = current_state()
+    with state.lock:
+        for row in rows:
+            try:
+                trade = Trade(
+                    out_trade_no=str(row["out_trade_no"]),
+                    prepay_id="",
+                    openid=str(row["openid"]),
+                    total_fee=int(row["total_fee"]),
+                    body="bench",
+                    notify_url="",
+                    trade_type="JSAPI",
+                    attach=None,
+                    sign_type="MD5",
+                    fingerprint=(),
+                    state="SUCCESS",
+                    transaction_id=str(row["transaction_id"]),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                return jsonify(error=f"bad trade: {exc}"), 400
+            state.trades[trade.out_trade_no] = trade
+            state.transaction_index[trade.transaction_id] = trade.out_trade_no
+    return jsonify(ok=True, trades=len(rows))
