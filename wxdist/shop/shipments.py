@@ -196,8 +196,22 @@ def ship(order_id: int, package: Package) -> Shipment:
     """Record one package of paid order `order_id`; with its last item the order moves
     paid → shipped. After commit: the shipping information upload is queued and
     `order_shipped` sent. Raises ApiError (fields named), NotFound, Conflict
-    (`invalid_status` when not paid, `nothing_to_ship`, `mixed_shipment_kinds`)."""
+    (`invalid_status` when not paid, `nothing_to_ship`, `mixed_shipment_kinds`), each after
+    rolling back."""
     package = _check_package(package)
+    try:
+        shipment, last, sync_payment = _record_package(order_id, package)
+    except ApiError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    _after_commit(order_id, shipment.id, last, sync_payment, package.kind == ShipmentKind.EXPRESS)
+    return shipment
+
+
+def _record_package(order_id: int, package: Package) -> tuple[Shipment, bool, int | None]:
+    """Inside the transaction: the shipment, whether it was the order's last, and the
+    WeChat payment whose upload to queue."""
     order = _lock_order(order_id)
     if order.status != OrderStatus.PAID:
         raise Conflict(
@@ -227,10 +241,7 @@ def ship(order_id: int, package: Package) -> Shipment:
     )
     if last:
         _mark_shipped(order, package)
-    sync_payment = shipping_info.bump(order_id)
-    db.session.commit()
-    _after_commit(order_id, shipment.id, last, sync_payment, package.kind == ShipmentKind.EXPRESS)
-    return shipment
+    return shipment, last, shipping_info.bump(order_id)
 
 
 def _mark_shipped(order: Order, package: Package) -> None:
@@ -245,7 +256,6 @@ def _mark_shipped(order: Order, package: Package) -> None:
         )
     )
     if moved.rowcount != 1:  # the row is locked: only a bug gets here
-        db.session.rollback()
         raise Conflict(_("the order changed; reload and retry"), code="invalid_status")
 
 
@@ -273,7 +283,11 @@ def edit_shipment(shipment_id: int, delivery_id: str, tracking_no: str) -> Shipm
         raise NotFound(_("no such shipment"))
     checked = _check_package(Package(shipment.kind, delivery_id, tracking_no))
     _lock_order(shipment.order_id)
-    shipping_info.guard_reupload(shipment.order_id)
+    try:
+        shipping_info.guard_reupload(shipment.order_id)
+    except ApiError:
+        db.session.rollback()
+        raise
     db.session.execute(
         update(Shipment)
         .where(Shipment.id == shipment_id)
