@@ -6,11 +6,10 @@ Changes go through `wxdist.shop.shipments` and `wxdist.shop.shipping_info`.
 
 from __future__ import annotations
 
-from flask import abort
 from flask_babel import gettext as _
 
-from wxdist.core.errors import ApiError
-from wxdist.models import OrderStatus
+from wxdist.core.errors import ApiError, Conflict
+from wxdist.models import OrderStatus, SyncState
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.order_views import _attach, _done, _load, _render_detail
@@ -51,17 +50,16 @@ def order_ship(order_id: int):  # type: ignore[no-untyped-def]
     return _done(order_id, _("Package %(seq)s recorded; ship the rest next.", seq=shipment.seq))
 
 
-@panel_bp.post("/orders/<int:order_id>/shipping/<int:payment_id>/retry")
+@panel_bp.post("/orders/<int:order_id>/shipping/retry")
 @area("orders")
-def order_shipping_retry(order_id: int, payment_id: int):  # type: ignore[no-untyped-def]
+def order_shipping_retry(order_id: int):  # type: ignore[no-untyped-def]
+    """Upload again the order's failed shipping information (one row per WeChat payment)."""
     _load(order_id)
-    sync = next(
-        (s for s in shipping_info.order_syncs(order_id) if s.payment_id == payment_id), None
-    )
-    if sync is None:
-        abort(404)
-    before = {"state": sync.state, "last_error": sync.last_error}
+    failed = [s for s in shipping_info.order_syncs(order_id) if s.state == SyncState.FAILED]
+    if not failed:
+        raise Conflict(_("only a failed upload can be retried"), code="invalid_status")
+    before = {"payments": {str(s.payment_id): [s.state, s.last_error] for s in failed}}
     with audited("order.shipping_retry", "order", order_id, before=before) as audit:
-        retried = shipping_info.retry(payment_id)
-        audit.after = {"state": retried.state, "payment_id": payment_id}
+        retried = [shipping_info.retry(s.payment_id) for s in failed]
+        audit.after = {"payments": {str(s.payment_id): s.state for s in retried}}
     return _done(order_id, _("Shipping information upload queued again."))

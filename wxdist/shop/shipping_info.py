@@ -244,7 +244,7 @@ def upload(payment_id: int) -> str:
     version, attempts = sync.version, sync.attempts
     payload = build_payload(payment, utcnow())
     if attempts > 1 and _wechat_has(payment, payload):
-        _record_success(sync.id, version, attempts, payload, sent=False)
+        _record_success(sync, version, payload, sent=False)
         return "reconciled"
     try:
         gateways().miniprogram.post_json(UPLOAD_PATH, payload)
@@ -252,7 +252,7 @@ def upload(payment_id: int) -> str:
         return _record_failure(sync.id, attempts, f"{exc.code}: {exc}", exc.code in RETRYABLE)
     except GatewayUnavailable as exc:
         return _record_failure(sync.id, attempts, f"unavailable: {exc}", True)
-    more = _record_success(sync.id, version, attempts, payload, sent=True)
+    more = _record_success(sync, version, payload, sent=True)
     if more:
         enqueue(UPLOAD_JOB, payment_id)
     return "uploaded"
@@ -262,12 +262,10 @@ def _is_complete(payload: dict[str, Any]) -> bool:
     return payload["delivery_mode"] == UNIFIED or bool(payload.get("is_all_delivered"))
 
 
-def _record_success(
-    sync_id: int, version: int, attempts: int, payload: dict[str, Any], sent: bool
-) -> bool:
-    """Record version `version` as WeChat's; True when a newer one is waiting."""
-    sync = db.session.get(ShippingSync, sync_id)
-    assert sync is not None
+def _record_success(sync: ShippingSync, version: int, payload: dict[str, Any], sent: bool) -> bool:
+    """Record version `version` as WeChat's (`sync` as claimed); True when a newer one is
+    waiting."""
+    sync_id, attempts = sync.id, sync.attempts
     again = 1 if sync.complete_sent and sent else 0
     now = utcnow()
     db.session.execute(
@@ -387,7 +385,7 @@ def sweep() -> int:
             continue
         payload = build_payload(payment, utcnow())
         if _wechat_has(payment, payload):
-            _record_success(sync.id, sync.version, sync.attempts, payload, sent=False)
+            _record_success(sync, sync.version, payload, sent=False)
             acted += 1
     return acted
 
