@@ -50,8 +50,12 @@ from bench._harness import (
     VENV_BIN,
     Database,
     app_env,
+    cpu_seconds,
     free_port,
+    machine_busy,
     migrate,
+    pids_named,
+    process_tree,
     seed_catalogue,
     start_service,
     wait_http,
@@ -203,8 +207,11 @@ def ship_all(order_ids: list[int]) -> float:
     return time.monotonic() - started
 
 
-def upload_all(env: dict[str, str], db: Database, ns: argparse.Namespace) -> tuple[float, str]:
-    """Start the workers, wait until every sync row is uploaded; (seconds waited, logs)."""
+def upload_all(
+    env: dict[str, str], db: Database, ns: argparse.Namespace, emulator_pid: int
+) -> tuple[float, str, dict[str, float]]:
+    """Start the workers, wait until every sync row is uploaded; (seconds waited, logs, CPU
+    seconds used meanwhile by the workers, the emulator and MariaDB)."""
     cmd = [str(VENV_BIN / "rq"), "worker", "--url", ns.redis_url]
     cmd += ["--worker-class", WORKERS[ns.worker], "default"]
     with ExitStack() as stack:
@@ -214,6 +221,13 @@ def upload_all(env: dict[str, str], db: Database, ns: argparse.Namespace) -> tup
             for log in logs
         ]
         started = time.monotonic()
+        mysqld = pids_named("mariadbd", "mysqld")
+        emulator_pids = process_tree(emulator_pid)
+        before = {
+            "emulator": sum(cpu_seconds(p) for p in emulator_pids),
+            "mariadb": sum(cpu_seconds(p) for p in mysqld),
+        }
+        cpu: dict[str, float] = {}
         try:
             while time.monotonic() - started < ns.timeout:
                 left = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE state <> 'uploaded'")
@@ -222,6 +236,11 @@ def upload_all(env: dict[str, str], db: Database, ns: argparse.Namespace) -> tup
                 if any(w.poll() is not None for w in workers):
                     break
                 time.sleep(0.25)
+            cpu = {
+                "workers": sum(cpu_seconds(w.pid, children=True) for w in workers),
+                "emulator": sum(cpu_seconds(p) for p in emulator_pids) - before["emulator"],
+                "mariadb": sum(cpu_seconds(p) for p in mysqld) - before["mariadb"],
+            }
         finally:
             for worker in workers:  # only the processes this script started
                 if worker.poll() is None:
@@ -233,10 +252,10 @@ def upload_all(env: dict[str, str], db: Database, ns: argparse.Namespace) -> tup
         for log in logs:
             log.seek(0)
             text += log.read().decode(errors="replace")
-    return time.monotonic() - started, text
+    return time.monotonic() - started, text, cpu
 
 
-def report(db: Database, emulator_url: str, n: int, ship_s: float) -> bool:
+def report(db: Database, emulator_url: str, n: int, ship_s: float, cpu: dict[str, float]) -> bool:
     first, last = db.rows("SELECT MIN(uploaded_at), MAX(uploaded_at) FROM shipping_syncs")[0]
     uploaded = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE state = 'uploaded'")
     once = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE uploads = 1")
@@ -260,6 +279,11 @@ def report(db: Database, emulator_url: str, n: int, ship_s: float) -> bool:
     print(
         f"upload:   {uploaded} uploaded in {span:.2f} s from the first uploaded_at to the last "
         f"= {rate:.0f} uploads/s; rows with an error on the way: {failures}"
+    )
+    print(
+        "CPU per upload (ms): "
+        + ", ".join(f"{name} {seconds * 1000 / max(n, 1):.1f}" for name, seconds in cpu.items())
+        + " (workers include their start-up)"
     )
     for text, ok in checks.items():
         print(f"  [{'ok' if ok else 'FAIL'}] {text}")
@@ -305,9 +329,12 @@ def main() -> int:
 
             sa.session.remove()
             sa.engine.dispose()
-        waited, logs = upload_all(env, db, ns)
+        busy = machine_busy()
+        if busy > 0.3:
+            print(f"warning: the machine is {busy:.0%} busy before the run: figures are lower")
+        waited, logs, cpu = upload_all(env, db, ns, emulator.proc.pid)
         print(f"{ns.workers} RQ {WORKERS[ns.worker].rpartition('.')[2]}s ran for {waited:.1f} s")
-        ok = report(db, emulator_url, ns.shipments, ship_s)
+        ok = report(db, emulator_url, ns.shipments, ship_s, cpu)
         if not ok:
             print(logs[-3000:])
         return 0 if ok else 1

@@ -145,19 +145,20 @@ def item_desc(lines: list[tuple[str, int]]) -> str:
     return text if len(text) <= ITEM_DESC_MAX else text[: ITEM_DESC_MAX - 1] + "…"
 
 
-def _shipment_lines(order_id: int) -> dict[int, list[tuple[str, int]]]:
+def _packages(order_id: int) -> list[tuple[Shipment, list[tuple[str, int]]]]:
+    """The order's shipments in order, each with its lines (name, quantity): one query."""
     rows = db.session.execute(
-        select(ShipmentItem.shipment_id, OrderItem.title, OrderItem.sku_name, ShipmentItem.quantity)
+        select(Shipment, OrderItem.title, OrderItem.sku_name, ShipmentItem.quantity)
+        .join(ShipmentItem, ShipmentItem.shipment_id == Shipment.id)
         .join(OrderItem, OrderItem.id == ShipmentItem.order_item_id)
-        .join(Shipment, Shipment.id == ShipmentItem.shipment_id)
         .where(Shipment.order_id == order_id)
-        .order_by(ShipmentItem.id)
+        .order_by(Shipment.seq, ShipmentItem.id)
     ).all()
-    lines: dict[int, list[tuple[str, int]]] = {}
-    for shipment_id, title, sku_name, quantity in rows:
+    packages: dict[int, tuple[Shipment, list[tuple[str, int]]]] = {}
+    for shipment, title, sku_name, quantity in rows:
         name = f"{title} {sku_name}".strip() if sku_name else title
-        lines.setdefault(shipment_id, []).append((name, quantity))
-    return lines
+        packages.setdefault(shipment.id, (shipment, []))[1].append((name, quantity))
+    return list(packages.values())
 
 
 def order_key(payment: Payment) -> dict[str, Any]:
@@ -172,26 +173,22 @@ def order_key(payment: Payment) -> dict[str, Any]:
 
 def build_payload(payment: Payment, now: datetime) -> dict[str, Any]:
     """The upload_shipping_info body for every shipment of the payment's order."""
-    order = db.session.get(Order, payment.order_id)
-    assert order is not None
-    shipments = list(
-        db.session.scalars(
-            select(Shipment).where(Shipment.order_id == order.id).order_by(Shipment.seq)
-        )
-    )
-    lines = _shipment_lines(order.id)
-    all_delivered = order.status != OrderStatus.PAID
-    kind = shipments[0].kind if shipments else ShipmentKind.EXPRESS
+    status, phone = db.session.execute(
+        select(Order.status, Order.receiver_phone).where(Order.id == payment.order_id)
+    ).one()
+    packages = _packages(payment.order_id)
+    all_delivered = status != OrderStatus.PAID
+    kind = packages[0][0].kind if packages else ShipmentKind.EXPRESS
     shipping_list: list[dict[str, Any]] = []
-    for shipment in shipments:
-        entry: dict[str, Any] = {"item_desc": item_desc(lines.get(shipment.id, []))}
+    for shipment, lines in packages:
+        entry: dict[str, Any] = {"item_desc": item_desc(lines)}
         if kind == ShipmentKind.EXPRESS:
             entry["tracking_no"] = shipment.tracking_no
             entry["express_company"] = shipment.delivery_id
             if shipment.delivery_id == "SF":
-                entry["contact"] = {"receiver_contact": mask_phone(order.receiver_phone)}
+                entry["contact"] = {"receiver_contact": mask_phone(phone)}
         shipping_list.append(entry)
-    mode = UNIFIED if len(shipments) == 1 and all_delivered else SPLIT
+    mode = UNIFIED if len(packages) == 1 and all_delivered else SPLIT
     payload: dict[str, Any] = {
         "order_key": order_key(payment),
         "logistics_type": LOGISTICS_TYPE[kind],
