@@ -263,7 +263,9 @@ def _record_success(sync: ShippingSync, version: int, payload: dict[str, Any], s
     """Record version `version` as WeChat's (`sync` as claimed); True when a newer one is
     waiting."""
     sync_id, attempts = sync.id, sync.attempts
-    again = 1 if sync.complete_sent and sent else 0
+    # After a complete upload, whatever WeChat now holds (sent, or found by get_order) was
+    # its one correction.
+    again = 1 if sync.complete_sent else 0
     now = utcnow()
     db.session.execute(
         update(ShippingSync)
