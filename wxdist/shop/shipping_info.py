@@ -60,6 +60,8 @@ LOGISTICS_TYPE = {ShipmentKind.EXPRESS: 1, ShipmentKind.VIRTUAL: 3, ShipmentKind
 UNIFIED, SPLIT = 1, 2
 ITEM_DESC_MAX = 120
 LEASE_SECONDS = 60
+# Plain UPDATEs: the hot path needs no ORM session synchronisation (rows are re-read).
+PLAIN = {"synchronize_session": False}
 
 
 # ---- inside the shipment's transaction -------------------------------------------------
@@ -217,7 +219,8 @@ def _claim(payment_id: int) -> ShippingSync | None:
         )
         .values(
             lease_until=now + timedelta(seconds=LEASE_SECONDS), attempts=ShippingSync.attempts + 1
-        )
+        ),
+        execution_options=PLAIN,
     )
     db.session.commit()
     if claimed.rowcount != 1:
@@ -281,13 +284,15 @@ def _record_success(sync: ShippingSync, version: int, payload: dict[str, Any], s
             next_attempt_at=None,
             attempts=0,
             uploaded_at=now,
-        )
+        ),
+        execution_options=PLAIN,
     )
     # A shipment recorded meanwhile bumped `version`: the row is pending again.
     waiting = db.session.execute(
         update(ShippingSync)
         .where(ShippingSync.id == sync_id, ShippingSync.version > version)
-        .values(state=SyncState.PENDING, next_attempt_at=now)
+        .values(state=SyncState.PENDING, next_attempt_at=now),
+        execution_options=PLAIN,
     )
     db.session.commit()
     return waiting.rowcount == 1
