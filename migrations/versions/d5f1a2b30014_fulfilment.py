@@ -1,4 +1,4 @@
-"""fulfilment: shipments, shipping info sync, tracking events
+"""fulfilment: shipments and their items, WeChat carrier cache, shipping info sync, tracking events
 
 Revision ID: d5f1a2b30014
 Revises: c4e8f1a20013
@@ -7,7 +7,6 @@ Create Date: 2026-12-03 05:48:00.545359
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
