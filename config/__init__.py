@@ -317,6 +317,44 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         **_wechat_pay_v3_settings(get, live=gateway == "live"),
         # WeChat's message push and subscribe messages (config/messages.py).
         **messages,
+        **_fulfilment_settings(get, typed, gateway),
+    }
+
+
+DEV_KUAIDI100_CUSTOMER = "WXDISTEMULATORCUSTOMER"
+DEV_KUAIDI100_KEY = "wxdistEmulatorKuaidi100Key"
+
+
+def _fulfilment_settings(
+    get: Callable[..., str], typed: Callable[..., Any], gateway: str
+) -> dict[str, Any]:
+    """Shipping information upload and parcel tracking (wxdist/shop/shipping_info.py,
+    wxdist/shop/tracking.py). Tracking is on with the emulator, or live once KUAIDI100_KEY
+    is given; TRACKING_PROVIDER=none turns it off."""
+    live = gateway == "live"
+    provider = get("TRACKING_PROVIDER", "kuaidi100" if not live or get("KUAIDI100_KEY") else "none")
+    if provider not in ("kuaidi100", "none"):
+        raise ConfigError(f"TRACKING_PROVIDER must be kuaidi100 or none, got {provider!r}")
+    if (
+        live
+        and provider == "kuaidi100"
+        and not (get("KUAIDI100_KEY") and get("KUAIDI100_CUSTOMER"))
+    ):
+        raise ConfigError("TRACKING_PROVIDER=kuaidi100 needs KUAIDI100_KEY and KUAIDI100_CUSTOMER")
+    return {
+        "SHIPPING_CARRIERS_TTL_SECONDS": typed(
+            "SHIPPING_CARRIERS_TTL_SECONDS", 86400, lambda n, r: _parse_int(n, r, 60)
+        ),
+        "SHIPPING_UPLOAD_MAX_ATTEMPTS": typed(
+            "SHIPPING_UPLOAD_MAX_ATTEMPTS", 20, lambda n, r: _parse_int(n, r, 1)
+        ),
+        "TRACKING_PROVIDER": provider,
+        # Empty: Kuaidi100's own (live) or the emulator's EMULATOR_URL/kuaidi100.
+        "KUAIDI100_URL": get("KUAIDI100_URL").rstrip("/"),
+        "KUAIDI100_CUSTOMER": get("KUAIDI100_CUSTOMER", "" if live else DEV_KUAIDI100_CUSTOMER),
+        "KUAIDI100_KEY": get("KUAIDI100_KEY", "" if live else DEV_KUAIDI100_KEY),
+        # The callback's sign is MD5(param + salt): a secret of ours, sent when subscribing.
+        "KUAIDI100_SALT": get("KUAIDI100_SALT") or get("SECRET_KEY", DEV_SECRET_KEY)[:32],
     }
 
 

@@ -1,4 +1,4 @@
-"""A shopper's orders: place, list, read, pay, cancel, confirm receipt."""
+"""A shopper's orders: place, list, read, pay, cancel, confirm receipt, tracking."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from miniprogram_api.request import (
     query,
     token_required,
 )
-from wxdist.shop import orders, payment_flow
+from wxdist.shop import orders, payment_flow, tracking
 
 bp = Blueprint("api_orders", __name__)
 
@@ -113,3 +113,15 @@ def cancel(order_id: int):  # type: ignore[no-untyped-def]
 def confirm_receipt(order_id: int):  # type: ignore[no-untyped-def]
     """Confirm a shipped order arrived; it completes."""
     return serialize.order(orders.confirm_receipt(current_user().id, order_id))
+
+
+@bp.get("/orders/<int:order_id>/tracking")
+@api_doc(response=schemas.TrackingOut, errors=(404,), tag="orders")
+@login_required
+def order_tracking(order_id: int):  # type: ignore[no-untyped-def]
+    """The order's packages, each with its carrier, items and tracking steps (newest first)."""
+    order = orders.get_user_order(current_user().id, order_id)
+    out = schemas.TrackingOut(
+        order_id=order.id, status=order.status, shipments=tracking.order_tracking(order.id)
+    )
+    return out.model_dump(mode="json")

@@ -157,7 +157,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     application.extensions.pop("wxdist_offers_in_force", None)  # promotions read (emptied)
     application.extensions.pop("wxdist_coupon_terms", None)  # templates read (emptied)
     requests.delete(f"{emulator_server.url}/_emulator/faults", timeout=5)
-    for gateway in ("wechat", "alipay"):
+    for gateway in ("wechat", "alipay", "kuaidi100"):
         requests.post(f"{emulator_server.url}/_emulator/{gateway}/reset", timeout=5)
     # No app context stays pushed: each request of the test client gets its own, as in
     # production. Tests read the database inside `with app.app_context():`.

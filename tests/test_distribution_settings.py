@@ -29,7 +29,7 @@ from wxdist.distribution import settlement
 from wxdist.distribution.settings import get_settings, update_settings
 from wxdist.models import Product, Referral, User
 from wxdist.models.types import utcnow
-from wxdist.shop import orders
+from wxdist.shop.shipments import ship_whole_order
 
 
 def _bind(client: FlaskClient, headers: dict[str, str], scene: str) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def _frozen(client: FlaskClient, who: dict[str, Any]) -> int:
 
 def _complete(client: FlaskClient, app: Flask, buyer: dict[str, Any], order_id: int) -> None:
     with app.app_context():
-        orders.ship_order(order_id, "中通", "ZT1")
+        ship_whole_order(order_id, "ZTO", "ZT1")
     done = client.post(f"/api/v1/orders/{order_id}/confirm-receipt", headers=buyer["headers"])
     assert done.status_code == 200
 
@@ -420,7 +420,7 @@ def test_freeze_days_and_auto_complete_days(
     order = pay_order(client, emulator.url, buyer["headers"], product["sku_id"])
     run_jobs()
     with app.app_context():
-        orders.ship_order(order["id"], "申通", "ST1")
+        ship_whole_order(order["id"], "STO", "ST1")
         now = utcnow()
         assert settlement.auto_complete_orders(now + timedelta(days=9)) == 0
         assert settlement.auto_complete_orders(now + timedelta(days=10, seconds=1)) == 1

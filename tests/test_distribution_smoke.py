@@ -20,8 +20,8 @@ from tests.shop import (
 from wxdist.distribution import commissions, settlement
 from wxdist.models.types import utcnow
 from wxdist.reporting.reconcile import check_all
-from wxdist.shop import orders
 from wxdist.shop.refunds import request_refund
+from wxdist.shop.shipments import ship_whole_order
 
 
 def test_two_level_purchase_settles_and_claws_back(
@@ -43,7 +43,7 @@ def test_two_level_purchase_settles_and_claws_back(
     assert centre(client, top["headers"])["balances"]["frozen_fen"] == 500
 
     with app.app_context():
-        orders.ship_order(order["id"], "顺丰", "SF1")
+        ship_whole_order(order["id"], "SF", "SF1")
     client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=headers)
     with app.app_context():
         assert settlement.settle_due(utcnow() + timedelta(days=3)) == 0  # still frozen

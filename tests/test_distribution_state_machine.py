@@ -63,8 +63,8 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.reporting.reconcile import check_all
-from wxdist.shop import orders as order_service
 from wxdist.shop.refunds import request_refund
+from wxdist.shop.shipments import ship_whole_order
 
 CODES = [f"sm-user-{i}" for i in range(6)]
 STOCK = 12
@@ -705,7 +705,8 @@ class DistributionMachine(RuleBasedStateMachine):
         order = paid[which % len(paid)]
         with self.app.app_context():
             try:
-                shipped = order_service.ship_order(order.id, "顺丰", f"SF{order.id}")
+                ship_whole_order(order.id, "SF", f"SF{order.id}")
+                shipped = db.session.get(Order, order.id)
             except Conflict:
                 assert order.status != "paid"
                 return

@@ -85,6 +85,8 @@ JOB_MODULES = (
     "jobs.payouts",
     "jobs.posters",
     "jobs.refunds",
+    "jobs.shipping",
+    "jobs.tracking",
 )
 
 

@@ -24,7 +24,7 @@ from wxdist.distribution import settlement
 from wxdist.models import MessageStatus
 from wxdist.models.types import utcnow
 from wxdist.money import withdrawals
-from wxdist.shop import orders
+from wxdist.shop import shipments
 
 
 def _data(message: dict) -> dict[str, str]:
@@ -40,8 +40,7 @@ def test_the_shopper_is_told_when_the_order_ships(
     product = make_product(app, title="新疆长绒棉圆领短袖T恤男女同款纯色打底衫加绒", price_fen=990)
     order = pay_order(client, emulator.url, headers, product["sku_id"])
     with app.app_context():
-        orders.ship_order(order["id"], "顺丰速运", "SF1234567890")
-        events.order_shipped.send("test", order_id=order["id"], shipment_id=7, all_delivered=True)
+        shipments.ship_whole_order(order["id"], "SF", "SF1234567890")
     run_jobs()
     (message,) = sent(emulator.url, openid_of(app, user_id))
     assert message["template_id"] == template(app, "order_shipped")
@@ -82,7 +81,7 @@ def test_the_distributor_is_told_when_commission_settles(
     order = pay_order(client, emulator.url, buyer, product["sku_id"])
     run_jobs()  # attribution
     with app.app_context():
-        orders.ship_order(order["id"], "顺丰", "SF1")
+        shipments.ship_whole_order(order["id"], "SF", "SF1")
     client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=buyer)
     with app.app_context():
         assert settlement.settle_due(utcnow() + timedelta(seconds=1)) == 1

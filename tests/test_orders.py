@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from tests.shop import ADDRESS, get_order, login, make_product, place_order, sku_stock
 from wxdist.core.extensions import db
 from wxdist.models import Order
-from wxdist.shop import orders as order_service
+from wxdist.shop.shipments import ship_whole_order
 
 
 def test_an_order_reserves_stock_and_answers_totals_in_fen(client: FlaskClient, app: Flask) -> None:
@@ -154,7 +154,7 @@ def test_receipt_only_after_shipping(client: FlaskClient, app: Flask, emulator) 
     pay = start_pay(client, headers, order["id"])
     emulator_pay(emulator.url, "wechat", pay["out_trade_no"])
     with app.app_context():
-        order_service.ship_order(order["id"], "顺丰", "SF1234567890")
+        ship_whole_order(order["id"], "SF", "SF1234567890")
     shipped = get_order(client, headers, order["id"])
     assert shipped["status"] == "shipped" and shipped["tracking_no"] == "SF1234567890"
     done = client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=headers)

@@ -70,7 +70,9 @@ def test_ship_and_refund_errors_read_in_chinese_beside_their_field(
     page = f"/panel/orders/{order['id']}"
     operator = chinese_client(app, "operator")
 
-    missing = post_form(operator, page, f"{page}/ship", carrier="顺丰", tracking_no=" ")
+    missing = post_form(
+        operator, page, f"{page}/ship", kind="express", delivery_id="SF", tracking_no=" "
+    )
     assert missing.status_code == 400
     body = missing.get_data(as_text=True)
     ship_form = body.split('id="ship"')[1].split("</form>")[0]

@@ -137,26 +137,32 @@ def test_shipping_needs_a_carrier_and_a_tracking_number(
     order = pay_order(client, emulator.url, buyer, make_product(app)["sku_id"])
     page = f"/panel/orders/{order['id']}"
     operator = staff_client(app, "operator")
+    form = operator.get(page).get_data(as_text=True).split('id="ship"')[1].split("</form>")[0]
+    assert '<option value="SF">' in form and '<option value="ZTO">' in form  # WeChat's list
 
-    missing = post_form(operator, page, f"{page}/ship", carrier="顺丰", tracking_no="  ")
+    missing = post_form(operator, page, f"{page}/ship", delivery_id="SF", tracking_no="  ")
     assert missing.status_code == 400
     body = missing.get_data(as_text=True)
     assert 'name="tracking_no"' in body and "Enter the tracking number." in body
+    unknown = post_form(operator, page, f"{page}/ship", delivery_id="ACME", tracking_no="A1")
+    assert unknown.status_code == 400 and 'name="delivery_id"' in unknown.get_data(as_text=True)
     assert order_row(app, order["id"]).status == "paid"
     assert audits(app, "order.ship", order["id"]) == []
 
-    shipped = post_form(operator, page, f"{page}/ship", carrier="顺丰", tracking_no="SF123456")
+    shipped = post_form(operator, page, f"{page}/ship", delivery_id="SF", tracking_no="SF123456")
     assert shipped.status_code == 303
     row = order_row(app, order["id"])
-    assert (row.status, row.carrier, row.tracking_no) == ("shipped", "顺丰", "SF123456")
-    assert "SF123456" in operator.get(page).get_data(as_text=True)
+    assert (row.status, row.carrier, row.tracking_no) == ("shipped", "SF", "SF123456")
+    shown = operator.get(page).get_data(as_text=True)
+    assert "SF123456" in shown and "顺丰速运" in shown
     (entry,) = audits(app, "order.ship", order["id"])
     assert decode(entry.before_json)["status"] == "paid"
-    assert decode(entry.after_json) == {
-        "status": "shipped",
-        "carrier": "顺丰",
-        "tracking_no": "SF123456",
-    }
+    after = decode(entry.after_json)
+    assert (after["status"], after["delivery_id"], after["tracking_no"]) == (
+        "shipped",
+        "SF",
+        "SF123456",
+    )
 
 
 def test_a_part_then_a_whole_refund_claw_back_the_commission(

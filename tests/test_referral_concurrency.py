@@ -30,7 +30,7 @@ from wxdist.distribution.referrals import distributor_scene
 from wxdist.models import Commission, DistributorAccount, OrderItem, Referral, ReferralLock
 from wxdist.models.types import utcnow
 from wxdist.reporting.reconcile import check_all
-from wxdist.shop import orders
+from wxdist.shop.shipments import ship_whole_order
 
 
 def _distributors(client: FlaskClient, n: int, prefix: str) -> list[dict[str, Any]]:
@@ -168,7 +168,7 @@ def _sound_books(
     order = pay_order(client, emulator.url, buyer, product["sku_id"])
     run_jobs()
     with app.app_context():
-        orders.ship_order(order["id"], "顺丰", "SF-RC")
+        ship_whole_order(order["id"], "SF", "SF-RC")
     response = client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=buyer)
     assert response.status_code == 200, response.get_json()
     with app.app_context():

@@ -15,9 +15,11 @@ from flask.testing import FlaskClient
 
 from payments.emulator import EmulatorServer
 from tests.shop import login, make_product, pay_order
+from tests.test_shipping_upload import _arm as arm_upload_fault
+from tests.test_shipping_upload import _sync as upload_sync
 from wxdist.core.extensions import db
 from wxdist.models import Order, Payment, WechatPushEvent
-from wxdist.shop import orders
+from wxdist.shop.shipments import ship_whole_order
 
 
 def _push(emulator: EmulatorServer, app: Flask, message: dict[str, Any], **options: Any) -> dict:
@@ -39,7 +41,7 @@ def _shipped_order(client: FlaskClient, app: Flask, emulator: EmulatorServer) ->
     headers = login(client, "push-buyer")
     order = pay_order(client, emulator.url, headers, product["sku_id"])
     with app.app_context():
-        orders.ship_order(order["id"], "顺丰", "SF1234567890")
+        ship_whole_order(order["id"], "SF", "SF1234567890")
         payment = db.session.query(Payment).filter_by(order_id=order["id"]).one()
         return {
             "id": order["id"],
@@ -143,6 +145,27 @@ def test_a_shipping_reminder_and_other_events_are_recorded_and_answered(
         ]
         assert rows[0].payload["msg"] == "您有一笔订单超过48小时未发货"
     assert _status(app, paid["id"]) == "paid"
+
+
+def test_a_reminder_for_a_shipment_whose_upload_failed_uploads_it_now(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
+) -> None:
+    """WeChat's 48-hour reminder does not wait out the upload's backoff."""
+    product = make_product(app, price_fen=990, stock=3)
+    headers = login(client, "push-remind-upload")
+    paid = pay_order(client, emulator.url, headers, product["sku_id"])
+    arm_upload_fault(emulator, "fail", 1, code="10060001")
+    with app.app_context():
+        ship_whole_order(paid["id"], "ZTO", "ZT200")
+    run_jobs()
+    assert upload_sync(app, paid["id"]).state == "failed"  # waiting out its backoff
+    remind = {"Event": "trade_manage_remind_shipping", "merchant_trade_no": paid["out_trade_no"]}
+    assert _push(emulator, app, remind)["body"] == "success"
+    run_jobs()
+    assert upload_sync(app, paid["id"]).state == "uploaded"
+    with app.app_context():
+        (row,) = db.session.query(WechatPushEvent).all()
+        assert (row.outcome, row.order_id) == ("upload_due", paid["id"])
 
 
 def _signed(app: Flask, **extra: str) -> dict[str, str]:

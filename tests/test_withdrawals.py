@@ -20,7 +20,7 @@ from wxdist.distribution import settlement
 from wxdist.models import Withdrawal
 from wxdist.models.types import utcnow
 from wxdist.money import payouts, withdrawals
-from wxdist.shop import orders
+from wxdist.shop.shipments import ship_whole_order
 
 
 def fund(
@@ -35,7 +35,7 @@ def fund(
     order = pay_order(client, emulator.url, buyer, product["sku_id"])
     run_jobs()  # attribution
     with app.app_context():
-        orders.ship_order(order["id"], "顺丰", "SF")
+        ship_whole_order(order["id"], "SF", "SF")
     client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=buyer)
     with app.app_context():
         settlement.settle_due(utcnow() + timedelta(seconds=1))

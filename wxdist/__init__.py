@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from wxdist.panel import register_panel
     from wxdist.web.media import media_bp
     from wxdist.web.notify import notify_bp
+    from wxdist.web.tracking import tracking_bp
     from wxdist.web.wechat_message import message_bp
 
     app = Flask(__name__, instance_relative_config=False)
@@ -48,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_api(app)
     app.register_blueprint(notify_bp)
     app.register_blueprint(message_bp)
+    app.register_blueprint(tracking_bp)
     app.register_blueprint(media_bp)
     register_panel(app)
     cli.register(app)

@@ -140,3 +140,41 @@ class PayOut(Out):
     out_trade_no: str
     wechat: WechatPayParams | None = None
     alipay_url: str | None = None
+
+
+class TrackingEventOut(Out):
+    time: datetime
+    state: str  # collected, in_transit, delivering, signed, problem, returned, refused
+    text: str
+
+    @field_serializer("time")
+    def _time(self, value: datetime) -> str | None:
+        return shanghai_iso(value)
+
+
+class ShipmentItemOut(Out):
+    order_item_id: int
+    quantity: int
+
+
+class ShipmentOut(Out):
+    id: int
+    seq: int
+    kind: str  # express, virtual, pickup
+    delivery_id: str | None
+    carrier_name: str | None
+    tracking_no: str | None
+    items: list[ShipmentItemOut]
+    shipped_at: datetime
+    delivered_at: datetime | None
+    events: list[TrackingEventOut]  # newest first
+
+    @field_serializer("shipped_at", "delivered_at")
+    def _times(self, value: datetime | None) -> str | None:
+        return shanghai_iso(value)
+
+
+class TrackingOut(Out):
+    order_id: int
+    status: str
+    shipments: list[ShipmentOut]

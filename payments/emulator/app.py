@@ -1,5 +1,5 @@
-"""The emulator's WSGI app: WeChat (mini-program, Pay v2, Pay v3 merchant transfers) and the
-Alipay gateway."""
+"""The emulator's WSGI app: WeChat (mini-program, Pay v2, Pay v3 merchant transfers), the
+Alipay gateway and Kuaidi100 tracking."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from flask import Flask, Response, abort, g, jsonify, request
 
 from payments.emulator import alipay as alipay_emulator
+from payments.emulator import kuaidi100 as kuaidi100_emulator
 from payments.emulator import wechat as wechat_emulator
 from payments.emulator import wechat_v3 as wechat_v3_emulator
 from payments.emulator.faults import ArmedFault, Faults
@@ -30,6 +31,7 @@ def create_emulator_app(settings: EmulatorSettings) -> Flask:
     wechat_emulator.register(app, settings)
     wechat_v3_emulator.register(app, settings)
     alipay_emulator.register(app, settings)
+    kuaidi100_emulator.register(app, settings)
 
     @app.before_request
     def inject_fault_before():  # type: ignore[no-untyped-def]

@@ -32,6 +32,9 @@ class EmulatorSettings:
     wechat_message_token: str = ""
     wechat_message_aes_key: str = ""
     subscribe_templates: tuple[str, ...] = ()
+    # Kuaidi100 tracking (payments/emulator/kuaidi100.py).
+    kuaidi100_customer: str = "WXDISTEMULATORCUSTOMER"
+    kuaidi100_key: str = "wxdistEmulatorKuaidi100Key"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], port: int | None = None) -> EmulatorSettings:
@@ -60,4 +63,6 @@ class EmulatorSettings:
             wechat_message_token=config.get("WECHAT_MESSAGE_TOKEN") or "",
             wechat_message_aes_key=config.get("WECHAT_MESSAGE_AES_KEY") or "",
             subscribe_templates=tuple((config.get("SUBSCRIBE_TEMPLATES") or {}).values()),
+            kuaidi100_customer=config.get("KUAIDI100_CUSTOMER") or cls.kuaidi100_customer,
+            kuaidi100_key=config.get("KUAIDI100_KEY") or cls.kuaidi100_key,
         )

@@ -165,19 +165,23 @@ def sweep() -> None:
 
 @click.command()
 @click.argument("order_id", type=int)
-@click.option("--carrier", required=True)
+@click.option("--carrier", required=True, help="WeChat's carrier code (delivery_id), e.g. SF, ZTO")
 @click.option("--tracking-no", required=True)
 @with_appcontext
 def ship(order_id: int, carrier: str, tracking_no: str) -> None:
-    """Mark a paid order shipped."""
+    """Ship everything left of a paid order in one express package."""
     from wxdist.core.errors import ApiError
-    from wxdist.shop.orders import ship_order
+    from wxdist.core.extensions import db
+    from wxdist.models import Order
+    from wxdist.shop.shipments import ship_whole_order
 
     try:
-        order = ship_order(order_id, carrier, tracking_no)
+        ship_whole_order(order_id, carrier, tracking_no)
     except ApiError as exc:
-        raise click.ClickException(exc.message) from None
-    click.echo(f"order {order.order_no}: {order.status}")
+        detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        raise click.ClickException(f"{exc.message} {detail}".strip()) from None
+    order = db.session.get(Order, order_id)
+    click.echo(f"order {order.order_no}: {order.status}" if order else "shipped")
 
 
 @click.command()

@@ -272,7 +272,7 @@ def _commission_frozen(story: Story, order: Any) -> int:
 
 
 def _order_completes(story: Story, order: Any, commission: int) -> None:
-    carrier, tracking_no = "顺丰速运", f"SF{secrets.randbelow(10**12):012d}"
+    carrier, tracking_no = "SF", f"SF{secrets.randbelow(10**12):012d}"
     status = staff.ship(order["id"], carrier, tracking_no)
     story.say(
         "ship", f"staff ship {order['order_no']} by {carrier} {tracking_no} (audited): {status}"

@@ -117,14 +117,22 @@ def approve_application(user_id: int) -> str:
 
 def ship(order_id: int, carrier: str, tracking_no: str) -> str:
     """Staff ship the order, audited as the panel's ship. Raises StoryFailed."""
-    from wxdist.shop.orders import ship_order
+    from wxdist.models import Order
+    from wxdist.shop.shipments import ship_whole_order
 
     def call() -> str:
         with audited_action(
             None, "order.ship", "order", order_id, {"status": "paid"}, AUDIT_IP
         ) as note:
-            order = ship_order(order_id, carrier, tracking_no)
-            note.after = {"status": order.status, "carrier": carrier, "tracking_no": tracking_no}
+            shipment = ship_whole_order(order_id, carrier, tracking_no)
+            order = db.session.get(Order, order_id)
+            assert order is not None
+            note.after = {
+                "status": order.status,
+                "shipment_id": shipment.id,
+                "carrier": carrier,
+                "tracking_no": tracking_no,
+            }
         return str(order.status)
 
     return _service("ship", call)

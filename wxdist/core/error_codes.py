@@ -38,6 +38,11 @@ SERVICE_CODES: dict[str, str] = {
     "invalid_status": "the order, application or withdrawal is not in a state that allows this",
     "order_expired": "the order was not paid in time; place it again",
     "gateway_rejected": "the payment gateway refused the payment",
+    # shipments and shipping information (issue 14, fulfilment)
+    "nothing_to_ship": "every item of the order has already shipped",
+    "mixed_shipment_kinds": "the packages of one order must all be express, virtual or pickup",
+    "shipping_reupload_limit": "WeChat takes one correction of shipping information; it was used",
+    "tracking_unavailable": "the tracking provider refused or did not answer",
     # prices, coupons and promotions
     "price_changed": "the order no longer pays `expected_payable_fen`; `data.payable_fen` "
     "is the new price: show it and place the order again",

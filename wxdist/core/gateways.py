@@ -15,6 +15,7 @@ from flask import Flask, current_app
 if TYPE_CHECKING:
     from payments.alipay import AlipayGateway
     from payments.alipay_transfer import AlipayTransferGateway
+    from payments.kuaidi100 import Kuaidi100Client
     from payments.wechat_mp import MiniProgramClient
     from payments.wechat_pay import WeChatPayV2
     from payments.wechat_transfer_v2 import WeChatTransferV2
@@ -45,6 +46,25 @@ class Gateways:
 
         return self._get(
             "miniprogram", lambda: MiniProgramClient(self._config, token_storage(self._config))
+        )
+
+    @property
+    def kuaidi100(self) -> Kuaidi100Client:
+        from payments.kuaidi100 import LIVE_BASE_URL, Kuaidi100Client
+
+        c = self._config
+        url = c["KUAIDI100_URL"] or (
+            c["EMULATOR_URL"] + "/kuaidi100" if c["GATEWAY"] == "emulator" else LIVE_BASE_URL
+        )
+        return self._get(
+            "kuaidi100",
+            lambda: Kuaidi100Client(
+                url,
+                c["KUAIDI100_CUSTOMER"],
+                c["KUAIDI100_KEY"],
+                c["KUAIDI100_SALT"],
+                float(c["GATEWAY_TIMEOUT_SECONDS"]),
+            ),
         )
 
     @property

@@ -11,12 +11,13 @@ from datetime import datetime
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from wxdist.core.clock import to_local
 from wxdist.core.extensions import db
 from wxdist.core.i18n import DEFAULT_LOCALE
 from wxdist.core.money import yuan_text
-from wxdist.models import Order, Withdrawal
+from wxdist.models import DeliveryCompany, Order, Shipment, Withdrawal
 from wxdist.models.types import utcnow
 from wxdist.notifications.sender import queue_notice
 
@@ -40,19 +41,36 @@ def _aftersale_phrases() -> dict[str, str]:
     }
 
 
+def _parcel(shipment: Shipment | None) -> str:
+    """The package's carrier (WeChat's name for its code, from the cached list) and tracking
+    number; empty for virtual goods and pickup."""
+    if shipment is None or not shipment.delivery_id:
+        return ""
+    name = db.session.scalar(
+        select(DeliveryCompany.name).where(DeliveryCompany.delivery_id == shipment.delivery_id)
+    )
+    return " ".join(p for p in (name or shipment.delivery_id, shipment.tracking_no) if p)
+
+
 def order_shipped(order_id: int, shipment_id: int | None) -> int | None:
+    """The shopper's package left: one notice per package of a split delivery, naming the
+    goods in it, its carrier and tracking number."""
     order = db.session.get(Order, order_id)
     if order is None:
         return None
+    shipment = db.session.get(Shipment, shipment_id) if shipment_id is not None else None
+    if shipment is not None and shipment.order_id != order_id:
+        shipment = None
     with force_locale(DEFAULT_LOCALE):
-        first = order.items[0].title if order.items else order.order_no
-        goods = first if len(order.items) <= 1 else _("%(title)s and more", title=first)
-        parcel = " ".join(p for p in (order.carrier, order.tracking_no) if p)
+        in_parcel = {item.order_item_id for item in shipment.items} if shipment else set()
+        items = [item for item in order.items if item.id in in_parcel] or order.items
+        first = items[0].title if items else order.order_no
+        goods = first if len(items) <= 1 else _("%(title)s and more", title=first)
         values = {
             "character_string1": order.order_no,
             "thing2": goods,
-            "thing3": parcel or _("See the order for tracking"),
-            "time4": _when(order.shipped_at),
+            "thing3": _parcel(shipment) or _("See the order for tracking"),
+            "time4": _when(shipment.created_at if shipment else order.shipped_at),
         }
     key = f"shipped:{order_id}:{shipment_id if shipment_id is not None else 'order'}"
     return queue_notice("order_shipped", order.user_id, values, ORDER_PAGE.format(id=order_id), key)

@@ -34,7 +34,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from wxdist.core.extensions import db
 from wxdist.models import Payment, WechatPushEvent
-from wxdist.shop import completion
+from wxdist.shop import completion, shipping_info
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +165,13 @@ def handle(message: Mapping[str, Any]) -> str:
     transaction_id = _text(message, "transaction_id")
     trade_no = _text(message, "merchant_trade_no")
     order_id = _payment_order(transaction_id, trade_no)
+    hurried: int | None = None  # the payment whose shipping upload a reminder made due
     if event == ORDER_SETTLEMENT:
         outcome = _settle(message, order_id)
     elif event == REMIND_SHIPPING:
         log.warning("WeChat reminds us to ship payment %s (order %s)", transaction_id, order_id)
-        outcome = "reminded"
+        hurried = shipping_info.hurry(order_id)
+        outcome = "reminded" if hurried is None else "upload_due"
     else:
         log.info("message push event %s logged", event)
         outcome = "logged"
@@ -184,4 +186,6 @@ def handle(message: Mapping[str, Any]) -> str:
         )
     )
     db.session.commit()
+    if event == REMIND_SHIPPING and hurried is not None:
+        shipping_info.queue_upload(hurried)
     return outcome

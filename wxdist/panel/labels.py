@@ -42,6 +42,11 @@ LABELS: dict[str, LazyString] = {
     "pending_review": _l("awaiting review"),
     "paying": _l("paying"),
     "waiting_confirm": _l("waiting for the distributor to confirm"),
+    # shipments and their WeChat shipping information upload
+    "express": _l("express"),
+    "virtual": _l("virtual goods"),
+    "pickup": _l("pickup"),
+    "uploaded": _l("uploaded"),
     # staff roles
     "owner": _l("owner"),
     "operator": _l("operator"),
@@ -120,6 +125,7 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "distributor.enable": _l("enable distributor"),
     "distributor.referrer": _l("change distributor's referrer"),
     "order.ship": _l("ship order"),
+    "order.shipping_retry": _l("retry shipping information upload"),
     "order.refund": _l("refund order"),
     "product.create": _l("create product"),
     "product.update": _l("edit product"),

@@ -1,6 +1,6 @@
 """Orders: the list (newest first; search by number, receiver phone or user id; status and
 date filters), one order's page with its money, shipping and attribution, and the staff
-actions on it — ship, refund whole or part — each audited.
+actions on it — refund whole or part — each audited (shipping: `shipment_views`).
 
 Reads come from `wxdist.panel.queries.orders` (which says which index answers each
 filter), changes from `wxdist.shop.orders` and `wxdist.shop.refunds`.
@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import Length, ValidationError
 
 from wxdist.core.errors import ApiError
 from wxdist.core.money import parse_yuan
@@ -26,8 +26,8 @@ from wxdist.panel.filters import fen
 from wxdist.panel.labels import label
 from wxdist.panel.queries import orders as queries
 from wxdist.panel.queries.distributors import names_of
+from wxdist.panel.shipment_forms import ship_form, shipping_panel
 from wxdist.panel.ui import audited, choice_arg, day_arg, page_arg
-from wxdist.shop import orders as order_service
 from wxdist.shop import refunds
 from wxdist.shop.refunds import REFUNDABLE
 
@@ -41,23 +41,6 @@ SEARCHES = {
 
 
 # ---- forms -----------------------------------------------------------------------------
-
-
-class ShipForm(FlaskForm):
-    carrier = StringField(
-        _l("Carrier"),
-        validators=[
-            DataRequired(message=_l("Enter the carrier.")),
-            Length(max=64, message=_l("Carrier: at most 64 characters.")),
-        ],
-    )
-    tracking_no = StringField(
-        _l("Tracking number"),
-        validators=[
-            DataRequired(message=_l("Enter the tracking number.")),
-            Length(max=64, message=_l("Tracking number: at most 64 characters.")),
-        ],
-    )
 
 
 class RefundForm(FlaskForm):
@@ -173,6 +156,7 @@ def _render_detail(order: Order, status: int = 200, **forms: FlaskForm):  # type
         | {c.beneficiary_id for c in commission}
     )
     items = {item.id: item for item in order.items}
+    shipping = shipping_panel(order)
     body = render_template(
         "panel/order_detail.html",
         order=order,
@@ -184,7 +168,8 @@ def _render_detail(order: Order, status: int = 200, **forms: FlaskForm):  # type
         items=items,
         refundable=order.paid_fen - order.refunded_fen,
         can_refund=order.status in REFUNDABLE and order.paid_fen > order.refunded_fen,
-        ship_form=forms.get("ship_form") or ShipForm(),
+        ship_form=forms.get("ship_form") or ship_form(order, shipping.carriers),
+        shipping=shipping,
         refund_form=forms.get("refund_form") or RefundForm(formdata=None).setup(order),
     )
     return body, status
@@ -209,36 +194,6 @@ def _attach(form: FlaskForm, exc: ApiError, rename: dict[str, str] | None = None
 def _done(order_id: int, message: str):  # type: ignore[no-untyped-def]
     flash(message, "success")
     return redirect(url_for("panel.order_detail", order_id=order_id), 303)
-
-
-@panel_bp.post("/orders/<int:order_id>/ship")
-@area("orders")
-def order_ship(order_id: int):  # type: ignore[no-untyped-def]
-    order = _load(order_id)
-    form = ShipForm()
-    if not form.validate():
-        return _render_detail(order, 400, ship_form=form)
-    before = {"status": order.status, "carrier": order.carrier, "tracking_no": order.tracking_no}
-    try:
-        with audited("order.ship", "order", order_id, before=before) as audit:
-            order = order_service.ship_order(order_id, form.carrier.data, form.tracking_no.data)
-            audit.after = {
-                "status": order.status,
-                "carrier": order.carrier,
-                "tracking_no": order.tracking_no,
-            }
-    except ApiError as exc:
-        if exc.status != 400 or not _attach(form, exc):
-            raise
-        return _render_detail(_load(order_id), 400, ship_form=form)
-    return _done(
-        order_id,
-        _(
-            "Shipped with %(carrier)s, tracking %(tracking_no)s.",
-            carrier=order.carrier,
-            tracking_no=order.tracking_no,
-        ),
-    )
 
 
 @panel_bp.post("/orders/<int:order_id>/refund")

@@ -113,6 +113,9 @@ class PayChannel(Protocol):
     suffix: str  # the out_trade_no letter after the order number
     pay_notify_path: str
     refund_notify_path: str | None  # None: refunds settle synchronously
+    # WeChat's 发货信息管理: payments of this channel need their shipping information
+    # uploaded (wxdist/shop/shipping_info.py).
+    uploads_shipping_info: bool
 
     def enabled(self) -> bool: ...
 
@@ -169,6 +172,7 @@ class WeChatChannel:
 
     name = "wechat"
     label = _l("WeChat Pay")
+    uploads_shipping_info = True
     suffix = "W"
     pay_notify_path = "/notify/wechat/pay"
     refund_notify_path: str | None = "/notify/wechat/refund"
@@ -283,6 +287,7 @@ class AlipayChannel:
 
     name = "alipay"
     label = _l("Alipay")
+    uploads_shipping_info = False
     suffix = "A"
     pay_notify_path = "/notify/alipay"
     refund_notify_path: str | None = None  # Alipay answers a refund at once

@@ -403,38 +403,3 @@ def confirm_receipt(user_id: int, order_id: int) -> Order:
     db.session.commit()
     db.session.refresh(order)
     return order
-
-
-def ship_order(order_id: int, carrier: str, tracking_no: str) -> Order:
-    """paid → shipped (the panel calls this). Raises ApiError naming `carrier` or
-    `tracking_no` when one is blank or too long, NotFound, Conflict (not paid)."""
-    carrier, tracking_no = carrier.strip(), tracking_no.strip()
-    errors = {
-        name: _("required") if not value else _("at most %(count)s characters", count=64)
-        for name, value in (("carrier", carrier), ("tracking_no", tracking_no))
-        if not value or len(value) > 64
-    }
-    if errors:
-        raise ApiError(_("the carrier and the tracking number are required"), fields=errors)
-    order = db.session.get(Order, order_id)
-    if order is None:
-        raise NotFound(_("no such order"))
-    moved = db.session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.status == OrderStatus.PAID)
-        .values(
-            status=OrderStatus.SHIPPED,
-            carrier=carrier,
-            tracking_no=tracking_no,
-            shipped_at=utcnow(),
-        )
-    )
-    if moved.rowcount != 1:
-        db.session.rollback()
-        raise Conflict(
-            _("only a paid order can ship; this one is %(status)s", status=order.status),
-            code="invalid_status",
-        )
-    db.session.commit()
-    db.session.refresh(order)
-    return order

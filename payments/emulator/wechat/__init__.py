@@ -5,6 +5,8 @@ Endpoints speak the official wire formats so that wechatpy runs unchanged agains
 - `GET /cgi-bin/token`, `GET /sns/jscode2session`, `POST /wxa/getwxacodeunlimit` (JSON);
 - `POST /pay/unifiedorder`, `/pay/orderquery`, `/pay/closeorder`, `/secapi/pay/refund`,
   `/pay/refundquery` (XML, MD5 or HMAC-SHA256 signed with the API key);
+- shipping information and the carrier list (`shipping`: upload_shipping_info, get_order,
+  notify_confirm_receive, get_delivery_list; JSON);
 - `POST /mmpaymkttransfers/promotion/transfers`, `/mmpaymkttransfers/gettransferinfo`
   (企业付款到零钱, MD5-signed requests; answered unsigned, as WeChat answers these two).
 
@@ -35,7 +37,15 @@ from __future__ import annotations
 from flask import Flask
 
 from payments.emulator.settings import EmulatorSettings
-from payments.emulator.wechat import control, miniprogram, pay, refund, subscribe, transfer
+from payments.emulator.wechat import (
+    control,
+    miniprogram,
+    pay,
+    refund,
+    shipping,
+    subscribe,
+    transfer,
+)
 from payments.emulator.wechat.protocol import (
     encrypt_refund_info,
     sign_fields,
@@ -60,5 +70,5 @@ def register(app: Flask, settings: EmulatorSettings) -> None:
     `app.extensions["emulator_wechat"]` (a `WeChatState`)."""
     app.extensions["emulator_wechat"] = WeChatState(settings)
     app.extensions["emulator_wechat_subscribe"] = subscribe.SubscribeState(settings)
-    for module in (miniprogram, pay, refund, transfer, subscribe, control):
+    for module in (miniprogram, pay, refund, transfer, shipping, subscribe, control):
         app.register_blueprint(module.bp)

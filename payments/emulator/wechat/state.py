@@ -107,6 +107,9 @@ class WeChatState:
             self.transfers: dict[str, Transfer] = {}
             self.transfers_paid: Counter[str] = Counter()
             self.transfer_systemerror: TransferSystemError | None = None
+            # shipping information (payments.emulator.wechat.shipping), by transaction_id
+            self.shipping: dict[str, Any] = {}
+            self.transaction_index: dict[str, str] = {}  # transaction_id -> out_trade_no
 
     def count(self, name: str) -> None:
         """Count one request to an endpoint (see `/_emulator/wechat/stats`)."""
