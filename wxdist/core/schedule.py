@@ -24,4 +24,5 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs.payouts.expire_unconfirmed_bills", every_seconds=900),
     Periodic("jobs.payouts.run_payout_cycle", every_seconds=600),
     Periodic("jobs.marketing.expire_coupons", every_seconds=3600),
+    Periodic("jobs.aftersales.sweep_aftersales", every_seconds=600),
 )
