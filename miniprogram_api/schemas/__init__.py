@@ -9,6 +9,18 @@ working for the views and the OpenAPI builder.
 from __future__ import annotations
 
 from miniprogram_api.schemas.accounts import BindIn, BindOut, LoginIn, LoginOut, UserOut
+from miniprogram_api.schemas.aftersales import (
+    AfterSaleIn,
+    AfterSaleLogOut,
+    AfterSaleOut,
+    AfterSalePage,
+    AfterSaleQuery,
+    CancelIn,
+    PictureOut,
+    ReasonList,
+    ReasonOut,
+    ShipBackIn,
+)
 from miniprogram_api.schemas.base import (
     NOT_BLANK,
     ErrorDetail,
@@ -94,6 +106,11 @@ __all__ = [
     "NOT_BLANK",
     "AddressIn",
     "AddressOut",
+    "AfterSaleIn",
+    "AfterSaleLogOut",
+    "AfterSaleOut",
+    "AfterSalePage",
+    "AfterSaleQuery",
     "AlipayAccountIn",
     "AlipayWithdrawalIn",
     "Amount",
@@ -105,6 +122,7 @@ __all__ = [
     "BankWithdrawalIn",
     "BindIn",
     "BindOut",
+    "CancelIn",
     "CategoryList",
     "CategoryOut",
     "ClaimIn",
@@ -139,6 +157,7 @@ __all__ = [
     "Paged",
     "PayIn",
     "PayOut",
+    "PictureOut",
     "PreviewIn",
     "PreviewOut",
     "PricedItemOut",
@@ -148,7 +167,10 @@ __all__ = [
     "ProductSummaryOut",
     "QueryId",
     "QueryInt",
+    "ReasonList",
+    "ReasonOut",
     "Required",
+    "ShipBackIn",
     "SkuOut",
     "Strict",
     "TeamMemberOut",

@@ -38,6 +38,10 @@ SERVICE_CODES: dict[str, str] = {
     "invalid_status": "the order, application or withdrawal is not in a state that allows this",
     "order_expired": "the order was not paid in time; place it again",
     "gateway_rejected": "the payment gateway refused the payment",
+    # after-sales
+    "aftersale_open": "the order line already has an after-sale open; wait for it or cancel it",
+    "aftersale_window_closed": "the order completed longer ago than after-sales are taken",
+    "not_shipped": "a return and refund is possible only once the order has shipped",
     # prices, coupons and promotions
     "price_changed": "the order no longer pays `expected_payable_fen`; `data.payable_fen` "
     "is the new price: show it and place the order again",

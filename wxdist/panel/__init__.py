@@ -24,6 +24,7 @@ PAGE_MODULES = (
     "wxdist.panel.settings_views",
     "wxdist.panel.distributor_views",
     "wxdist.panel.order_views",
+    "wxdist.panel.aftersale_views",
     "wxdist.panel.withdrawal_views",
     "wxdist.panel.commission_views",
     "wxdist.panel.marketing_views",
