@@ -42,7 +42,7 @@ def follow_refund(
                 actor="system",
                 from_status=AfterSaleStatus.REFUNDING,
                 to_status=AfterSaleStatus.REFUNDING,
-                note=f"refund {refund.out_refund_no} failed: {failure or ''}"[:255],
+                note=f"{refund.out_refund_no}: {failure or ''}"[:255],
                 created_at=now,
             )
         )
@@ -70,7 +70,7 @@ def follow_refund(
             actor="system",
             from_status=AfterSaleStatus.REFUNDING,
             to_status=AfterSaleStatus.REFUNDED,
-            note=f"refund {refund.out_refund_no} succeeded",
+            note=refund.out_refund_no,
             created_at=now,
         )
     )

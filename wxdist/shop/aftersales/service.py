@@ -223,7 +223,7 @@ def cancel(user_id: int, sale_id: int, seen_status: str | None = None) -> AfterS
     allowed = (S.APPLIED, S.AGREED)
     if seen_status is not None:
         allowed = tuple(s for s in allowed if s == seen_status)
-    return commit_move(move(sale_id, allowed, S.CANCELLED, Actor(BUYER), "cancelled by the buyer"))
+    return commit_move(move(sale_id, allowed, S.CANCELLED, Actor(BUYER)))
 
 
 def ship_back(user_id: int, sale_id: int, carrier: str, tracking_no: str) -> AfterSale:
@@ -276,7 +276,6 @@ def receive(sale_id: int, actor: Actor, sellable: bool) -> AfterSale:
         (S.BUYER_SHIPPED,),
         S.RECEIVED,
         actor,
-        "sellable" if sellable else "not sellable",
         sellable=sellable,
     )
     if sellable:

@@ -35,7 +35,7 @@ def sweep(now: datetime | None = None, limit: int = 500) -> int:
     done = 0
     for sale_id in _due(AfterSaleStatus.APPLIED, now, limit):
         try:
-            service.agree(sale_id, SYSTEM, "no answer in time", now)
+            service.agree(sale_id, SYSTEM, now=now)
             done += 1
         except Conflict:  # someone moved it first
             continue
@@ -49,8 +49,7 @@ def sweep(now: datetime | None = None, limit: int = 500) -> int:
                 (AfterSaleStatus.AGREED,),
                 AfterSaleStatus.CLOSED,
                 SYSTEM,
-                "not shipped back in time",
-                now,
+                now=now,
             )
             service.commit_move(moved)
             done += 1
