@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import requests
@@ -30,7 +31,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from payments.emulator import EmulatorServer
 from tests.shop import ADDRESS, become_distributor, login, make_product, set_settings
@@ -84,13 +85,11 @@ class AfterSalesMachine(RuleBasedStateMachine):
     )
     def start(self, freeze_days: int, prices: tuple[int, int]) -> None:
         app = self.app
-        with app.app_context():
-            with db.engine.begin() as conn:
-                for table in reversed(db.metadata.sorted_tables):
-                    conn.execute(table.delete())
-            conn_sql = "INSERT INTO referral_lock (id, version) VALUES (1, 0)"
-            db.session.execute(db.text(conn_sql))
-            db.session.commit()
+        # The autouse fixture cleans once per test, not per example.
+        with app.app_context(), db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+            conn.execute(text("INSERT INTO referral_lock (id, version) VALUES (1, 0)"))
         requests.post(f"{self.emulator_url}/_emulator/wechat/reset", timeout=10)
         requests.delete(f"{self.emulator_url}/_emulator/faults", timeout=10)
         self._auto_refund_notify(False)
@@ -350,7 +349,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
                     .order_by(AfterSaleLog.id)
                 ).all()
                 assert moves[0].from_status is None and moves[-1].to_status == sale.status
-                for earlier, later in zip(moves, moves[1:], strict=False):
+                for earlier, later in pairwise(moves):
                     assert later.from_status == earlier.to_status
                 settled_on_line = db.session.scalars(
                     select(Commission).where(
