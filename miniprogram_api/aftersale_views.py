@@ -14,8 +14,7 @@ from miniprogram_api.request import body, current_user, login_required, query
 from wxdist.catalog.pictures import FIELD, MAX_PICTURE_BYTES
 from wxdist.core.errors import ApiError
 from wxdist.models import AfterSale
-from wxdist.shop.aftersales import reading, service
-from wxdist.shop.aftersales.evidence import store_evidence
+from wxdist.shop.aftersales import evidence, reading, service
 from wxdist.shop.aftersales.rules import REASONS
 
 bp = Blueprint("api_aftersales", __name__)
@@ -48,18 +47,29 @@ def reasons():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/aftersales/pictures")
-@api_doc(response=schemas.PictureOut, status=201, errors=(400, 413), tag="aftersales")
+@api_doc(
+    query=schemas.PictureQuery,
+    response=schemas.PictureOut,
+    status=201,
+    errors=(400, 404, 413),
+    tag="aftersales",
+    upload=FIELD,
+)
 @login_required
 def upload_picture():  # type: ignore[no-untyped-def]
-    """Upload one evidence picture (multipart/form-data, field `picture`: JPEG, PNG or
-    WebP up to 5 MB); its metadata is stripped. Answers the URL to put in `evidence`."""
+    """Upload one evidence picture for one of the shopper's order lines (multipart/form-data,
+    field `picture`: JPEG, PNG or WebP up to 5 MB; read by its content, its metadata
+    stripped). Answers the URL to put in `evidence`; 400 `unsupported_picture`,
+    `picture_too_large` or `picture_too_many_pixels` naming `picture`."""
+    params = query(schemas.PictureQuery)
+    evidence.check_item_owner(current_user().id, params.order_item_id)
     request.max_content_length = UPLOAD_LIMIT
     upload = request.files.get(FIELD)
     if upload is None:
         raise ApiError(
             _("choose a picture to upload"), code="invalid", fields={FIELD: _("required")}
         )
-    return {"url": store_evidence(upload.stream.read(MAX_PICTURE_BYTES + 1))}, 201
+    return {"url": evidence.store_evidence(upload.stream.read(MAX_PICTURE_BYTES + 1))}, 201
 
 
 @bp.post("/aftersales")
@@ -122,8 +132,9 @@ def get(aftersale_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def cancel(aftersale_id: int):  # type: ignore[no-untyped-def]
     """Withdraw an after-sale still applied or agreed (before shipping a return back);
-    409 `invalid_status` otherwise."""
-    data = body(schemas.CancelIn) if request.content_length else schemas.CancelIn()
+    409 `invalid_status` otherwise. The body may be left out (no JSON content type)."""
+    reads = request.content_length or request.mimetype == "application/json"
+    data = body(schemas.CancelIn) if reads else schemas.CancelIn()
     sale = service.cancel(current_user().id, aftersale_id, data.status)
     return _out(sale, with_log=True)
 

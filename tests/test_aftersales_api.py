@@ -177,23 +177,32 @@ def test_evidence_is_uploaded_through_the_picture_path_and_accepted(
     b = bought(client, app, emulator)
     data = io.BytesIO()
     Image.new("RGB", (40, 30), "red").save(data, "PNG")
+    url = f"/api/v1/aftersales/pictures?order_item_id={b['item_id']}"
     upload = client.post(
-        "/api/v1/aftersales/pictures",
+        url,
         data={"picture": (io.BytesIO(data.getvalue()), "a.png")},
         headers=b["headers"],
         content_type="multipart/form-data",
     )
     assert upload.status_code == 201, upload.get_json()
-    url = upload.get_json()["url"]
-    assert url.startswith("/media/pictures/")
+    picture = upload.get_json()["url"]
+    assert picture.startswith("/media/pictures/")
     bad = client.post(
-        "/api/v1/aftersales/pictures",
+        url,
         data={"picture": (io.BytesIO(b"not a picture"), "a.png")},
         headers=b["headers"],
         content_type="multipart/form-data",
     )
     assert bad.status_code == 400 and _code(bad) == "unsupported_picture"
-    sale = apply(client, b, evidence=[url])
-    assert sale.status_code == 201 and sale.get_json()["evidence"] == [url]
+    other = login(client, "not-the-buyer")
+    foreign = client.post(
+        url,
+        data={"picture": (io.BytesIO(data.getvalue()), "a.png")},
+        headers=other,
+        content_type="multipart/form-data",
+    )
+    assert foreign.status_code == 404 and "order_item_id" in foreign.get_json()["error"]["fields"]
+    sale = apply(client, b, evidence=[picture])
+    assert sale.status_code == 201 and sale.get_json()["evidence"] == [picture]
     reasons = client.get("/api/v1/aftersales/reasons").get_json()["items"]
     assert {"code": "damaged", "label": "Arrived damaged"} in reasons

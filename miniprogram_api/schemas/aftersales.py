@@ -15,6 +15,7 @@ from miniprogram_api.schemas.base import (
     Paged,
     PageQuery,
     PositiveFen,
+    QueryId,
     Required,
     Strict,
     Text,
@@ -90,6 +91,10 @@ class ShipBackIn(Strict):
     tracking_no: Annotated[
         Text, StringConstraints(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
     ]
+
+
+class PictureQuery(Strict):
+    order_item_id: QueryId = Field(description="the shopper's order line the picture is for")
 
 
 class PictureOut(Out):

@@ -1,7 +1,8 @@
 """After-sales in `flask reconcile`:
 - an after-sale is refunded exactly when its refund succeeded, and for the refund's amount
   (and one not refunded has refunded nothing);
-- no commission was settled on a line while an after-sale on it was open.
+- no commission was settled on a line while an after-sale on it was open (after it was
+  created, before it ended).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def check_no_settlement_while_open() -> list[str]:
         .join(AfterSale, AfterSale.order_item_id == Commission.order_item_id)
         .where(
             Commission.status == CommissionStatus.SETTLED,
-            Commission.settled_at >= AfterSale.created_at,
+            Commission.settled_at > AfterSale.created_at,
             or_(AfterSale.closed_at.is_(None), Commission.settled_at < AfterSale.closed_at),
         )
         .limit(LIMIT)

@@ -6,13 +6,28 @@ stored."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from wxdist.catalog.pictures import clean_picture, store_picture
-from wxdist.core.errors import ApiError
+from wxdist.core.errors import ApiError, NotFound
+from wxdist.core.extensions import db
 from wxdist.core.media import MEDIA_URL_PREFIX, check_key, storage
+from wxdist.models import Order, OrderItem
 from wxdist.shop.aftersales.rules import MAX_EVIDENCE
 
 PREFIX = f"{MEDIA_URL_PREFIX}pictures/"
+
+
+def check_item_owner(user_id: int, order_item_id: int) -> None:
+    """Evidence is taken only for a line of the shopper's own orders (the upload is no free
+    picture hosting). Raises NotFound 404 naming `order_item_id`."""
+    owner = db.session.scalar(
+        select(Order.user_id)
+        .join(OrderItem, OrderItem.order_id == Order.id)
+        .where(OrderItem.id == order_item_id)
+    )
+    if owner != user_id:
+        raise NotFound(_("no such order item"), fields={"order_item_id": _("not found")})
 
 
 def store_evidence(data: bytes) -> str:
