@@ -78,6 +78,7 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_aftersales_order_item_id"), ["order_item_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_aftersales_refund_id"), ["refund_id"], unique=False)
         batch_op.create_index(
             "ix_aftersales_status_created", ["status", "created_at"], unique=False
         )
@@ -125,6 +126,7 @@ def downgrade():
         batch_op.drop_index("ix_aftersales_user_created")
         batch_op.drop_index("ix_aftersales_status_deadline")
         batch_op.drop_index("ix_aftersales_status_created")
+        batch_op.drop_index(batch_op.f("ix_aftersales_refund_id"))
         batch_op.drop_index(batch_op.f("ix_aftersales_order_item_id"))
         batch_op.drop_index(batch_op.f("ix_aftersales_order_id"))
 

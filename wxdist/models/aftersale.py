@@ -65,7 +65,7 @@ class AfterSale(db.Model):
     tracking_no: Mapped[str | None] = mapped_column(String(64))
     sellable: Mapped[bool | None] = mapped_column(default=None)
     restocked_qty: Mapped[int] = mapped_column(Integer, default=0)
-    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"))
+    refund_id: Mapped[int | None] = mapped_column(ForeignKey("refunds.id"), index=True)
     # When the current state times out (no merchant answer, or no return shipped); None
     # for states that wait on nobody's deadline.
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
