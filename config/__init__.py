@@ -311,6 +311,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "PANEL_LOGIN_ADDRESS_LIMIT": _rate_limit(
             "PANEL_LOGIN_ADDRESS_LIMIT", get("PANEL_LOGIN_ADDRESS_LIMIT", "30/10minute")
         ),
+        # After-sales (wxdist/shop/aftersales/): days after completion an application is
+        # taken, days the merchant has to answer (then agreed), days to ship a return back
+        # (then closed).
+        "AFTERSALE_WINDOW_DAYS": typed(
+            "AFTERSALE_WINDOW_DAYS", 7, lambda n, r: _parse_int(n, r, 0)
+        ),
+        "AFTERSALE_AGREE_DAYS": typed("AFTERSALE_AGREE_DAYS", 3, lambda n, r: _parse_int(n, r, 1)),
+        "AFTERSALE_SHIPBACK_DAYS": typed(
+            "AFTERSALE_SHIPBACK_DAYS", 7, lambda n, r: _parse_int(n, r, 1)
+        ),
         "PANEL_LOW_STOCK": typed("PANEL_LOW_STOCK", 10, lambda n, r: _parse_int(n, r, 0)),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),

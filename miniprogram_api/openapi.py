@@ -43,11 +43,12 @@ def api_doc(
     media: str | None = None,
     errors: tuple[int, ...] = (),
     tag: str = "shop",
+    upload: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a view. `status` (and `also`) answer `response`, or a `media` file (an
     image, with 304 to a matching If-None-Match); `errors` are the statuses the view itself
     raises. The builder adds the edge's own: 400 for a body or query, 413 for a body, 404
-    for a path id, 401 for a login."""
+    for a path id, 401 for a login. `upload` names the file field of a multipart body."""
 
     def mark(view: Callable[..., Any]) -> Callable[..., Any]:
         view.api_doc = {  # type: ignore[attr-defined]
@@ -59,6 +60,7 @@ def api_doc(
             "media": media,
             "errors": errors,
             "tag": tag,
+            "upload": upload,
         }
         return view
 
@@ -109,8 +111,8 @@ def _error_statuses(rule: Rule, view: Callable[..., Any], doc: dict[str, Any]) -
     errors = set(doc["errors"])
     if doc["body"] is not None or doc["query"] is not None:
         errors.add(400)
-    if doc["body"] is not None:
-        errors.add(413)
+    if doc["body"] is not None or doc["upload"] is not None:
+        errors.update((400, 413))
     if rule.arguments:
         errors.add(404)
     if getattr(view, "login_required", False):
@@ -137,6 +139,20 @@ def _operation(
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": _ref(doc["body"], components)}},
+        }
+    if doc["upload"] is not None:
+        field = doc["upload"]
+        operation["requestBody"] = {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [field],
+                        "properties": {field: {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
         }
     ok: dict[str, Any] = {"description": "OK"}
     if doc["response"] is not None:

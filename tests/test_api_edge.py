@@ -38,7 +38,7 @@ def _json_operations(client: FlaskClient) -> list[tuple[str, str]]:
         (method, re.sub(r"\{[a-z_]+\}", "1", path))
         for path, operations in spec["paths"].items()
         for method, operation in operations.items()
-        if "requestBody" in operation
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
     ]
     assert len(found) >= 6  # login, orders, pay, bind, application, withdrawals, scan
     return found

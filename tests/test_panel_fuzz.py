@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from payments.emulator import EmulatorServer
+from tests.aftersale_helpers import apply, bought
 from tests.panel_helpers import csrf_from, staff_client
 from tests.shop import make_product
 from tests.test_coupons import make_template
@@ -93,6 +94,8 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         holder="王五",
     )
     product = make_product(app, skus=2)
+    sold = bought(client, app, emulator, "fuzz-aftersale")
+    aftersale_id = apply(client, sold, amount_fen=1200).get_json()["id"]
     with app.app_context():
         order_id = db.session.scalar(select(Order.id).order_by(Order.id))
         image_id = db.session.scalar(
@@ -120,6 +123,7 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         "image_id": [image_id],
         "template_id": [make_template(app)],
         "record_id": [discount, reduction],
+        "aftersale_id": [aftersale_id],
     }
 
 

@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from payments.emulator import EmulatorServer
+from tests.aftersale_helpers import apply, bought
 from tests.panel_helpers import staff_client
 from tests.shop import login, make_product, pay_order, wait_for_status
 from tests.test_coupons import make_template
@@ -59,7 +60,16 @@ def seed_objects(
             )
         )
         db.session.commit()
+    sold = bought(client, app, emulator, "walk-aftersale", stage="shipped")
+    sale_id = apply(
+        client, sold, kind="return_refund", amount_fen=2500, description="尺码不合适"
+    ).get_json()["id"]
+    with app.app_context():
+        from wxdist.shop.aftersales import service as aftersales
+
+        aftersales.agree(sale_id, aftersales.Actor(aftersales.SYSTEM))
     return {
+        "aftersale_id": sale_id,
         "user_id": distributor["user_id"],
         "withdrawal_id": withdrawal["id"],
         "order_id": order_id,

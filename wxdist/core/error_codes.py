@@ -43,6 +43,10 @@ SERVICE_CODES: dict[str, str] = {
     "mixed_shipment_kinds": "the packages of one order must all be express, virtual or pickup",
     "shipping_reupload_limit": "WeChat takes one correction of shipping information; it was used",
     "tracking_unavailable": "the tracking provider refused or did not answer",
+    # after-sales
+    "aftersale_open": "the order line already has an after-sale open; wait for it or cancel it",
+    "aftersale_window_closed": "the order completed longer ago than after-sales are taken",
+    "not_shipped": "a return and refund is possible only once the order has shipped",
     # prices, coupons and promotions
     "price_changed": "the order no longer pays `expected_payable_fen`; `data.payable_fen` "
     "is the new price: show it and place the order again",

@@ -154,8 +154,10 @@ order_shipped = signals.signal(
 
 aftersale_changed = signals.signal(
     "aftersale_changed",
-    doc="""After commit. After-sale `aftersale_id` of user `user_id` moved to `status` (agreed,
-    refused, returned_refused, refunded, closed, cancelled). The shopper's notice follows.""",
+    doc="""After commit. After-sale `aftersale_id` of user `user_id` moved to `status` (applied,
+    agreed, refused, buyer_shipped, received, receipt_refused, refunding, refunded, closed,
+    cancelled). The shopper is told the results (agreed, refused, receipt_refused, refunded,
+    closed).""",
 )
 
 commission_settled = signals.signal(

@@ -26,4 +26,5 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs.marketing.expire_coupons", every_seconds=3600),
     Periodic("jobs.notifications.resend_messages", every_seconds=60),
     Periodic("jobs.shipping.sweep_shipping_uploads", every_seconds=60),
+    Periodic("jobs.aftersales.sweep_aftersales", every_seconds=600),
 )

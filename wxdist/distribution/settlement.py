@@ -1,8 +1,10 @@
 """Settlement and clawback of commission.
 
 - Settlement: an order completed at least `freeze_days` ago, with no refund open, has its
-  frozen commission moved to available (and the beneficiaries' levels re-checked); orders
-  shipped `auto_complete_days` ago that nobody confirmed are completed first.
+  frozen commission moved to available, except on a line with an after-sale open (that
+  line's is settled on a later run, once the after-sale ended), and the beneficiaries'
+  levels re-checked; orders shipped `auto_complete_days` ago that nobody confirmed are
+  completed first.
 - Clawback recomputes what each record may keep from the item's refunded share, and takes
   back the difference: from frozen while unsettled, from available (possibly into debt)
   once settled. It is idempotent: running it twice takes nothing twice.
@@ -31,6 +33,7 @@ from wxdist.models import (
     OrderStatus,
 )
 from wxdist.models.types import utcnow
+from wxdist.shop.aftersales import rules as aftersale_rules
 
 
 def _lock_order(order_id: int) -> Order | None:
@@ -153,8 +156,13 @@ def settle_order(order_id: int, now: datetime | None = None) -> bool:
         .order_by(Commission.id)
         .with_for_update()
     ).all()
+    # A line with an after-sale open keeps its commission frozen; the order is settled
+    # (marked) only once every line could be, on a later run.
+    held = aftersale_rules.open_item_ids(order_id)
     settled: dict[int, int] = {}
     for commission in records:
+        if commission.order_item_id in held:
+            continue
         net = commission.net_fen
         ledger.move(
             commission.beneficiary_id,
@@ -170,7 +178,8 @@ def settle_order(order_id: int, now: datetime | None = None) -> bool:
         commission.status = CommissionStatus.SETTLED
         commission.settled_at = now
         settled[commission.beneficiary_id] = settled.get(commission.beneficiary_id, 0) + net
-    order.commission_settled_at = now
+    if not held:
+        order.commission_settled_at = now
     db.session.commit()
     for user_id in sorted(settled):
         distributors.check_upgrade(user_id)

@@ -4,6 +4,7 @@ registry).
 May import: `core` (the `db` extension). Nothing above it.
 """
 
+from wxdist.models.aftersale import AfterSale, AfterSaleKind, AfterSaleLog, AfterSaleStatus
 from wxdist.models.catalog import Category, Product, ProductImage, Sku
 from wxdist.models.commission import (
     AttributionFailure,
@@ -63,6 +64,10 @@ from wxdist.models.user import User
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 
 __all__ = [
+    "AfterSale",
+    "AfterSaleKind",
+    "AfterSaleLog",
+    "AfterSaleStatus",
     "AttributionFailure",
     "AuditEntry",
     "Category",

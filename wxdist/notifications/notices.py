@@ -35,7 +35,7 @@ def _aftersale_phrases() -> dict[str, str]:
     return {
         "agreed": _("Request agreed"),
         "refused": _("Request refused"),
-        "returned_refused": _("Return refused"),
+        "receipt_refused": _("Return refused"),
         "refunded": _("Refund completed"),
         "closed": _("Request closed"),
     }

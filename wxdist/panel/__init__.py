@@ -25,6 +25,7 @@ PAGE_MODULES = (
     "wxdist.panel.distributor_views",
     "wxdist.panel.order_views",
     "wxdist.panel.shipment_views",
+    "wxdist.panel.aftersale_views",
     "wxdist.panel.withdrawal_views",
     "wxdist.panel.commission_views",
     "wxdist.panel.marketing_views",

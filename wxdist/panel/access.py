@@ -38,6 +38,7 @@ NAV = (
     ("withdrawals", "panel.withdrawals", _l("Withdrawals")),
     ("distributors", "panel.distributors", _l("Distributors")),
     ("orders", "panel.orders", _l("Orders")),
+    ("orders", "panel.aftersales", _l("After-sales")),
     ("products", "panel.products", _l("Products")),
     ("marketing", "panel.marketing", _l("Marketing")),
     ("commissions", "panel.commissions", _l("Commission")),

@@ -24,6 +24,18 @@ LABELS: dict[str, LazyString] = {
     "closed": _l("closed"),
     "refunding": _l("refunding"),
     "refunded": _l("refunded"),
+    # after-sales (refunding, refunded, cancelled and closed are the orders')
+    "applied": _l("applied"),
+    "agreed": _l("agreed"),
+    "refused": _l("refused"),
+    "buyer_shipped": _l("shipped back"),
+    "received": _l("return received"),
+    "receipt_refused": _l("receipt refused"),
+    "refund_only": _l("refund only"),
+    "return_refund": _l("return and refund"),
+    "buyer": _l("buyer"),
+    "staff": _l("staff"),
+    "system": _l("system"),
     # payments and refunds
     "open": _l("open"),
     "processing": _l("processing"),
@@ -160,6 +172,11 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "full_reduction.create": _l("create full reduction"),
     "full_reduction.end": _l("end full reduction"),
     "notices.switch": _l("switch notices on or off"),
+    "aftersale.agree": _l("agree to after-sale"),
+    "aftersale.refuse": _l("refuse after-sale"),
+    "aftersale.receive": _l("receive returned goods"),
+    "aftersale.refuse_receipt": _l("refuse returned goods"),
+    "aftersale.refund": _l("refund after-sale"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -174,6 +191,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "coupon": _l("shopper's coupon"),
     "timed_discount": _l("limited-time discount"),
     "full_reduction": _l("full reduction"),
+    "aftersale": _l("after-sale"),
 }
 
 # ---- Codes of the marketing pages -----------------------------------------------------

@@ -10,7 +10,9 @@ Each check is one aggregate query, so it runs on a large database without loadin
 - no paid order sits parked without commission after failed attributions;
 - per order, what its paid payments took (across channels, less their refunds) equals what
   the order kept, and a paid payment the order did not take is refunded (or being refunded);
-- prices and coupons add up (`reconcile_offers`).
+- prices and coupons add up (`reconcile_offers`);
+- after-sales refunded what their refunds did, and no commission settled on a line while an
+  after-sale on it was open (`reconcile_aftersales`).
 
 Queries compare columns only with columns, numbers and bound values, never with strings the
 database builds (CAST … AS CHAR takes the connection's collation, which a
@@ -36,7 +38,7 @@ from wxdist.models import (
     Refund,
     RefundStatus,
 )
-from wxdist.reporting import reconcile_offers
+from wxdist.reporting import reconcile_aftersales, reconcile_offers
 
 LIMIT = 1000  # discrepancies listed per check
 
@@ -308,4 +310,5 @@ def check_all() -> list[str]:
         *check_untaken_payments_refunded(),
         *check_parked_attributions(),
         *reconcile_offers.check_all(),
+        *reconcile_aftersales.check_all(),
     ]

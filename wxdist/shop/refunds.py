@@ -30,6 +30,7 @@ from wxdist.models import (
     RefundStatus,
 )
 from wxdist.models.types import utcnow
+from wxdist.shop import aftersale_refund as aftersale_follow
 from wxdist.shop import channels
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,23 @@ def request_refund(
     """Refund part or all of a paid order. Raises NotFound, ApiError (amount), Conflict
     (status, or another refund in flight). A gateway that does not answer leaves the refund
     processing, to be sent again."""
+    try:
+        refund = prepare_refund(order_id, amount_fen, reason, order_item_id)
+    except ApiError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    send_refund(refund.id)
+    db.session.refresh(refund)
+    return refund
+
+
+def prepare_refund(
+    order_id: int, amount_fen: int, reason: str = "", order_item_id: int | None = None
+) -> Refund:
+    """The refund row, added (and flushed) in the caller's transaction with the order row
+    locked and moved to refunding; nothing is committed or sent. The caller commits, then
+    calls `send_refund`. Raises what `request_refund` raises (the caller rolls back)."""
     order = db.session.scalar(
         select(Order)
         .where(Order.id == order_id)
@@ -106,9 +124,7 @@ def request_refund(
     db.session.add(refund)
     order.status_before_refund = order.status
     order.status = OrderStatus.REFUNDING
-    db.session.commit()
-    send_refund(refund.id)
-    db.session.refresh(refund)
+    db.session.flush()
     return refund
 
 
@@ -200,7 +216,10 @@ def settle_refund(
         order.status = (
             OrderStatus.REFUNDED if fully else order.status_before_refund or OrderStatus.PAID
         )
+    # An after-sale waiting on this refund follows it (refunded, or still refunding).
+    moved_sale = aftersale_follow.follow_refund(refund, order, succeeded, failure)
     db.session.commit()
+    aftersale_follow.announce(moved_sale)
     return True
 
 
