@@ -15,7 +15,7 @@ from payments.emulator import EmulatorServer
 from tests.shop import get_order, login, make_product, pay_order
 from wxdist.core.extensions import db
 from wxdist.models import Refund, RefundStatus
-from wxdist.shop import orders
+from wxdist.shop import shipments
 
 
 def bought(
@@ -34,7 +34,7 @@ def bought(
     order = pay_order(client, emulator.url, headers, product["sku_id"], quantity)
     if stage in ("shipped", "completed"):
         with app.app_context():
-            orders.ship_order(order["id"], "顺丰速运", "SF1234567890")
+            shipments.ship_whole_order(order["id"], "SF", "SF1234567890")
     if stage == "completed":
         response = client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=headers)
         assert response.status_code == 200, response.get_json()

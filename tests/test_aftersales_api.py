@@ -16,10 +16,11 @@ from payments.emulator import EmulatorServer
 from tests.aftersale_helpers import apply, bought, manual_refunds, settle_refunds
 from tests.shop import login, sku_stock
 from wxdist.core.extensions import db
-from wxdist.models import AfterSale, AfterSaleLog, Order
+from wxdist.models import AfterSale, AfterSaleLog, Order, ShipmentKind
 from wxdist.reporting.reconcile import check_all
 from wxdist.shop.aftersales import service
 from wxdist.shop.aftersales.sweep import sweep
+from wxdist.shop.shipments import Package, ship
 
 STAFF = service.Actor(service.STAFF, 1)
 
@@ -206,3 +207,25 @@ def test_evidence_is_uploaded_through_the_picture_path_and_accepted(
     assert sale.status_code == 201 and sale.get_json()["evidence"] == [picture]
     reasons = client.get("/api/v1/aftersales/reasons").get_json()["items"]
     assert {"code": "damaged", "label": "Arrived damaged"} in reasons
+
+
+def test_a_split_delivery_returns_only_what_shipped_and_restocks_only_what_did_not(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer
+) -> None:
+    """One of two units left in a package; the order waits (paid) for the other."""
+    manual_refunds(emulator)
+    b = bought(client, app, emulator, quantity=2)
+    with app.app_context():
+        ship(b["order"]["id"], Package(ShipmentKind.EXPRESS, "SF", "SF900", {b["item_id"]: 1}))
+    stock = sku_stock(app, b["sku_id"])
+    both = apply(client, b, kind="return_refund", quantity=2, amount_fen=5000)
+    assert both.status_code == 409 and _code(both) == "not_shipped"
+    assert "quantity" in both.get_json()["error"]["fields"]
+    sale = apply(client, b, kind="refund_only", quantity=2, amount_fen=5000).get_json()
+    with app.app_context():
+        service.agree(sale["id"], STAFF)
+        service.start_refund(sale["id"], STAFF)
+    assert settle_refunds(app, emulator) == 1
+    assert sku_stock(app, b["sku_id"]) == stock + 1  # the unit still in the warehouse
+    with app.app_context():
+        assert check_all() == []

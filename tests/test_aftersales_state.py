@@ -52,7 +52,7 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.reporting.reconcile import check_all
-from wxdist.shop import orders
+from wxdist.shop import shipments
 from wxdist.shop.aftersales import rules, service
 from wxdist.shop.aftersales.sweep import sweep
 
@@ -292,7 +292,7 @@ class AfterSalesMachine(RuleBasedStateMachine):
         order_id = self._pick(list(unshipped), pick)
         if order_id is None:
             return
-        self._try(lambda: orders.ship_order(order_id, "顺丰速运", f"SF{order_id:010d}"))
+        self._try(lambda: shipments.ship_whole_order(order_id, "SF", f"SF{order_id:010d}"))
 
     @rule(pick=PICK)
     def confirm(self, pick: int) -> None:

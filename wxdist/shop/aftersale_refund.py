@@ -13,6 +13,7 @@ from wxdist.core.events import aftersale_changed
 from wxdist.core.extensions import db
 from wxdist.models import AfterSale, AfterSaleLog, AfterSaleStatus, Order, OrderItem, Refund, Sku
 from wxdist.models.types import utcnow
+from wxdist.shop import shipments
 
 
 class Moved(NamedTuple):
@@ -62,8 +63,14 @@ def follow_refund(
     )
     if moved.rowcount != 1:
         return None
-    if order.shipped_at is None:
-        restock_quantity(sale)
+    # What never left the warehouse goes back on the shelf (with split delivery, a line may
+    # be partly in a package while the order waits for the rest).
+    item_quantity = db.session.scalar(
+        select(OrderItem.quantity).where(OrderItem.id == sale.order_item_id)
+    )
+    unshipped = int(item_quantity or 0) - shipments.shipped_quantity(sale.order_item_id)
+    if unshipped > 0:
+        restock_quantity(sale, min(sale.quantity, unshipped))
     db.session.add(
         AfterSaleLog(
             aftersale_id=sale.id,
@@ -77,19 +84,20 @@ def follow_refund(
     return Moved(sale.id, sale.user_id, AfterSaleStatus.REFUNDED)
 
 
-def restock_quantity(sale: AfterSale) -> None:
-    """Put the after-sale's quantity back on its line's SKU, once (a conditional update on
-    `restocked_qty`, so a repeat adds nothing)."""
+def restock_quantity(sale: AfterSale, quantity: int | None = None) -> None:
+    """Put `quantity` (default: the after-sale's) back on its line's SKU, once (a
+    conditional update on `restocked_qty`, so a repeat adds nothing)."""
+    quantity = sale.quantity if quantity is None else quantity
     marked = db.session.execute(
         update(AfterSale)
         .where(AfterSale.id == sale.id, AfterSale.restocked_qty == 0)
-        .values(restocked_qty=sale.quantity)
+        .values(restocked_qty=quantity)
         .execution_options(synchronize_session=False)
     )
     if marked.rowcount != 1:
         return
     sku_id = db.session.scalar(select(OrderItem.sku_id).where(OrderItem.id == sale.order_item_id))
-    db.session.execute(update(Sku).where(Sku.id == sku_id).values(stock=Sku.stock + sale.quantity))
+    db.session.execute(update(Sku).where(Sku.id == sku_id).values(stock=Sku.stock + quantity))
 
 
 def announce(moved: Moved | None) -> None:

@@ -154,6 +154,16 @@ def _lock_order(order_id: int) -> Order:
     return order
 
 
+def shipped_quantity(order_item_id: int) -> int:
+    """How many of the order item have left in a package."""
+    total = db.session.scalar(
+        select(func.coalesce(func.sum(ShipmentItem.quantity), 0)).where(
+            ShipmentItem.order_item_id == order_item_id
+        )
+    )
+    return int(total or 0)
+
+
 def unshipped(order_id: int) -> dict[int, int]:
     """Order item id → quantity still to ship (an item refunded in full needs none)."""
     shipped = dict(

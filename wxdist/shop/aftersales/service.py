@@ -25,7 +25,7 @@ from wxdist.models import (
     RefundStatus,
 )
 from wxdist.models.types import utcnow
-from wxdist.shop import refunds
+from wxdist.shop import refunds, shipments
 from wxdist.shop.aftersale_refund import Moved, announce, restock_quantity
 from wxdist.shop.aftersales import rules
 from wxdist.shop.aftersales.evidence import check_evidence
@@ -142,9 +142,13 @@ def _check_request(order: Order, item: OrderItem, data: Application) -> None:
         raise ApiError(
             _("unknown reason"), code="invalid", fields={"reason_code": _("unknown reason")}
         )
-    if data.kind == AfterSaleKind.RETURN_REFUND and order.shipped_at is None:
+    if data.kind == AfterSaleKind.RETURN_REFUND and data.quantity > shipments.shipped_quantity(
+        item.id
+    ):
         raise Conflict(
-            _("a return is possible only once the order has shipped"), code="not_shipped"
+            _("a return is possible only once the order has shipped"),
+            code="not_shipped",
+            fields={"quantity": _("more than has shipped")},
         )
     open_one = db.session.scalar(select(AfterSale.id).where(AfterSale.open_item_id == item.id))
     if open_one is not None:
