@@ -120,6 +120,17 @@ def counts(user_id: int) -> list[ConsentCount]:
     ]
 
 
+def any_left(user_id: int, template_id: str) -> bool:
+    """Whether the user has a consent for the template now (a send still spends it
+    atomically: this only spares a job for a message that cannot go)."""
+    remaining = db.session.scalar(
+        select(SubscribeConsent.remaining).where(
+            SubscribeConsent.user_id == user_id, SubscribeConsent.template_id == template_id
+        )
+    )
+    return bool(remaining)
+
+
 def spend(user_id: int, template_id: str) -> bool:
     """Take one consent, in the caller's transaction; False when none is left."""
     taken = db.session.execute(

@@ -80,6 +80,10 @@ def queue_notice(
         log.error("notice %s to user %s has a bad value: %s", kind, user_id, exc)
         row.data = {k: str(v)[:64] for k, v in values.items()}
         row.status, row.errcode, row.error = MessageStatus.FAILED, "bad_data", str(exc)[:255]
+    else:
+        # Most shoppers never subscribe: their notices are logged without a job.
+        if not consents.any_left(user_id, template_id):
+            row.status = MessageStatus.NO_CONSENT
     db.session.add(row)
     try:
         db.session.commit()
