@@ -16,7 +16,7 @@ from PIL import Image
 
 from payments.emulator.wechat.protocol import DEFAULT_PAGE, ENV_VERSIONS, TOKEN_TTL_SECONDS
 from payments.emulator.wechat.state import current_state
-from payments.emulator.wechat.wire import json_error, json_fault, take_fail
+from payments.emulator.wechat.wire import json_error, json_fault, refused_call, take_fail
 
 bp = Blueprint("emulator_wechat_miniprogram", __name__)
 
@@ -103,11 +103,9 @@ def jscode2session() -> Response:
 def getwxacodeunlimit() -> Response:
     state = current_state()
     state.count("wxacode")
-    if not state.token_valid(request.args.get("access_token", "")):
-        return json_error(40001, "invalid credential, access_token is invalid or not latest")
-    fault = take_fail()
-    if fault is not None:
-        return json_fault(fault)
+    refused = refused_call()
+    if refused is not None:
+        return refused
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict):
         return json_error(47001, "data format error")

@@ -25,7 +25,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from payments.emulator.wechat.state import Trade, WeChatState, current_state
-from payments.emulator.wechat.wire import json_error, json_fault, take_fail
+from payments.emulator.wechat.wire import json_error, refused_call
 
 bp = Blueprint("emulator_wechat_shipping", __name__)
 
@@ -63,10 +63,6 @@ class Shipped:
     confirms: int = 0
 
 
-def _token_ok(state: WeChatState) -> bool:
-    return state.token_valid(request.args.get("access_token", ""))
-
-
 def _trade(state: WeChatState, key: dict[str, Any]) -> Trade | None:
     """The paid trade an order_key (or get_order body) names."""
     transaction_id = key.get("transaction_id")
@@ -89,11 +85,9 @@ def _trade(state: WeChatState, key: dict[str, Any]) -> Trade | None:
 def get_delivery_list() -> Response:
     state = current_state()
     state.count("get_delivery_list")
-    if not _token_ok(state):
-        return json_error(40001, "invalid credential, access_token is invalid or not latest")
-    fault = take_fail()
-    if fault is not None:
-        return json_fault(fault)
+    refused = refused_call()
+    if refused is not None:
+        return refused
     rows = [{"delivery_id": k, "delivery_name": v} for k, v in CARRIERS.items()]
     return jsonify(errcode=0, errmsg="ok", delivery_list=rows, count=len(rows))
 
@@ -152,11 +146,9 @@ def _content(body: dict[str, Any]) -> dict[str, Any]:
 def upload_shipping_info() -> Response:
     state = current_state()
     state.count("upload_shipping_info")
-    if not _token_ok(state):
-        return json_error(40001, "invalid credential, access_token is invalid or not latest")
-    fault = take_fail()
-    if fault is not None:
-        return json_fault(fault)
+    refused = refused_call()
+    if refused is not None:
+        return refused
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("order_key"), dict):
         return json_error(47001, "data format error")
@@ -192,11 +184,9 @@ def upload_shipping_info() -> Response:
 def get_order() -> Response:
     state = current_state()
     state.count("get_shipping_order")
-    if not _token_ok(state):
-        return json_error(40001, "invalid credential, access_token is invalid or not latest")
-    fault = take_fail()
-    if fault is not None:
-        return json_fault(fault)
+    refused = refused_call()
+    if refused is not None:
+        return refused
     body = request.get_json(force=True, silent=True) or {}
     with state.lock:
         trade = _trade(state, body if isinstance(body, dict) else {})
@@ -234,11 +224,9 @@ def get_order() -> Response:
 def notify_confirm_receive() -> Response:
     state = current_state()
     state.count("notify_confirm_receive")
-    if not _token_ok(state):
-        return json_error(40001, "invalid credential, access_token is invalid or not latest")
-    fault = take_fail()
-    if fault is not None:
-        return json_fault(fault)
+    refused = refused_call()
+    if refused is not None:
+        return refused
     body = request.get_json(force=True, silent=True) or {}
     if not isinstance(body, dict) or not isinstance(body.get("received_time"), int):
         return json_error(INVALID, "received_time (unix seconds) is required")

@@ -36,7 +36,7 @@ from wechatpy.crypto import PrpCrypto
 
 from payments.emulator.settings import EmulatorSettings
 from payments.emulator.wechat.state import current_state
-from payments.emulator.wechat.wire import json_error, json_fault, take_fail
+from payments.emulator.wechat.wire import json_error, refused_call
 
 bp = Blueprint("emulator_wechat_subscribe", __name__)
 
@@ -113,11 +113,9 @@ def send() -> Response:
     state = subscribe_state()
     with state.lock:
         state.stats["send_requests"] += 1
-    if not current_state().token_valid(request.args.get("access_token", "")):
-        return json_error(40001, "invalid credential, access_token is invalid or not latest")
-    fault = take_fail()
-    if fault is not None:
-        return json_fault(fault)
+    refused = refused_call()
+    if refused is not None:
+        return refused
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict):
         return json_error(47001, "data format error")

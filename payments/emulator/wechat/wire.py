@@ -141,6 +141,16 @@ def json_fault(fault: ArmedFault) -> Response:
     return json_error(code, fault.message)
 
 
+def refused_call() -> Response | None:
+    """What WeChat answers a mini-program API call before reading its body: 40001 for an
+    access_token it did not issue (or that expired), else an injected fault; None when the
+    call goes ahead."""
+    if not current_state().token_valid(request.args.get("access_token", "")):
+        return json_error(40001, "invalid credential, access_token is invalid or not latest")
+    fault = take_fail()
+    return json_fault(fault) if fault is not None else None
+
+
 def answer_protocol_fail(exc: ProtocolFail) -> Response:
     """The unsigned `return_code FAIL` WeChat gives a malformed or badly signed request."""
     return fail_xml(str(exc))
