@@ -34,15 +34,7 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.shop.aftersales import rules as aftersale_rules
-
-
-def _lock_order(order_id: int) -> Order | None:
-    return db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+from wxdist.shop.orders import lock_order
 
 
 def clawback_locked(order: Order) -> int:
@@ -142,7 +134,7 @@ def settle_due(now: datetime | None = None, limit: int = 500) -> int:
 def settle_order(order_id: int, now: datetime | None = None) -> bool:
     """Settle one order's frozen commission; commits. False if it is not due any more."""
     now = now or utcnow()
-    order = _lock_order(order_id)
+    order = lock_order(order_id)
     if (
         order is None
         or order.status != OrderStatus.COMPLETED

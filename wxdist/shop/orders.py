@@ -320,6 +320,17 @@ def _record_offers(order_id: int, items: list[dict[str, Any]], priced: PricedOrd
         db.session.connection().execute(_INSERT_ADJUSTMENT, rows)
 
 
+def lock_order(order_id: int) -> Order | None:
+    """The order row, locked for this transaction (SELECT … FOR UPDATE) and read afresh
+    (the session's copy is overwritten); None when there is no such order."""
+    return db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
 def get_user_order(user_id: int, order_id: int) -> Order:
     """Raises NotFound for another user's order (no hint that it exists)."""
     order = db.session.get(Order, order_id)

@@ -32,6 +32,7 @@ from wxdist.models import (
 from wxdist.models.types import utcnow
 from wxdist.shop import aftersale_refund as aftersale_follow
 from wxdist.shop import channels
+from wxdist.shop.orders import lock_order
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,7 @@ def prepare_refund(
     """The refund row, added (and flushed) in the caller's transaction with the order row
     locked and moved to refunding; nothing is committed or sent. The caller commits, then
     calls `send_refund`. Raises what `request_refund` raises (the caller rolls back)."""
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = lock_order(order_id)
     if order is None:
         raise NotFound(_("no such order"))
     if order.status not in REFUNDABLE:
@@ -179,12 +175,7 @@ def settle_refund(
                 ours=refund.amount_fen,
             )
         )
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == refund.order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = lock_order(refund.order_id)
     assert order is not None
     moved = db.session.execute(
         update(Refund)

@@ -39,6 +39,7 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.shop import shipping_info
+from wxdist.shop.orders import lock_order
 
 log = logging.getLogger(__name__)
 
@@ -143,12 +144,7 @@ def _check_package(package: Package) -> Package:
 
 
 def _lock_order(order_id: int) -> Order:
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = lock_order(order_id)
     if order is None:
         raise NotFound(_("no such order"))
     return order

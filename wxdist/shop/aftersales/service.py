@@ -29,6 +29,7 @@ from wxdist.shop import refunds, shipments
 from wxdist.shop.aftersale_refund import Moved, announce, restock_quantity
 from wxdist.shop.aftersales import rules
 from wxdist.shop.aftersales.evidence import check_evidence
+from wxdist.shop.orders import lock_order
 
 S = AfterSaleStatus
 BUYER, STAFF, SYSTEM = "buyer", "staff", "system"
@@ -53,15 +54,6 @@ class Actor:
 
 def wrong_state() -> Conflict:
     return Conflict(_("the after-sale is not in a state that allows this"), code="invalid_status")
-
-
-def _lock_order(order_id: int) -> Order | None:
-    return db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
 
 
 def move(
@@ -119,7 +111,7 @@ def commit_move(moved: Moved) -> AfterSale:
 
 def _applicable(user_id: int, order_item_id: int, now: datetime) -> tuple[Order, OrderItem]:
     item = db.session.get(OrderItem, order_item_id)
-    order = _lock_order(item.order_id) if item is not None else None
+    order = lock_order(item.order_id) if item is not None else None
     if item is None or order is None or order.user_id != user_id:
         raise NotFound(_("no such order item"), fields={"order_item_id": _("not found")})
     if order.status not in rules.APPLICABLE:
