@@ -91,12 +91,8 @@ _ACTIVE_REDUCTIONS = select(_reductions).where(
     _reductions.c.starts_at <= bindparam("now"),
     _reductions.c.ends_at > bindparam("now"),
 )
-_COUPON_COLUMNS = (
-    _coupons.c.id,
-    _coupons.c.status,
-    _coupons.c.valid_from,
-    _coupons.c.valid_until,
-    _templates.c.id.label("template_id"),
+# A template's terms: what `_offer_of` reads beside the coupon's own columns.
+_TERM_COLUMNS = (
     _templates.c.name,
     _templates.c.threshold_fen,
     _templates.c.off_fen,
@@ -104,6 +100,14 @@ _COUPON_COLUMNS = (
     _templates.c.cap_fen,
     _templates.c.scope,
     _templates.c.stackable,
+)
+_COUPON_COLUMNS = (
+    _coupons.c.id,
+    _coupons.c.status,
+    _coupons.c.valid_from,
+    _coupons.c.valid_until,
+    _templates.c.id.label("template_id"),
+    *_TERM_COLUMNS,
 )
 _COUPON_WITH_TEMPLATE = select(*_COUPON_COLUMNS).join_from(
     _coupons, _templates, _templates.c.id == _coupons.c.template_id
@@ -117,15 +121,7 @@ _HELD_COUPON = select(
     _coupons.c.valid_until,
     _coupons.c.template_id,
 ).where(_coupons.c.id == bindparam("coupon_id"), _coupons.c.user_id == bindparam("user_id"))
-_TEMPLATE_TERMS = select(
-    _templates.c.name,
-    _templates.c.threshold_fen,
-    _templates.c.off_fen,
-    _templates.c.pay_rate_bp,
-    _templates.c.cap_fen,
-    _templates.c.scope,
-    _templates.c.stackable,
-).where(_templates.c.id == bindparam("template_id"))
+_TEMPLATE_TERMS = select(*_TERM_COLUMNS).where(_templates.c.id == bindparam("template_id"))
 _HELD_QUERY = _HELD_COUPON.subquery("held_coupon")
 _LOCK_COUPON = (
     update(_coupons)
