@@ -5,7 +5,7 @@ Run (from the repository root; needs MariaDB at 127.0.0.1:3306 as root without p
 Redis; never part of the test suite):
 
     .venv/bin/python bench/fulfilment.py [--shipments 10000] [--workers 2]
-                                         [--worker simple|app]
+                                         [--worker simple|app] [--compare]
                                          [--redis-url redis://127.0.0.1:6379/14] [--keep-db]
 
 What it does, on a fresh MariaDB database `wxdist_bench_<random>` (dropped at the end):
@@ -15,13 +15,18 @@ What it does, on a fresh MariaDB database `wxdist_bench_<random>` (dropped at th
    (`flask emulator`) that their trades are paid (`/_emulator/wechat/paid-trades`);
 2. ships every order through `wxdist.shop.shipments.ship_whole_order` (the real service:
    carrier check against the cached WeChat list, order lock, shipment, sync row, the upload
-   job queued on RQ after commit) with no worker running, and reports that rate;
+   drain job scheduled on RQ after commit) with no worker running, and reports that rate;
 3. starts `--workers` RQ workers (`--worker`: simple = rq's SimpleWorker, one process;
    app = jobs.worker.AppWorker, the deployed forking worker) and waits until every sync row
    is `uploaded`. The rate is N over the span from the first `uploaded_at` to the last
    (worker start-up not counted);
 4. checks: every sync row uploaded exactly once (`uploads` = 1), and the emulator's counters
    say N uploads, one per transaction, no duplicate upload, no refused re-upload.
+
+`--compare` seeds and ships 2N orders and measures the earlier design too, in the same run:
+the first N are uploaded by one RQ job per upload (`jobs.shipping.upload_shipping_info`,
+the queued drain job removed), then the workers stop and the other N are uploaded by the
+drain (`jobs.shipping.upload_due`); the ratio of the two rates is printed.
 
 Output: the figures and the verdicts (target: >= 150 uploads/s, no duplicate). Exit status
 0 when the checks pass (the rate verdict does not change it).
@@ -75,6 +80,9 @@ def options() -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--mysql", default="mysql+pymysql://root@127.0.0.1:3306")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--compare", action="store_true", help="also measure one RQ job per upload (2N orders)"
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for uploads")
     ns = parser.parse_args()
     if ns.shipments < 1 or ns.workers < 1:
@@ -198,7 +206,7 @@ def seed_orders(n: int, sku_id: int, emulator_url: str) -> list[int]:
 
 
 def ship_all(order_ids: list[int]) -> float:
-    """Ship each order (the real service; upload jobs queued on RQ); seconds taken."""
+    """Ship each order (the real service; the upload drain scheduled on RQ); seconds taken."""
     from wxdist.shop.shipments import ship_whole_order
 
     started = time.monotonic()
@@ -208,10 +216,11 @@ def ship_all(order_ids: list[int]) -> float:
 
 
 def upload_all(
-    env: dict[str, str], db: Database, ns: argparse.Namespace, emulator_pid: int
+    env: dict[str, str], db: Database, ns: argparse.Namespace, emulator_pid: int, rows: str
 ) -> tuple[float, str, dict[str, float]]:
-    """Start the workers, wait until every sync row is uploaded; (seconds waited, logs, CPU
-    seconds used meanwhile by the workers, the emulator and MariaDB)."""
+    """Start the workers, wait until every sync row matching `rows` (SQL) is uploaded;
+    (seconds waited, logs, CPU seconds used meanwhile by the workers, the emulator and
+    MariaDB)."""
     cmd = [str(VENV_BIN / "rq"), "worker", "--url", ns.redis_url]
     cmd += ["--worker-class", WORKERS[ns.worker], "default"]
     with ExitStack() as stack:
@@ -230,7 +239,9 @@ def upload_all(
         cpu: dict[str, float] = {}
         try:
             while time.monotonic() - started < ns.timeout:
-                left = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE state <> 'uploaded'")
+                left = db.scalar(
+                    f"SELECT COUNT(*) FROM shipping_syncs WHERE state <> 'uploaded' AND {rows}"
+                )
                 if left == 0:
                     break
                 if any(w.poll() is not None for w in workers):
@@ -255,14 +266,34 @@ def upload_all(
     return time.monotonic() - started, text, cpu
 
 
-def report(db: Database, emulator_url: str, n: int, ship_s: float, cpu: dict[str, float]) -> bool:
-    first, last = db.rows("SELECT MIN(uploaded_at), MAX(uploaded_at) FROM shipping_syncs")[0]
-    uploaded = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE state = 'uploaded'")
-    once = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE uploads = 1")
-    failures = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE last_error IS NOT NULL")
-    stats = requests.get(f"{emulator_url}/_emulator/wechat/shipping", timeout=30).json()
+def measure(db: Database, n: int, rows: str, cpu: dict[str, float]) -> tuple[float, int]:
+    """Print the upload rate of the rows matching `rows`; (uploads/s, rows uploaded)."""
+    first, last = db.rows(
+        f"SELECT MIN(uploaded_at), MAX(uploaded_at) FROM shipping_syncs WHERE {rows}"
+    )[0]
+    uploaded = db.scalar(f"SELECT COUNT(*) FROM shipping_syncs WHERE state = 'uploaded' AND {rows}")
+    failures = db.scalar(
+        f"SELECT COUNT(*) FROM shipping_syncs WHERE last_error IS NOT NULL AND {rows}"
+    )
     span = max((last - first).total_seconds(), 1e-3) if first and last else float("inf")
     rate = uploaded / span
+    print(
+        f"upload:   {uploaded} uploaded in {span:.2f} s from the first uploaded_at to the last "
+        f"= {rate:.0f} uploads/s; rows with an error on the way: {failures}"
+    )
+    print(
+        "CPU per upload (ms): "
+        + ", ".join(f"{name} {seconds * 1000 / max(n, 1):.1f}" for name, seconds in cpu.items())
+        + " (workers include their start-up)"
+    )
+    return rate, uploaded
+
+
+def check(db: Database, emulator_url: str, n: int, rate: float) -> bool:
+    """Print the checks over every row and the verdicts; True when the checks pass."""
+    uploaded = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE state = 'uploaded'")
+    once = db.scalar("SELECT COUNT(*) FROM shipping_syncs WHERE uploads = 1")
+    stats = requests.get(f"{emulator_url}/_emulator/wechat/shipping", timeout=30).json()
     per_tx = stats["uploads"]
     checks = {
         f"every sync row uploaded ({uploaded}/{n})": uploaded == n,
@@ -275,16 +306,6 @@ def report(db: Database, emulator_url: str, n: int, ship_s: float, cpu: dict[str
         == 0,
         f"emulator: re-uploads refused {stats['reupload_refused']}": stats["reupload_refused"] == 0,
     }
-    print(f"shipping: {n} shipments recorded in {ship_s:.1f} s ({n / ship_s:.0f}/s, one process)")
-    print(
-        f"upload:   {uploaded} uploaded in {span:.2f} s from the first uploaded_at to the last "
-        f"= {rate:.0f} uploads/s; rows with an error on the way: {failures}"
-    )
-    print(
-        "CPU per upload (ms): "
-        + ", ".join(f"{name} {seconds * 1000 / max(n, 1):.1f}" for name, seconds in cpu.items())
-        + " (workers include their start-up)"
-    )
     for text, ok in checks.items():
         print(f"  [{'ok' if ok else 'FAIL'}] {text}")
     print(
@@ -293,6 +314,38 @@ def report(db: Database, emulator_url: str, n: int, ship_s: float, cpu: dict[str
         f"{'PASS' if stats['duplicate_uploads'] == 0 else 'FAIL'} no duplicate upload"
     )
     return all(checks.values())
+
+
+def one_job_per_upload(order_ids: list[int]) -> None:
+    """Replace the queued drain by one upload job per payment of `order_ids` (the design
+    before the drain)."""
+    from sqlalchemy import select
+
+    from wxdist.core.extensions import db
+    from wxdist.core.tasks import enqueue, rq_queue
+    from wxdist.models import ShippingSync
+    from wxdist.shop.shipping_info import UPLOAD_JOB, UPLOADS
+
+    rq_queue().empty()
+    rq_queue().connection.delete(UPLOADS.flag_key)
+    payment_ids = db.session.scalars(
+        select(ShippingSync.payment_id).where(ShippingSync.order_id.in_(order_ids))
+    ).all()
+    for payment_id in payment_ids:
+        enqueue(UPLOAD_JOB, payment_id)
+
+
+def run_phase(
+    env: dict[str, str], db: Database, ns: argparse.Namespace, emulator_pid: int, rows: str
+) -> tuple[float, str, bool]:
+    """Upload the rows matching `rows` with the workers; (rate, logs, all uploaded)."""
+    busy = machine_busy()
+    if busy > 0.3:
+        print(f"warning: the machine is {busy:.0%} busy before the run: figures are lower")
+    waited, logs, cpu = upload_all(env, db, ns, emulator_pid, rows)
+    print(f"{ns.workers} RQ {WORKERS[ns.worker].rpartition('.')[2]}s ran for {waited:.1f} s")
+    rate, uploaded = measure(db, ns.shipments, rows, cpu)
+    return rate, logs, uploaded == ns.shipments
 
 
 def main() -> int:
@@ -321,20 +374,41 @@ def main() -> int:
         )
         wait_http(emulator, f"{emulator_url}/_emulator/health")
         app = bench_app(db, emulator_url, ns.redis_url)
+        total = ns.shipments * (2 if ns.compare else 1)
         with app.app_context():
-            order_ids = seed_orders(ns.shipments, sku_id, emulator_url)
+            order_ids = seed_orders(total, sku_id, emulator_url)
             print(f"seeded {len(order_ids)} paid WeChat orders")
             ship_s = ship_all(order_ids)
+            print(
+                f"shipping: {total} shipments recorded in {ship_s:.1f} s "
+                f"({total / ship_s:.0f}/s, one process)"
+            )
+            if ns.compare:
+                one_job_per_upload(order_ids[: ns.shipments])
             from wxdist.core.extensions import db as sa
 
             sa.session.remove()
             sa.engine.dispose()
-        busy = machine_busy()
-        if busy > 0.3:
-            print(f"warning: the machine is {busy:.0%} busy before the run: figures are lower")
-        waited, logs, cpu = upload_all(env, db, ns, emulator.proc.pid)
-        print(f"{ns.workers} RQ {WORKERS[ns.worker].rpartition('.')[2]}s ran for {waited:.1f} s")
-        ok = report(db, emulator_url, ns.shipments, ship_s, cpu)
+        pid = emulator.proc.pid
+        ok = True
+        if ns.compare:
+            print("-- one RQ job per upload (the design before the drain)")
+            per_job, logs, ok = run_phase(
+                env, db, ns, pid, f"order_id <= {order_ids[ns.shipments - 1]}"
+            )
+            with app.app_context():
+                from wxdist.shop.shipping_info import UPLOADS
+
+                UPLOADS.schedule()
+            print("-- the drain")
+            rate, more_logs, done = run_phase(
+                env, db, ns, pid, f"order_id > {order_ids[ns.shipments - 1]}"
+            )
+            logs, ok = logs + more_logs, ok and done
+            print(f"drain / one job per upload: {rate / per_job:.2f}x (same run)")
+        else:
+            rate, logs, ok = run_phase(env, db, ns, pid, "1 = 1")
+        ok = check(db, emulator_url, total, rate) and ok
         if not ok:
             print(logs[-3000:])
         return 0 if ok else 1

@@ -323,6 +323,42 @@ def test_work_a_sweep_recovers_is_left_to_it_while_redis_is_down(
     clean(shop.app)
 
 
+def test_a_shipment_recorded_while_redis_is_down_is_uploaded_by_the_sweep_after(
+    shop: Shop, emulator: EmulatorServer
+) -> None:
+    """Shipping with Redis down records the shipment (its upload due in the database);
+    once Redis is back the periodic sweep starts the drain, which uploads it once."""
+    from wxdist.models import ShippingSync
+    from wxdist.shop import shipping_info
+    from wxdist.shop.shipments import ship_whole_order
+
+    buyer = login(shop.client, "down-ship")
+    sku_id = make_product(shop.app, price_fen=1000, stock=5)["sku_id"]
+    order = pay_order(shop.client, emulator.url, buyer, sku_id)
+    shop.run_worker()
+
+    shop.redis.stop()
+    with shop.app.app_context():
+        ship_whole_order(order["id"], "ZTO", "ZT-DOWN-1")
+    shop.redis.start()
+
+    def sync() -> ShippingSync:
+        with shop.app.app_context():
+            row = db.session.scalar(
+                select(ShippingSync).where(ShippingSync.order_id == order["id"])
+            )
+            db.session.expunge(row)
+            return row
+
+    assert (sync().state, sync().uploads) == ("pending", 0)
+    with shop.app.app_context():
+        assert shipping_info.sweep() == 1
+    shop.run_worker()
+    assert (sync().state, sync().uploads) == ("uploaded", 1)
+    stats = requests.get(f"{emulator.url}/_emulator/wechat/shipping", timeout=5).json()
+    assert (stats["total_uploads"], stats["duplicate_uploads"]) == (1, 0)
+
+
 def test_a_hung_redis_holds_no_request_for_long(shop: Shop, emulator: EmulatorServer) -> None:
     """Redis accepts connections but never answers: every request that touches it waits at
     most a couple of seconds, then falls back; commands it answers late do no harm."""

@@ -24,7 +24,7 @@ from wxdist.core.extensions import db
 from wxdist.core.gateways import gateways
 from wxdist.models import Order, Payment, ShippingSync
 from wxdist.models.types import utcnow
-from wxdist.shop import shipping_info
+from wxdist.shop import shipping_info, shipping_payload
 from wxdist.shop.shipments import Package, edit_shipment, ship, ship_whole_order
 
 UPLOAD = "/wxa/sec/order/upload_shipping_info"
@@ -158,7 +158,7 @@ def test_one_reupload_is_allowed_the_next_change_is_refused_and_not_sent(
     assert refused.value.code == "shipping_reupload_limit"
     assert _shipping(emulator, transaction_id)["uploads"] == 2  # nothing sent
     with app.app_context():  # and WeChat itself would refuse a third
-        payload = shipping_info.build_payload(
+        payload = shipping_payload.build_payload(
             db.session.get(Payment, _payment(app, order["id"]).id), utcnow()
         )
         with pytest.raises(GatewayRejected) as limit:
@@ -220,13 +220,13 @@ def test_sf_gets_the_masked_phone_and_others_none(
     assert sf_sent["delivery_mode"] == 1 and "is_all_delivered" not in sf_sent
     zto_sent = _shipping(emulator, _payment(app, zto["id"]).transaction_id)["last"]
     assert "contact" not in zto_sent["shipping_list"][0]
-    assert shipping_info.mask_phone("18912341234") == "189****1234"
+    assert shipping_payload.mask_phone("18912341234") == "189****1234"
 
 
 def test_time_format_payer_and_order_key(
     client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
 ) -> None:
-    assert shipping_info.wechat_time(datetime(2026, 12, 3, 6, 5)) == (
+    assert shipping_payload.wechat_time(datetime(2026, 12, 3, 6, 5)) == (
         "2026-12-03T14:05:00.000+08:00"
     )
     order = _paid(client, app, emulator)
@@ -248,7 +248,7 @@ def test_time_format_payer_and_order_key(
 def test_item_desc_is_cut_and_bad_carriers_or_payloads_are_refused(
     client: FlaskClient, app: Flask, emulator: EmulatorServer
 ) -> None:
-    desc = shipping_info.item_desc([("长" * 200, 1)])
+    desc = shipping_payload.item_desc([("长" * 200, 1)])
     assert len(desc) == 120 and desc.endswith("…")
     order = _paid(client, app, emulator)
     with app.app_context():
@@ -261,7 +261,7 @@ def test_item_desc_is_cut_and_bad_carriers_or_payloads_are_refused(
         payment = db.session.get(Payment, _payment(app, order["id"]).id)
         assert db.session.get(Order, order["id"]).status == "paid"
         ship(order["id"], Package("virtual"))  # virtual goods: no carrier needed
-        payload = shipping_info.build_payload(payment, utcnow())
+        payload = shipping_payload.build_payload(payment, utcnow())
         assert payload["logistics_type"] == 3 and "tracking_no" not in payload["shipping_list"][0]
         bad = {**payload, "upload_time": "2026-12-03 14:05:00"}
         with pytest.raises(GatewayRejected) as wrong_time:

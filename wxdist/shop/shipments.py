@@ -44,7 +44,6 @@ from wxdist.shop.orders import lock_order
 log = logging.getLogger(__name__)
 
 DELIVERY_LIST_PATH = "cgi-bin/express/delivery/open_msg/get_delivery_list"
-UPLOAD_JOB = "jobs.shipping.upload_shipping_info"
 TRACKING_JOB = "jobs.tracking.subscribe_tracking"
 MAX_TRACKING_NO = 64
 
@@ -269,7 +268,7 @@ def _after_commit(
     order_id: int, shipment_id: int, last: bool, payment_id: int | None, express: bool
 ) -> None:
     if payment_id is not None:
-        enqueue(UPLOAD_JOB, payment_id)
+        shipping_info.queue_upload(payment_id)
     if express and current_app.config.get("TRACKING_PROVIDER", "none") != "none":
         enqueue(TRACKING_JOB, shipment_id)
     order_shipped.send(None, order_id=order_id, shipment_id=shipment_id, all_delivered=last)
@@ -306,7 +305,7 @@ def edit_shipment(shipment_id: int, delivery_id: str, tracking_no: str) -> Shipm
     sync_payment = shipping_info.bump(shipment.order_id)
     db.session.commit()
     if sync_payment is not None:
-        enqueue(UPLOAD_JOB, sync_payment)
+        shipping_info.queue_upload(sync_payment)
     if shipment.kind == ShipmentKind.EXPRESS:
         enqueue(TRACKING_JOB, shipment_id)
     db.session.refresh(shipment)

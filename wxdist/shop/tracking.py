@@ -31,7 +31,7 @@ from wxdist.core.gateways import gateways
 from wxdist.core.sql import insert_ignore
 from wxdist.models import Order, OrderStatus, Shipment, ShipmentKind, TrackingEvent
 from wxdist.models.types import utcnow
-from wxdist.shop import shipping_info
+from wxdist.shop import shipping_info, shipping_payload
 from wxdist.shop.shipments import company_names, order_shipments
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def confirm_receive(order_id: int) -> bool:
 
 
 def _confirm_key(payment: Any) -> dict[str, Any]:
-    key = shipping_info.order_key(payment)
+    key = shipping_payload.order_key(payment)
     if "transaction_id" in key:
         return {"transaction_id": key["transaction_id"]}
     return {"merchant_id": key["mchid"], "merchant_trade_no": key["out_trade_no"]}
