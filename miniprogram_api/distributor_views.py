@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, url_for
 
 from miniprogram_api import schemas
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import body, current_user, login_required, query
+from miniprogram_api.schemas import promote as promote_schemas
 from wxdist.distribution import centre as distributor_centre
-from wxdist.distribution import distributors
+from wxdist.distribution import distributors, promote
 from wxdist.sharing import arrival
 
 bp = Blueprint("api_distributor", __name__)
@@ -101,4 +102,52 @@ def attributed_orders():  # type: ignore[no-untyped-def]
     page = distributor_centre.attributed_orders_page(user_id, params.page, params.per_page)
     return schemas.AttributedOrderPage(
         page=params.page, per_page=params.per_page, total=page.total, items=page.items
+    ).model_dump(mode="json")
+
+
+def _share_endpoints(product_id: int) -> dict[str, str]:
+    """The house's share endpoints for a product (the scene is made on first use)."""
+    return {
+        "code_url": url_for("api_share.code", product_id=product_id),
+        "poster_url": url_for("api_share.poster", product_id=product_id),
+        "link_url": url_for("api_share.share_link", product_id=product_id),
+        "link_qr_url": url_for("api_share.share_link_qr", product_id=product_id),
+    }
+
+
+@bp.get("/distributor/products")
+@api_doc(
+    query=promote_schemas.PromoteQuery,
+    response=promote_schemas.PromotePage,
+    errors=(400, 403),
+    tag="distribution",
+)
+@login_required
+def products_to_promote():  # type: ignore[no-untyped-def]
+    """On-shelf products with what I would earn per unit at my level after the promotions
+    in force, sortable by earning or sales, with my share endpoints for each."""
+    params = query(promote_schemas.PromoteQuery)
+    user_id = distributor_centre.require_distributor(current_user().id).user_id
+    page = promote.products_to_promote(user_id, params.sort, params.page, params.per_page)
+    items = [
+        {
+            "id": item.earning.product_id,
+            "title": item.title,
+            "subtitle": item.subtitle,
+            "category_id": item.category_id,
+            "image_url": item.image_url,
+            "price_min_fen": item.earning.price_min_fen,
+            "price_max_fen": item.earning.price_max_fen,
+            "promo_price_min_fen": item.earning.promo_price_min_fen,
+            "promo_price_max_fen": item.earning.promo_price_max_fen,
+            "earning_min_fen": item.earning.earning_min_fen,
+            "earning_max_fen": item.earning.earning_max_fen,
+            "rate_bp": item.earning.rate_bp,
+            "sales": item.sales,
+            "share": _share_endpoints(item.earning.product_id),
+        }
+        for item in page.items
+    ]
+    return promote_schemas.PromotePage(
+        page=params.page, per_page=params.per_page, total=page.total, sort=params.sort, items=items
     ).model_dump(mode="json")
