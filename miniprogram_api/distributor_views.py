@@ -10,7 +10,7 @@ from miniprogram_api.request import body, current_user, login_required, query
 from miniprogram_api.schemas import promote as promote_schemas
 from wxdist.distribution import centre as distributor_centre
 from wxdist.distribution import distributors, promote
-from wxdist.sharing import arrival
+from wxdist.sharing import arrival, materials
 
 bp = Blueprint("api_distributor", __name__)
 
@@ -151,3 +151,49 @@ def products_to_promote():  # type: ignore[no-untyped-def]
     return promote_schemas.PromotePage(
         page=params.page, per_page=params.per_page, total=page.total, sort=params.sort, items=items
     ).model_dump(mode="json")
+
+
+@bp.get("/distributor/materials")
+@api_doc(
+    query=promote_schemas.MaterialQuery,
+    response=promote_schemas.MaterialPage,
+    errors=(400, 403),
+    tag="sharing",
+)
+@login_required
+def material_list():  # type: ignore[no-untyped-def]
+    """Published promotion materials (素材), of one product or all: words to copy and
+    pictures to download."""
+    params = query(promote_schemas.MaterialQuery)
+    distributor_centre.require_distributor(current_user().id)
+    page = materials.published_page(params.product_id, params.page, params.per_page)
+    return promote_schemas.MaterialPage(
+        page=params.page,
+        per_page=params.per_page,
+        total=page.total,
+        items=[
+            promote_schemas.MaterialOut.model_validate(
+                {
+                    "id": m.id,
+                    "title": m.title,
+                    "text": m.text,
+                    "picture_urls": list(m.pictures),
+                    "product_id": m.product_id,
+                    "campaign": m.campaign,
+                    "used": m.used,
+                }
+            )
+            for m in page.items
+        ],
+    ).model_dump(mode="json")
+
+
+@bp.post("/distributor/materials/<int:material_id>/used")
+@api_doc(response=promote_schemas.MaterialUsedOut, errors=(403, 404), tag="sharing")
+@login_required
+def material_used(material_id: int):  # type: ignore[no-untyped-def]
+    """Report that I copied the words or downloaded the pictures of a material; answers
+    its count."""
+    distributor_centre.require_distributor(current_user().id)
+    used = materials.mark_used(material_id)
+    return promote_schemas.MaterialUsedOut(id=material_id, used=used).model_dump()
