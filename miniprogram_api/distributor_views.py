@@ -127,7 +127,7 @@ def products_to_promote():  # type: ignore[no-untyped-def]
     """On-shelf products with what I would earn per unit at my level after the promotions
     in force, sortable by earning or sales, with my share endpoints for each."""
     params = query(promote_schemas.PromoteQuery)
-    user_id = distributor_centre.require_distributor(current_user().id).user_id
+    user_id = distributor_centre.require_sharer(current_user().id).user_id
     page = promote.products_to_promote(user_id, params.sort, params.page, params.per_page)
     items = [
         {
@@ -165,7 +165,7 @@ def material_list():  # type: ignore[no-untyped-def]
     """Published promotion materials (素材), of one product or all: words to copy and
     pictures to download."""
     params = query(promote_schemas.MaterialQuery)
-    distributor_centre.require_distributor(current_user().id)
+    distributor_centre.require_sharer(current_user().id)
     page = materials.published_page(params.product_id, params.page, params.per_page)
     return promote_schemas.MaterialPage(
         page=params.page,
@@ -194,6 +194,6 @@ def material_list():  # type: ignore[no-untyped-def]
 def material_used(material_id: int):  # type: ignore[no-untyped-def]
     """Report that I copied the words or downloaded the pictures of a material; answers
     its count."""
-    distributor_centre.require_distributor(current_user().id)
+    distributor_centre.require_sharer(current_user().id)
     used = materials.mark_used(material_id)
     return promote_schemas.MaterialUsedOut(id=material_id, used=used).model_dump()

@@ -17,6 +17,7 @@ from PIL import Image
 from tests.panel_helpers import csrf_from, staff_client
 from tests.shop import become_distributor, login, make_product, storm
 from wxdist.core.extensions import db
+from wxdist.distribution.distributors import set_disabled
 from wxdist.models import AuditEntry, Material
 from wxdist.models.staff import StaffRole
 
@@ -137,6 +138,10 @@ def test_only_distributors_list_materials_and_only_marketing_staff_edit_them(
     shopper = login(client, "mat-shopper")
     assert client.get(API, headers=shopper).status_code == 403
     assert client.post(f"{API}/1/used", headers=shopper).status_code == 403
+    disabled = become_distributor(client, "mat-disabled")
+    with app.app_context():
+        set_disabled(disabled["user_id"], True)
+    assert client.get(API, headers=disabled["headers"]).status_code == 403
     finance = staff_client(app, StaffRole.FINANCE)
     assert finance.get("/panel/materials").status_code == 403
 

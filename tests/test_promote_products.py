@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests.shop import become_distributor, login, make_product, pay_order, set_settings
 from wxdist.core.extensions import db
-from wxdist.distribution.distributors import LevelSpec, create_level, grant_level
+from wxdist.distribution.distributors import LevelSpec, create_level, grant_level, set_disabled
 from wxdist.marketing import promotions
 from wxdist.models import Commission, Product
 from wxdist.models.types import utcnow
@@ -163,3 +163,6 @@ def test_only_distributors_see_it_and_a_bad_sort_is_named(client: FlaskClient, a
     seller = become_distributor(client, "pp-bad")
     bad = client.get(URL, query_string={"sort": "price"}, headers=seller["headers"])
     assert bad.status_code == 400 and "sort" in bad.get_json()["error"]["fields"]
+    with app.app_context():
+        set_disabled(seller["user_id"], True)  # a disabled distributor neither shares nor earns
+    assert client.get(URL, headers=seller["headers"]).status_code == 403
