@@ -166,3 +166,28 @@ def test_only_distributors_see_it_and_a_bad_sort_is_named(client: FlaskClient, a
     with app.app_context():
         set_disabled(seller["user_id"], True)  # a disabled distributor neither shares nor earns
     assert client.get(URL, headers=seller["headers"]).status_code == 403
+
+
+def test_a_process_keeps_its_ranking_by_earning_for_a_while_but_never_stale_figures(
+    client: FlaskClient, app: Flask, monkeypatch: Any
+) -> None:
+    from wxdist.distribution.promote import forget_rankings
+
+    monkeypatch.setitem(app.config, "PROMOTE_RANKING_SECONDS", 60)
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
+    low = make_product(app, price_fen=1_000)
+    high = make_product(app, price_fen=5_000)
+    seller = become_distributor(client, "pp-cache")
+    assert [i["id"] for i in _listing(client, seller["headers"])["items"]] == [
+        high["product_id"],
+        low["product_id"],
+    ]
+    with app.app_context():
+        db.session.get(Product, low["product_id"]).commission_l1_bp = 9_000
+        db.session.commit()
+    kept = _listing(client, seller["headers"])["items"]
+    assert [i["id"] for i in kept] == [high["product_id"], low["product_id"]]  # the kept order
+    assert kept[1]["earning_max_fen"] == 900  # the figures are fresh
+    with app.app_context():
+        forget_rankings()
+    assert _listing(client, seller["headers"])["items"][0]["id"] == low["product_id"]

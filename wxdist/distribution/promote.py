@@ -14,11 +14,13 @@ query; products carry no sales count of their own yet.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Select, exists, func, select
 
 from wxdist.catalog.face import first_image_column
@@ -29,8 +31,9 @@ from wxdist.distribution.settings import Settings, get_settings
 from wxdist.models import Order, OrderItem, Product, Sku
 from wxdist.models.types import utcnow
 from wxdist.shop import offers
-from wxdist.shop.pricing import Line, Offers, promoted_lines
+from wxdist.shop.pricing import Line, Offers, TimedDiscount, promoted_lines
 
+_RANKING = "wxdist_promote_ranking"
 SORTS = ("earning_desc", "earning_asc", "sales_desc", "sales_asc", "newest")
 _CHUNK = 500  # SKUs priced per offers query (bounds the IN list)
 
@@ -121,6 +124,9 @@ def earnings(
     earning per unit, min and max over its SKUs."""
     lines = [Line(r.id, r.product_id, r.category_id, r.price_fen, 1) for r in rows]
     offered = _offers(lines, now) if lines else Offers()
+    by_sku: dict[int, list[TimedDiscount]] = {}
+    for discount in offered.discounts:
+        by_sku.setdefault(discount.sku_id, []).append(discount)
     per_product: dict[int, list[tuple[int, int, int]]] = {}
     rates: dict[int, tuple[int, str]] = {}
     for row, line in zip(rows, lines, strict=True):
@@ -130,7 +136,10 @@ def earnings(
                 rate_for(own, beneficiary, settings) if beneficiary else (0, "none")
             )
         rate = min(rates[row.product_id][0], BP_WHOLE)  # as attribution caps depth 1
-        priced = promoted_lines([line], offered, now)[0]
+        # One unit alone: only its SKU's discounts can touch it (the same result, without
+        # scanning every discount for every SKU).
+        own_offers = Offers(tuple(by_sku.get(line.sku_id, ())), offered.reductions)
+        priced = promoted_lines([line], own_offers, now)[0]
         earned = apply_rate(priced.commission_base_fen, rate)
         per_product.setdefault(row.product_id, []).append((line.unit_fen, priced.paid_fen, earned))
     found = {}
@@ -157,17 +166,47 @@ def products_to_promote(
     offset = (page - 1) * per_page
     if sort in ("sales_desc", "sales_asc", "newest"):
         ids = _page_by_sql(sort, offset, per_page)
-        found = earnings(_sku_rows(ids), beneficiary, settings, now)
     else:
-        found = earnings(_sku_rows(None), beneficiary, settings, now)
-        if sort == "earning_asc":
-            ranked = sorted(found.values(), key=lambda e: (e.earning_min_fen, -e.product_id))
-        else:
-            ranked = sorted(found.values(), key=lambda e: (-e.earning_max_fen, -e.product_id))
-        ids = [e.product_id for e in ranked[offset : offset + per_page]]
+        ids = _ranked(sort, beneficiary, settings, now)[offset : offset + per_page]
+    found = earnings(_sku_rows(ids), beneficiary, settings, now)
     facts = _facts(ids)
     items = [PromoteItem(found[pid], *facts[pid]) for pid in ids if pid in found and pid in facts]
     return PromotePage(items, total)
+
+
+def _ranked(
+    sort: str, beneficiary: Beneficiary | None, settings: Settings, now: datetime
+) -> list[int]:
+    """Every on-shelf product's id in the order of `sort` (by earning): each SKU priced,
+    which costs about a second per 20,000 SKUs, so a process keeps the order it computed
+    for PROMOTE_RANKING_SECONDS per rate (distributors of one level share it). The figures
+    on the page are always computed afresh; only the order may be that old."""
+    ttl = float(current_app.config.get("PROMOTE_RANKING_SECONDS", 0))
+    key = (
+        sort,
+        settings.enabled,
+        settings.level1_rate_bp,
+        beneficiary.level_rates if beneficiary else None,
+        beneficiary is None,
+    )
+    kept: dict[Any, tuple[float, list[int]]] = current_app.extensions.setdefault(_RANKING, {})
+    hit = kept.get(key)
+    if ttl > 0 and hit is not None and time.monotonic() - hit[0] < ttl:
+        return hit[1]
+    found = earnings(_sku_rows(None), beneficiary, settings, now)
+    if sort == "earning_asc":
+        ranked = sorted(found.values(), key=lambda e: (e.earning_min_fen, -e.product_id))
+    else:
+        ranked = sorted(found.values(), key=lambda e: (-e.earning_max_fen, -e.product_id))
+    ids = [e.product_id for e in ranked]
+    if ttl > 0:
+        kept[key] = (time.monotonic(), ids)
+    return ids
+
+
+def forget_rankings() -> None:
+    """Make this process rank the products afresh on next use."""
+    current_app.extensions.pop(_RANKING, None)
 
 
 def _page_by_sql(sort: str, offset: int, limit: int) -> list[int]:
