@@ -156,6 +156,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     application.extensions.pop("panel_login_limiter", None)  # in-memory sign-in counts
     application.extensions.pop("wxdist_offers_in_force", None)  # promotions read (emptied)
     application.extensions.pop("wxdist_coupon_terms", None)  # templates read (emptied)
+    application.extensions.pop("wxdist_promote_ranking", None)  # products ranked (emptied)
     requests.delete(f"{emulator_server.url}/_emulator/faults", timeout=5)
     for gateway in ("wechat", "alipay", "kuaidi100"):
         requests.post(f"{emulator_server.url}/_emulator/{gateway}/reset", timeout=5)

@@ -113,7 +113,14 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
             )
         ).id
         db.session.commit()
+        from wxdist.sharing import materials
+
+        material = materials.create_material(
+            materials.MaterialInput("文案", "好物推荐", product["product_id"], "双十二")
+        ).id
     return {
+        "material_id": [material],
+        "index": [0],
         "staff_id": [colleague],
         "user_id": [d["user_id"]],
         "withdrawal_id": [wechat, bank.get_json().get("id", wechat)],
@@ -205,6 +212,8 @@ def test_no_panel_form_input_gives_a_500(
         "/panel/marketing/coupons",
         f"/panel/marketing/coupons/{seeded['template_id'][0]}",
         "/panel/marketing/promotions",
+        "/panel/materials",
+        f"/panel/materials/{seeded['material_id'][0]}",
     ]
     junk = {"ids", "action", "reason", "note", "x", "skus-0-name", "skus-99-price_fen", "new-"}
     by_action: dict[str, set[str]] = {}  # each form's field names, by the URL it posts to

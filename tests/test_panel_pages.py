@@ -33,7 +33,8 @@ def seed_objects(
 ) -> dict[str, int]:
     """One of everything a detail page can show: a distributor with a paid, settled
     referral sale, a withdrawal, an order, a product, and a coupon template with a
-    limited-time discount and a full reduction on the product (the marketing pages)."""
+    limited-time discount and a full reduction on the product (the marketing pages), and
+    a published promotion material of the product."""
     distributor = fund(client, app, emulator, run_jobs, "walk", 3000)
     withdrawal = withdraw(client, distributor, 1000).get_json()
     product = make_product(app, title="新疆长绒棉 T 恤")
@@ -68,7 +69,16 @@ def seed_objects(
         from wxdist.shop.aftersales import service as aftersales
 
         aftersales.agree(sale_id, aftersales.Actor(aftersales.SYSTEM))
+    with app.app_context():
+        from wxdist.sharing import materials
+
+        material_id = materials.create_material(
+            materials.MaterialInput(
+                "双十二文案", "长绒棉，亲肤透气", product["product_id"], "双十二", published=True
+            )
+        ).id
     return {
+        "material_id": material_id,
         "aftersale_id": sale_id,
         "user_id": distributor["user_id"],
         "withdrawal_id": withdrawal["id"],

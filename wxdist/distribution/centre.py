@@ -21,6 +21,7 @@ from wxdist.models import (
     Distributor,
     DistributorAccount,
     DistributorLevel,
+    DistributorStatus,
     Order,
     Referral,
     User,
@@ -107,6 +108,15 @@ def require_distributor(user_id: int) -> Distributor:
     distributor = db.session.get(Distributor, user_id)
     if distributor is None or distributor.status not in ("approved", "disabled"):
         raise Forbidden(_("only distributors have a team and commission"), code="not_distributor")
+    return distributor
+
+
+def require_sharer(user_id: int) -> Distributor:
+    """Raises Forbidden unless the user is an approved distributor: one who may share and
+    earn (a disabled one still reads their business, see `require_distributor`)."""
+    distributor = db.session.get(Distributor, user_id)
+    if distributor is None or distributor.status != DistributorStatus.APPROVED:
+        raise Forbidden(_("only approved distributors can share"), code="not_distributor")
     return distributor
 
 

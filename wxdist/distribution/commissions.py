@@ -60,15 +60,39 @@ class Beneficiary:
     level_rates: tuple[int, int] | None  # the distributor level's (l1, l2) rates, if any
 
 
-def _rate(
+def rate_for(
     product_rates: tuple[int | None, int | None], beneficiary: Beneficiary, settings: Settings
 ) -> tuple[int, str]:
+    """The rate (basis points) `beneficiary` earns on an item of a product with these own
+    rates (l1, l2), and where it came from: "product", "level" or "default"."""
     own = product_rates[beneficiary.level - 1]
     if own is not None:
         return own, "product"
     if beneficiary.level_rates is not None:
         return beneficiary.level_rates[beneficiary.level - 1], "level"
     return settings.rate_for_depth(beneficiary.level), "default"
+
+
+def as_direct_referrer(user_id: int, settings: Settings) -> Beneficiary | None:
+    """`user_id` as the depth-1 beneficiary of a purchase (their level's rates read as
+    `_beneficiaries_of` reads them); None when they would earn nothing: the programme is
+    off or they are not an approved distributor."""
+    if not settings.enabled:
+        return None
+    row = db.session.execute(
+        select(
+            Distributor.status,
+            DistributorLevel.level1_rate_bp,
+            DistributorLevel.level2_rate_bp,
+            DistributorLevel.id,
+        )
+        .outerjoin(DistributorLevel, Distributor.level_id == DistributorLevel.id)
+        .where(Distributor.user_id == user_id)
+    ).first()
+    if row is None or row.status != DistributorStatus.APPROVED:
+        return None
+    rates = (row.level1_rate_bp, row.level2_rate_bp) if row.id is not None else None
+    return Beneficiary(user_id, 1, rates)
 
 
 def _active(parent_id: int | None, expires_at: datetime | None, now: datetime) -> bool:
@@ -268,7 +292,7 @@ def _commission_rows(
         order = by_id[item.order_id]
         used_bp = 0
         for beneficiary in beneficiaries.get(order.user_id, []):
-            rate, source = _rate(product_rates[item.product_id], beneficiary, settings)
+            rate, source = rate_for(product_rates[item.product_id], beneficiary, settings)
             rate = min(rate, BP_WHOLE - used_bp)  # the depths together never exceed the item
             used_bp += rate
             amount = apply_rate(item.base_fen, rate)

@@ -40,6 +40,7 @@ from wxdist.models.marketing import (
     RefundPolicy,
     TimedDiscountRecord,
 )
+from wxdist.models.material import Material
 from wxdist.models.notification import (
     MessageLog,
     MessageStatus,
@@ -87,6 +88,7 @@ __all__ = [
     "FullReductionRecord",
     "LedgerBucket",
     "LedgerEntry",
+    "Material",
     "MessageLog",
     "MessageStatus",
     "NoticeSwitch",

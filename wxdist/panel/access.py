@@ -41,6 +41,7 @@ NAV = (
     ("orders", "panel.aftersales", _l("After-sales")),
     ("products", "panel.products", _l("Products")),
     ("marketing", "panel.marketing", _l("Marketing")),
+    ("marketing", "panel.materials_page", _l("Materials")),
     ("commissions", "panel.commissions", _l("Commission")),
     ("messages", "panel.messages", _l("Messages")),
     ("settings", "panel.settings", _l("Settings")),

@@ -177,6 +177,12 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "aftersale.receive": _l("receive returned goods"),
     "aftersale.refuse_receipt": _l("refuse returned goods"),
     "aftersale.refund": _l("refund after-sale"),
+    "material.create": _l("create material"),
+    "material.update": _l("edit material"),
+    "material.publish": _l("publish or withdraw material"),
+    "material.delete": _l("delete material"),
+    "material.picture_add": _l("add material picture"),
+    "material.picture_delete": _l("delete material picture"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -192,6 +198,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "timed_discount": _l("limited-time discount"),
     "full_reduction": _l("full reduction"),
     "aftersale": _l("after-sale"),
+    "material": _l("material"),
 }
 
 # ---- Codes of the marketing pages -----------------------------------------------------
