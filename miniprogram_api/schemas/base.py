@@ -175,7 +175,8 @@ class ErrorDetail(BaseModel):
     data: dict[str, int] | None = Field(
         None,
         description="Facts a program acts on, present with some codes only: "
-        "`price_changed` carries the new `payable_fen`.",
+        "`price_changed` carries the new `payable_fen`; adding to the cart past the stock "
+        "(`out_of_stock`, `too_many`) carries `available`.",
     )
 
 
