@@ -7,9 +7,20 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_serializer
 
-from miniprogram_api.schemas.base import Id, JsonInt, Out, PositiveFen, Strict, Text, shanghai_iso
+from miniprogram_api.schemas.base import (
+    Id,
+    JsonInt,
+    Out,
+    PositiveFen,
+    Strict,
+    Text,
+    bounded_json_int,
+    shanghai_iso,
+)
 from miniprogram_api.schemas.orders import AddressIn
 from wxdist.shop.cart import MAX_LINES, MAX_QUANTITY
+
+Quantity = bounded_json_int(1, MAX_QUANTITY)
 
 
 class CartLineIn(Strict):
@@ -23,9 +34,7 @@ class CartLineIn(Strict):
 
 
 class CartLinePatch(Strict):
-    quantity: JsonInt | None = Field(
-        None, ge=1, le=MAX_QUANTITY, description="raising it past the stock is a 409"
-    )
+    quantity: Quantity | None = Field(None, description="raising it past the stock is a 409")
     selected: bool | None = None
 
 
