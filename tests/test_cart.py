@@ -145,20 +145,24 @@ def test_lines_off_shelf_or_short_are_flagged_kept_and_block_checkout(
     shelf = make_product(app, price_fen=500, stock=5, title="下架了")
     short = make_product(app, price_fen=700, stock=5, title="卖完了")
     fine = make_product(app, price_fen=900, stock=5, title="还有")
+    retired = make_product(app, price_fen=300, stock=5, title="停用规格")
     headers = login(client)
-    for sku_id in (shelf["sku_id"], short["sku_id"], fine["sku_id"]):
+    for sku_id in (shelf["sku_id"], short["sku_id"], fine["sku_id"], retired["sku_id"]):
         assert _add(client, headers, sku_id, 2).status_code == 200
     with app.app_context():
         db.session.execute(
             update(Product).where(Product.id == shelf["product_id"]).values(on_shelf=False)
         )
+        db.session.execute(update(Sku).where(Sku.id == retired["sku_id"]).values(is_active=False))
         db.session.execute(update(Sku).where(Sku.id == short["sku_id"]).values(stock=1))
         db.session.commit()
 
     cart = _cart(client, headers)
-    assert len(cart["lines"]) == 3  # kept, flagged
+    assert len(cart["lines"]) == 4  # kept, flagged
     off_line, short_line = _line(cart, shelf["sku_id"]), _line(cart, short["sku_id"])
+    retired_line = _line(cart, retired["sku_id"])
     assert (off_line["on_sale"], off_line["short"]) == (False, False)
+    assert (retired_line["on_sale"], retired_line["title"]) == (False, "停用规格")
     assert (short_line["on_sale"], short_line["in_stock"], short_line["short"]) == (
         True,
         True,
@@ -176,10 +180,11 @@ def test_lines_off_shelf_or_short_are_flagged_kept_and_block_checkout(
         assert error["code"] == "cart_unavailable"
         assert set(error["fields"]) == {
             f"lines.{off_line['id']}.sku_id",
+            f"lines.{retired_line['id']}.sku_id",
             f"lines.{short_line['id']}.quantity",
         }
     assert _orders(app) == 0 and sku_stock(app, fine["sku_id"]) == 5
-    assert len(_cart(client, headers)["lines"]) == 3
+    assert len(_cart(client, headers)["lines"]) == 4
 
     # Out of stock entirely: still shown, flagged.
     with app.app_context():
@@ -189,13 +194,15 @@ def test_lines_off_shelf_or_short_are_flagged_kept_and_block_checkout(
     assert (emptied["in_stock"], emptied["short"], emptied["stock"]) == (False, True, 0)
 
     # Unselect the flagged lines: the rest checks out, the flagged lines stay.
-    for line in (off_line, short_line):
+    for line in (off_line, short_line, retired_line):
         client.patch(f"/api/v1/cart/lines/{line['id']}", json={"selected": False}, headers=headers)
     placed = client.post("/api/v1/cart/checkout", json={"address": ADDRESS}, headers=headers)
     assert placed.status_code == 201, placed.get_json()
     assert [i["sku_id"] for i in placed.get_json()["items"]] == [fine["sku_id"]]
     left = _cart(client, headers)["lines"]
-    assert sorted(line["sku_id"] for line in left) == sorted([shelf["sku_id"], short["sku_id"]])
+    assert sorted(line["sku_id"] for line in left) == sorted(
+        [shelf["sku_id"], short["sku_id"], retired["sku_id"]]
+    )
     empty = client.post("/api/v1/cart/checkout", json={"address": ADDRESS}, headers=headers)
     assert empty.status_code == 409 and empty.get_json()["error"]["code"] == "cart_empty"
 
@@ -387,3 +394,36 @@ def test_a_checkout_costs_few_statements(client: FlaskClient, app: Flask) -> Non
         "INSERT",
         "DELETE",
     ]
+
+
+def test_stock_gone_between_the_cart_read_and_the_order_names_the_line_and_writes_nothing(
+    client: FlaskClient, app: Flask
+) -> None:
+    a = make_product(app, price_fen=1_000, stock=5)
+    b = make_product(app, price_fen=700, stock=5)
+    headers = login(client)
+    _add(client, headers, a["sku_id"], 2)
+    cart = _add(client, headers, b["sku_id"], 2).get_json()
+    with app.app_context():
+        engine = db.engine
+    sold: list[int] = []
+
+    def sell_out(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        """Right after the cart is read, B's stock drops (in the checkout's own transaction,
+        which SQLite's locking allows, so the refusal's rollback undoes it too)."""
+        if not sold and statement.lstrip().upper().startswith("SELECT CART_LINES.ID"):
+            sold.append(1)
+            conn.execute(update(Sku).where(Sku.id == b["sku_id"]).values(stock=1))
+
+    event.listen(engine, "after_cursor_execute", sell_out)
+    try:
+        refused = client.post("/api/v1/cart/checkout", json={"address": ADDRESS}, headers=headers)
+    finally:
+        event.remove(engine, "after_cursor_execute", sell_out)
+    assert sold and refused.status_code == 409, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "cart_unavailable"
+    assert list(error["fields"]) == [f"lines.{_line(cart, b['sku_id'])['id']}.quantity"]
+    assert _orders(app) == 0
+    assert (sku_stock(app, a["sku_id"]), sku_stock(app, b["sku_id"])) == (5, 5)
+    assert [line["quantity"] for line in _cart(client, headers)["lines"]] == [2, 2]
