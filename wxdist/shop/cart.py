@@ -104,6 +104,9 @@ _BUMP = (
     )
 )
 _INSERT = insert(_cart)
+_HELD_NOW = select(_cart.c.quantity).where(
+    _cart.c.user_id == bindparam("user_id"), _cart.c.sku_id == bindparam("sku_id")
+)
 _LINE_STOCK = (
     select(_cart.c.quantity, _skus.c.stock)
     .join_from(_cart, _skus, _skus.c.id == _cart.c.sku_id)
@@ -256,7 +259,11 @@ def add(user_id: int, sku_id: int, quantity: int) -> None:
             if conn.execute(_BUMP, params).rowcount == 1:
                 db.session.commit()
                 return
-            exists = False  # over the limit now, or removed meanwhile: the insert tells
+            # Over the limit now, or removed meanwhile: the insert tells. Its locks go first,
+            # so no gap lock of this update meets a concurrent insert's (a deadlock).
+            db.session.rollback()
+            conn = db.session.connection()
+            exists = False
             continue
         try:
             now = params["b_now"]
@@ -278,7 +285,10 @@ def add(user_id: int, sku_id: int, quantity: int) -> None:
             continue
         db.session.commit()
         return
-    _refuse_quantity(limit, limit)
+    # Concurrent adds took the line near the limit: say what is left now.
+    db.session.rollback()
+    held = db.session.connection().execute(_HELD_NOW, {"user_id": user_id, "sku_id": sku_id})
+    _refuse_quantity(limit, held.scalar() or 0)
 
 
 def _refuse_quantity(limit: int, held: int) -> None:
@@ -436,6 +446,10 @@ def _as_cart_error(items: Sequence[CartItem], call: Callable[[], T]) -> T:
             raise
         fields = {}
         for name, message in exc.fields.items():
-            _items, index, field = name.split(".", 2)
-            fields[f"lines.{items[int(index)].id}.{field}"] = message
+            head, _sep, rest = name.partition("items.")
+            index, _dot, field = rest.partition(".")
+            if head or not index.isdigit() or int(index) >= len(items):
+                fields[name] = message  # not a line's field: as the order path named it
+            else:
+                fields[f"lines.{items[int(index)].id}.{field}"] = message
         raise Conflict(exc.message, code="cart_unavailable", fields=fields) from None
