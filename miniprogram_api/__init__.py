@@ -14,6 +14,7 @@ from wxdist.core.ids import is_id
 def register_api(app: Flask) -> None:
     from miniprogram_api.aftersale_views import bp as aftersale_bp
     from miniprogram_api.auth_views import bp as auth_bp
+    from miniprogram_api.cart_views import bp as cart_bp
     from miniprogram_api.catalog_views import bp as catalog_bp
     from miniprogram_api.coupon_views import bp as coupon_bp
     from miniprogram_api.distributor_views import bp as distributor_bp
@@ -26,6 +27,7 @@ def register_api(app: Flask) -> None:
     blueprints = (
         auth_bp,
         catalog_bp,
+        cart_bp,
         order_bp,
         aftersale_bp,
         coupon_bp,

@@ -8,6 +8,7 @@ from typing import Any
 from miniprogram_api import schemas
 from wxdist.marketing.promotions import PromoPrice
 from wxdist.models import Order, Product
+from wxdist.shop import cart as shop_cart
 from wxdist.shop import quotes
 from wxdist.shop.pricing import COUPON, DISCOUNT, REDUCTION
 
@@ -130,6 +131,54 @@ def preview(found: quotes.Preview) -> dict[str, Any]:
                 for check in found.coupons
             ],
             "suggested_coupon_id": found.suggested.coupon.id if found.suggested else None,
+        }
+    )
+    return out.model_dump(mode="json")
+
+
+def cart(found: shop_cart.CartView) -> dict[str, Any]:
+    """The cart as CartOut: every line with today's price and flags, totals of the selected."""
+    lines = []
+    for item in found.items:
+        promo = found.promotions.get(item.id)
+        lines.append(
+            {
+                "id": item.id,
+                "sku_id": item.sku_id,
+                "product_id": item.product_id,
+                "title": item.title,
+                "sku_name": item.sku_name,
+                "image_url": item.image_url,
+                "quantity": item.quantity,
+                "selected": item.selected,
+                "price_fen": item.price_fen,
+                "promo_price_fen": promo.unit_fen if promo else None,
+                "discount_id": promo.discount.id if promo else None,
+                "promo_ends_at": promo.discount.window.ends_at if promo else None,
+                "reduction_ids": found.reductions.get(item.id, []),
+                "stock": item.stock,
+                "on_sale": item.on_sale,
+                "in_stock": item.in_stock,
+                "short": item.short,
+            }
+        )
+    totals = found.totals
+    priced = totals.priced if totals else None
+    suggested = totals.suggested if totals else None
+    out = schemas.CartOut.model_validate(
+        {
+            "lines": lines,
+            "totals": {
+                "lines": len(priced.lines) if priced else 0,
+                "quantity": sum(line.line.quantity for line in priced.lines) if priced else 0,
+                "goods_fen": priced.goods_fen if priced else 0,
+                "discount_fen": priced.off(DISCOUNT) if priced else 0,
+                "reduction_fen": priced.off(REDUCTION) if priced else 0,
+                "payable_fen": priced.payable_fen if priced else 0,
+                "promotions": priced.promotion_ids if priced else {DISCOUNT: [], REDUCTION: []},
+                "suggested_coupon_id": suggested.coupon.id if suggested else None,
+                "suggested_coupon_fen": suggested.discount_fen if suggested else 0,
+            },
         }
     )
     return out.model_dump(mode="json")

@@ -40,6 +40,16 @@ from miniprogram_api.schemas.base import (
     shanghai_iso,
     visible_pattern,
 )
+from miniprogram_api.schemas.cart import (
+    CartCheckoutIn,
+    CartLineIn,
+    CartLineOut,
+    CartLinePatch,
+    CartOut,
+    CartPreviewIn,
+    CartSelectIn,
+    CartTotalsOut,
+)
 from miniprogram_api.schemas.catalog import (
     CategoryList,
     CategoryOut,
@@ -128,6 +138,14 @@ __all__ = [
     "BindIn",
     "BindOut",
     "CancelIn",
+    "CartCheckoutIn",
+    "CartLineIn",
+    "CartLineOut",
+    "CartLinePatch",
+    "CartOut",
+    "CartPreviewIn",
+    "CartSelectIn",
+    "CartTotalsOut",
     "CategoryList",
     "CategoryOut",
     "ClaimIn",

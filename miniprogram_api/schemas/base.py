@@ -57,6 +57,14 @@ JsonInt = Annotated[int, BeforeValidator(_integral_number)]
 
 
 Id = Annotated[int, Interval(ge=1, le=MAX_ID), BeforeValidator(_integral_number)]
+
+
+def bounded_json_int(ge: int, le: int) -> Any:
+    """A body's integer within [ge, le], bounds kept in the document even as an optional
+    field's type (`bounded_json_int(1, 9) | None`, where `Field(ge=…)` would not reach)."""
+    return Annotated[int, Interval(ge=ge, le=le), BeforeValidator(_integral_number)]
+
+
 PositiveFen = Id  # an amount of at least 1 fen (within a signed 64-bit column, as an id)
 
 
@@ -175,7 +183,8 @@ class ErrorDetail(BaseModel):
     data: dict[str, int] | None = Field(
         None,
         description="Facts a program acts on, present with some codes only: "
-        "`price_changed` carries the new `payable_fen`.",
+        "`price_changed` carries the new `payable_fen`; adding to the cart past the stock "
+        "(`out_of_stock`, `too_many`) carries `available`.",
     )
 
 

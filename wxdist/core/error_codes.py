@@ -38,6 +38,11 @@ SERVICE_CODES: dict[str, str] = {
     "invalid_status": "the order, application or withdrawal is not in a state that allows this",
     "order_expired": "the order was not paid in time; place it again",
     "gateway_rejected": "the payment gateway refused the payment",
+    # the cart
+    "cart_full": "the cart holds as many lines as allowed; remove one first",
+    "cart_empty": "no line of the cart is selected for checkout",
+    "cart_unavailable": "selected cart lines are off sale or short of stock; `fields` names "
+    "each (`lines.<line id>.sku_id` off sale, `lines.<line id>.quantity` short)",
     # shipments and shipping information (issue 14, fulfilment)
     "nothing_to_ship": "every item of the order has already shipped",
     "mixed_shipment_kinds": "the packages of one order must all be express, virtual or pickup",

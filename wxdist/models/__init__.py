@@ -5,6 +5,7 @@ May import: `core` (the `db` extension). Nothing above it.
 """
 
 from wxdist.models.aftersale import AfterSale, AfterSaleKind, AfterSaleLog, AfterSaleStatus
+from wxdist.models.cart import CartLine
 from wxdist.models.catalog import Category, Product, ProductImage, Sku
 from wxdist.models.commission import (
     AttributionFailure,
@@ -71,6 +72,7 @@ __all__ = [
     "AfterSaleStatus",
     "AttributionFailure",
     "AuditEntry",
+    "CartLine",
     "Category",
     "Commission",
     "CommissionStatus",

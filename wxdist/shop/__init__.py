@@ -1,4 +1,4 @@
-"""Buying: orders, their payment through a channel, refunds, shipping and receipt.
+"""Buying: the cart, orders, their payment through a channel, refunds, shipping and receipt.
 What differs between payment channels lives in `channels` (one `PayChannel` each,
 registered by name); nothing else branches on a channel's name.
 

@@ -9,6 +9,7 @@ status compare-and-set, so it happens exactly once.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -181,6 +182,7 @@ def create_order(
     remark: str,
     coupon_id: int | None = None,
     expected_payable_fen: int | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Place an order for the token's user and reserve its stock atomically; returns the
     order's columns as written, with `items` (the rows of its items).
@@ -194,7 +196,9 @@ def create_order(
     than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
     `out_of_stock` when a SKU has too little stock; Unauthorized when the token's user is gone
     or revoked it (checked in the first query); Conflict `retry` on an order-number
-    collision. Nothing is written on failure. (A well-formed request is never a 400 here:
+    collision. Nothing is written on failure. `before_commit` runs in the order's
+    transaction once everything is written (the cart takes its lines out there), so it
+    commits with the order or not at all. (A well-formed request is never a 400 here:
     what the schema cannot say is a conflict with the catalogue.)
 
     Core statements, not the unit of work: four round trips and a commit for one SKU
@@ -275,6 +279,8 @@ def create_order(
     for item in items:
         item["id"] = conn.execute(_INSERT_ITEM, item).inserted_primary_key[0]
     _record_offers(order["id"], items, priced)
+    if before_commit is not None:
+        before_commit()
     db.session.commit()
     order.update(
         pay_channel=None,

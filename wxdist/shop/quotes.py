@@ -23,6 +23,7 @@ from wxdist.shop.pricing import (
     CouponCheck,
     CouponOffer,
     Line,
+    Offers,
     PricedOrder,
     best_coupon,
     check_coupon,
@@ -77,11 +78,19 @@ class Preview:
         return str(COUPON_REASONS[check.reason]) if check.reason else ""
 
 
-def preview(user_id: int, lines: list[Line], coupon_id: int | None, now: datetime) -> Preview:
+def preview(
+    user_id: int,
+    lines: list[Line],
+    coupon_id: int | None,
+    now: datetime,
+    offered: Offers | None = None,
+) -> Preview:
     """The priced order (with `coupon_id` if given), every coupon the user holds checked
-    against it, and the one that takes most off. Writes nothing."""
+    against it, and the one that takes most off; `offered`: the source's offers for these
+    lines when the caller has read them already. Writes nothing."""
     source = offers.source()
-    offered = source.offers_for(lines, now)
+    if offered is None:
+        offered = source.offers_for(lines, now)
     promoted = promoted_lines(lines, offered, now)
     checks = [check_coupon(promoted, held, now) for held in source.held_coupons(user_id, now)]
     chosen = source.held_coupon(user_id, coupon_id, now) if coupon_id else None

@@ -1,0 +1,455 @@
+"""The shopping cart: a shopper's SKUs and quantities, shown at today's prices and checked
+out through the order path.
+
+A line stores no price: reading the cart prices it afresh with the offer source and the
+one pipeline (`shop.quotes`), so a price change or a promotion shows at once. A line whose
+SKU went off shelf, was deactivated or ran short is kept and flagged, never dropped.
+Checking out places an order (`shop.orders.create_order`) for the selected lines, which
+leave the cart in the order's own transaction: a refused order leaves the cart as it was.
+
+Adding a SKU the cart holds adds to its line: (user, sku) is unique, and a concurrent add
+that loses the insert race adds to the winner's line (conditional update, retried once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, delete, func, insert, select, true, update
+from sqlalchemy.exc import IntegrityError
+
+from wxdist.accounts.auth import TokenClaims, check_claims
+from wxdist.core.errors import ApiError, Conflict, NotFound
+from wxdist.core.extensions import db
+from wxdist.models import CartLine, Product, ProductImage, Sku, User
+from wxdist.models.types import utcnow
+from wxdist.shop import offers, orders, quotes
+from wxdist.shop.pricing import DISCOUNT, Line, Offers, TimedDiscount, promoted_lines
+
+T = TypeVar("T")
+MAX_LINES = 100  # lines in one cart
+MAX_QUANTITY = orders.MAX_QUANTITY  # of one line, as of one SKU in an order
+
+_cart, _skus, _products = CartLine.__table__, Sku.__table__, Product.__table__
+_images, _users = ProductImage.__table__, User.__table__
+_token_version = (
+    select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
+)
+_first_image = (
+    select(_images.c.url)
+    .where(_images.c.product_id == _products.c.id)
+    .order_by(_images.c.sort, _images.c.id)
+    .limit(1)
+    .scalar_subquery()
+)
+_READ = (
+    select(
+        _cart.c.id,
+        _cart.c.sku_id,
+        _cart.c.quantity,
+        _cart.c.selected,
+        _skus.c.name.label("sku_name"),
+        _skus.c.price_fen,
+        _skus.c.stock,
+        _skus.c.is_active,
+        _products.c.id.label("product_id"),
+        _products.c.category_id,
+        _products.c.title,
+        _products.c.on_shelf,
+        _first_image.label("image_url"),
+        _token_version.label("token_version"),
+    )
+    .select_from(
+        _cart.join(_skus, _skus.c.id == _cart.c.sku_id).join(
+            _products, _products.c.id == _skus.c.product_id
+        )
+    )
+    .where(_cart.c.user_id == bindparam("user_id"))
+    .order_by(_cart.c.id.desc())
+)
+_READ_SELECTED = _READ.where(_cart.c.selected == true())
+_TOKEN_VERSION = select(_token_version)
+_held = (
+    select(_cart.c.quantity)
+    .where(_cart.c.user_id == bindparam("user_id"), _cart.c.sku_id == _skus.c.id)
+    .scalar_subquery()
+)
+_line_count = select(func.count()).where(_cart.c.user_id == bindparam("user_id")).scalar_subquery()
+_SKU_TO_ADD = (
+    select(
+        _skus.c.stock,
+        _skus.c.is_active,
+        _products.c.on_shelf,
+        _held.label("held"),
+        _line_count.label("lines"),
+    )
+    .select_from(_skus.join(_products, _products.c.id == _skus.c.product_id))
+    .where(_skus.c.id == bindparam("sku_id"))
+)
+_BUMP = (
+    update(_cart)
+    .where(
+        _cart.c.user_id == bindparam("b_user_id"),
+        _cart.c.sku_id == bindparam("b_sku_id"),
+        _cart.c.quantity + bindparam("b_quantity") <= bindparam("b_limit"),
+    )
+    .values(
+        quantity=_cart.c.quantity + bindparam("b_quantity"),
+        selected=True,
+        updated_at=bindparam("b_now"),
+    )
+)
+_INSERT = insert(_cart)
+_HELD_NOW = select(_cart.c.quantity).where(
+    _cart.c.user_id == bindparam("user_id"), _cart.c.sku_id == bindparam("sku_id")
+)
+_LINE_STOCK = (
+    select(_cart.c.quantity, _skus.c.stock)
+    .join_from(_cart, _skus, _skus.c.id == _cart.c.sku_id)
+    .where(_cart.c.id == bindparam("line_id"), _cart.c.user_id == bindparam("user_id"))
+)
+_TAKE_OUT = delete(_cart).where(
+    _cart.c.user_id == bindparam("user_id"),
+    _cart.c.id.in_(bindparam("ids", expanding=True)),
+)
+
+
+@dataclass(frozen=True)
+class CartItem:
+    """A cart line as read with its SKU and product today."""
+
+    id: int
+    sku_id: int
+    product_id: int
+    category_id: int | None
+    title: str
+    sku_name: str
+    image_url: str
+    price_fen: int
+    stock: int
+    quantity: int
+    selected: bool
+    on_sale: bool
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def short(self) -> bool:
+        """Fewer in stock than the line wants (out of stock included)."""
+        return self.stock < self.quantity
+
+    @property
+    def buyable(self) -> bool:
+        return self.on_sale and not self.short
+
+    @property
+    def line(self) -> Line:
+        return Line(self.sku_id, self.product_id, self.category_id, self.price_fen, self.quantity)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The limited-time discount in force on a line and its unit price under it."""
+
+    discount: TimedDiscount
+    unit_fen: int
+
+
+@dataclass(frozen=True)
+class CartView:
+    items: list[CartItem]
+    promotions: dict[int, Promotion]  # by line id: limited-time discounts in force
+    reductions: dict[int, list[int]]  # by line id: full reductions whose scope covers it
+    totals: quotes.Preview | None  # the selected lines that can be bought, priced
+
+
+def _item(row: Any) -> CartItem:
+    return CartItem(
+        id=row.id,
+        sku_id=row.sku_id,
+        product_id=row.product_id,
+        category_id=row.category_id,
+        title=row.title,
+        sku_name=row.sku_name,
+        image_url=row.image_url or "",
+        price_fen=row.price_fen,
+        stock=max(row.stock, 0),
+        quantity=row.quantity,
+        selected=bool(row.selected),
+        on_sale=bool(row.is_active and row.on_shelf),
+    )
+
+
+def view(user_id: int) -> CartView:
+    """The cart, newest line first, each line priced and flagged as of now; totals over the
+    selected lines that can be bought (None when there are none). Writes nothing."""
+    rows = db.session.connection().execute(_READ, {"user_id": user_id}).all()
+    items = [_item(row) for row in rows]
+    now = utcnow()
+    on_sale = [item for item in items if item.on_sale]
+    if not on_sale:
+        return CartView(items, {}, {}, None)
+    offered = offers.source().offers_for([item.line for item in on_sale], now)
+    promotions = _promotions(on_sale, offered, now)
+    reductions = {
+        item.id: [r.id for r in offered.reductions if r.scope.covers(item.line)] for item in on_sale
+    }
+    chosen = [item.line for item in on_sale if item.selected and not item.short]
+    totals = quotes.preview(user_id, chosen, None, now, offered) if chosen else None
+    return CartView(items, promotions, reductions, totals)
+
+
+def _promotions(items: Sequence[CartItem], offered: Offers, now: datetime) -> dict[int, Promotion]:
+    """Each line's limited-time discount in force, by the pipeline's first step."""
+    if not offered.discounts:
+        return {}
+    by_id = {discount.id: discount for discount in offered.discounts}
+    priced = promoted_lines([item.line for item in items], Offers(offered.discounts), now)
+    found = {}
+    for item, line in zip(items, priced, strict=True):
+        for adjustment in line.adjustments:
+            if adjustment.kind == DISCOUNT:
+                found[item.id] = Promotion(
+                    by_id[adjustment.source_id], line.paid_fen // line.line.quantity
+                )
+    return found
+
+
+def add(user_id: int, sku_id: int, quantity: int) -> None:
+    """Add `quantity` of a SKU: to its line if the cart has one (selected again), else as a
+    new selected line. Raises Conflict `not_for_sale` (field `sku_id`), `cart_full` when the
+    cart has MAX_LINES lines, `out_of_stock` / `too_many` (field `quantity`, with
+    `data.available`: what may still be added) when the line would pass the SKU's stock or
+    MAX_QUANTITY. Commits."""
+    conn = db.session.connection()
+    row = conn.execute(_SKU_TO_ADD, {"sku_id": sku_id, "user_id": user_id}).first()
+    if row is None or not row.is_active or not row.on_shelf:
+        db.session.rollback()
+        raise Conflict(
+            _("This item is not on sale."),
+            code="not_for_sale",
+            fields={"sku_id": _("no such SKU on sale")},
+        )
+    limit = min(max(row.stock, 0), MAX_QUANTITY)
+    if (row.held or 0) + quantity > limit:
+        _refuse_quantity(limit, row.held or 0)
+    if row.held is None and row.lines >= MAX_LINES:
+        db.session.rollback()
+        raise Conflict(
+            _("The cart holds at most %(count)s items.", count=MAX_LINES),
+            code="cart_full",
+            fields={"sku_id": _("remove something from the cart first")},
+        )
+    params = {
+        "b_user_id": user_id,
+        "b_sku_id": sku_id,
+        "b_quantity": quantity,
+        "b_limit": limit,
+        "b_now": utcnow(),
+    }
+    exists = row.held is not None
+    for _attempt in range(2):
+        if exists:
+            if conn.execute(_BUMP, params).rowcount == 1:
+                db.session.commit()
+                return
+            # Over the limit now, or removed meanwhile: the insert tells. Its locks go first,
+            # so no gap lock of this update meets a concurrent insert's (a deadlock).
+            db.session.rollback()
+            conn = db.session.connection()
+            exists = False
+            continue
+        try:
+            now = params["b_now"]
+            conn.execute(
+                _INSERT,
+                {
+                    "user_id": user_id,
+                    "sku_id": sku_id,
+                    "quantity": quantity,
+                    "selected": True,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+        except IntegrityError:  # a concurrent add made the line: add to it
+            db.session.rollback()
+            conn = db.session.connection()
+            exists = True
+            continue
+        db.session.commit()
+        return
+    # Concurrent adds took the line near the limit: say what is left now.
+    db.session.rollback()
+    held = db.session.connection().execute(_HELD_NOW, {"user_id": user_id, "sku_id": sku_id})
+    _refuse_quantity(limit, held.scalar() or 0)
+
+
+def _refuse_quantity(limit: int, held: int) -> None:
+    """Raises Conflict naming `quantity`: `too_many` past MAX_QUANTITY, else `out_of_stock`."""
+    db.session.rollback()
+    available = max(limit - held, 0)
+    code = "too_many" if limit == MAX_QUANTITY else "out_of_stock"
+    message = _("Only %(count)s more can be added.", count=available)
+    raise Conflict(message, code=code, fields={"quantity": message}, data={"available": available})
+
+
+def change(user_id: int, line_id: int, quantity: int | None, selected: bool | None) -> None:
+    """Set a line's quantity and/or selection. Raising the quantity past the SKU's stock
+    (or MAX_QUANTITY) is refused as `add` refuses it; lowering it is always allowed.
+    Raises NotFound (field `line_id`) for another user's or no line. Commits."""
+    conn = db.session.connection()
+    row = conn.execute(_LINE_STOCK, {"line_id": line_id, "user_id": user_id}).first()
+    if row is None:
+        db.session.rollback()
+        raise NotFound(_("No such item in the cart."), fields={"line_id": _("not found")})
+    values: dict[str, Any] = {}
+    if quantity is not None and quantity != row.quantity:
+        limit = min(max(row.stock, 0), MAX_QUANTITY)
+        if quantity > row.quantity and quantity > limit:
+            _refuse_quantity(limit, row.quantity)
+        values["quantity"] = quantity
+    if selected is not None:
+        values["selected"] = selected
+    if values:
+        conn.execute(
+            update(_cart)
+            .where(_cart.c.id == line_id, _cart.c.user_id == user_id)
+            .values(**values, updated_at=utcnow())
+        )
+    db.session.commit()
+
+
+def remove(user_id: int, line_id: int) -> None:
+    """Take a line out. Raises NotFound (field `line_id`). Commits."""
+    gone = db.session.execute(
+        delete(CartLine).where(CartLine.id == line_id, CartLine.user_id == user_id)
+    )
+    if gone.rowcount != 1:
+        db.session.rollback()
+        raise NotFound(_("No such item in the cart."), fields={"line_id": _("not found")})
+    db.session.commit()
+
+
+def select_all(user_id: int, selected: bool) -> None:
+    """Select or unselect every line. Commits."""
+    db.session.execute(
+        update(CartLine)
+        .where(CartLine.user_id == user_id)
+        .values(selected=selected, updated_at=utcnow())
+    )
+    db.session.commit()
+
+
+def _selected(claims: TokenClaims) -> list[CartItem]:
+    """The selected lines, with the token checked against its user in the same query.
+    Raises Unauthorized, Conflict `cart_empty` (field `lines`) and `cart_unavailable`
+    naming each line that is off sale (`lines.<id>.sku_id`) or short
+    (`lines.<id>.quantity`). Rolls back on failure."""
+    conn = db.session.connection()
+    rows = conn.execute(_READ_SELECTED, {"user_id": claims.user_id}).all()
+    version = (
+        rows[0].token_version
+        if rows
+        else conn.execute(_TOKEN_VERSION, {"user_id": claims.user_id}).scalar()
+    )
+    try:
+        check_claims(claims, version)
+        if not rows:
+            raise Conflict(
+                _("Select something in the cart first."),
+                code="cart_empty",
+                fields={"lines": _("no line is selected")},
+            )
+        items = [_item(row) for row in rows]
+        blocked = [item for item in items if not item.buyable]
+        if blocked:
+            raise _unavailable(blocked)
+    except ApiError:
+        db.session.rollback()
+        raise
+    return items
+
+
+def _unavailable(items: Sequence[CartItem]) -> Conflict:
+    fields = {}
+    for item in items:
+        if not item.on_sale:
+            fields[f"lines.{item.id}.sku_id"] = _(
+                "%(title)s is no longer on sale", title=item.title
+            )
+        else:
+            fields[f"lines.{item.id}.quantity"] = _(
+                "%(title)s: only %(count)s in stock", title=item.title, count=item.stock
+            )
+    return Conflict(
+        _("Some selected items cannot be bought now; change them and try again."),
+        code="cart_unavailable",
+        fields=fields,
+    )
+
+
+def _requests(items: Sequence[CartItem]) -> list[orders.LineRequest]:
+    return [orders.LineRequest(item.sku_id, item.quantity) for item in items]
+
+
+def preview(claims: TokenClaims, coupon_id: int | None) -> quotes.Preview:
+    """What checking out would charge: `orders.preview_order` of the selected lines.
+    Raises what `_selected` and `preview_order` raise. Writes nothing."""
+    items = _selected(claims)
+    return _as_cart_error(items, lambda: orders.preview_order(claims, _requests(items), coupon_id))
+
+
+def checkout(
+    claims: TokenClaims,
+    address: orders.Address,
+    remark: str,
+    coupon_id: int | None = None,
+    expected_payable_fen: int | None = None,
+) -> dict[str, Any]:
+    """Place an order for the selected lines through `orders.create_order` (prices, coupon,
+    stock reservation, `price_changed`), the lines leaving the cart in the order's
+    transaction. Raises what `_selected` and `create_order` raise, a SKU that went off sale
+    or short since the cart was read as `cart_unavailable`. Nothing is written on failure."""
+    items = _selected(claims)
+    ids = [item.id for item in items]
+
+    def take_out() -> None:
+        db.session.connection().execute(_TAKE_OUT, {"user_id": claims.user_id, "ids": ids})
+
+    return _as_cart_error(
+        items,
+        lambda: orders.create_order(
+            claims,
+            _requests(items),
+            address,
+            remark,
+            coupon_id=coupon_id,
+            expected_payable_fen=expected_payable_fen,
+            before_commit=take_out,
+        ),
+    )
+
+
+def _as_cart_error(items: Sequence[CartItem], call: Callable[[], T]) -> T:
+    """`call()`, its refusals of a line (`items.N.…`) named as the cart's lines."""
+    try:
+        return call()
+    except Conflict as exc:
+        if exc.code not in ("not_for_sale", "out_of_stock", "too_many"):
+            raise
+        fields = {}
+        for name, message in exc.fields.items():
+            head, _sep, rest = name.partition("items.")
+            index, _dot, field = rest.partition(".")
+            if head or not index.isdigit() or int(index) >= len(items):
+                fields[name] = message  # not a line's field: as the order path named it
+            else:
+                fields[f"lines.{items[int(index)].id}.{field}"] = message
+        raise Conflict(exc.message, code="cart_unavailable", fields=fields) from None
