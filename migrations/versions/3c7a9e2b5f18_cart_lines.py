@@ -1,7 +1,7 @@
 """cart_lines: a shopper's cart, one line per (user, SKU)
 
 Revision ID: 3c7a9e2b5f18
-Revises: e6a2b3c40015
+Revises: 2dc0bf611ae1
 Create Date: 2026-12-03 08:55:00.000000
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = "3c7a9e2b5f18"
-down_revision = "e6a2b3c40015"
+down_revision = "2dc0bf611ae1"
 branch_labels = None
 depends_on = None
 
