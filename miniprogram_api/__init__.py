@@ -12,6 +12,7 @@ from wxdist.core.ids import is_id
 
 
 def register_api(app: Flask) -> None:
+    from miniprogram_api.account_views import bp as account_bp
     from miniprogram_api.aftersale_views import bp as aftersale_bp
     from miniprogram_api.auth_views import bp as auth_bp
     from miniprogram_api.catalog_views import bp as catalog_bp
@@ -25,6 +26,7 @@ def register_api(app: Flask) -> None:
 
     blueprints = (
         auth_bp,
+        account_bp,
         catalog_bp,
         order_bp,
         aftersale_bp,

@@ -177,6 +177,8 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "aftersale.receive": _l("receive returned goods"),
     "aftersale.refuse_receipt": _l("refuse returned goods"),
     "aftersale.refund": _l("refund after-sale"),
+    "account.delete": _l("customer deleted their account"),
+    "account.phone_reveal": _l("show a customer's full phone number"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -192,6 +194,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "timed_discount": _l("limited-time discount"),
     "full_reduction": _l("full reduction"),
     "aftersale": _l("after-sale"),
+    "user": _l("customer"),
 }
 
 # ---- Codes of the marketing pages -----------------------------------------------------
