@@ -346,5 +346,7 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         assert not any(secret in text for text in answers[-4:]), secret
     detail = staff.get(f"/panel/distributors/{top['user_id']}").get_data(as_text=True)
     assert "Account deleted" in detail
+    order_page = staff.get(f"/panel/orders/{world['own_order']}").get_data(as_text=True)
+    assert "Account deleted" in order_page and "王**" in order_page
     audit = staff.get("/panel/audit").get_data(as_text=True)
     assert "customer deleted their account" in audit

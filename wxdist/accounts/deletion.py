@@ -64,8 +64,9 @@ def blockers(user_id: int) -> list[DeletionBlocker]:
 
 
 def _ledger_blockers(user_id: int) -> list[DeletionBlocker]:
+    # Locked: a withdrawal requested meanwhile waits for the deletion, then finds nothing.
     account = db.session.scalar(
-        select(DistributorAccount).where(DistributorAccount.user_id == user_id)
+        select(DistributorAccount).where(DistributorAccount.user_id == user_id).with_for_update()
     )
     if account is None:
         return []
