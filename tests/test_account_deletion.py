@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from payments.emulator import EmulatorServer
 from tests.aftersale_helpers import apply
+from tests.notify_helpers import template
 from tests.panel_helpers import staff_client
 from tests.shop import (
     become_distributor,
@@ -46,6 +47,7 @@ from wxdist.models import (
     LedgerEntry,
     Order,
     Referral,
+    SubscribeConsent,
     User,
     Withdrawal,
 )
@@ -185,6 +187,9 @@ def _a_distributor_with_a_team_and_history(
     register_code(emulator, "del-phone", PHONE)
     bound = client.post("/api/v1/me/phone", json={"code": "del-phone"}, headers=top["headers"])
     assert bound.status_code == 200
+    consent = {template(app, "commission_settled"): "accept"}
+    subscribed = client.post("/api/v1/me/subscriptions", json=consent, headers=top["headers"])
+    assert subscribed.status_code == 200, subscribed.get_json()
 
     product = make_product(app, price_fen=10_000, stock=50)
     own = client.post(
@@ -266,6 +271,9 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
     assert [c["amount_fen"] for c in export["commissions"]] == [500]
     assert export["withdrawals"][0]["account"] == "支付宝 wa***@example.com"
     assert ALIPAY not in str(export)
+    assert [c["template_id"] for c in export["subscribe_consents"]] == [
+        template(app, "commission_settled")
+    ]
     assert export["referrals"]["direct_team"] == 1 and export["referrals"]["referrer_id"] is None
     with app.app_context():
         user = db.session.get(User, top["user_id"])
@@ -308,6 +316,8 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         )
         assert own.receiver_region == ADDRESS["region"] and own.paid_fen == 10_000
         assert db.session.get(Withdrawal, world["withdrawal_id"]).account_encrypted == ""
+        consents = select(func.count()).where(SubscribeConsent.user_id == top["user_id"])
+        assert db.session.scalar(consents) == 0
         assert books == {
             "ledger": db.session.scalar(select(func.count()).select_from(LedgerEntry)),
             "commissions": db.session.scalar(select(func.count()).select_from(Commission)),
