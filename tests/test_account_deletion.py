@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import itsdangerous
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -32,6 +33,7 @@ from tests.shop import (
     place_order,
     set_settings,
     start_pay,
+    storm,
     wait_for_status,
 )
 from tests.test_coupons import make_template
@@ -360,3 +362,24 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
     assert "Account deleted" in order_page and "王**" in order_page
     audit = staff.get("/panel/audit").get_data(as_text=True)
     assert "customer deleted their account" in audit
+
+
+def test_a_confirmation_sent_twice_at_once_deletes_once(client: FlaskClient, app: Flask) -> None:
+    """Against the live server, two threads: the user row is locked, so the second finds
+    the account already deleted and is refused; one tombstone, one audit entry."""
+    headers = login(client, "del-twice")
+    confirm = confirmation(client, headers)
+    url = f"{app.config['LIVE_URL']}/api/v1/me/deletion"
+
+    def send(_i: int) -> int:
+        with requests.Session() as http:
+            return http.post(
+                url, json={"confirm": confirm}, headers=headers, timeout=60
+            ).status_code
+
+    assert sorted(storm(2, send)) == [200, 400]
+    with app.app_context():
+        entries = select(func.count()).where(AuditEntry.action == "account.delete")
+        assert db.session.scalar(entries) == 1
+        tombstones = select(func.count()).where(User.openid.startswith("deleted:"))
+        assert db.session.scalar(tombstones) == 1

@@ -130,7 +130,12 @@ def delete_account(user_id: int, confirm: str) -> None:
     this user's, expired or forged, and Conflict `deletion_blocked` (a field per blocker)
     while anything is still open.
     """
-    user = db.session.scalar(select(User).where(User.id == user_id).with_for_update())
+    user = db.session.scalar(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if user is None or user.deleted_at is not None:
         db.session.rollback()
         raise ApiError(
