@@ -51,6 +51,7 @@ from wxdist.models import (
     Referral,
     SubscribeConsent,
     User,
+    WechatPushEvent,
     Withdrawal,
 )
 from wxdist.models.types import utcnow
@@ -199,10 +200,22 @@ def _a_distributor_with_a_team_and_history(
         json={"items": [{"sku_id": product["sku_id"], "quantity": 1}], "address": ADDRESS},
         headers=top["headers"],
     ).get_json()
-    emulator_pay(
-        emulator.url, "wechat", start_pay(client, top["headers"], own["id"])["out_trade_no"]
-    )
+    pay = start_pay(client, top["headers"], own["id"])
+    emulator_pay(emulator.url, "wechat", pay["out_trade_no"])
     wait_for_status(client, top["headers"], own["id"], "paid")
+    with app.app_context():
+        openid = db.session.get(User, top["user_id"]).openid
+    remind = {
+        "Event": "trade_manage_remind_shipping",
+        "merchant_trade_no": pay["out_trade_no"],
+        "FromUserName": openid,
+    }
+    pushed = requests.post(
+        f"{emulator.url}/_emulator/wechat/message-push",
+        json={"url": f"{app.config['LIVE_URL']}/notify/wechat/message", "message": remind},
+        timeout=20,
+    )
+    assert pushed.json()["body"] == "success"
     receive(client, app, top["headers"], own["id"])
     item_id = get_order(client, top["headers"], own["id"])["items"][0]["id"]
     sale = apply(client, {"headers": top["headers"], "item_id": item_id}, description=COMPLAINT)
@@ -318,6 +331,9 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         )
         assert own.receiver_region == ADDRESS["region"] and own.paid_fen == 10_000
         assert db.session.get(Withdrawal, world["withdrawal_id"]).account_encrypted == ""
+        pushes = db.session.scalars(select(WechatPushEvent.payload)).all()
+        assert len(pushes) == 1 and secrets[0] not in str(pushes)
+        assert pushes[0]["merchant_trade_no"]  # the facts stay
         consents = select(func.count()).where(SubscribeConsent.user_id == top["user_id"])
         assert db.session.scalar(consents) == 0
         assert books == {

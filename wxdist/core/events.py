@@ -196,7 +196,8 @@ account_deleted = signals.signal(
     "account_deleted",
     doc="""Inside the deletion's transaction, nothing blocking it. `user_id` deleted their
     account: each domain anonymises its own personal data of that user (payout accounts,
-    distributor profile, order addresses, consents) and keeps what the books need.""",
+    distributor profile, order addresses, consents) and keeps what the books need. The
+    user's row still holds its old values (accounts empties it after the receivers).""",
 )
 
 export_sections = signals.signal(
