@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from payments.emulator import EmulatorServer
 from tests.aftersale_helpers import apply
 from tests.notify_helpers import template
-from tests.panel_helpers import staff_client
+from tests.panel_helpers import post_form, staff_client
 from tests.shop import (
     become_distributor,
     centre,
@@ -376,6 +376,15 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
     assert "Account deleted" in detail
     order_page = staff.get(f"/panel/orders/{world['own_order']}").get_data(as_text=True)
     assert "Account deleted" in order_page and "王**" in order_page
+    enable = post_form(
+        staff,
+        f"/panel/distributors/{top['user_id']}",
+        f"/panel/distributors/{top['user_id']}/status",
+        action="enable",
+    )
+    assert enable.status_code == 409
+    with app.app_context():
+        assert db.session.get(Distributor, top["user_id"]).status == "disabled"
     audit = staff.get("/panel/audit").get_data(as_text=True)
     assert "customer deleted their account" in audit
 
