@@ -12,6 +12,7 @@ from wxdist.core.ids import is_id
 
 
 def register_api(app: Flask) -> None:
+    from miniprogram_api.account_views import bp as account_bp
     from miniprogram_api.aftersale_views import bp as aftersale_bp
     from miniprogram_api.auth_views import bp as auth_bp
     from miniprogram_api.cart_views import bp as cart_bp
@@ -26,6 +27,7 @@ def register_api(app: Flask) -> None:
 
     blueprints = (
         auth_bp,
+        account_bp,
         catalog_bp,
         cart_bp,
         order_bp,

@@ -31,10 +31,25 @@ RUN_TIMEOUT = 600  # seconds for one role's run; a hang fails instead of stallin
 # A picture upload is valid by its content, which no schema can describe: bytes generated
 # from the document are rightly refused with a 400 naming `picture`. For that one operation
 # "schema-valid data is accepted" also takes a 400 (its refusals have their own tests in
-# test_aftersales_api and test_product_pictures); every check still runs on it.
+# test_aftersales_api and test_product_pictures); every check still runs on it. The same
+# holds for the one-time values WeChat or the server issued: a getPhoneNumber code and an
+# account deletion's confirmation (refused with 400 naming `code` / `confirm`; their tests
+# are test_phone and test_account_deletion).
 CONFIG = """
 [[operations]]
 include-path = "/aftersales/pictures"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"
+]
+
+[[operations]]
+include-path = "/me/phone"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"
+]
+
+[[operations]]
+include-path = "/me/deletion"
 checks.positive_data_acceptance.expected-statuses = [
     "2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"
 ]

@@ -67,13 +67,17 @@ def _connect_receivers() -> None:
     run in). Idempotent: every app built connects the same functions once."""
     from wxdist.distribution import receivers as distribution
     from wxdist.marketing import receivers as marketing
+    from wxdist.money import receivers as money
     from wxdist.notifications import receivers as notifications
     from wxdist.reporting import receivers as reporting
     from wxdist.sharing import receivers as sharing
+    from wxdist.shop import receivers as shop
 
+    shop.connect()
     distribution.connect()
     marketing.connect()
     sharing.connect()
+    money.connect()
     reporting.connect()
     notifications.connect()
 

@@ -8,7 +8,18 @@ working for the views and the OpenAPI builder.
 
 from __future__ import annotations
 
-from miniprogram_api.schemas.accounts import BindIn, BindOut, LoginIn, LoginOut, UserOut
+from miniprogram_api.schemas.accounts import (
+    BindIn,
+    BindOut,
+    DeletionIn,
+    DeletionOut,
+    DeletionTicketOut,
+    ExportOut,
+    LoginIn,
+    LoginOut,
+    PhoneIn,
+    UserOut,
+)
 from miniprogram_api.schemas.aftersales import (
     AfterSaleIn,
     AfterSaleLogOut,
@@ -158,9 +169,13 @@ __all__ = [
     "CouponQuery",
     "CouponTemplateList",
     "CouponTemplateOut",
+    "DeletionIn",
+    "DeletionOut",
+    "DeletionTicketOut",
     "DistributorOut",
     "ErrorDetail",
     "ErrorOut",
+    "ExportOut",
     "Id",
     "JsonInt",
     "LevelOut",
@@ -180,6 +195,7 @@ __all__ = [
     "Paged",
     "PayIn",
     "PayOut",
+    "PhoneIn",
     "PictureOut",
     "PictureQuery",
     "PreviewIn",

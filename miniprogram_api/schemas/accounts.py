@@ -1,13 +1,15 @@
-"""Schemas of logging in and of the user: the login, the user shown, a referral binding."""
+"""Schemas of logging in and of the user: the login, the user shown (phone masked), a
+referral binding, the phone number, account deletion and the data export."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints, field_serializer
+from pydantic import ConfigDict, Field, StringConstraints, field_serializer, field_validator
 
 from miniprogram_api.schemas.base import Out, Required, Strict, Text, shanghai_iso
+from wxdist.accounts.phone import mask_phone
 
 
 class LoginIn(Strict):
@@ -25,7 +27,15 @@ class UserOut(Out):
     id: int
     nickname: str
     avatar_url: str
+    phone: str | None = Field(
+        None, description="The bound phone number, masked (138****0000); null when none."
+    )
     created_at: datetime
+
+    @field_validator("phone")
+    @classmethod
+    def _masked(cls, value: str | None) -> str | None:
+        return mask_phone(value)
 
     @field_serializer("created_at")
     def _created(self, value: datetime) -> str | None:
@@ -45,3 +55,35 @@ class LoginOut(Out):
     created: bool
     user: UserOut
     referral: BindOut | None = None
+
+
+class PhoneIn(Strict):
+    code: Required(128) = Field(description="The code of the getPhoneNumber button's event.")
+
+
+class DeletionTicketOut(Out):
+    confirm: str = Field(description="Send it back to POST /me/deletion to delete the account.")
+    expires_in: int = Field(description="Seconds the confirmation stays valid.")
+
+
+class DeletionIn(Strict):
+    confirm: Required(512)
+
+
+class DeletionOut(Out):
+    deleted: bool
+
+
+class ExportOut(Out):
+    """The person's own data, one key per section (more may be added: read what you know)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    profile: dict[str, Any]
+    orders: list[dict[str, Any]] = []
+    commissions: list[dict[str, Any]] = []
+    withdrawals: list[dict[str, Any]] = []
+    referrals: dict[str, Any] = {}
+    distributor: dict[str, Any] | None = None
+    coupons: list[dict[str, Any]] = []
+    subscribe_consents: list[dict[str, Any]] = []

@@ -24,6 +24,11 @@ SERVICE_CODES: dict[str, str] = {
     "token_expired": "the bearer token has expired: log in again",
     "invalid_code": "WeChat refused the wx.login code",
     "username_taken": "a staff account already has that username",
+    "invalid_phone_code": "WeChat refused the getPhoneNumber code (unknown, expired or used)",
+    "invalid_confirmation": "the account deletion's confirmation is not valid for this account "
+    "or expired: ask for a new one",
+    "deletion_blocked": "the account cannot be deleted yet; `fields` names each reason "
+    "(withdrawal_open, aftersale_open, order_open, order_unpaid, balance_held, balance_owed)",
     # catalogue
     "stock_changed": "the stock moved since the page was read; reload and retry",
     "unsupported_picture": "the upload is not a readable JPEG, PNG or WebP picture",

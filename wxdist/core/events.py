@@ -172,6 +172,41 @@ withdrawal_finished = signals.signal(
     (`status`). The distributor's notice follows.""",
 )
 
+# Account deletion and data export (issue 15). Sender: accounts (deletion, export), the
+# lowest domain; each domain that keeps a person's data answers for its own tables.
+
+
+class DeletionBlocker(NamedTuple):
+    """Why an account cannot be deleted yet: a stable `code` (withdrawal_open,
+    aftersale_open, order_open, ...) and the message for the person, already translated."""
+
+    code: str
+    message: str
+
+
+deletion_blockers = signals.signal(
+    "deletion_blockers",
+    doc="""Inside the deletion's transaction (and alone, when the person asks for a
+    confirmation). `user_id` wants their account deleted: each receiver returns a list of
+    `DeletionBlocker` for what it still holds open for them (empty when nothing). Receivers
+    only read (they may lock the rows they read).""",
+)
+
+account_deleted = signals.signal(
+    "account_deleted",
+    doc="""Inside the deletion's transaction, nothing blocking it. `user_id` deleted their
+    account: each domain anonymises its own personal data of that user (payout accounts,
+    distributor profile, order addresses, consents) and keeps what the books need. The
+    user's row still holds its old values (accounts empties it after the receivers).""",
+)
+
+export_sections = signals.signal(
+    "export_sections",
+    doc="""Read only, no transaction of its own. `user_id` asked for a copy of their data:
+    each receiver returns a dict of sections ({name: JSON-able value}) of what its domain
+    keeps about them.""",
+)
+
 
 class NobodyListening(RuntimeError):
     """A signal the money flow relies on was sent with no receiver connected."""

@@ -142,10 +142,14 @@ def review(user_id: int, approve: bool, note: str = "") -> Distributor:
 
 
 def set_disabled(user_id: int, disabled: bool, note: str = "") -> Distributor:
-    """Disable (earns nothing new, keeps the balance) or re-enable a distributor."""
+    """Disable (earns nothing new, keeps the balance) or re-enable a distributor; a deleted
+    account is never re-enabled (Conflict `invalid_status`)."""
     row = db.session.get(Distributor, user_id)
     if row is None:
         raise NotFound(_("no such distributor"))
+    user = db.session.get(User, user_id)
+    if not disabled and user is not None and user.deleted_at is not None:
+        raise Conflict(_("the account was deleted"), code="invalid_status")
     source, target = (
         (DistributorStatus.APPROVED, DistributorStatus.DISABLED)
         if disabled

@@ -323,6 +323,52 @@ def _move_subtree(
     )
 
 
+def detach_team(user_id: int) -> int:
+    """Inside the caller's transaction (no commit): take `user_id` out of the referral
+    forest, for account deletion. Their direct team become roots (no referrer: under the
+    `no_referrer` binding scope the next share they open may bind them afresh), each
+    member's own team moves along with them (paths and depths re-rooted), the members'
+    children lose their grandparent, and the user leaves their own referrer's team.
+    Commission already earned stays where it is: orders keep the chain they were paid
+    under. Returns how many direct members were detached.
+
+    Serialised with every bind on the binding lock. Raises RuntimeError when the lock row
+    is missing (the migration seeds it; taking it here must not commit).
+    """
+    bump = update(ReferralLock).where(ReferralLock.id == 1).values(version=ReferralLock.version + 1)
+    if db.session.execute(bump).rowcount != 1:
+        raise RuntimeError("the referral lock row is missing")
+    mine = _referral_for_update(user_id)
+    path, depth = (mine.path, mine.depth or 0) if mine is not None else ("/", 0)
+    prefix = f"{path}{user_id}/"
+    members = db.session.scalar(
+        select(func.count()).select_from(Referral).where(Referral.parent_id == user_id)
+    )
+    db.session.execute(
+        update(Referral)
+        .where(Referral.parent_id == user_id)
+        .values(parent_id=None, grandparent_id=None, bound_at=None, expires_at=None)
+    )
+    db.session.execute(
+        update(Referral).where(Referral.grandparent_id == user_id).values(grandparent_id=None)
+    )
+    db.session.execute(
+        update(Referral)
+        .where(Referral.path.startswith(prefix, autoescape=True))
+        .values(
+            path=literal("/", String) + func.substr(Referral.path, len(prefix) + 1),
+            depth=Referral.depth - (depth + 1),
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    if mine is not None:
+        mine.parent_id = mine.grandparent_id = None
+        mine.path, mine.depth = "/", 0
+        mine.bound_at = mine.expires_at = None
+    db.session.flush()
+    return members or 0
+
+
 def _is_new_user(user_id: int, mine: Referral | None, now: datetime) -> bool:
     """New: registered in the last 24 hours, never bound, and nothing bought yet."""
     if mine is not None and mine.parent_id is not None:

@@ -1,13 +1,14 @@
 """Marketing listens: it prices the shop's orders (an `OfferSource`) and follows each
 order's coupon: used when the order is paid, back when an unpaid order ends, by policy on
-a full refund. Every receiver runs inside the sender's transaction (see `core.events`)."""
+a full refund; it gives the person their coupons for an export. Every other receiver runs
+inside the sender's transaction (see `core.events`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from wxdist.core import events
-from wxdist.marketing import coupons
+from wxdist.marketing import coupons, privacy
 from wxdist.marketing.offer_source import MarketingOffers
 from wxdist.models import Order
 from wxdist.shop import offers
@@ -27,9 +28,14 @@ def coupon_after_refund(_sender: Any, *, order: Order, refund_fen: int) -> None:
         coupons.after_full_refund(order)
 
 
+def export_sections(_sender: Any, *, user_id: int) -> dict[str, Any]:
+    return privacy.export(user_id)
+
+
 def connect() -> None:
     """Register the offer source and connect marketing's receivers (idempotent)."""
     offers.register(MarketingOffers())
     events.order_paying.connect(coupon_used, weak=False)
     events.order_ending.connect(coupon_back, weak=False)
     events.refund_applying.connect(coupon_after_refund, weak=False)
+    events.export_sections.connect(export_sections, weak=False)

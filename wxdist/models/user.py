@@ -19,6 +19,10 @@ class User(db.Model):
     unionid: Mapped[str | None] = mapped_column(String(64), index=True)
     nickname: Mapped[str] = mapped_column(String(64), default="")
     avatar_url: Mapped[str] = mapped_column(String(512), default="")
+    # The number WeChat's getPhoneNumber gave (purePhoneNumber) and its country code; shown
+    # masked (accounts.phone.mask_phone) everywhere but the staff's audited reveal.
+    phone: Mapped[str | None] = mapped_column(String(24))
+    phone_country_code: Mapped[str | None] = mapped_column(String(8))
     # Bumped to revoke every token issued before (logout everywhere).
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     # The first referral scene seen at login; the distribution issue resolves it.
@@ -28,3 +32,6 @@ class User(db.Model):
     paid_spend_fen: Mapped[int] = mapped_column(Fen, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the person deleted their account (accounts.deletion): the row stays for the
+    # books, its personal fields are gone and its openid is a tombstone.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

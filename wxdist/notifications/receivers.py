@@ -1,5 +1,6 @@
 """Notifications listen (all after commit, see `core.events`): each event that owes a
-shopper or a distributor a subscribe message queues it. A receiver never raises into the
+shopper or a distributor a subscribe message queues it. A deleted account's consents and
+message data go inside the deletion's transaction (`privacy`). A receiver never raises into the
 sender: a database failure is logged and the notice is lost (the event itself stands)."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from wxdist.core import events
 from wxdist.core.extensions import db
-from wxdist.notifications import notices
+from wxdist.notifications import notices, privacy
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,15 @@ def on_distributor_approved(_sender: Any, *, user_id: int, **_extra: Any) -> Non
     _quietly("distributor_approved", lambda: notices.distributor_approved(user_id))
 
 
+def account_deleted(_sender: Any, *, user_id: int) -> None:
+    """Inside the deletion's transaction (unlike the notices): raises with it."""
+    privacy.anonymise(user_id)
+
+
+def export_sections(_sender: Any, *, user_id: int) -> dict[str, Any]:
+    return privacy.export(user_id)
+
+
 def connect() -> None:
     """Connect the notices (idempotent; `create_app` calls it)."""
     events.order_shipped.connect(on_order_shipped, weak=False)
@@ -71,3 +81,5 @@ def connect() -> None:
     events.commission_settled.connect(on_commission_settled, weak=False)
     events.withdrawal_finished.connect(on_withdrawal_finished, weak=False)
     events.distributor_approved.connect(on_distributor_approved, weak=False)
+    events.account_deleted.connect(account_deleted, weak=False)
+    events.export_sections.connect(export_sections, weak=False)

@@ -22,6 +22,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from wxdist.accounts.phone import mask_phone
 from wxdist.core.errors import ApiError
 from wxdist.distribution import distributors as distributor_service
 from wxdist.distribution import referrals
@@ -93,6 +94,10 @@ class ReferrerForm(FlaskForm):
     )
 
 
+class PhoneRevealForm(FlaskForm):
+    """Show the customer's whole phone number (audited; the page shows it masked)."""
+
+
 def _level_form(row: Distributor, formdata: Any = None) -> LevelForm:
     form = LevelForm(formdata=formdata) if formdata is not None else LevelForm()
     levels = distributor_service.list_levels()
@@ -148,8 +153,11 @@ def _load(user_id: int) -> Distributor:
     return row
 
 
-def _render_detail(row: Distributor, status: int = 200, **forms: FlaskForm):  # type: ignore[no-untyped-def]
+def _render_detail(  # type: ignore[no-untyped-def]
+    row: Distributor, status: int = 200, full_phone: bool = False, **forms: FlaskForm
+):
     facts = queries.distributor_facts(row, DETAIL_ROWS)
+    phone = facts.user.phone if facts.user is not None else None
     referral, team = facts.referral, facts.team
     chain = [referral.parent_id, referral.grandparent_id] if referral else [None, None]
     names = queries.names_of({*(c for c in chain if c), *(m.user_id for m in team)})
@@ -157,6 +165,9 @@ def _render_detail(row: Distributor, status: int = 200, **forms: FlaskForm):  # 
         "panel/distributor_detail.html",
         row=row,
         user=facts.user,
+        phone=phone if full_phone else mask_phone(phone),
+        full_phone=full_phone,
+        phone_form=PhoneRevealForm(),
         account=facts.account,
         level=facts.level,
         referral=referral,
@@ -266,3 +277,16 @@ def distributor_referrer(user_id: int):  # type: ignore[no-untyped-def]
             raise
         return _render_detail(_load(user_id), 400, referrer_form=form)
     return _done(user_id, _("Referrer changed.") if new_parent else _("Referrer removed."))
+
+
+@panel_bp.post("/distributors/<int:user_id>/phone")
+@area("distributors")
+def distributor_phone(user_id: int):  # type: ignore[no-untyped-def]
+    """The page with the customer's whole phone number, for staff who must call them; each
+    reveal is audited (who, whose, when: the number itself stays out of the log)."""
+    row = _load(user_id)
+    if not PhoneRevealForm().validate():
+        abort(400)
+    with audited("account.phone_reveal", "user", user_id):
+        pass
+    return _render_detail(row, full_phone=True)

@@ -183,6 +183,8 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "material.delete": _l("delete material"),
     "material.picture_add": _l("add material picture"),
     "material.picture_delete": _l("delete material picture"),
+    "account.delete": _l("customer deleted their account"),
+    "account.phone_reveal": _l("show a customer's full phone number"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -199,6 +201,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "full_reduction": _l("full reduction"),
     "aftersale": _l("after-sale"),
     "material": _l("material"),
+    "user": _l("customer"),
 }
 
 # ---- Codes of the marketing pages -----------------------------------------------------

@@ -24,6 +24,10 @@ user the control endpoint `subscribe/refuse` marked as without consent);
 `/_emulator/wechat/subscribe/sent` lists what was sent, and `/_emulator/wechat/message-push`
 posts a signed, encrypted push to the app.
 
+Phone numbers (`phone`): `POST /wxa/business/getuserphonenumber {code}` (access token)
+answers the number a control call `POST /_emulator/wechat/phone-code {code, phone,
+country_code?}` registered for that code, once: an unknown or used code is 40029.
+
 Nothing here raises on bad input: malformed XML or a wrong signature is answered with
 `return_code FAIL`, as WeChat does.
 
@@ -41,6 +45,7 @@ from payments.emulator.wechat import (
     control,
     miniprogram,
     pay,
+    phone,
     refund,
     shipping,
     subscribe,
@@ -70,5 +75,5 @@ def register(app: Flask, settings: EmulatorSettings) -> None:
     `app.extensions["emulator_wechat"]` (a `WeChatState`)."""
     app.extensions["emulator_wechat"] = WeChatState(settings)
     app.extensions["emulator_wechat_subscribe"] = subscribe.SubscribeState(settings)
-    for module in (miniprogram, pay, refund, transfer, shipping, subscribe, control):
+    for module in (miniprogram, phone, pay, refund, transfer, shipping, subscribe, control):
         app.register_blueprint(module.bp)

@@ -110,6 +110,8 @@ class WeChatState:
             # shipping information (payments.emulator.wechat.shipping), by transaction_id
             self.shipping: dict[str, Any] = {}
             self.transaction_index: dict[str, str] = {}  # transaction_id -> out_trade_no
+            # getPhoneNumber codes (emulator.wechat.phone): code -> (country, number, appid)
+            self.phone_codes: dict[str, tuple[str, str, str]] = {}
 
     def count(self, name: str) -> None:
         """Count one request to an endpoint (see `/_emulator/wechat/stats`)."""
