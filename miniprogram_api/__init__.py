@@ -12,6 +12,7 @@ from wxdist.core.ids import is_id
 
 
 def register_api(app: Flask) -> None:
+    from miniprogram_api.address_views import bp as address_bp
     from miniprogram_api.aftersale_views import bp as aftersale_bp
     from miniprogram_api.auth_views import bp as auth_bp
     from miniprogram_api.catalog_views import bp as catalog_bp
@@ -27,6 +28,7 @@ def register_api(app: Flask) -> None:
         auth_bp,
         catalog_bp,
         order_bp,
+        address_bp,
         aftersale_bp,
         coupon_bp,
         distributor_bp,

@@ -9,6 +9,14 @@ working for the views and the OpenAPI builder.
 from __future__ import annotations
 
 from miniprogram_api.schemas.accounts import BindIn, BindOut, LoginIn, LoginOut, UserOut
+from miniprogram_api.schemas.addresses import (
+    BookAddressIn,
+    BookAddressList,
+    BookAddressOut,
+    RegionList,
+    RegionOut,
+    RegionQuery,
+)
 from miniprogram_api.schemas.aftersales import (
     AfterSaleIn,
     AfterSaleLogOut,
@@ -127,6 +135,9 @@ __all__ = [
     "BankWithdrawalIn",
     "BindIn",
     "BindOut",
+    "BookAddressIn",
+    "BookAddressList",
+    "BookAddressOut",
     "CancelIn",
     "CategoryList",
     "CategoryOut",
@@ -175,6 +186,9 @@ __all__ = [
     "QueryInt",
     "ReasonList",
     "ReasonOut",
+    "RegionList",
+    "RegionOut",
+    "RegionQuery",
     "Required",
     "ShipBackIn",
     "ShipmentItemOut",
