@@ -3,12 +3,14 @@ and the order's copy of its address."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.shop import ADDRESS, login, make_product
+from tests.shop import ADDRESS, login, make_product, storm
 
 BOOK = "/api/v1/me/addresses"
 HOME = {"name": "王五", "phone": "13800138000", "region_code": "110101", "detail": "东单 1 号"}
@@ -207,3 +209,21 @@ def test_inline_addresses_take_a_region_code_or_none(client: FlaskClient, app: F
         refused = client.post("/api/v1/orders", json=body, headers=headers)
         assert refused.status_code == 400
         assert "address" in refused.get_json()["error"]["fields"]
+
+
+def test_concurrent_additions_stop_at_twenty_with_one_default(
+    client: FlaskClient, app: Flask
+) -> None:
+    headers = login(client, "book-storm")
+    for index in range(15):
+        add(client, headers, detail=f"{index} 号")
+    url = f"{app.config['LIVE_URL']}{BOOK}"
+
+    def create(i: int) -> int:
+        with requests.Session() as http:
+            body = {**HOME, "detail": f"并发 {i}", "is_default": i % 2 == 0}
+            return http.post(url, json=body, headers=headers, timeout=60).status_code
+
+    assert Counter(storm(12, create)) == {201: 5, 409: 7}
+    listed = book(client, headers)
+    assert len(listed) == 20 and sum(a["is_default"] for a in listed) == 1

@@ -4,8 +4,9 @@
   (`is_default = (id = :id)` over the user's rows), so two defaults never show.
 - Deleting the default promotes the most recently added address left (none when the book
   is empty): the shopper's newest address is the likeliest next one.
-- Writes lock the user's row first (SELECT … FOR UPDATE), so concurrent creations cannot
-  pass the limit together nor leave two defaults.
+- Writes lock the user's row first (SELECT … FOR UPDATE), then read the book with locking
+  reads (the latest rows, not the transaction's REPEATABLE READ snapshot), so concurrent
+  creations cannot pass the limit together nor leave two defaults.
 
 `region_code` must be a leaf of `accounts.regions` (a district, or a city or region
 without one); an unknown one is a Conflict `unknown_region` naming the field.
@@ -61,9 +62,15 @@ def list_addresses(user_id: int) -> list[Address]:
     )
 
 
-def get_address(user_id: int, address_id: int, field: str = "address_id") -> Address:
-    """Raises NotFound naming `field` for another user's address (no hint it exists)."""
-    address = db.session.get(Address, address_id)
+def get_address(
+    user_id: int, address_id: int, field: str = "address_id", lock: bool = False
+) -> Address:
+    """Raises NotFound naming `field` for another user's address (no hint it exists).
+    With `lock`, the row is read afresh FOR UPDATE."""
+    query = select(Address).where(Address.id == address_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    address = db.session.scalar(query)
     if address is None or address.user_id != user_id:
         raise NotFound(_("no such address"), fields={field: _("not found")})
     return address
@@ -75,7 +82,10 @@ def create_address(user_id: int, spec: AddressSpec, make_default: bool = False) 
     region_of(spec.region_code)
     _lock_user(user_id)
     count = db.session.scalar(
-        select(func.count()).select_from(Address).where(Address.user_id == user_id)
+        select(func.count())
+        .select_from(Address)
+        .where(Address.user_id == user_id)
+        .with_for_update()
     )
     if (count or 0) >= MAX_ADDRESSES:
         db.session.rollback()
@@ -105,8 +115,9 @@ def update_address(
 ) -> Address:
     """Change an address (orders placed with it keep their copy). Raises NotFound,
     Conflict `unknown_region`."""
-    address = get_address(user_id, address_id)
     region_of(spec.region_code)
+    _lock_user(user_id)
+    address = get_address(user_id, address_id, lock=True)
     address.name, address.phone = spec.name, spec.phone
     address.region_code, address.detail = spec.region_code, spec.detail
     db.session.flush()
@@ -129,8 +140,8 @@ def _mark_default(user_id: int, address_id: int) -> None:
 def set_default(user_id: int, address_id: int) -> Address:
     """Make the address the default, unsetting the old one in the same statement. Raises
     NotFound."""
-    address = get_address(user_id, address_id)
     _lock_user(user_id)
+    address = get_address(user_id, address_id, lock=True)
     _mark_default(user_id, address.id)
     db.session.commit()
     db.session.refresh(address)
@@ -140,13 +151,19 @@ def set_default(user_id: int, address_id: int) -> Address:
 def delete_address(user_id: int, address_id: int) -> None:
     """Remove an address; when it was the default, the newest left becomes it. Raises
     NotFound."""
-    address = get_address(user_id, address_id)
     _lock_user(user_id)
+    address = get_address(user_id, address_id, lock=True)
     was_default = address.is_default
     db.session.delete(address)
     db.session.flush()
     if was_default:
-        newest = db.session.scalar(select(func.max(Address.id)).where(Address.user_id == user_id))
+        newest = db.session.scalar(
+            select(Address.id)
+            .where(Address.user_id == user_id)
+            .order_by(Address.id.desc())
+            .limit(1)
+            .with_for_update()
+        )
         if newest is not None:
             _mark_default(user_id, newest)
     db.session.commit()
