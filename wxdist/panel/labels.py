@@ -171,6 +171,8 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "timed_discount.end": _l("end limited-time discount"),
     "full_reduction.create": _l("create full reduction"),
     "full_reduction.end": _l("end full reduction"),
+    "shipping_template.create": _l("create shipping template"),
+    "shipping_template.update": _l("change shipping template"),
     "notices.switch": _l("switch notices on or off"),
     "aftersale.agree": _l("agree to after-sale"),
     "aftersale.refuse": _l("refuse after-sale"),
@@ -191,6 +193,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "coupon": _l("shopper's coupon"),
     "timed_discount": _l("limited-time discount"),
     "full_reduction": _l("full reduction"),
+    "shipping_template": _l("shipping template"),
     "aftersale": _l("after-sale"),
 }
 
