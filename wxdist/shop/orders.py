@@ -202,7 +202,8 @@ def create_order(
     what the schema cannot say is a conflict with the catalogue.)
 
     Core statements, not the unit of work: four round trips and a commit for one SKU
-    (two more with a coupon, one more with any offer: the coupon is read with the lines).
+    (two more with a coupon, one more with any offer: the coupon is read with the lines;
+    one more for the shipping templates of the lines, one more for an `address_id`).
     """
     merged, positions, found = _read_lines(claims, lines, coupon_id)
     conn = db.session.connection()

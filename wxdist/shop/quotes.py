@@ -58,9 +58,10 @@ class ShipTo:
     strict: bool = True
 
     def shipping(self, lines: list[Line]) -> shipping_fees.ShippingPlan | None:
-        template_ids = {line.shipping_template_id for line in lines}
-        template_ids.discard(None)
-        return shipping_fees.plan(template_ids, self.region, self.field, self.strict)  # type: ignore[arg-type]
+        template_ids = {
+            line.shipping_template_id for line in lines if line.shipping_template_id is not None
+        }
+        return shipping_fees.plan(template_ids, self.region, self.field, self.strict)
 
 
 def price_lines(
