@@ -13,6 +13,7 @@ from wxdist.core.ids import is_id
 
 def register_api(app: Flask) -> None:
     from miniprogram_api.account_views import bp as account_bp
+    from miniprogram_api.address_views import bp as address_bp
     from miniprogram_api.aftersale_views import bp as aftersale_bp
     from miniprogram_api.auth_views import bp as auth_bp
     from miniprogram_api.cart_views import bp as cart_bp
@@ -31,6 +32,7 @@ def register_api(app: Flask) -> None:
         catalog_bp,
         cart_bp,
         order_bp,
+        address_bp,
         aftersale_bp,
         coupon_bp,
         distributor_bp,

@@ -13,7 +13,8 @@ from miniprogram_api.request import (
     login_required,
     token_required,
 )
-from wxdist.shop import cart, orders
+from miniprogram_api.ship_to import order_address, preview_region
+from wxdist.shop import cart
 
 bp = Blueprint("api_cart", __name__)
 
@@ -80,7 +81,7 @@ def checkout_preview():  # type: ignore[no-untyped-def]
     (every held coupon checked, the best suggested). A selected line off sale or short is
     a 409 `cart_unavailable` naming each. Writes nothing."""
     data = body(schemas.CartPreviewIn)
-    return serialize.preview(cart.preview(current_claims(), data.coupon_id))
+    return serialize.preview(cart.preview(current_claims(), data.coupon_id, *preview_region(data)))
 
 
 @bp.post("/cart/checkout")
@@ -97,10 +98,9 @@ def checkout():  # type: ignore[no-untyped-def]
     cart with it. A selected line off sale or short is a 409 `cart_unavailable` naming each
     (`lines.<id>.sku_id` / `lines.<id>.quantity`); nothing is written on any refusal."""
     data = body(schemas.CartCheckoutIn)
-    address = data.address
     placed = cart.checkout(
         current_claims(),
-        orders.Address(address.name, address.phone, address.region, address.detail),
+        order_address(data),
         data.remark,
         coupon_id=data.coupon_id,
         expected_payable_fen=data.expected_payable_fen,

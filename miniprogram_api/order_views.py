@@ -15,6 +15,7 @@ from miniprogram_api.request import (
     query,
     token_required,
 )
+from miniprogram_api.ship_to import order_address, preview_region
 from wxdist.shop import orders, payment_flow, tracking
 
 bp = Blueprint("api_orders", __name__)
@@ -22,17 +23,22 @@ bp = Blueprint("api_orders", __name__)
 
 @bp.post("/orders")
 @api_doc(
-    body=schemas.OrderIn, response=schemas.OrderOut, status=201, errors=(400, 409), tag="orders"
+    body=schemas.OrderIn,
+    response=schemas.OrderOut,
+    status=201,
+    errors=(400, 404, 409),
+    tag="orders",
 )
 @token_required  # create_order checks the token against the user in its first query
 def create():  # type: ignore[no-untyped-def]
-    """Place an order; its stock is reserved until it is paid, cancelled or closed."""
+    """Place an order; its stock is reserved until it is paid, cancelled or closed. The
+    address is `address_id` (one of the shopper's, copied to the order) or `address`;
+    shipping is charged by the products' templates for its region."""
     data = body(schemas.OrderIn)
-    address = data.address
     placed = orders.create_order(
         current_claims(),
         [orders.LineRequest(line.sku_id, line.quantity) for line in data.items],
-        orders.Address(address.name, address.phone, address.region, address.detail),
+        order_address(data),
         data.remark,
         coupon_id=data.coupon_id,
         expected_payable_fen=data.expected_payable_fen,
@@ -41,17 +47,19 @@ def create():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/orders/preview")
-@api_doc(body=schemas.PreviewIn, response=schemas.PreviewOut, errors=(400, 409), tag="orders")
+@api_doc(body=schemas.PreviewIn, response=schemas.PreviewOut, errors=(400, 404, 409), tag="orders")
 @token_required
 def preview():  # type: ignore[no-untyped-def]
     """What the order would pay, priced as placing it prices it (limited-time discounts,
-    full reductions, then the coupon), with every coupon the shopper holds marked usable
-    or not and the best one suggested. Writes nothing."""
+    full reductions, the coupon, then shipping to `address_id` or `region_code`), with
+    every coupon the shopper holds marked usable or not and the best one suggested. Writes
+    nothing."""
     data = body(schemas.PreviewIn)
     found = orders.preview_order(
         current_claims(),
         [orders.LineRequest(line.sku_id, line.quantity) for line in data.items],
         data.coupon_id,
+        *preview_region(data),
     )
     return serialize.preview(found)
 

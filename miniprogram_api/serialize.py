@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from miniprogram_api import schemas
+from wxdist.accounts import regions
 from wxdist.marketing.promotions import PromoPrice
-from wxdist.models import Order, Product
+from wxdist.models import Address, Order, Product
 from wxdist.shop import cart as shop_cart
 from wxdist.shop import quotes
 from wxdist.shop.pricing import COUPON, DISCOUNT, REDUCTION
@@ -67,9 +68,28 @@ def order(order: Order) -> dict[str, Any]:
                 "name": order.receiver_name,
                 "phone": order.receiver_phone,
                 "region": order.receiver_region,
+                "region_code": order.receiver_region_code,
                 "detail": order.receiver_detail,
             },
         }
+    )
+    return out.model_dump(mode="json")
+
+
+def book_address(address: Address) -> dict[str, Any]:
+    """An address of the shopper's book as BookAddressOut (names read from its code)."""
+    region = regions.region(address.region_code)
+    out = schemas.BookAddressOut(
+        id=address.id,
+        name=address.name,
+        phone=address.phone,
+        region_code=address.region_code,
+        region=region.text if region else "",
+        province_code=address.region_code[:2] + "0000",
+        city_code=region.city.code if region and region.city else None,
+        district_code=region.district.code if region and region.district else None,
+        detail=address.detail,
+        is_default=address.is_default,
     )
     return out.model_dump(mode="json")
 
@@ -83,6 +103,7 @@ def placed_order(row: Mapping[str, Any]) -> dict[str, Any]:
                 "name": row["receiver_name"],
                 "phone": row["receiver_phone"],
                 "region": row["receiver_region"],
+                "region_code": row["receiver_region_code"],
                 "detail": row["receiver_detail"],
             },
         }

@@ -43,6 +43,7 @@ from tests.test_withdrawals import clean, fund, wait_for, withdraw
 from wxdist.core.extensions import db
 from wxdist.distribution import settlement
 from wxdist.models import (
+    Address,
     AuditEntry,
     CartLine,
     Commission,
@@ -178,6 +179,7 @@ ADDRESS = {
 NICKNAME, AVATAR = "老王的昵称", "https://img.example/wang-avatar.png"
 PHONE, APPLIED_PHONE, ALIPAY = "13812345678", "13711112222", "wangdachui@example.com"
 COMPLAINT = "快递员态度差要投诉"
+HOME = "南山区科技园科苑路 15 号 3 栋"  # a street in the address book, not on any order
 
 
 def _a_distributor_with_a_team_and_history(
@@ -218,6 +220,8 @@ def _a_distributor_with_a_team_and_history(
     )
     assert pushed.json()["body"] == "success"
     receive(client, app, top["headers"], own["id"])
+    home = {"name": "王大锤", "phone": ADDRESS["phone"], "region_code": "440305", "detail": HOME}
+    assert client.post("/api/v1/me/addresses", json=home, headers=top["headers"]).status_code == 201
     in_cart = {"sku_id": product["sku_id"], "quantity": 2}
     assert client.post("/api/v1/cart/lines", json=in_cart, headers=top["headers"]).status_code < 300
     item_id = get_order(client, top["headers"], own["id"])["items"][0]["id"]
@@ -294,10 +298,12 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
     ]
     assert export["referrals"]["direct_team"] == 1 and export["referrals"]["referrer_id"] is None
     assert [line["quantity"] for line in export["cart"]] == [2]
+    assert [a["detail"] for a in export["addresses"]] == [HOME]
     with app.app_context():
         user = db.session.get(User, top["user_id"])
         secrets = [user.openid, user.unionid, NICKNAME, AVATAR, PHONE, APPLIED_PHONE, "王大锤"]
         secrets += [ALIPAY, "wa***@example.com", ADDRESS["phone"], ADDRESS["detail"], COMPLAINT]
+        secrets += [HOME]
         books = {
             "ledger": db.session.scalar(select(func.count()).select_from(LedgerEntry)),
             "commissions": db.session.scalar(select(func.count()).select_from(Commission)),
@@ -323,6 +329,8 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         assert user.openid.startswith("deleted:") and user.deleted_at is not None
         cart = select(CartLine).where(CartLine.user_id == top["user_id"])
         assert db.session.scalars(cart).all() == []
+        book = select(Address).where(Address.user_id == top["user_id"])
+        assert db.session.scalars(book).all() == []
         assert (user.unionid, user.nickname, user.avatar_url, user.phone) == (None, "", "", None)
         assert db.session.get(Distributor, top["user_id"]).status == "disabled"
         mid = db.session.get(Referral, world["mid"]["user_id"])
@@ -365,6 +373,7 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         "product_id": world["product_id"],
         "template_id": make_template(app),
         "material_id": _material(app, world["product_id"]),
+        "shipping_template_id": _shipping_template(app),
     }
     urls = [url for _endpoint, url, _area in panel_pages(app, ids)]
     urls += [f"/panel/distributors/{world['mid']['user_id']}", f"/panel/orders/{world['bought']}"]
@@ -425,3 +434,13 @@ def _material(app: Flask, product_id: int) -> int:
         return materials.create_material(
             materials.MaterialInput("文案", "好物推荐", product_id, "双十二", published=True)
         ).id
+
+
+def _shipping_template(app: Flask) -> int:
+    """A shipping template (the panel walk shows its page)."""
+    from wxdist.shop import shipping_templates as st
+
+    with app.app_context():
+        saved = st.save_template(st.TemplateSpec("快递", False, st.RateSpec(1, 800, 1, 300), []))
+        db.session.commit()
+        return saved.id

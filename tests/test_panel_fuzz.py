@@ -25,6 +25,7 @@ from wxdist.core.extensions import db
 from wxdist.marketing import promotions
 from wxdist.models import Order, ProductImage
 from wxdist.models.types import utcnow
+from wxdist.shop import shipping_templates
 
 FUZZ = settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 SKIP = {"panel.login", "panel.logout", "panel.static"}
@@ -112,6 +113,11 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
                 "满减", now, now + timedelta(days=1), [{"threshold": 5000, "off_fen": 500}]
             )
         ).id
+        shipping = shipping_templates.save_template(
+            shipping_templates.TemplateSpec(
+                "快递", False, shipping_templates.RateSpec(1, 800, 1, 200), undelivered=["540000"]
+            )
+        ).id
         db.session.commit()
         from wxdist.sharing import materials
 
@@ -121,6 +127,7 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
     return {
         "material_id": [material],
         "index": [0],
+        "shipping_template_id": [shipping],
         "staff_id": [colleague],
         "user_id": [d["user_id"]],
         "withdrawal_id": [wechat, bank.get_json().get("id", wechat)],

@@ -22,7 +22,7 @@ from wxdist.models.staff import StaffRole
 from wxdist.models.types import utcnow
 from wxdist.panel.access import AREAS
 from wxdist.reporting import daily_stats
-from wxdist.shop import refunds
+from wxdist.shop import refunds, shipping_templates
 
 # Endpoints that are not pages of an area: signing in and out, the stylesheet.
 OPEN_ENDPOINTS = {"panel.login", "panel.logout", "panel.static"}
@@ -33,8 +33,8 @@ def seed_objects(
 ) -> dict[str, int]:
     """One of everything a detail page can show: a distributor with a paid, settled
     referral sale, a withdrawal, an order, a product, and a coupon template with a
-    limited-time discount and a full reduction on the product (the marketing pages), and
-    a published promotion material of the product."""
+    limited-time discount and a full reduction on the product (the marketing pages), a
+    published promotion material of the product, and a shipping template."""
     distributor = fund(client, app, emulator, run_jobs, "walk", 3000)
     withdrawal = withdraw(client, distributor, 1000).get_json()
     product = make_product(app, title="新疆长绒棉 T 恤")
@@ -60,7 +60,18 @@ def seed_objects(
                 scope={"product_ids": [product["product_id"]]},
             )
         )
+        shipping = shipping_templates.save_template(
+            shipping_templates.TemplateSpec(
+                "包邮除偏远",
+                False,
+                shipping_templates.RateSpec(1, 800, 1, 300),
+                [shipping_templates.RuleSpec(1, 1500, 1, 500, codes=["440000", "110101"])],
+                undelivered=["540000"],
+                free_above_fen=9900,
+            )
+        )
         db.session.commit()
+        shipping_template_id = shipping.id
     sold = bought(client, app, emulator, "walk-aftersale", stage="shipped")
     sale_id = apply(
         client, sold, kind="return_refund", amount_fen=2500, description="尺码不合适"
@@ -85,6 +96,7 @@ def seed_objects(
         "order_id": order_id,
         "product_id": product["product_id"],
         "template_id": template_id,
+        "shipping_template_id": shipping_template_id,
     }
 
 

@@ -20,6 +20,14 @@ from miniprogram_api.schemas.accounts import (
     PhoneIn,
     UserOut,
 )
+from miniprogram_api.schemas.addresses import (
+    BookAddressIn,
+    BookAddressList,
+    BookAddressOut,
+    RegionList,
+    RegionOut,
+    RegionQuery,
+)
 from miniprogram_api.schemas.aftersales import (
     AfterSaleIn,
     AfterSaleLogOut,
@@ -148,6 +156,9 @@ __all__ = [
     "BankWithdrawalIn",
     "BindIn",
     "BindOut",
+    "BookAddressIn",
+    "BookAddressList",
+    "BookAddressOut",
     "CancelIn",
     "CartCheckoutIn",
     "CartLineIn",
@@ -209,6 +220,9 @@ __all__ = [
     "QueryInt",
     "ReasonList",
     "ReasonOut",
+    "RegionList",
+    "RegionOut",
+    "RegionQuery",
     "Required",
     "ShipBackIn",
     "ShipmentItemOut",

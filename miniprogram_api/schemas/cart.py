@@ -17,7 +17,8 @@ from miniprogram_api.schemas.base import (
     bounded_json_int,
     shanghai_iso,
 )
-from miniprogram_api.schemas.orders import AddressIn
+from miniprogram_api.schemas.marketing import RegionChoiceIn
+from miniprogram_api.schemas.orders import ShipToIn
 from wxdist.shop.cart import MAX_LINES, MAX_QUANTITY
 
 Quantity = bounded_json_int(1, MAX_QUANTITY)
@@ -42,12 +43,11 @@ class CartSelectIn(Strict):
     selected: bool = Field(description="select (true) or unselect (false) every line")
 
 
-class CartPreviewIn(Strict):
+class CartPreviewIn(RegionChoiceIn):
     coupon_id: Id | None = Field(None, description="price with this coupon of the shopper's")
 
 
-class CartCheckoutIn(Strict):
-    address: AddressIn
+class CartCheckoutIn(ShipToIn):
     remark: Annotated[Text, StringConstraints(max_length=255)] = ""
     coupon_id: Id | None = Field(None, description="use this coupon of the shopper's")
     expected_payable_fen: PositiveFen | None = Field(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_serializer
+from pydantic import ConfigDict, Field, StringConstraints, field_serializer
 
+from miniprogram_api.schemas.addresses import RegionCode
 from miniprogram_api.schemas.base import Id, Out, QueryId, Strict, shanghai_iso
 from miniprogram_api.schemas.orders import OrderLineIn
 
@@ -77,7 +78,22 @@ class CouponList(Out):
     items: list[CouponOut]
 
 
-class PreviewIn(Strict):
+class RegionChoiceIn(Strict):
+    """Where a preview ships: `address_id` or `region_code`, not both."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"not": {"required": ["address_id", "region_code"]}}
+    )
+
+    address_id: Id = Field(
+        None,  # type: ignore[assignment]
+        description="ship to this address of the shopper's (or give `region_code`; neither: "
+        "each template's default fee)",
+    )
+    region_code: RegionCode = Field(None, description="ship to this district")  # type: ignore[assignment]
+
+
+class PreviewIn(RegionChoiceIn):
     items: list[OrderLineIn] = Field(min_length=1, max_length=50)
     coupon_id: Id | None = Field(None, description="price with this coupon of the shopper's")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_serializer
+from pydantic import ConfigDict, Field, StringConstraints, field_serializer
 
+from miniprogram_api.schemas.addresses import Phone, RegionCode
 from miniprogram_api.schemas.base import (
     Id,
     JsonInt,
@@ -46,19 +47,43 @@ class OrderLineIn(Strict):
 
 class AddressIn(Strict):
     name: Name(64)
-    phone: Annotated[Text, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{5,18}[0-9]$")]
-    region: Required(128)
+    phone: Phone
+    region: Required(128) = Field(
+        description="the region as text; with `region_code` the code's names replace it"
+    )
     detail: Required(255)
+    region_code: RegionCode = Field(
+        None,  # type: ignore[assignment]
+        description="the district's GB/T 2260 code: shipping rules match it. Without it the "
+        "order pays each template's default fee, and a product that does not deliver "
+        "everywhere refuses it (409 `region_required`)",
+    )
 
 
-class OrderIn(Strict):
+class ShipToIn(Strict):
+    """Where an order ships: exactly one of `address` and `address_id`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["address"]}, {"required": ["address_id"]}]}
+    )
+
+    address: AddressIn = Field(
+        None,  # type: ignore[assignment]
+        description="an address given here; or `address_id` (exactly one of the two)",
+    )
+    address_id: Id = Field(
+        None,  # type: ignore[assignment]
+        description="one of the shopper's addresses (/me/addresses): the order keeps a copy",
+    )
+
+
+class OrderIn(ShipToIn):
     items: list[OrderLineIn] = Field(
         min_length=1,
         max_length=50,
         description=f"lines of one sku_id count together: more than {MAX_QUANTITY} of one SKU "
         "in all is a 409 `too_many`; a SKU not on sale is a 409 `not_for_sale`",
     )
-    address: AddressIn
     remark: Annotated[Text, StringConstraints(max_length=255)] = ""
     coupon_id: Id | None = Field(None, description="use this coupon of the shopper's")
     expected_payable_fen: PositiveFen | None = Field(
@@ -91,6 +116,7 @@ class AddressOut(Out):
     name: str
     phone: str
     region: str
+    region_code: str | None
     detail: str
 
 

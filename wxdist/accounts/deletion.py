@@ -5,10 +5,11 @@
 2. `delete_account` checks the token and the blockers again and, in one transaction,
    anonymises the person: the openid becomes a unique tombstone (so the unique index holds
    and a later WeChat login with that openid makes a fresh user), unionid, nickname,
-   avatar and phone are emptied, the token version is bumped (every token stops working),
-   and `events.account_deleted` lets each domain anonymise its own data: money forgets the
-   payout accounts, distribution the distributor's profile and detaches their team, shop
-   masks the orders' receiver, notifications drops the consents. Orders, commissions and
+   avatar and phone are emptied, the address book deleted, the token version is bumped
+   (every token stops working), and `events.account_deleted` lets each domain anonymise
+   its own data: money forgets the payout accounts, distribution the distributor's profile
+   and detaches their team, shop masks the orders' receiver and empties the cart,
+   notifications drops the consents. Orders, commissions and
    ledger rows stay: the books and the law need them. The audit log records the deletion
    (ids only, no personal data).
 
@@ -28,7 +29,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
-from wxdist.accounts import audit
+from wxdist.accounts import addresses, audit
 from wxdist.core import events
 from wxdist.core.errors import ApiError, Conflict
 from wxdist.core.events import DeletionBlocker
@@ -146,6 +147,7 @@ def delete_account(user_id: int, confirm: str) -> None:
     _check_confirm(user, confirm)
     _refuse_if_blocked(user.id)
     events.send_required(events.account_deleted, None, user_id=user.id)
+    addresses.forget_all(user.id)
     user.openid = tombstone(user.id)
     user.unionid = None
     user.nickname = ""

@@ -2,15 +2,17 @@
 
 The profile is this package's; every other section comes from the domain that keeps it,
 through `events.export_sections` (orders with items, commissions, withdrawals with the
-account numbers masked, referrals, coupons, subscribe-message consents; a domain added
-later, such as the address book, connects one more receiver). The phone number is given
-whole here: it is the person's own copy, asked for with their own token.
+account numbers masked, referrals, coupons, subscribe-message consents, the cart; a
+domain added later connects one more receiver). The address book is this package's too.
+The phone number and the addresses are given whole here: it is the person's own copy,
+asked for with their own token.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from wxdist.accounts import addresses
 from wxdist.core import events
 from wxdist.core.clock import to_local
 from wxdist.models import User
@@ -39,7 +41,10 @@ def profile(user: User) -> dict[str, Any]:
 
 def export(user: User) -> dict[str, Any]:
     """Every section of `user`'s data: {"profile": ..., "orders": ..., ...}."""
-    sections: dict[str, Any] = {"profile": profile(user)}
+    sections: dict[str, Any] = {
+        "profile": profile(user),
+        "addresses": addresses.export_rows(user.id),
+    }
     for _receiver, answer in events.export_sections.send(None, user_id=user.id):
         sections.update(answer or {})
     return sections

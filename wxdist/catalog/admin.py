@@ -29,12 +29,13 @@ from wxdist.core.events import product_shelved
 from wxdist.core.extensions import db
 from wxdist.core.media import MEDIA_URL_PREFIX, check_key
 from wxdist.core.money import BP_WHOLE
-from wxdist.models import Category, Product, ProductImage, Sku
+from wxdist.models import Category, Product, ProductImage, ShippingTemplate, Sku
 
 MAX_IMAGES = 20
 MAX_STOCK = 10_000_000
 MAX_PRICE_FEN = 10**10  # ¥100,000,000
 MAX_SORT = 1_000_000
+MAX_WEIGHT_G = 1_000_000  # 1 tonne: a SKU's shipping weight in grams
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ProductInput:
     commission_l1_bp: int | None = None
     commission_l2_bp: int | None = None
     new_category: str = ""  # a category to create (or reuse by name) instead of category_id
+    shipping_template_id: int | None = None  # None: ships free
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class SkuInput:
     price_fen: int
     stock: int = 0
     is_active: bool = True
+    weight_g: int = 0  # for shipping templates by weight
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ def _product_errors(data: ProductInput) -> dict[str, str]:
             errors["new_category"] = _("at most %(count)s characters", count=64)
     elif data.category_id is not None and db.session.get(Category, data.category_id) is None:
         errors["category_id"] = _("no such category")
+    errors.update(_template_errors(data.shipping_template_id))
     if len(data.image_urls) > MAX_IMAGES:
         errors["image_urls"] = _("at most %(count)s images", count=MAX_IMAGES)
     for url in data.image_urls:
@@ -111,6 +115,12 @@ def _product_errors(data: ProductInput) -> dict[str, str]:
     ):
         errors["commission_l2_bp"] = _("level 1 and level 2 together exceed 100 %")
     return errors
+
+
+def _template_errors(template_id: int | None) -> dict[str, str]:
+    if template_id is not None and db.session.get(ShippingTemplate, template_id) is None:
+        return {"shipping_template_id": _("no such shipping template")}
+    return {}
 
 
 def _image_url_ok(url: str) -> bool:
@@ -136,6 +146,8 @@ def _sku_errors(sku: SkuInput, prefix: str = "") -> dict[str, str]:
         errors[f"{prefix}price_fen"] = _("more than 0 and at most ¥100,000,000")
     if not 0 <= sku.stock <= MAX_STOCK:
         errors[f"{prefix}stock"] = _("from %(low)s to %(high)s", low=0, high=MAX_STOCK)
+    if not 0 <= sku.weight_g <= MAX_WEIGHT_G:
+        errors[f"{prefix}weight_g"] = _("from %(low)s to %(high)s", low=0, high=MAX_WEIGHT_G)
     return errors
 
 
@@ -169,6 +181,7 @@ def product_state(product: Product) -> dict[str, Any]:
         "image_urls": [image.url for image in product.images],
         "commission_l1_bp": product.commission_l1_bp,
         "commission_l2_bp": product.commission_l2_bp,
+        "shipping_template_id": product.shipping_template_id,
     }
 
 
@@ -206,9 +219,16 @@ def create_product(data: ProductInput, skus: list[SkuInput]) -> Product:
         on_shelf=False,
         commission_l1_bp=data.commission_l1_bp,
         commission_l2_bp=data.commission_l2_bp,
+        shipping_template_id=data.shipping_template_id,
         images=_images(data.image_urls),
         skus=[
-            Sku(name=s.name.strip(), price_fen=s.price_fen, stock=s.stock, is_active=s.is_active)
+            Sku(
+                name=s.name.strip(),
+                price_fen=s.price_fen,
+                stock=s.stock,
+                is_active=s.is_active,
+                weight_g=s.weight_g,
+            )
             for s in skus
         ],
     )
@@ -232,6 +252,7 @@ def update_product(product_id: int, data: ProductInput) -> dict[str, tuple[Any, 
     product.sort = data.sort
     product.commission_l1_bp = data.commission_l1_bp
     product.commission_l2_bp = data.commission_l2_bp
+    product.shipping_template_id = data.shipping_template_id
     if [image.url for image in product.images] != list(data.image_urls):
         product.images = _images(data.image_urls)
     after = product_state(product)
@@ -264,6 +285,7 @@ def add_sku(product_id: int, sku: SkuInput) -> Sku:
         price_fen=sku.price_fen,
         stock=sku.stock,
         is_active=sku.is_active,
+        weight_g=sku.weight_g,
     )
     db.session.add(row)
     db.session.commit()
@@ -279,20 +301,35 @@ def _get_sku(product_id: int, sku_id: int) -> Sku:
 
 
 def update_sku(
-    product_id: int, sku_id: int, *, name: str, price_fen: int, is_active: bool
+    product_id: int,
+    sku_id: int,
+    *,
+    name: str,
+    price_fen: int,
+    is_active: bool,
+    weight_g: int | None = None,
 ) -> SkuChange:
-    """Change a SKU's name, price and whether it is sold (never its stock: see
-    `adjust_stock`); commits. Raises NotFound, or ApiError naming `name` / `price_fen`."""
+    """Change a SKU's name, price, whether it is sold and its weight (None: unchanged;
+    never its stock: see `adjust_stock`); commits. Raises NotFound, or ApiError naming
+    `name` / `price_fen` / `weight_g`."""
     sku = _get_sku(product_id, sku_id)
-    _refuse(_sku_errors(SkuInput(name=name, price_fen=price_fen)))
+    weight = sku.weight_g if weight_g is None else weight_g
+    _refuse(_sku_errors(SkuInput(name=name, price_fen=price_fen, weight_g=weight)))
     facts = product_facts(product_id)
-    before = {"name": sku.name, "price_fen": sku.price_fen, "is_active": sku.is_active}
+    before = {
+        "name": sku.name,
+        "price_fen": sku.price_fen,
+        "is_active": sku.is_active,
+        "weight_g": sku.weight_g,
+    }
     after = {"name": name.strip(), "price_fen": price_fen, "is_active": is_active}
+    after["weight_g"] = weight
     changed = {k for k in before if before[k] != after[k]}
     if not changed:
         db.session.rollback()
         return SkuChange()
     sku.name, sku.price_fen, sku.is_active = after["name"], price_fen, is_active
+    sku.weight_g = weight
     db.session.commit()
     refresh_posters(product_id, facts)
     return SkuChange({k: before[k] for k in changed}, {k: after[k] for k in changed})

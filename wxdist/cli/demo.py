@@ -62,6 +62,7 @@ def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str
                     "name": "张三",
                     "phone": "13800138000",
                     "region": "浙江省 杭州市 西湖区",
+                    "region_code": "330106",
                     "detail": "文三路 1 号",
                 },
             },
@@ -71,6 +72,7 @@ def run_demo(base_url: str, emulator_url: str, channel: str, echo: Callable[[str
     )
     echo(
         f"3. order      {order['order_no']} {order['status']}, payable {yuan(order['payable_fen'])}"
+        f" (shipping {yuan(order['shipping_fen'])})"
     )
 
     pay = check(

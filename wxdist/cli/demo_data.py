@@ -1,6 +1,8 @@
 """A small demo catalogue for `make run`, with real pictures: each product's picture is
 drawn at seed time (a coloured square with a shape and the product's name, about 20 KB)
-and kept in the media storage like an uploaded one, so the shop and posters show it."""
+and kept in the media storage like an uploaded one, so the shop and posters show it.
+Every product ships on one template (运费模板): ¥8 the first item, ¥2 each further one,
+¥20 / ¥5 to remote regions, free from ¥99."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy import func, select
 
 from wxdist.catalog.pictures import clean_picture, store_picture
 from wxdist.core.extensions import db
-from wxdist.models import Category, Product, ProductImage, Sku
+from wxdist.models import Category, Product, ProductImage, ShippingTemplate, Sku
 from wxdist.sharing.posters.text import draw_text
 
 PICTURE_SIZE = 640
@@ -98,6 +100,35 @@ def redraw_legacy_pictures() -> int:
     return len(rows)
 
 
+# 西藏, 新疆, 青海, 内蒙古: dearer, still delivered
+REMOTE_REGIONS = ["540000", "650000", "630000", "150000"]
+
+
+def demo_shipping_template() -> ShippingTemplate:
+    template = ShippingTemplate(
+        name="普通快递",
+        by_weight=False,
+        first_unit=1,
+        first_fen=800,
+        extra_unit=1,
+        extra_fen=200,
+        rules=[
+            {
+                "codes": REMOTE_REGIONS,
+                "first_unit": 1,
+                "first_fen": 2000,
+                "extra_unit": 1,
+                "extra_fen": 500,
+            }
+        ],
+        undelivered=[],
+        free_above_fen=9900,
+    )
+    db.session.add(template)
+    db.session.flush()
+    return template
+
+
 def seed_demo_catalogue() -> int:
     """Create the demo categories and products, with drawn pictures, unless products
     already exist (then only pictures of an older seed are redrawn). Returns how many
@@ -106,6 +137,7 @@ def seed_demo_catalogue() -> int:
         redraw_legacy_pictures()
         return 0
     created = 0
+    shipping = demo_shipping_template()
     for sort, (category_name, products) in enumerate(DEMO):
         category = Category(name=category_name, sort=sort)
         db.session.add(category)
@@ -118,6 +150,7 @@ def seed_demo_catalogue() -> int:
                 description=f"{title}。{subtitle}。",
                 on_shelf=True,
                 sort=100 - index,
+                shipping_template_id=shipping.id,
                 images=[ProductImage(url=demo_picture_url(title, created), sort=0)],
                 skus=[Sku(name=name, price_fen=price, stock=stock) for name, price, stock in skus],
             )

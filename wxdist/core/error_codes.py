@@ -57,6 +57,13 @@ SERVICE_CODES: dict[str, str] = {
     "aftersale_open": "the order line already has an after-sale open; wait for it or cancel it",
     "aftersale_window_closed": "the order completed longer ago than after-sales are taken",
     "not_shipped": "a return and refund is possible only once the order has shipped",
+    # addresses and shipping fees
+    "unknown_region": "the region code is no district of GB/T 2260 (revision 201904); "
+    "`fields` names it",
+    "too_many_addresses": "the address book is full (20 addresses): delete one first",
+    "not_delivered": "an item of the order is not delivered to the address's region",
+    "region_required": "an item does not deliver everywhere: give the address's region_code "
+    "(or an address_id)",
     # prices, coupons and promotions
     "price_changed": "the order no longer pays `expected_payable_fen`; `data.payable_fen` "
     "is the new price: show it and place the order again",

@@ -67,7 +67,12 @@ def full_reduction_of(record: Any) -> FullReduction:
         id=record.id,
         window=Window(record.starts_at, record.ends_at),
         tiers=tuple(
-            Tier(tier["threshold"], tier.get("off_fen"), tier.get("pay_rate_bp"))
+            Tier(
+                tier["threshold"],
+                tier.get("off_fen"),
+                tier.get("pay_rate_bp"),
+                bool(tier.get("free_shipping", False)),
+            )
             for tier in record.tiers
         ),
         by_count=record.by_count,

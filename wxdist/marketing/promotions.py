@@ -92,8 +92,9 @@ def create_timed_discount(
 
 @dataclass
 class ReductionSpec:
-    """满减 / 满折: tiers of {"threshold", "off_fen" | "pay_rate_bp"}, by amount (fen) or by
-    item count."""
+    """满减 / 满折: tiers of {"threshold", "off_fen" | "pay_rate_bp", "free_shipping"}, by
+    amount (fen) or by item count; a tier with `free_shipping` (包邮) also ships the order
+    free, and may take nothing off."""
 
     name: str
     starts_at: datetime
@@ -112,9 +113,13 @@ def _tier_problems(tiers: list[dict[str, Any]], by_count: bool) -> str | None:
         return _("Each tier needs its own threshold.")
     for tier in tiers:
         threshold, off, rate = tier.get("threshold"), tier.get("off_fen"), tier.get("pay_rate_bp")
+        free_shipping = tier.get("free_shipping", False)
         if not isinstance(threshold, int) or threshold < 1:
             return _("Each threshold must be at least 1.")
-        if (off is None) == (rate is None):
+        if not isinstance(free_shipping, bool):
+            return _("Free shipping is on or off.")
+        both = off is not None and rate is not None
+        if both or (off is None and rate is None and not free_shipping):
             return _("Each tier takes either an amount or a rate off, not both.")
         if off is not None and (not isinstance(off, int) or off < 1):
             return _("An amount off must be at least ¥0.01.")

@@ -4,6 +4,7 @@ registry).
 May import: `core` (the `db` extension). Nothing above it.
 """
 
+from wxdist.models.address import Address
 from wxdist.models.aftersale import AfterSale, AfterSaleKind, AfterSaleLog, AfterSaleStatus
 from wxdist.models.cart import CartLine
 from wxdist.models.catalog import Category, Product, ProductImage, Sku
@@ -60,12 +61,14 @@ from wxdist.models.order import (
 )
 from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
 from wxdist.models.share import PosterTemplateRecord, ShareCode
+from wxdist.models.shipping import ShippingTemplate
 from wxdist.models.staff import AuditEntry, StaffRole, StaffUser
 from wxdist.models.stats import DailyStat
 from wxdist.models.user import User
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 
 __all__ = [
+    "Address",
     "AfterSale",
     "AfterSaleKind",
     "AfterSaleLog",
@@ -115,6 +118,7 @@ __all__ = [
     "ShipmentItem",
     "ShipmentKind",
     "ShippingSync",
+    "ShippingTemplate",
     "Sku",
     "StaffRole",
     "StaffUser",

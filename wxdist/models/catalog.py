@@ -34,6 +34,8 @@ class Product(db.Model):
     # The product's own commission rates per depth (basis points); None: use the level's.
     commission_l1_bp: Mapped[int | None] = mapped_column(Integer)
     commission_l2_bp: Mapped[int | None] = mapped_column(Integer)
+    # The product's shipping fee template; None ships free.
+    shipping_template_id: Mapped[int | None] = mapped_column(ForeignKey("shipping_templates.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -68,5 +70,6 @@ class Sku(db.Model):
     stock: Mapped[int] = mapped_column(Integer, default=0)
     sold: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    weight_g: Mapped[int] = mapped_column(Integer, default=0)  # for templates by weight
 
     product: Mapped[Product] = relationship(back_populates="skus")

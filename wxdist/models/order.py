@@ -69,6 +69,8 @@ class Order(db.Model):
     receiver_name: Mapped[str] = mapped_column(String(64))
     receiver_phone: Mapped[str] = mapped_column(String(20))
     receiver_region: Mapped[str] = mapped_column(String(128))
+    # The GB/T 2260 code of the address, when it had one (older and inline addresses may not).
+    receiver_region_code: Mapped[str | None] = mapped_column(String(6))
     receiver_detail: Mapped[str] = mapped_column(String(255))
     remark: Mapped[str] = mapped_column(String(255), default="")
     carrier: Mapped[str | None] = mapped_column(String(64))

@@ -21,6 +21,7 @@ PAGE_MODULES = (
     "wxdist.panel.staff_views",
     "wxdist.panel.product_views",
     "wxdist.panel.picture_views",
+    "wxdist.panel.shipping_template_views",
     "wxdist.panel.settings_views",
     "wxdist.panel.distributor_views",
     "wxdist.panel.order_views",

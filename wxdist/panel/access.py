@@ -40,6 +40,7 @@ NAV = (
     ("orders", "panel.orders", _l("Orders")),
     ("orders", "panel.aftersales", _l("After-sales")),
     ("products", "panel.products", _l("Products")),
+    ("products", "panel.shipping_templates", _l("Shipping templates")),
     ("marketing", "panel.marketing", _l("Marketing")),
     ("marketing", "panel.materials_page", _l("Materials")),
     ("commissions", "panel.commissions", _l("Commission")),

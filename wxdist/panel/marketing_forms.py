@@ -202,6 +202,7 @@ class TierRow(SubForm):
     threshold = StringField(_l("Threshold"), validators=[Length(max=20)])
     off_fen = YuanField(_l("Amount off (¥)"), optional=True)
     pay_rate_bp = ZheField(_l("Or a discount (tenths paid)"), optional=True)
+    free_shipping = BooleanField(_l("Free shipping"))
 
 
 class ReductionForm(ScopeForm):
@@ -229,7 +230,8 @@ class ReductionForm(ScopeForm):
         for entry in self.tiers:
             row: TierRow = entry.form
             text = (row.threshold.data or "").strip()
-            if not text and row.off_fen.data is None and row.pay_rate_bp.data is None:
+            empty = row.off_fen.data is None and row.pay_rate_bp.data is None
+            if not text and empty and not row.free_shipping.data:
                 continue
             threshold = _threshold(text, counting)
             if threshold is None:
@@ -242,6 +244,8 @@ class ReductionForm(ScopeForm):
                 tier["off_fen"] = row.off_fen.data
             if row.pay_rate_bp.data is not None:
                 tier["pay_rate_bp"] = row.pay_rate_bp.data
+            if row.free_shipping.data:
+                tier["free_shipping"] = True
             tiers.append(tier)
         return tiers if ok else None
 

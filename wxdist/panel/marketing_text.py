@@ -36,8 +36,10 @@ def threshold(threshold_fen: int) -> str:
 
 
 def tier(tier: dict[str, int], by_count: bool) -> str:
-    """One tier of a full reduction: '满 ¥100.00 减 ¥10.00', '满 3 件打 9 折'."""
+    """One tier of a full reduction: '满 ¥100.00 减 ¥10.00', '满 3 件打 9 折', '… 包邮'."""
     off = value(tier.get("off_fen"), tier.get("pay_rate_bp"))
+    if tier.get("free_shipping"):
+        off = _("%(off)s, free shipping", off=off) if off else _("free shipping")
     if by_count:
         return _("%(count)s items or more: %(off)s", count=tier["threshold"], off=off)
     return _("%(amount)s or more: %(off)s", amount=fen(tier["threshold"]), off=off)

@@ -26,7 +26,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from wxdist.catalog import admin as catalog_admin
-from wxdist.catalog.admin import MAX_SORT, MAX_STOCK, ProductInput, SkuInput
+from wxdist.catalog.admin import MAX_SORT, MAX_STOCK, MAX_WEIGHT_G, ProductInput, SkuInput
 from wxdist.catalog.products import bad_shelf_request, set_on_shelf
 from wxdist.core.errors import ApiError
 from wxdist.models import Product, Sku
@@ -34,6 +34,7 @@ from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.decimal_fields import REQUIRED, PercentField, YuanField
 from wxdist.panel.queries import products as queries
+from wxdist.panel.queries import shipping as shipping_queries
 from wxdist.panel.ui import SubForm, audited, choice_arg, int_arg, page_arg
 
 NEW_SKU_ROWS = 3
@@ -81,6 +82,15 @@ class ProductForm(FlaskForm):
         optional=True,
         description=_l("Blank: default. Level 1 + level 2 may not exceed 100 %."),
     )
+    shipping_template_id = SelectField(
+        _l("Shipping template"), coerce=_category_or_none, validate_choice=True
+    )
+
+
+def _weight() -> IntegerField:
+    return IntegerField(
+        _l("Weight (g)"), default=0, validators=[Optional(), NumberRange(0, MAX_WEIGHT_G)]
+    )
 
 
 class SkuRow(SubForm):
@@ -88,6 +98,7 @@ class SkuRow(SubForm):
     price_fen = YuanField(_l("Price (¥)"), optional=True)
     stock = IntegerField(_l("Stock"), validators=[Optional(), NumberRange(0, MAX_STOCK)])
     is_active = BooleanField(_l("On sale"), default=True)
+    weight_g = _weight()
 
 
 class NewProductForm(ProductForm):
@@ -103,6 +114,7 @@ class SkuForm(FlaskForm):
     is_active = BooleanField(_l("On sale"))
     stock = IntegerField(_l("Stock"), validators=[InputRequired(), NumberRange(0, MAX_STOCK)])
     stock_seen = HiddenField()
+    weight_g = _weight()
 
 
 class NewSkuForm(FlaskForm):
@@ -110,6 +122,7 @@ class NewSkuForm(FlaskForm):
     price_fen = YuanField(_l("Price (¥)"))
     stock = IntegerField(_l("Stock"), default=0, validators=[Optional(), NumberRange(0, MAX_STOCK)])
     is_active = BooleanField(_l("On sale"), default=True)
+    weight_g = _weight()
 
 
 class ShelfForm(FlaskForm):
@@ -128,6 +141,13 @@ def _category_choices() -> list[tuple[Any, str]]:
     return [("", _("— none —"))] + [
         (row.id, row.name if row.is_active else _("%(name)s (hidden)", name=row.name))
         for row in rows
+    ]
+
+
+def _set_choices(form: ProductForm) -> None:
+    form.category_id.choices = _category_choices()
+    form.shipping_template_id.choices = [("", _("— none: ships free —"))] + [
+        (row.id, row.name) for row in shipping_queries.templates()
     ]
 
 
@@ -150,6 +170,7 @@ def _product_input(form: ProductForm) -> ProductInput:
         commission_l1_bp=form.commission_l1_bp.data,
         commission_l2_bp=form.commission_l2_bp.data,
         new_category=(form.new_category.data or "").strip(),
+        shipping_template_id=form.shipping_template_id.data,
     )
 
 
@@ -210,7 +231,7 @@ def product_category_new():  # type: ignore[no-untyped-def]
 @area("products")
 def product_new():  # type: ignore[no-untyped-def]
     form = NewProductForm()
-    form.category_id.choices = _category_choices()
+    _set_choices(form)
     status = 200
     loose: list[str] = []
     if request.method == "POST":
@@ -235,6 +256,7 @@ def product_new():  # type: ignore[no-untyped-def]
                     price_fen=row.price_fen.data or 0,
                     stock=row.stock.data or 0,
                     is_active=bool(row.is_active.data),
+                    weight_g=row.weight_g.data or 0,
                 )
                 for _index, row in filled
             ]
@@ -296,7 +318,7 @@ def render_edit(
     if form is None:
         form = ProductForm(formdata=None, obj=product)
         form.image_urls.data = "\n".join(image.url for image in product.images)
-        form.category_id.choices = _category_choices()
+        _set_choices(form)
     forms = {sku.id: _sku_form(sku) for sku in product.skus} | (sku_forms or {})
     return (
         render_template(
@@ -321,7 +343,7 @@ def product_edit(product_id: int):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_edit(product)
     form = ProductForm()
-    form.category_id.choices = _category_choices()
+    _set_choices(form)
     if not form.validate():
         return render_edit(product, form=form, status=400)
     data = _product_input(form)
@@ -335,6 +357,7 @@ def product_edit(product_id: int):  # type: ignore[no-untyped-def]
         "image_urls": list(data.image_urls),
         "commission_l1_bp": data.commission_l1_bp,
         "commission_l2_bp": data.commission_l2_bp,
+        "shipping_template_id": data.shipping_template_id,
     }
     before = {k: v for k, v in current.items() if proposed[k] != v}
     if data.new_category:
@@ -383,6 +406,7 @@ def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
         price_fen=form.price_fen.data or 0,
         stock=form.stock.data or 0,
         is_active=bool(form.is_active.data),
+        weight_g=form.weight_g.data or 0,
     )
     try:
         with audited("sku.create", "product", product_id) as note:
@@ -431,11 +455,17 @@ def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-d
             ) as note:
                 now = catalog_admin.adjust_stock(product_id, sku_id, seen=seen, wanted=wanted)
                 note.after = {"stock": now, "change": wanted - seen}
-        before = {"name": sku.name, "price_fen": sku.price_fen, "is_active": sku.is_active}
+        before = {
+            "name": sku.name,
+            "price_fen": sku.price_fen,
+            "is_active": sku.is_active,
+            "weight_g": sku.weight_g,
+        }
         proposed = {
             "name": (form.name.data or "").strip(),
             "price_fen": form.price_fen.data or 0,
             "is_active": bool(form.is_active.data),
+            "weight_g": form.weight_g.data or 0,
         }
         if proposed != before:
             with audited(

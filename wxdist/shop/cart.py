@@ -399,16 +399,26 @@ def _requests(items: Sequence[CartItem]) -> list[orders.LineRequest]:
     return [orders.LineRequest(item.sku_id, item.quantity) for item in items]
 
 
-def preview(claims: TokenClaims, coupon_id: int | None) -> quotes.Preview:
-    """What checking out would charge: `orders.preview_order` of the selected lines.
-    Raises what `_selected` and `preview_order` raise. Writes nothing."""
+def preview(
+    claims: TokenClaims,
+    coupon_id: int | None,
+    address_id: int | None = None,
+    region_code: str | None = None,
+) -> quotes.Preview:
+    """What checking out would charge: `orders.preview_order` of the selected lines,
+    shipped to `address_id` or `region_code`. Raises what `_selected` and `preview_order`
+    raise. Writes nothing."""
     items = _selected(claims)
-    return _as_cart_error(items, lambda: orders.preview_order(claims, _requests(items), coupon_id))
+    requests = _requests(items)
+    return _as_cart_error(
+        items,
+        lambda: orders.preview_order(claims, requests, coupon_id, address_id, region_code),
+    )
 
 
 def checkout(
     claims: TokenClaims,
-    address: orders.Address,
+    address: orders.Address | int,
     remark: str,
     coupon_id: int | None = None,
     expected_payable_fen: int | None = None,

@@ -21,6 +21,7 @@ from sqlalchemy import Select, Subquery, bindparam, func, insert, select, true, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from wxdist.accounts import addresses
 from wxdist.accounts.auth import TokenClaims, check_claims
 from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, NotFound, Unauthorized
@@ -37,7 +38,8 @@ from wxdist.models import (
     User,
 )
 from wxdist.models.types import utcnow
-from wxdist.shop import offers, quotes
+from wxdist.shop import offers, order_address, quotes
+from wxdist.shop.order_address import Address
 from wxdist.shop.pricing import PricedOrder
 
 MAX_QUANTITY = 999
@@ -49,12 +51,7 @@ class LineRequest:
     quantity: int
 
 
-@dataclass(frozen=True)
-class Address:
-    name: str
-    phone: str
-    region: str
-    detail: str
+__all__ = ["Address", "LineRequest", "create_order", "preview_order"]
 
 
 def new_order_no() -> str:
@@ -91,7 +88,9 @@ def _order_lines(held: Subquery | None = None) -> Select[Any]:
             _skus.c.name,
             _skus.c.price_fen,
             _skus.c.is_active,
+            _skus.c.weight_g,
             _products.c.id.label("product_id"),
+            _products.c.shipping_template_id,
             _products.c.category_id,
             _products.c.title,
             _products.c.on_shelf,
@@ -178,7 +177,7 @@ def _read_lines(
 def create_order(
     claims: TokenClaims,
     lines: list[LineRequest],
-    address: Address,
+    address: Address | int,
     remark: str,
     coupon_id: int | None = None,
     expected_payable_fen: int | None = None,
@@ -186,6 +185,11 @@ def create_order(
 ) -> dict[str, Any]:
     """Place an order for the token's user and reserve its stock atomically; returns the
     order's columns as written, with `items` (the rows of its items).
+
+    `address` is inline or the id of one of the user's addresses, copied to the order
+    (`order_address.resolve`, which raises NotFound `address_id` and Conflict
+    `unknown_region`); its region prices the shipping (Conflict `not_delivered`,
+    `region_required`, naming the address's field).
 
     Priced by the one pipeline (`shop.quotes`) with the offers in force and the user's
     coupon `coupon_id`, which is locked to the order in the same transaction. Raises
@@ -202,15 +206,19 @@ def create_order(
     what the schema cannot say is a conflict with the catalogue.)
 
     Core statements, not the unit of work: four round trips and a commit for one SKU
-    (two more with a coupon, one more with any offer: the coupon is read with the lines).
+    (two more with a coupon, one more with any offer: the coupon is read with the lines;
+    one more for the shipping templates of the lines, one more for an `address_id`).
     """
     merged, positions, found = _read_lines(claims, lines, coupon_id)
     conn = db.session.connection()
     now = utcnow()
     try:
+        receiver = order_address.resolve(claims.user_id, address)
         source = offers.source()
         coupon = source.held_coupon_in(next(iter(found.values())), now) if coupon_id else None
-        priced = quotes.price_lines(quotes.lines_from_rows(merged, found), coupon, now)
+        priced = quotes.price_lines(
+            quotes.lines_from_rows(merged, found), coupon, now, receiver.region, receiver.field
+        )
         quotes.check_expected(priced, expected_payable_fen)
     except ApiError:
         db.session.rollback()
@@ -227,10 +235,11 @@ def create_order(
         "coupon_id": priced.coupon_id,
         "paid_fen": 0,
         "refunded_fen": 0,
-        "receiver_name": address.name,
-        "receiver_phone": address.phone,
-        "receiver_region": address.region,
-        "receiver_detail": address.detail,
+        "receiver_name": receiver.name,
+        "receiver_phone": receiver.phone,
+        "receiver_region": receiver.region_text,
+        "receiver_region_code": receiver.region_code,
+        "receiver_detail": receiver.detail,
         "remark": remark,
         "created_at": now,
         "expires_at": now + timedelta(minutes=current_app.config["ORDER_PAY_TIMEOUT_MIN"]),
@@ -295,15 +304,32 @@ def create_order(
 
 
 def preview_order(
-    claims: TokenClaims, lines: list[LineRequest], coupon_id: int | None
+    claims: TokenClaims,
+    lines: list[LineRequest],
+    coupon_id: int | None,
+    address_id: int | None = None,
+    region_code: str | None = None,
 ) -> quotes.Preview:
-    """What `create_order` would charge for these lines with coupon `coupon_id`, every
-    coupon the user holds checked against them, and the best one. Writes nothing; raises
-    what create_order raises before reserving stock."""
+    """What `create_order` would charge for these lines with coupon `coupon_id`, shipped
+    to the user's address `address_id` or the district `region_code` (without either:
+    each template's default fee, nothing refused), every coupon the user holds checked
+    against them, and the best one. Writes nothing; raises what create_order raises
+    before reserving stock."""
     merged, _positions, found = _read_lines(claims, lines)
     try:
+        if address_id is not None:
+            receiver = order_address.resolve(claims.user_id, address_id)
+            region, field = receiver.region, receiver.field
+        elif region_code is not None:
+            region, field = addresses.region_of(region_code), "region_code"
+        else:
+            region, field = None, ""
         return quotes.preview(
-            claims.user_id, quotes.lines_from_rows(merged, found), coupon_id, utcnow()
+            claims.user_id,
+            quotes.lines_from_rows(merged, found),
+            coupon_id,
+            utcnow(),
+            ship_to=quotes.ShipTo(region, field, strict=bool(field)),
         )
     finally:
         db.session.rollback()

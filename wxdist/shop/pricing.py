@@ -10,7 +10,10 @@ time. Steps, in this order:
    (amount after step 1, or item count), the highest tier reached applies;
 3. **coupon**: fixed amount, or a rate with a cap, over the lines in its scope (only lines
    without a promotion when the coupon does not stack), above its threshold;
-4. **shipping**: none yet (0 fen); the step is here so it has one place.
+4. **shipping**: the `Shipping` given (`shop.shipping_fees`: each product's template for
+   the address's region, over the lines as they now pay), none without one; a reached
+   full-reduction tier with `free_shipping` makes it 0 (a region not delivered to is
+   still refused).
 
 An order-level amount (a reduction, a coupon) is split over its lines by largest
 remainder of each line's current payable (`core.money.split_by_weight`): exact,
@@ -27,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -62,6 +66,8 @@ class Line:
     category_id: int | None
     unit_fen: int
     quantity: int
+    shipping_template_id: int | None = None  # None: ships free
+    weight_g: int = 0  # of one unit
 
     @property
     def list_fen(self) -> int:
@@ -124,10 +130,13 @@ class Tier:
     threshold: int
     off_fen: int | None = None
     pay_rate_bp: int | None = None
+    free_shipping: bool = False  # reaching the tier also ships the order free
 
     def discount(self, base_fen: int) -> int:
         if self.off_fen is not None:
             return self.off_fen
+        if self.pay_rate_bp is None:
+            return 0  # a free-shipping-only tier
         return off_at_pay_rate(base_fen, self.pay_rate_bp)
 
 
@@ -224,6 +233,13 @@ class CouponCheck:
     line_indexes: tuple[int, ...] = ()  # the lines it is split over
 
 
+class Shipping(Protocol):
+    def fee(self, lines: Sequence[PricedLine]) -> int:
+        """What delivering these lines costs (fen). Raises Conflict when the address is
+        not delivered to."""
+        ...
+
+
 @dataclass(frozen=True)
 class PricedOrder:
     lines: tuple[PricedLine, ...]
@@ -304,7 +320,9 @@ def _room(lines: list[PricedLine], chosen: list[int]) -> int:
 
 def _apply_reductions(
     lines: list[PricedLine], reductions: Iterable[FullReduction], now: datetime
-) -> list[PricedLine]:
+) -> tuple[list[PricedLine], bool]:
+    """The lines after the reductions, and whether a reached tier ships the order free."""
+    free_shipping = False
     for reduction in sorted(reductions, key=lambda r: r.id):
         if not reduction.window.open_at(now):
             continue
@@ -314,10 +332,11 @@ def _apply_reductions(
         tier = reduction.tier_for(amount, count)
         if tier is None:
             continue
+        free_shipping = free_shipping or tier.free_shipping
         off = min(tier.discount(amount), _room(lines, chosen))
         if off > 0:
             lines = _spread(lines, chosen, REDUCTION, reduction.id, off, reduction.no_commission)
-    return lines
+    return lines, free_shipping
 
 
 def check_coupon(lines: Sequence[PricedLine], coupon: CouponOffer, now: datetime) -> CouponCheck:
@@ -341,19 +360,28 @@ def check_coupon(lines: Sequence[PricedLine], coupon: CouponOffer, now: datetime
     return CouponCheck(coupon, True, "", off, tuple(chosen))
 
 
-def promoted_lines(lines: Sequence[Line], offers: Offers, now: datetime) -> list[PricedLine]:
-    """Steps 1 and 2: the lines after limited-time discounts and full reductions."""
+def _promote(lines: Sequence[Line], offers: Offers, now: datetime) -> tuple[list[PricedLine], bool]:
     if not lines:
         raise ValueError("an order has at least one line")
     return _apply_reductions(_apply_discounts(lines, offers.discounts, now), offers.reductions, now)
 
 
+def promoted_lines(lines: Sequence[Line], offers: Offers, now: datetime) -> list[PricedLine]:
+    """Steps 1 and 2: the lines after limited-time discounts and full reductions."""
+    return _promote(lines, offers, now)[0]
+
+
 def price(
-    lines: Sequence[Line], offers: Offers, coupon: CouponOffer | None, now: datetime
+    lines: Sequence[Line],
+    offers: Offers,
+    coupon: CouponOffer | None,
+    now: datetime,
+    shipping: Shipping | None = None,
 ) -> PricedOrder:
     """The priced order. Raises Conflict `coupon_unusable` (field `coupon_id`) when the
-    chosen coupon does not apply, and `free_order` when the order would pay nothing."""
-    priced = promoted_lines(lines, offers, now)
+    chosen coupon does not apply, `free_order` when the order would pay nothing, and what
+    `shipping.fee` raises (a region not delivered to)."""
+    priced, free_shipping = _promote(lines, offers, now)
     coupon_id = None
     if coupon is not None:
         check = check_coupon(priced, coupon, now)
@@ -366,7 +394,8 @@ def price(
         chosen = list(check.line_indexes)
         priced = _spread(priced, chosen, COUPON, coupon.id, check.discount_fen)
         coupon_id = coupon.id
-    order = PricedOrder(tuple(priced), coupon_id)
+    shipping_fen = shipping.fee(priced) if shipping is not None else 0
+    order = PricedOrder(tuple(priced), coupon_id, 0 if free_shipping else shipping_fen)
     if order.payable_fen < 1:
         raise Conflict(_("An order must pay at least ¥0.01."), code="free_order")
     return order

@@ -15,9 +15,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 
+from wxdist.accounts.regions import Region
 from wxdist.core.errors import Conflict
 from wxdist.core.money import yuan_text
-from wxdist.shop import offers
+from wxdist.shop import offers, shipping_fees
 from wxdist.shop.pricing import (
     COUPON_REASONS,
     CouponCheck,
@@ -34,7 +35,7 @@ from wxdist.shop.pricing import (
 
 def lines_from_rows(merged: Mapping[int, int], rows: Mapping[int, Any]) -> list[Line]:
     """Pricing lines from the catalogue rows of the order (sku id → quantity, sku id →
-    row with id, product_id, category_id, price_fen)."""
+    row with id, product_id, category_id, price_fen, shipping_template_id, weight_g)."""
     return [
         Line(
             sku_id=sku_id,
@@ -42,16 +43,41 @@ def lines_from_rows(merged: Mapping[int, int], rows: Mapping[int, Any]) -> list[
             category_id=rows[sku_id].category_id,
             unit_fen=rows[sku_id].price_fen,
             quantity=quantity,
+            shipping_template_id=rows[sku_id].shipping_template_id,
+            weight_g=rows[sku_id].weight_g,
         )
         for sku_id, quantity in merged.items()
     ]
 
 
-def price_lines(lines: list[Line], coupon: CouponOffer | None, now: datetime) -> PricedOrder:
+@dataclass(frozen=True)
+class ShipTo:
+    """Where the order goes, for its shipping fee: see `shipping_fees.ShippingPlan`."""
+
+    region: Region | None
+    field: str
+    strict: bool = True
+
+    def shipping(self, lines: list[Line]) -> shipping_fees.ShippingPlan | None:
+        template_ids = {
+            line.shipping_template_id for line in lines if line.shipping_template_id is not None
+        }
+        return shipping_fees.plan(template_ids, self.region, self.field, self.strict)
+
+
+def price_lines(
+    lines: list[Line],
+    coupon: CouponOffer | None,
+    now: datetime,
+    region: Region | None = None,
+    field: str = "address",
+) -> PricedOrder:
     """The lines priced with the offers in force and the user's coupon (already checked
-    held and unused). Raises Conflict `coupon_unusable` (field `coupon_id`) or
-    `free_order`."""
-    return price(lines, offers.source().offers_for(lines, now), coupon, now)
+    held and unused), shipped to `region`. Raises Conflict `coupon_unusable` (field
+    `coupon_id`), `free_order`, and the shipping's `not_delivered` / `region_required`
+    (naming `field`)."""
+    shipping = ShipTo(region, field).shipping(lines)
+    return price(lines, offers.source().offers_for(lines, now), coupon, now, shipping)
 
 
 def check_expected(priced: PricedOrder, expected_payable_fen: int | None) -> None:
@@ -84,14 +110,17 @@ def preview(
     coupon_id: int | None,
     now: datetime,
     offered: Offers | None = None,
+    ship_to: ShipTo | None = None,
 ) -> Preview:
-    """The priced order (with `coupon_id` if given), every coupon the user holds checked
-    against it, and the one that takes most off; `offered`: the source's offers for these
-    lines when the caller has read them already. Writes nothing."""
+    """The priced order (with `coupon_id` if given, shipped per `ship_to`), every coupon
+    the user holds checked against it, and the one that takes most off; `offered`: the
+    source's offers for these lines when the caller has read them already. Writes
+    nothing."""
     source = offers.source()
     if offered is None:
         offered = source.offers_for(lines, now)
     promoted = promoted_lines(lines, offered, now)
     checks = [check_coupon(promoted, held, now) for held in source.held_coupons(user_id, now)]
     chosen = source.held_coupon(user_id, coupon_id, now) if coupon_id else None
-    return Preview(price(lines, offered, chosen, now), checks, best_coupon(checks))
+    shipping = (ship_to or ShipTo(None, "", strict=False)).shipping(lines)
+    return Preview(price(lines, offered, chosen, now, shipping), checks, best_coupon(checks))
