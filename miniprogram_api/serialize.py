@@ -30,6 +30,7 @@ def product_summary(product: Product, promos: Mapping[int, PromoPrice]) -> dict[
         "promo_min_price_fen": lowest_now if promoted and lowest_now < min(prices) else None,
         "promo_ends_at": min((p.ends_at for p in promoted), default=None),
         "in_stock": any(sku.stock > 0 for sku in active),
+        "sales_count": product.sales_count,
     }
 
 

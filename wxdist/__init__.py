@@ -64,13 +64,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _connect_receivers() -> None:
     """Each domain's reactions to `core.events`, lower domains first (the order receivers
-    run in). Idempotent: every app built connects the same functions once."""
+    run in), and the catalogue's flush listener (its search index). Idempotent: every app
+    built connects the same functions once."""
+    from wxdist.catalog import search as catalog
     from wxdist.distribution import receivers as distribution
     from wxdist.marketing import receivers as marketing
     from wxdist.notifications import receivers as notifications
     from wxdist.reporting import receivers as reporting
     from wxdist.sharing import receivers as sharing
 
+    catalog.connect()
     distribution.connect()
     marketing.connect()
     sharing.connect()
