@@ -38,12 +38,14 @@ def products():  # type: ignore[no-untyped-def]
         max_price_fen=params.max_price_fen,
         sort=Sort(params.sort),
     )
-    items, total = search_products(search, params.page, params.per_page)
+    found = search_products(search, params.page, params.per_page)
+    items = found.items
     promos = promo_prices(sku for product in items for sku in product.skus)
     return {
         "page": params.page,
         "per_page": params.per_page,
-        "total": total,
+        "total": found.total,
+        "total_capped": found.total_capped,
         "items": [
             schemas.ProductSummaryOut.model_validate(
                 serialize.product_summary(p, promos)

@@ -153,9 +153,11 @@ def test_each_sort_pages_through_ties_without_duplicates_or_gaps(
         seen: list[int] = []
         for page in range(1, 6):
             body = client.get(f"/api/v1/products?sort={sort}&per_page=2&page={page}").get_json()
-            assert body["total"] == 9
+            assert body["total"] == 9 and body["total_capped"] is False
             seen.extend(item["id"] for item in body["items"])
         assert seen == [r["id"] for r in wanted], sort
+        past = client.get(f"/api/v1/products?sort={sort}&per_page=2&page=6").get_json()
+        assert past["items"] == [] and past["total"] == 9
     assert client.get("/api/v1/products?sort=cheapest").status_code == 400
 
 

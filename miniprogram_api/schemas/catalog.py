@@ -81,3 +81,7 @@ class ProductOut(ProductSummaryOut):
 
 class ProductPage(Paged):
     items: list[ProductSummaryOut]
+    total_capped: bool = Field(
+        description="true: `total` is a lower bound (counting stopped 1,000 matches past "
+        "this page); show it as `1000+`"
+    )

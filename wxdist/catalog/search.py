@@ -39,6 +39,14 @@ product's active SKUs (what the card shows as its price; a product is in the ran
 [min_price_fen, max_price_fen] when that price is), not a limited-time promotion price,
 which changes by the clock and cannot be indexed.
 
+**Counting.** `total` is exact up to COUNT_AHEAD (1,000) matches past the page's offset;
+beyond that the count stops there and the page says `total_capped` (show "1000+"). The
+page's ids and the count are one read (the ids from the offset on, 1,000 at most; the
+page is the first `per_page` of them). An exact count of the whole shelf reads ~100,000
+index entries per request, several times what the page costs (measured: 74 ms against
+0.3 ms for page 1 by sales on a loaded machine); a shopper scrolls, and "more" is all a
+scroll needs.
+
 **Orders and pagination.** Each sort is a key plus the product id as tie-breaker, so the
 order is total and stable, offset pages neither repeat nor skip a product while nothing
 changes; each has a covering index (shelf, key, id) and (category, shelf, key, id) on
@@ -55,7 +63,7 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, inspect, select, update
+from sqlalchemy import delete, event, func, insert, inspect, select, true, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -64,6 +72,8 @@ from wxdist.models import Product, ProductTerm, Sku
 
 _SHIFT = 21  # code points fit in 21 bits
 MAX_QUERY_TERMS = 32
+# Matches are counted at most this far past a page's offset (see "Counting").
+COUNT_AHEAD = 1000
 
 
 class Sort(StrEnum):
@@ -92,6 +102,16 @@ class ProductSearch:
     min_price_fen: int | None = None
     max_price_fen: int | None = None
     sort: Sort = Sort.DEFAULT
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    """A page of products; `total` is exact unless `total_capped`: then at least that many
+    match (counting stops COUNT_AHEAD past the page's offset)."""
+
+    items: list[Product]
+    total: int
+    total_capped: bool
 
 
 # ---- terms --------------------------------------------------------------------------------
@@ -233,7 +253,8 @@ def connect() -> None:
 
 def _matching_ids(search: ProductSearch) -> Any:
     """The select of on-shelf product ids matching `search` (unordered)."""
-    query = select(Product.id).where(Product.on_shelf.is_(True))
+    # `= true`, not `IS TRUE`: MariaDB uses an index for the one, scans for the other.
+    query = select(Product.id).where(Product.on_shelf == true())
     if search.category_id is not None:
         query = query.where(Product.category_id == search.category_id)
     if search.min_price_fen is not None:
@@ -256,18 +277,21 @@ def _matching_ids(search: ProductSearch) -> Any:
     return query
 
 
-def search_products(search: ProductSearch, page: int, per_page: int) -> tuple[list[Product], int]:
-    """One page of on-shelf products matching `search` in its order, and the total count
-    (an inverted price range matches nothing: it is not an error)."""
+def search_products(search: ProductSearch, page: int, per_page: int) -> ProductPage:
+    """One page of on-shelf products matching `search` in its order, and their count (an
+    inverted price range matches nothing: it is not an error)."""
     query = _matching_ids(search)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ids = list(
+    offset = (page - 1) * per_page
+    # One read gives the page and the count: the ids from the offset on, COUNT_AHEAD at most.
+    ahead = list(
         db.session.scalars(
-            query.order_by(*_ORDER[search.sort]).limit(per_page).offset((page - 1) * per_page)
+            query.order_by(*_ORDER[search.sort]).limit(max(COUNT_AHEAD, per_page)).offset(offset)
         )
     )
-    if not ids:
-        return [], total
+    if not ahead:  # past the end (or nothing matches): how many there are, below the offset
+        total = db.session.scalar(select(func.count()).select_from(query.limit(offset).subquery()))
+        return ProductPage([], total or 0, False)
+    ids = ahead[:per_page]
     loaded = {
         p.id: p
         for p in db.session.scalars(
@@ -276,4 +300,6 @@ def search_products(search: ProductSearch, page: int, per_page: int) -> tuple[li
             .options(selectinload(Product.images), selectinload(Product.skus))
         )
     }
-    return [loaded[i] for i in ids if i in loaded], total
+    return ProductPage(
+        [loaded[i] for i in ids if i in loaded], offset + len(ahead), len(ahead) >= COUNT_AHEAD
+    )
