@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from miniprogram_api import schemas
+from wxdist.catalog.search import Card
 from wxdist.marketing.promotions import PromoPrice
 from wxdist.models import Order, Product
 from wxdist.shop import quotes
 from wxdist.shop.pricing import COUPON, DISCOUNT, REDUCTION
 
 
-def product_summary(product: Product, promos: Mapping[int, PromoPrice]) -> dict[str, Any]:
+def product_summary(product: Product | Card, promos: Mapping[int, PromoPrice]) -> dict[str, Any]:
     """A product card: list prices, and the lowest limited-time price now with its end."""
     active = [sku for sku in product.skus if sku.is_active]
     prices = [sku.price_fen for sku in active] or [0]

@@ -51,7 +51,8 @@ scroll needs.
 order is total and stable, offset pages neither repeat nor skip a product while nothing
 changes; each has a covering index (shelf, key, id) and (category, shelf, key, id) on
 MariaDB (InnoDB adds the primary key). A page reads the ids first (index only, even at a
-deep offset), then loads those products with their images and SKUs.
+deep offset), then the cards of those products with their pictures and SKUs in three
+plain column reads (`Card`: loading ORM objects cost about 3x the CPU).
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, inspect, select, true, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from wxdist.core.extensions import db
-from wxdist.models import Product, ProductTerm, Sku
+from wxdist.models import Product, ProductImage, ProductTerm, Sku
 
 _SHIFT = 21  # code points fit in 21 bits
 MAX_QUERY_TERMS = 32
@@ -105,11 +106,38 @@ class ProductSearch:
 
 
 @dataclass(frozen=True)
+class CardImage:
+    url: str
+
+
+@dataclass(frozen=True)
+class CardSku:
+    id: int
+    price_fen: int
+    stock: int
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class Card:
+    """What a product card shows, read with plain column queries: the same attribute names
+    as Product's (a listing page is mostly this read; ORM objects cost 3x the CPU)."""
+
+    id: int
+    category_id: int | None
+    title: str
+    subtitle: str
+    sales_count: int
+    images: list[CardImage]
+    skus: list[CardSku]
+
+
+@dataclass(frozen=True)
 class ProductPage:
     """A page of products; `total` is exact unless `total_capped`: then at least that many
     match (counting stops COUNT_AHEAD past the page's offset)."""
 
-    items: list[Product]
+    items: list[Card]
     total: int
     total_capped: bool
 
@@ -292,14 +320,34 @@ def search_products(search: ProductSearch, page: int, per_page: int) -> ProductP
         total = db.session.scalar(select(func.count()).select_from(query.limit(offset).subquery()))
         return ProductPage([], total or 0, False)
     ids = ahead[:per_page]
-    loaded = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Product)
-            .where(Product.id.in_(ids))
-            .options(selectinload(Product.images), selectinload(Product.skus))
+    cards = _cards(ids)
+    return ProductPage(
+        [cards[i] for i in ids if i in cards], offset + len(ahead), len(ahead) >= COUNT_AHEAD
+    )
+
+
+def _cards(ids: list[int]) -> dict[int, Card]:
+    """The cards of these products: three column reads (products, pictures, SKUs)."""
+    products, images, skus = Product.__table__, ProductImage.__table__, Sku.__table__
+    conn = db.session.connection()
+    pictures: dict[int, list[CardImage]] = {i: [] for i in ids}
+    for product_id, url in conn.execute(
+        select(images.c.product_id, images.c.url)
+        .where(images.c.product_id.in_(ids))
+        .order_by(images.c.product_id, images.c.sort, images.c.id)
+    ):
+        pictures[product_id].append(CardImage(url))
+    variants: dict[int, list[CardSku]] = {i: [] for i in ids}
+    for sku_id, product_id, price_fen, stock, is_active in conn.execute(
+        select(skus.c.id, skus.c.product_id, skus.c.price_fen, skus.c.stock, skus.c.is_active)
+        .where(skus.c.product_id.in_(ids))
+        .order_by(skus.c.id)
+    ):
+        variants[product_id].append(CardSku(sku_id, price_fen, stock, bool(is_active)))
+    columns = (products.c.id, products.c.category_id, products.c.title, products.c.subtitle)
+    return {
+        row.id: Card(*row, pictures[row.id], variants[row.id])
+        for row in conn.execute(
+            select(*columns, products.c.sales_count).where(products.c.id.in_(ids))
         )
     }
-    return ProductPage(
-        [loaded[i] for i in ids if i in loaded], offset + len(ahead), len(ahead) >= COUNT_AHEAD
-    )
