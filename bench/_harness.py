@@ -430,6 +430,7 @@ class PhaseResult:
     in_flight_lost: int = 0
     duration_s: float = 0.0
     p50_ms: float = 0.0
+    p95_ms: float = 0.0
     p99_ms: float = 0.0
     max_ms: float = 0.0
     first_error: str = ""
@@ -554,6 +555,7 @@ def run_wrk(
         in_flight_lost=int(data["sent"]) - int(data["completed"]),
         duration_s=int(data["duration_us"]) / 1e6,
         p50_ms=float(data["p50_ms"]),
+        p95_ms=float(data.get("p95_ms", 0.0)),
         p99_ms=float(data["p99_ms"]),
         max_ms=float(data["max_ms"]),
         first_error=str(data["first_error"]),

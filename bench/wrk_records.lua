@@ -1,4 +1,4 @@
--- wrk script for the benches (order_flow.py, marketing.py): POST pre-built requests read
+-- wrk script for the benches (order_flow.py, marketing.py, catalog.py): pre-built requests read
 -- from a file, then drain.
 --
 -- Usage (one wrk thread only: wrk calls request() once in thread 0 to verify it, and this
@@ -6,6 +6,7 @@
 --   wrk -t1 -c32 -d<cap>s -s bench/wrk_records.lua <url> -- <records> <deadline> <marker> <needle> <cycle|once>
 --
 -- records  one request per line: path TAB content-type TAB authorization-or-empty TAB body
+--          (a path written `GET /the/path?query` is sent as a GET, without body or type)
 -- deadline unix time after which no new request is sent (0: none); in-flight ones finish
 -- marker   file written (and the thread stopped) once nothing is in flight any more after
 --          the deadline passed or, with `once`, every record was sent once
@@ -45,11 +46,18 @@ function init(args)
    for line in io.lines(args[1]) do
       local path, ctype, auth, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
       if path ~= nil then
-         local headers = { ["Content-Type"] = ctype }
+         local headers = {}
+         local method = "POST"
+         local get_path = path:match("^GET (.*)$")
+         if get_path ~= nil then
+            method, path = "GET", get_path
+         else
+            headers["Content-Type"] = ctype
+         end
          if auth ~= "" then
             headers["Authorization"] = auth
          end
-         table.insert(records, wrk.format("POST", path, headers, body))
+         table.insert(records, wrk.format(method, path, headers, body))
       end
    end
    if #records == 0 then
@@ -144,11 +152,11 @@ function done(summary, latency, requests)
    io.write(string.format(
       'BENCH_JSON {"requests":%d,"duration_us":%d,"sent":%d,"completed":%d,"ok":%d,"bad":%d,'
          .. '"connect_errors":%d,"read_errors":%d,"write_errors":%d,"status_errors":%d,'
-         .. '"timeouts":%d,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,'
+         .. '"timeouts":%d,"p50_ms":%.3f,"p90_ms":%.3f,"p95_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f,'
          .. '"mean_ms":%.3f,"first_error":%s,"outcomes":{%s}}\n',
       summary.requests, summary.duration, t_sent, t_completed, t_ok, t_bad,
       e.connect, e.read, e.write, e.status, e.timeout,
       latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-      latency:percentile(99) / 1000, latency.max / 1000, latency.mean / 1000,
+      latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000, latency.mean / 1000,
       json_string(t_error), table.concat(parts, ",")))
 end

@@ -8,6 +8,7 @@ from miniprogram_api import schemas, serialize
 from miniprogram_api.openapi import api_doc
 from miniprogram_api.request import query
 from wxdist.catalog import browse as catalog
+from wxdist.catalog.search import ProductSearch, Sort, search_products
 from wxdist.marketing.promotions import promo_prices
 
 bp = Blueprint("api_catalog", __name__)
@@ -27,14 +28,24 @@ def categories():  # type: ignore[no-untyped-def]
 @bp.get("/products")
 @api_doc(query=schemas.ProductQuery, response=schemas.ProductPage, tag="catalogue")
 def products():  # type: ignore[no-untyped-def]
-    """On-shelf products, paginated, optionally of one category."""
+    """On-shelf products, paginated: searched by title words, filtered by category and
+    price range, sorted by the merchant's order, sales, price or newest."""
     params = query(schemas.ProductQuery)
-    items, total = catalog.list_products(params.category_id, params.page, params.per_page)
+    search = ProductSearch(
+        q=params.q,
+        category_id=params.category_id,
+        min_price_fen=params.min_price_fen,
+        max_price_fen=params.max_price_fen,
+        sort=Sort(params.sort),
+    )
+    found = search_products(search, params.page, params.per_page)
+    items = found.items
     promos = promo_prices(sku for product in items for sku in product.skus)
     return {
         "page": params.page,
         "per_page": params.per_page,
-        "total": total,
+        "total": found.total,
+        "total_capped": found.total_capped,
         "items": [
             schemas.ProductSummaryOut.model_validate(
                 serialize.product_summary(p, promos)

@@ -7,6 +7,7 @@ from typing import Any
 
 from miniprogram_api import schemas
 from wxdist.accounts import regions
+from wxdist.catalog.search import Card
 from wxdist.marketing.promotions import PromoPrice
 from wxdist.models import Address, Order, Product
 from wxdist.shop import cart as shop_cart
@@ -14,7 +15,7 @@ from wxdist.shop import quotes
 from wxdist.shop.pricing import COUPON, DISCOUNT, REDUCTION
 
 
-def product_summary(product: Product, promos: Mapping[int, PromoPrice]) -> dict[str, Any]:
+def product_summary(product: Product | Card, promos: Mapping[int, PromoPrice]) -> dict[str, Any]:
     """A product card: list prices, and the lowest limited-time price now with its end."""
     active = [sku for sku in product.skus if sku.is_active]
     prices = [sku.price_fen for sku in active] or [0]
@@ -32,6 +33,7 @@ def product_summary(product: Product, promos: Mapping[int, PromoPrice]) -> dict[
         "promo_min_price_fen": lowest_now if promoted and lowest_now < min(prices) else None,
         "promo_ends_at": min((p.ends_at for p in promoted), default=None),
         "in_stock": any(sku.stock > 0 for sku in active),
+        "sales_count": product.sales_count,
     }
 
 

@@ -32,7 +32,15 @@ def test_openapi_lists_every_api_route_with_its_schemas(client: FlaskClient, app
     assert order_schema["properties"]["payable_fen"]["type"] == "integer"
     assert spec["paths"]["/me"]["get"]["security"] == [{"bearer": []}]
     params = {p["name"] for p in spec["paths"]["/products"]["get"]["parameters"]}
-    assert params == {"page", "per_page", "category_id"}
+    assert params == {
+        "page",
+        "per_page",
+        "category_id",
+        "q",
+        "min_price_fen",
+        "max_price_fen",
+        "sort",
+    }
 
 
 def test_docs_page_and_its_assets_are_served_without_a_cdn(client: FlaskClient) -> None:

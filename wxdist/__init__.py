@@ -64,7 +64,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _connect_receivers() -> None:
     """Each domain's reactions to `core.events`, lower domains first (the order receivers
-    run in). Idempotent: every app built connects the same functions once."""
+    run in), and the catalogue's flush listener (its search index). Idempotent: every app
+    built connects the same functions once."""
+    from wxdist.catalog import search as catalog
     from wxdist.distribution import receivers as distribution
     from wxdist.marketing import receivers as marketing
     from wxdist.money import receivers as money
@@ -73,6 +75,7 @@ def _connect_receivers() -> None:
     from wxdist.sharing import receivers as sharing
     from wxdist.shop import receivers as shop
 
+    catalog.connect()
     shop.connect()
     distribution.connect()
     marketing.connect()

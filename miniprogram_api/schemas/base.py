@@ -69,6 +69,7 @@ PositiveFen = Id  # an amount of at least 1 fen (within a signed 64-bit column, 
 
 
 QueryId = Annotated[int, Interval(ge=1, le=MAX_ID), BeforeValidator(_query_int)]
+QueryFen = Annotated[int, Interval(ge=0, le=MAX_ID), BeforeValidator(_query_int)]  # 0 allowed
 
 
 @functools.cache

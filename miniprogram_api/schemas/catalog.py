@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import Field, field_serializer
+from pydantic import Field, StringConstraints, field_serializer
 
-from miniprogram_api.schemas.base import Out, Paged, PageQuery, QueryId, shanghai_iso
+from miniprogram_api.schemas.base import Out, Paged, PageQuery, QueryFen, QueryId, shanghai_iso
 
 
 class ProductQuery(PageQuery):
     category_id: QueryId | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] = Field(
+        "",
+        description="words of the title, Chinese without spaces included (`保温` finds "
+        "`不锈钢保温杯`); every word must be found",
+    )
+    min_price_fen: QueryFen | None = Field(
+        None, description="the product's lowest list price at least this"
+    )
+    max_price_fen: QueryFen | None = Field(
+        None, description="the product's lowest list price at most this"
+    )
+    sort: Literal["default", "sales", "price_asc", "price_desc", "newest"] = Field(
+        "default",
+        description="default: the merchant's order; sales: units sold net of refunds; "
+        "price_*: by the lowest list price; newest: by creation. Ties go by product id, "
+        "so pages neither repeat nor skip a product.",
+    )
 
 
 class CategoryOut(Out):
@@ -48,6 +66,7 @@ class ProductSummaryOut(Out):
     )
     promo_ends_at: datetime | None = Field(None, description="when that price ends")
     in_stock: bool
+    sales_count: int = Field(description="units sold, net of refunded lines")
 
     @field_serializer("promo_ends_at")
     def _promo_ends(self, value: datetime | None) -> str | None:
@@ -62,3 +81,7 @@ class ProductOut(ProductSummaryOut):
 
 class ProductPage(Paged):
     items: list[ProductSummaryOut]
+    total_capped: bool = Field(
+        description="true: `total` is a lower bound (counting stopped 1,000 matches past "
+        "this page); show it as `1000+`"
+    )

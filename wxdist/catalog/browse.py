@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from wxdist.core.errors import NotFound
@@ -19,21 +19,6 @@ def list_categories() -> list[Category]:
             .order_by(Category.sort, Category.id)
         )
     )
-
-
-def list_products(category_id: int | None, page: int, per_page: int) -> tuple[list[Product], int]:
-    """One page of on-shelf products (newest sort first) and the total count."""
-    query = select(Product).where(Product.on_shelf.is_(True))
-    if category_id is not None:
-        query = query.where(Product.category_id == category_id)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    products = db.session.scalars(
-        query.options(selectinload(Product.images), selectinload(Product.skus))
-        .order_by(Product.sort.desc(), Product.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return list(products), total
 
 
 def get_on_shelf_product(product_id: int) -> Product:

@@ -7,7 +7,7 @@ May import: `core` (the `db` extension). Nothing above it.
 from wxdist.models.address import Address
 from wxdist.models.aftersale import AfterSale, AfterSaleKind, AfterSaleLog, AfterSaleStatus
 from wxdist.models.cart import CartLine
-from wxdist.models.catalog import Category, Product, ProductImage, Sku
+from wxdist.models.catalog import Category, Product, ProductImage, ProductTerm, Sku
 from wxdist.models.commission import (
     AttributionFailure,
     Commission,
@@ -107,6 +107,7 @@ __all__ = [
     "PosterTemplateRecord",
     "Product",
     "ProductImage",
+    "ProductTerm",
     "Referral",
     "ReferralBinding",
     "ReferralLock",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wxdist.core.extensions import db
@@ -22,7 +22,17 @@ class Category(db.Model):
 
 class Product(db.Model):
     __tablename__ = "products"
-    __table_args__ = (Index("ix_products_shelf_category_sort", "on_shelf", "category_id", "sort"),)
+    # One index per listing order (wxdist.catalog.search): shelf first, the sort key, id as
+    # the tie-breaker; and the same after the category for a category's listing.
+    __table_args__ = (
+        Index("ix_products_shelf_category_sort", "on_shelf", "category_id", "sort"),
+        Index("ix_products_shelf_sales", "on_shelf", "sales_count", "id"),
+        Index("ix_products_shelf_price", "on_shelf", "min_price_fen", "id"),
+        Index("ix_products_shelf_created", "on_shelf", "created_at", "id"),
+        Index("ix_products_category_sales", "category_id", "on_shelf", "sales_count", "id"),
+        Index("ix_products_category_price", "category_id", "on_shelf", "min_price_fen", "id"),
+        Index("ix_products_category_created", "category_id", "on_shelf", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
@@ -36,6 +46,12 @@ class Product(db.Model):
     commission_l2_bp: Mapped[int | None] = mapped_column(Integer)
     # The product's shipping fee template; None ships free.
     shipping_template_id: Mapped[int | None] = mapped_column(ForeignKey("shipping_templates.id"))
+    # The lowest list price of its active SKUs (0 without one), kept by the catalogue's
+    # flush listener (wxdist.catalog.search): what the price filter and sorts read.
+    min_price_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    # Units paid, net of fully refunded lines; changed only by conditional atomic updates
+    # (wxdist.catalog.sales) inside the payment's or the refund's transaction.
+    sales_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -73,3 +89,16 @@ class Sku(db.Model):
     weight_g: Mapped[int] = mapped_column(Integer, default=0)  # for templates by weight
 
     product: Mapped[Product] = relationship(back_populates="skus")
+
+
+class ProductTerm(db.Model):
+    """The search index of product titles: one row per distinct term of a product's
+    title, a term being one character or two adjacent ones packed into an integer
+    (wxdist.catalog.search.terms). Rewritten whenever the title changes."""
+
+    __tablename__ = "product_terms"
+
+    term: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

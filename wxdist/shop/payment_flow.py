@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
 from payments.errors import GatewayUnavailable
+from wxdist.catalog import sales
 from wxdist.core.errors import Conflict, GatewayFailed
 from wxdist.core.events import order_paid, order_paying, send_required
 from wxdist.core.extensions import db
@@ -258,6 +259,7 @@ def apply_payment(
             return apply_payment(
                 channel, out_trade_no, transaction_id, amount_fen, payer_id, paid_at
             )
+        sales.count_paid_order(order.id)
         order_paying.send(__name__, order_id=order.id, coupon_id=order.coupon_id)
         db.session.commit()
         _expire_loaded(order.id, payment.id)

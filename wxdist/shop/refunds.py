@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from payments.errors import GatewayRejected, GatewayUnavailable
+from wxdist.catalog import sales
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.events import refund_applying, send_required
 from wxdist.core.extensions import db
@@ -198,8 +199,11 @@ def settle_refund(
         payment.refunded_fen += refund.amount_fen
     if counted and order.status == OrderStatus.REFUNDING:
         if succeeded:
+            counted_before = _lines_still_sold(order)
             order.refunded_fen += refund.amount_fen
             _spread_over_items(order, refund)
+            gone = counted_before - _lines_still_sold(order)
+            sales.count_refunded(sales.units(i for i in order.items if i.id in gone))
             db.session.flush()
             # Commission goes back (and the refund is counted) in the same transaction.
             send_required(refund_applying, __name__, order=order, refund_fen=refund.amount_fen)
@@ -212,6 +216,14 @@ def settle_refund(
     db.session.commit()
     aftersale_follow.announce(moved_sale)
     return True
+
+
+def _lines_still_sold(order: Order) -> set[int]:
+    """Ids of the order's lines that still count as sold: not wholly refunded (a line whose
+    paid amount all went back, or any line once the whole order is refunded)."""
+    if order.paid_fen > 0 and order.refunded_fen >= order.paid_fen:
+        return set()
+    return {i.id for i in order.items if i.paid_fen <= 0 or i.refunded_fen < i.paid_fen}
 
 
 def _spread_over_items(order: Order, refund: Refund) -> None:
