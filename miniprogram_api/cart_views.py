@@ -74,7 +74,7 @@ def select_all():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/cart/checkout/preview")
-@api_doc(body=schemas.CartPreviewIn, response=schemas.PreviewOut, errors=(409,), tag="cart")
+@api_doc(body=schemas.CartPreviewIn, response=schemas.PreviewOut, errors=(404, 409), tag="cart")
 @token_required  # the cart's first query checks the token against the user
 def checkout_preview():  # type: ignore[no-untyped-def]
     """What checking out the selected lines would pay, priced as /orders/preview prices
@@ -89,7 +89,7 @@ def checkout_preview():  # type: ignore[no-untyped-def]
     body=schemas.CartCheckoutIn,
     response=schemas.OrderOut,
     status=201,
-    errors=(409,),
+    errors=(404, 409),
     tag="cart",
 )
 @token_required  # the cart's first query checks the token against the user
