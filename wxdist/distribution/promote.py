@@ -13,14 +13,18 @@ Sales are `products.sales_count` (units paid, net of wholly refunded lines, kept
 
 **Ranking by earning** without pricing every SKU: a product no promotion in force can
 touch earns, per SKU, its list price times its rate (the product's own, else this
-distributor's), which SQL computes and orders with the same rounding as `apply_rate`: the
-earning at `min_price_fen` for earning_asc (the product's min earning) and at the highest
-active SKU price for earning_desc (its max earning). The products a promotion in force may
+distributor's), which SQL computes with the same rounding as `apply_rate`: the earning at
+`min_price_fen` for earning_asc (the product's min earning) and at `max_price_fen` for
+earning_desc (its max earning). At one rate the earning follows the list price, so the
+products at the distributor's rate come in the order of the (shelf, price, id) index, a
+read of the page's depth; those with a rate of their own (few) in one read ordered by the
+computed earning. The products a promotion in force may
 touch, those with a SKU under a limited-time discount and those in the scope of a full
 reduction one unit can reach, are priced exactly (`earnings`) and merged into that order,
 so the order is exactly the order of the figures shown. Promotions are few; a store-wide
 full reduction reachable by one unit makes every product it reaches an exact one, and the
-request costs again what pricing those SKUs costs (about a second per 20,000).
+request costs again what pricing those SKUs costs (about a second per 20,000). There is
+no ranking cache: the order follows a change at once (bench/promote.py for the figures).
 """
 
 from __future__ import annotations
@@ -157,7 +161,8 @@ def products_to_promote(
 ) -> PromotePage:
     """One page of on-shelf products with `user_id`'s earning per unit (0 when they would
     earn nothing: the programme off, or they are not an approved distributor). `sort` is
-    one of SORTS (an unknown one reads as "earning_desc"); ties go to the newest product."""
+    one of SORTS (an unknown one reads as "earning_desc"). Ties: by sales or newest, the
+    newest product first; by earning, see `_page_by_earning`."""
     now = now or utcnow()
     settings = get_settings()
     beneficiary = as_direct_referrer(user_id, settings)
