@@ -229,3 +229,17 @@ def test_products_under_a_promotion_are_ranked_by_their_promoted_earning(
         for i in _listing(client, seller["headers"], per_page=1, page=page)["items"]
     ]
     assert paged == by_max
+
+
+def test_a_product_without_a_sku_on_sale_is_not_listed(client: FlaskClient, app: Flask) -> None:
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
+    kept = make_product(app, price_fen=2_000)
+    gone = make_product(app, price_fen=9_000)
+    with app.app_context():
+        db.session.get(Sku, gone["sku_id"]).is_active = False
+        db.session.commit()
+    seller = become_distributor(client, "pp-off")
+    for sort in ("earning_desc", "earning_asc", "sales_desc", "newest"):
+        listing = _listing(client, seller["headers"], sort=sort)
+        assert [i["id"] for i in listing["items"]] == [kept["product_id"]]
+        assert listing["total"] == 1
