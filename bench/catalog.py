@@ -207,7 +207,7 @@ def seed(db: Database, opts: Options, workdir: Path) -> dict[str, float]:
             workdir,
             "products",
             "id, category_id, title, subtitle, description, on_shelf, sort, min_price_fen, "
-            "sales_count, created_at, updated_at",
+            "max_price_fen, sales_count, created_at, updated_at",
             (
                 (
                     i + 1,
@@ -218,6 +218,7 @@ def seed(db: Database, opts: Options, workdir: Path) -> dict[str, float]:
                     int(rng.random() < 0.95),
                     0,
                     prices[i],
+                    prices[i] + 1000,  # the dearer of its two SKUs (below)
                     0,
                     created[i],
                     created[i],

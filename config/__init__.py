@@ -299,10 +299,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "OFFERS_RECHECK_SECONDS": typed(
             "OFFERS_RECHECK_SECONDS", 2, lambda n, r: _parse_int(n, r, 0)
         ),
-        # How long a process keeps its ranking of products by earning (distribution/promote.py).
-        "PROMOTE_RANKING_SECONDS": typed(
-            "PROMOTE_RANKING_SECONDS", 30, lambda n, r: _parse_int(n, r, 0)
-        ),
         # Encrypts payout account details at rest; falls back to SECRET_KEY when unset.
         "DATA_ENCRYPTION_KEY": get("DATA_ENCRYPTION_KEY") or None,
         "MAX_CONTENT_LENGTH": 1024 * 1024,  # no request body of ours comes near this

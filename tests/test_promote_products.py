@@ -15,7 +15,7 @@ from tests.shop import become_distributor, login, make_product, pay_order, set_s
 from wxdist.core.extensions import db
 from wxdist.distribution.distributors import LevelSpec, create_level, grant_level, set_disabled
 from wxdist.marketing import promotions
-from wxdist.models import Commission, Product
+from wxdist.models import Commission, Product, Sku
 from wxdist.models.types import utcnow
 
 URL = "/api/v1/distributor/products"
@@ -168,26 +168,78 @@ def test_only_distributors_see_it_and_a_bad_sort_is_named(client: FlaskClient, a
     assert client.get(URL, headers=seller["headers"]).status_code == 403
 
 
-def test_a_process_keeps_its_ranking_by_earning_for_a_while_but_never_stale_figures(
-    client: FlaskClient, app: Flask, monkeypatch: Any
+def test_the_order_by_earning_follows_a_rate_change_at_once(
+    client: FlaskClient, app: Flask
 ) -> None:
-    from wxdist.distribution.promote import forget_rankings
-
-    monkeypatch.setitem(app.config, "PROMOTE_RANKING_SECONDS", 60)
     set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
     low = make_product(app, price_fen=1_000)
     high = make_product(app, price_fen=5_000)
-    seller = become_distributor(client, "pp-cache")
-    assert [i["id"] for i in _listing(client, seller["headers"])["items"]] == [
-        high["product_id"],
-        low["product_id"],
-    ]
+    seller = become_distributor(client, "pp-rate")
+    order = [i["id"] for i in _listing(client, seller["headers"])["items"]]
+    assert order == [high["product_id"], low["product_id"]]
     with app.app_context():
         db.session.get(Product, low["product_id"]).commission_l1_bp = 9_000
         db.session.commit()
-    kept = _listing(client, seller["headers"])["items"]
-    assert [i["id"] for i in kept] == [high["product_id"], low["product_id"]]  # the kept order
-    assert kept[1]["earning_max_fen"] == 900  # the figures are fresh
+    items = _listing(client, seller["headers"])["items"]
+    assert [i["id"] for i in items] == [low["product_id"], high["product_id"]]
+    assert items[0]["earning_max_fen"] == 900 and items[1]["earning_max_fen"] == 500
+
+
+def test_products_under_a_promotion_are_ranked_by_their_promoted_earning(
+    client: FlaskClient, app: Flask
+) -> None:
+    """The order by earning reads list prices x rate for most products; those a discount
+    or a reachable full reduction touches are ranked by the figure the page shows."""
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
+    a = make_product(app, price_fen=10_000, title="A")  # discounted to 20.00: earns 200
+    b = make_product(app, price_fen=6_000, title="B")  # list: earns 600
+    c = make_product(app, price_fen=8_000, title="C")  # 满50减30 reached alone: earns 500
+    d = make_product(app, price_fen=4_000, skus=2, title="D")  # 40.00 and 90.00: 400 to 900
+    now = utcnow()
     with app.app_context():
-        forget_rankings()
-    assert _listing(client, seller["headers"])["items"][0]["id"] == low["product_id"]
+        db.session.get(Sku, d["sku_ids"][1]).price_fen = 9_000
+        promotions.create_timed_discount(
+            "一口价", a["sku_id"], now - timedelta(hours=1), now + timedelta(hours=1),
+            price_fen=2_000,
+        )  # fmt: skip
+        promotions.create_full_reduction(
+            promotions.ReductionSpec(
+                "满50减30",
+                now - timedelta(hours=1),
+                now + timedelta(hours=1),
+                [{"threshold": 5_000, "off_fen": 3_000}],
+                scope={"product_ids": [c["product_id"]]},
+            )
+        )
+        db.session.commit()
+    seller = become_distributor(client, "pp-promoted")
+    listing = _listing(client, seller["headers"])
+    shown = {i["id"]: (i["earning_min_fen"], i["earning_max_fen"]) for i in listing["items"]}
+    assert shown[a["product_id"]] == (200, 200)
+    assert shown[c["product_id"]] == (500, 500)
+    by_max = sorted(shown, key=lambda pid: (-shown[pid][1], -pid))
+    assert [i["id"] for i in listing["items"]] == by_max
+    assert shown[d["product_id"]] == (400, 900)
+    assert by_max == [d["product_id"], b["product_id"], c["product_id"], a["product_id"]]
+    ascending = [i["id"] for i in _listing(client, seller["headers"], sort="earning_asc")["items"]]
+    assert ascending == [a["product_id"], d["product_id"], c["product_id"], b["product_id"]]
+    paged = [
+        i["id"]
+        for page in (1, 2, 3, 4)
+        for i in _listing(client, seller["headers"], per_page=1, page=page)["items"]
+    ]
+    assert paged == by_max
+
+
+def test_a_product_without_a_sku_on_sale_is_not_listed(client: FlaskClient, app: Flask) -> None:
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0)
+    kept = make_product(app, price_fen=2_000)
+    gone = make_product(app, price_fen=9_000)
+    with app.app_context():
+        db.session.get(Sku, gone["sku_id"]).is_active = False
+        db.session.commit()
+    seller = become_distributor(client, "pp-off")
+    for sort in ("earning_desc", "earning_asc", "sales_desc", "newest"):
+        listing = _listing(client, seller["headers"], sort=sort)
+        assert [i["id"] for i in listing["items"]] == [kept["product_id"]]
+        assert listing["total"] == 1

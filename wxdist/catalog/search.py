@@ -31,7 +31,8 @@ README's bench section).
 The index is kept in step by a flush listener (`connect()`, called by `create_app`): any
 product inserted or whose title changes through the ORM (the panel's edits, the CLI, demo
 data, tests' helpers) has its terms rewritten in the same transaction; any SKU inserted,
-repriced, (de)activated or deleted has its product's `min_price_fen` recomputed there too.
+repriced, (de)activated or deleted has its product's `min_price_fen` (and `max_price_fen`,
+what the products to promote rank by) recomputed there too.
 Bulk Core writes (the migration's backfill, the bench's seed) call `index_titles`.
 
 **Price** filters and sorts read `products.min_price_fen`: the lowest list price of the
@@ -199,24 +200,27 @@ def index_titles(conn: Any, titles: Iterable[tuple[int, str]]) -> None:
         conn.execute(insert(table), rows)
 
 
-def refresh_min_prices(conn: Any, product_ids: Iterable[int]) -> dict[int, int]:
-    """Recompute `min_price_fen` of these products from their active SKUs; returns the new
-    values. The caller commits."""
+def refresh_min_prices(conn: Any, product_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Recompute `min_price_fen` and `max_price_fen` of these products from their active
+    SKUs (0 without one); returns the new (min, max). The caller commits."""
     ids = sorted(set(product_ids))
     if not ids:
         return {}
     products, skus = Product.__table__, Sku.__table__
-    lowest = (
-        select(func.coalesce(func.min(skus.c.price_fen), 0))
-        .where(skus.c.product_id == products.c.id, skus.c.is_active.is_(True))
-        .scalar_subquery()
+    active = (skus.c.product_id == products.c.id, skus.c.is_active.is_(True))
+    lowest = select(func.coalesce(func.min(skus.c.price_fen), 0)).where(*active)
+    highest = select(func.coalesce(func.max(skus.c.price_fen), 0)).where(*active)
+    conn.execute(
+        update(products)
+        .where(products.c.id.in_(ids))
+        .values(min_price_fen=lowest.scalar_subquery(), max_price_fen=highest.scalar_subquery())
     )
-    conn.execute(update(products).where(products.c.id.in_(ids)).values(min_price_fen=lowest))
-    return dict(
-        conn.execute(select(products.c.id, products.c.min_price_fen).where(products.c.id.in_(ids)))
-        .tuples()
-        .all()
+    rows = conn.execute(
+        select(products.c.id, products.c.min_price_fen, products.c.max_price_fen).where(
+            products.c.id.in_(ids)
+        )
     )
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 # ---- keeping the index in step ----------------------------------------------------------
@@ -257,14 +261,15 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 
 def _after_flush_postexec(session: Session, _context: Any) -> None:
-    """Loaded products see the lowest price just written (no reload, no stale value)."""
+    """Loaded products see the prices just written (no reload, no stale value)."""
     prices = session.info.pop("wxdist_min_prices", None)
-    for product_id, value in (prices or {}).items():
+    for product_id, (lowest, highest) in (prices or {}).items():
         loaded = session.identity_map.get(
             inspect(Product).identity_key_from_primary_key([product_id])
         )
         if loaded is not None:
-            set_committed_value(loaded, "min_price_fen", value)
+            set_committed_value(loaded, "min_price_fen", lowest)
+            set_committed_value(loaded, "max_price_fen", highest)
 
 
 def connect() -> None:

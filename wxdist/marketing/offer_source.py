@@ -149,6 +149,15 @@ _ALL_DISCOUNTS = select(_discounts).where(
 _ALL_REDUCTIONS = select(_reductions).where(
     _reductions.c.status == OfferStatus.ACTIVE, _reductions.c.ends_at > bindparam("now")
 )
+_DISCOUNTED_SKUS = (
+    select(_discounts.c.sku_id)
+    .where(
+        _discounts.c.status == OfferStatus.ACTIVE,
+        _discounts.c.starts_at <= bindparam("now"),
+        _discounts.c.ends_at > bindparam("now"),
+    )
+    .distinct()
+)
 _CACHE = "wxdist_offers_in_force"
 _TERMS_CACHE = "wxdist_coupon_terms"
 _TERMS_KEPT = 10_000  # templates whose terms a process keeps (then it starts over)
@@ -275,6 +284,16 @@ class MarketingOffers:
             tuple(active_discounts([line.sku_id for line in lines], now)),
             tuple(active_reductions(now)),
         )
+
+    def discounted_sku_ids(self, now: datetime) -> set[int]:
+        cached = _in_force(now)
+        if cached is not None:
+            return {
+                sku_id
+                for sku_id, found in cached.discounts.items()
+                if any(discount.window.open_at(now) for discount in found)
+            }
+        return set(db.session.connection().scalars(_DISCOUNTED_SKUS, {"now": now}))
 
     def held_coupon(self, user_id: int, coupon_id: int, now: datetime) -> CouponOffer:
         row = (

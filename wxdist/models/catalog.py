@@ -29,6 +29,9 @@ class Product(db.Model):
         Index("ix_products_shelf_sales", "on_shelf", "sales_count", "id"),
         Index("ix_products_shelf_price", "on_shelf", "min_price_fen", "id"),
         Index("ix_products_shelf_created", "on_shelf", "created_at", "id"),
+        # Products to promote by earning (wxdist.distribution.promote).
+        Index("ix_products_shelf_max_price", "on_shelf", "max_price_fen", "id"),
+        Index("ix_products_shelf_own_rate", "on_shelf", "commission_l1_bp"),
         Index("ix_products_category_sales", "category_id", "on_shelf", "sales_count", "id"),
         Index("ix_products_category_price", "category_id", "on_shelf", "min_price_fen", "id"),
         Index("ix_products_category_created", "category_id", "on_shelf", "created_at", "id"),
@@ -49,6 +52,8 @@ class Product(db.Model):
     # The lowest list price of its active SKUs (0 without one), kept by the catalogue's
     # flush listener (wxdist.catalog.search): what the price filter and sorts read.
     min_price_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    # The highest (0 without one), kept with it: what the ranking by earning reads.
+    max_price_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
     # Units paid, net of fully refunded lines; changed only by conditional atomic updates
     # (wxdist.catalog.sales) inside the payment's or the refund's transaction.
     sales_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -25,6 +25,11 @@ class OfferSource(Protocol):
         """The limited-time discounts and full reductions in force for these lines."""
         ...
 
+    def discounted_sku_ids(self, now: datetime) -> set[int]:
+        """The SKUs with a limited-time discount in force (few: what a listing that ranks
+        by list prices must price one by one)."""
+        ...
+
     def held_coupon(self, user_id: int, coupon_id: int, now: datetime) -> CouponOffer:
         """The user's unused, unexpired coupon `coupon_id`. Raises Conflict
         `coupon_unusable` (field `coupon_id`) otherwise."""
@@ -57,6 +62,9 @@ class NoOffers:
 
     def offers_for(self, lines: Sequence[Line], now: datetime) -> Offers:
         return Offers()
+
+    def discounted_sku_ids(self, now: datetime) -> set[int]:
+        return set()
 
     def held_coupon(self, user_id: int, coupon_id: int, now: datetime) -> CouponOffer:
         raise Conflict(
