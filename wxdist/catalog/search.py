@@ -41,11 +41,13 @@ which changes by the clock and cannot be indexed.
 
 **Counting.** `total` is exact up to COUNT_AHEAD (1,000) matches past the page's offset;
 beyond that the count stops there and the page says `total_capped` (show "1000+"). The
-page's ids and the count are one read (the ids from the offset on, 1,000 at most; the
-page is the first `per_page` of them). An exact count of the whole shelf reads ~100,000
-index entries per request, several times what the page costs (measured: 74 ms against
-0.3 ms for page 1 by sales on a loaded machine); a shopper scrolls, and "more" is all a
-scroll needs.
+page's ids and the count are one read: the ids from the offset on, 1,000 at most, counted
+by a window in the server, of which only the page's `per_page` come back (when all 1,000
+came back the app spent more on parsing them than on the rest of the request: 20.6 ->
+12.2 ms in-process for page 1 by price descending on a loaded machine). An exact count
+of the whole shelf reads ~100,000 index entries per request, several times what the page
+costs (measured: 74 ms against 0.3 ms for page 1 by sales on a loaded machine); a shopper
+scrolls, and "more" is all a scroll needs.
 
 **Orders and pagination.** Each sort is a key plus the product id as tie-breaker, so the
 order is total and stable, offset pages neither repeat nor skip a product while nothing
@@ -68,6 +70,7 @@ from typing import Any
 from sqlalchemy import delete, event, func, insert, inspect, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql import operators
 
 from wxdist.core.extensions import db
 from wxdist.models import Product, ProductImage, ProductTerm, Sku
@@ -311,20 +314,41 @@ def search_products(search: ProductSearch, page: int, per_page: int) -> ProductP
     inverted price range matches nothing: it is not an error)."""
     query = _matching_ids(search)
     offset = (page - 1) * per_page
-    # One read gives the page and the count: the ids from the offset on, COUNT_AHEAD at most.
-    ahead = list(
-        db.session.scalars(
-            query.order_by(*_ORDER[search.sort]).limit(max(COUNT_AHEAD, per_page)).offset(offset)
-        )
-    )
-    if not ahead:  # past the end (or nothing matches): how many there are, below the offset
+    rows = db.session.execute(_page_and_count(query, search.sort, per_page, offset)).all()
+    if not rows:  # past the end (or nothing matches): how many there are, below the offset
         total = db.session.scalar(select(func.count()).select_from(query.limit(offset).subquery()))
         return ProductPage([], total or 0, False)
-    ids = ahead[:per_page]
+    ids = [row.id for row in rows]
+    ahead = rows[0].ahead
     cards = _cards(ids)
-    return ProductPage(
-        [cards[i] for i in ids if i in cards], offset + len(ahead), len(ahead) >= COUNT_AHEAD
+    return ProductPage([cards[i] for i in ids if i in cards], offset + ahead, ahead >= COUNT_AHEAD)
+
+
+def _page_and_count(query: Any, sort: Sort, per_page: int, offset: int) -> Any:
+    """One read for the page and the count: the ids from the offset on, COUNT_AHEAD at most,
+    counted in the server (a window over them), of which only the page's come back: the
+    app parses `per_page` rows, not a thousand."""
+    keys = [key.element for key in _ORDER[sort]]  # the sort columns, without direction
+    ahead = (
+        query.add_columns(*(k for k in keys if k is not Product.id))
+        .order_by(*_ORDER[sort])
+        .limit(max(COUNT_AHEAD, per_page))
+        .offset(offset)
+        .subquery("ahead")
     )
+    outer_order = [
+        getattr(ahead.c[key.element.key], "desc" if _descending(key) else "asc")()
+        for key in _ORDER[sort]
+    ]
+    return (
+        select(ahead.c.id, func.count().over().label("ahead"))
+        .order_by(*outer_order)
+        .limit(per_page)
+    )
+
+
+def _descending(key: Any) -> bool:
+    return getattr(key, "modifier", None) is operators.desc_op
 
 
 def _cards(ids: list[int]) -> dict[int, Card]:
