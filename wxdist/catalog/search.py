@@ -52,10 +52,13 @@ scrolls, and "more" is all a scroll needs.
 **Orders and pagination.** Each sort is a key plus the product id as tie-breaker, so the
 order is total and stable, offset pages neither repeat nor skip a product while nothing
 changes; each has a covering index (shelf, key, id) and (category, shelf, key, id) on
-MariaDB (InnoDB adds the primary key). A page reads the ids first (index only, even at a
-deep offset), then the cards of those products with their pictures and SKUs in three
-plain column reads (`Card`: with ORM products and selectin-loaded pictures and SKUs the
-request took twice the CPU, 11.8 against 5.6 ms in-process).
+MariaDB (InnoDB adds the primary key; a descending sort scans it backwards, which
+EXPLAIN shows covering and which measured as fast as the forward scan: no DESC index). A
+page reads the ids (index only, even at a deep offset) with their products' card columns
+joined to the page's rows, then their pictures and SKUs in two plain column reads
+(`Card`: with ORM products and selectin-loaded pictures and SKUs the request took twice
+the CPU, 11.8 against 5.6 ms in-process; one round trip fewer took page 1 by sales from
+12.5 to 6.4 ms in-process on a loaded machine).
 """
 
 from __future__ import annotations
@@ -318,10 +321,21 @@ def search_products(search: ProductSearch, page: int, per_page: int) -> ProductP
     if not rows:  # past the end (or nothing matches): how many there are, below the offset
         total = db.session.scalar(select(func.count()).select_from(query.limit(offset).subquery()))
         return ProductPage([], total or 0, False)
-    ids = [row.id for row in rows]
     ahead = rows[0].ahead
-    cards = _cards(ids)
-    return ProductPage([cards[i] for i in ids if i in cards], offset + ahead, ahead >= COUNT_AHEAD)
+    pictures, variants = _card_parts([row.id for row in rows])
+    cards = [
+        Card(
+            row.id,
+            row.card_category_id,
+            row.card_title,
+            row.card_subtitle,
+            row.card_sales_count,
+            pictures[row.id],
+            variants[row.id],
+        )
+        for row in rows
+    ]
+    return ProductPage(cards, offset + ahead, ahead >= COUNT_AHEAD)
 
 
 def _page_and_count(query: Any, sort: Sort, per_page: int, offset: int) -> Any:
@@ -340,20 +354,42 @@ def _page_and_count(query: Any, sort: Sort, per_page: int, offset: int) -> Any:
         getattr(ahead.c[key.element.key], "desc" if _descending(key) else "asc")()
         for key in _ORDER[sort]
     ]
-    return (
-        select(ahead.c.id, func.count().over().label("ahead"))
+    page = (
+        select(ahead, func.count().over().label("ahead"))
         .order_by(*outer_order)
         .limit(per_page)
+        .subquery("page")
     )
+    products = Product.__table__
+    return (
+        select(
+            page.c.id,
+            page.c.ahead,
+            *(products.c[name].label(f"card_{name}") for name in _CARD_COLUMNS),
+        )
+        .join_from(page, products, products.c.id == page.c.id)
+        .order_by(
+            *(
+                getattr(page.c[key.element.key], "desc" if _descending(key) else "asc")()
+                for key in _ORDER[sort]
+            )
+        )
+    )
+
+
+_CARD_COLUMNS = ("category_id", "title", "subtitle", "sales_count")
 
 
 def _descending(key: Any) -> bool:
     return getattr(key, "modifier", None) is operators.desc_op
 
 
-def _cards(ids: list[int]) -> dict[int, Card]:
-    """The cards of these products: three column reads (products, pictures, SKUs)."""
-    products, images, skus = Product.__table__, ProductImage.__table__, Sku.__table__
+def _card_parts(
+    ids: list[int],
+) -> tuple[dict[int, list[CardImage]], dict[int, list[CardSku]]]:
+    """The pictures and the SKUs of these products, by product: two column reads (the
+    products' own columns come with the page's ids)."""
+    images, skus = ProductImage.__table__, Sku.__table__
     conn = db.session.connection()
     pictures: dict[int, list[CardImage]] = {i: [] for i in ids}
     for product_id, url in conn.execute(
@@ -369,10 +405,4 @@ def _cards(ids: list[int]) -> dict[int, Card]:
         .order_by(skus.c.id)
     ):
         variants[product_id].append(CardSku(sku_id, price_fen, stock, bool(is_active)))
-    columns = (products.c.id, products.c.category_id, products.c.title, products.c.subtitle)
-    return {
-        row.id: Card(*row, pictures[row.id], variants[row.id])
-        for row in conn.execute(
-            select(*columns, products.c.sales_count).where(products.c.id.in_(ids))
-        )
-    }
+    return pictures, variants
