@@ -35,8 +35,12 @@ errors, throughput, p50 / p95 / p99 ms, CPU ms per request of the app and MariaD
 ceiling, and the verdict: each phase's p95 < 50 ms with no errors. Exit status 0 when
 every phase answered without errors (the verdict does not change it).
 
-A phase is one entry of `phases()` (a name and its request records); a cart-checkout load
-phase joins the list when the cart endpoint exists.
+A listing phase is one entry of `phases()` (a name and its request records). After them,
+the cart-checkout phase (bench/catalog_checkout.py, whose docstring has the method):
+`--shoppers` shoppers seeded in bulk with signed tokens and carts of 1-3 selected lines,
+each POSTing /api/v1/cart/checkout once under wrk (a 201 is a success, anything else an
+error); its throughput is judged as a ratio of the same run's ceiling (>= 0.5), and the
+database is checked afterwards (one order per 201, each cart emptied by its order).
 """
 
 from __future__ import annotations
@@ -63,6 +67,7 @@ if str(ROOT) not in sys.path:  # run as a script: make `config`, `wxdist` import
 
 from bench._harness import (  # noqa: E402
     Ceiling,
+    Check,
     Database,
     Gunicorn,
     PhaseResult,
@@ -72,6 +77,7 @@ from bench._harness import (  # noqa: E402
     free_port,
     migrate,
     pids_named,
+    print_checks,
     process_tree,
     require_wrk,
     run_wrk,
@@ -80,9 +86,11 @@ from bench._harness import (  # noqa: E402
     warn_if_busy,
     write_records,
 )
+from bench.catalog_checkout import CheckoutBench  # noqa: E402
 from wxdist.catalog.search import title_terms  # noqa: E402
 
 TARGET_P95_MS = 50.0
+TARGET_CHECKOUT_RATIO = 0.5
 PER_PAGE = 20
 LINES_PER_ORDER = 4
 CATEGORIES = 24
@@ -123,6 +131,7 @@ class Options:
     gunicorn: Gunicorn
     mysql_url: str
     keep_db: bool
+    shoppers: int
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -135,6 +144,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--shoppers", type=int, default=6000, help="carts for the checkout phase (one each)"
+    )
     args = parser.parse_args(argv)
     return Options(
         products=args.products,
@@ -145,6 +157,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         gunicorn=Gunicorn(worker_class=args.worker_class),
         mysql_url=args.mysql_url,
         keep_db=args.keep_db,
+        shoppers=args.shoppers,
     )
 
 
@@ -262,6 +275,21 @@ def seed(db: Database, opts: Options, workdir: Path) -> dict[str, float]:
     return timings
 
 
+def _loader(db: Database, workdir: Path):  # type: ignore[no-untyped-def]
+    """`load(table, columns, rows)`: rows by LOAD DATA LOCAL INFILE on a connection of its own."""
+
+    def load(table: str, columns: str, rows) -> int:  # type: ignore[no-untyped-def]
+        conn = pymysql.connect(
+            **db._server(), database=db.name, autocommit=True, charset="utf8mb4", local_infile=True
+        )
+        try:
+            return _load(conn, workdir, table, columns, rows)
+        finally:
+            conn.close()
+
+    return load
+
+
 def _seed_orders(conn: pymysql.Connection, opts: Options) -> None:  # type: ignore[type-arg]
     """Paid orders and their lines, generated in the server; lines go to products skewed
     (u^3: a tenth of the products take about half the units); then the sales counts."""
@@ -342,7 +370,7 @@ def _served(result: PhaseResult) -> None:
     result.count_as_ok(lambda outcome: outcome.startswith("200"))
 
 
-def report(results: list[PhaseResult], ceiling: PhaseResult) -> bool:
+def report(results: list[PhaseResult], ceiling: PhaseResult, checkout: PhaseResult) -> bool:
     header = (
         f"{'phase':<17}{'requests':>9}{'errors':>8}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'p99 ms':>9}{'CPU ms/req: app':>17}{'db':>7}  verdict"
@@ -361,13 +389,24 @@ def report(results: list[PhaseResult], ceiling: PhaseResult) -> bool:
     for r in results:
         if r.first_error:
             print(f"{r.name}: {r.errors} errors, the first: {r.first_error}")
+    if checkout.first_error:
+        print(f"{checkout.name}: {checkout.errors} errors, the first: {checkout.first_error}")
     worst = max(results, key=lambda r: r.p95_ms)
     print(
         f"\nverdict: {'PASS' if passed else 'FAIL'}: every phase p95 < {TARGET_P95_MS:.0f} ms "
         f"without errors (worst: {worst.name} {worst.p95_ms:.1f} ms; the ceiling's trivial "
         f"transaction: p95 {ceiling.p95_ms:.1f} ms, {ceiling.throughput:.0f} req/s)"
     )
-    return all(r.errors == 0 for r in results)
+    ratio = checkout.throughput / ceiling.throughput if ceiling.throughput else 0.0
+    ok = ratio >= TARGET_CHECKOUT_RATIO and checkout.errors == 0
+    print(
+        f"verdict: {'PASS' if ok else 'FAIL'}: cart checkout {checkout.throughput:.1f} orders/s "
+        f"= {ratio:.2f} x the ceiling's {ceiling.throughput:.1f} req/s (target >= "
+        f"{TARGET_CHECKOUT_RATIO}), {checkout.errors} errors; p50 {checkout.p50_ms:.1f} ms, "
+        f"p95 {checkout.p95_ms:.1f} ms; CPU ms per order: app "
+        f"{checkout.server_ms_per_request:.2f}, db {checkout.db_ms_per_request:.2f}"
+    )
+    return all(r.errors == 0 for r in [*results, checkout])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -388,9 +427,17 @@ def main(argv: list[str] | None = None) -> int:
         db.create()
         port = free_port()
         env = app_env(db, port, f"http://127.0.0.1:{free_port()}")
+        env["SECRET_KEY"] = secrets.token_hex(24)  # the checkout phase signs its tokens
         migrate(env)
         for step, seconds in seed(db, opts, workdir).items():
             print(f"seeded {step} in {seconds:.1f} s")
+        carts = CheckoutBench(db, env["SECRET_KEY"], opts.shoppers)
+        started = time.perf_counter()
+        shoppers = carts.seed(_loader(db, workdir))
+        print(
+            f"seeded {len(shoppers)} shoppers with tokens and {carts.lines_seeded} cart lines "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
         create_ceiling_tables(db)
         base_url = f"http://127.0.0.1:{port}"
         app = start_service("app", opts.gunicorn.cmd(port, "wsgi:app"), env, workdir)
@@ -416,10 +463,16 @@ def main(argv: list[str] | None = None) -> int:
             _served(result)
             results.append(result)
             print(f"{name}: p95 {result.p95_ms:.1f} ms, {result.ok} ok")
+        checkout = carts.run(
+            shoppers, base_url, opts.connections, opts.seconds, workdir, cpu_groups
+        )
         app.stop()
         ceiling = Ceiling(opts.gunicorn, env, opts.connections, workdir, mysqld)
         ceiling_result = ceiling.run(opts.seconds, 50, services)
-        clean = report(results, ceiling_result)
+        checks: list[Check] = [*carts.check(checkout), ceiling.check(db, ceiling_result)]
+        clean = report(results, ceiling_result, checkout)
+        print_checks(checks)
+        clean = clean and all(check.passed for check in checks)
     finally:
         for service in reversed(services):
             service.stop()

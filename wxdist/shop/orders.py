@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, Subquery, bindparam, func, insert, select, true, update
+from sqlalchemy import Select, Subquery, bindparam, case, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -109,13 +109,26 @@ def _order_lines(held: Subquery | None = None) -> Select[Any]:
 
 
 _TOKEN_VERSION = select(_token_version)
-_RESERVE = (
-    update(_skus)
-    .where(_skus.c.id == bindparam("sku"), _skus.c.stock >= bindparam("quantity"))
-    .values(stock=_skus.c.stock - bindparam("quantity"))
-)
 _INSERT_ORDER = insert(_orders)
-_INSERT_ITEM = insert(_items)
+# All the items in one statement (insertmanyvalues), their ids in the order of the rows.
+_INSERT_ITEMS = insert(_items).returning(_items.c.id, sort_by_parameter_order=True)
+_STOCKS = select(_skus.c.id, _skus.c.stock).where(_skus.c.id.in_(bindparam("ids", expanding=True)))
+
+
+@cache
+def _reserve(count: int) -> Any:
+    """One conditional UPDATE taking stock from `count` SKUs (`sku_<i>` loses `q_<i>`, only
+    where it has that many): the rows matched are the SKUs that had enough. The primary
+    key is walked in id order, so two orders lock shared SKUs in the same order."""
+    ids = [bindparam(f"sku_{i}") for i in range(count)]
+    wanted = case(*((_skus.c.id == ids[i], bindparam(f"q_{i}")) for i in range(count)), else_=None)
+    return (
+        update(_skus)
+        .where(_skus.c.id.in_(ids), _skus.c.stock >= wanted)
+        .values(stock=_skus.c.stock - wanted)
+    )
+
+
 _INSERT_ADJUSTMENT = insert(OrderAdjustment.__table__)
 
 
@@ -205,9 +218,10 @@ def create_order(
     commits with the order or not at all. (A well-formed request is never a 400 here:
     what the schema cannot say is a conflict with the catalogue.)
 
-    Core statements, not the unit of work: four round trips and a commit for one SKU
-    (two more with a coupon, one more with any offer: the coupon is read with the lines;
-    one more for the shipping templates of the lines, one more for an `address_id`).
+    Core statements, not the unit of work: four round trips and a commit whatever the
+    number of SKUs (one UPDATE reserves them all, one INSERT writes the items on MariaDB);
+    two more with a coupon, one more with any offer (the coupon is read with the lines),
+    one more for the shipping templates of the lines, one more for an `address_id`.
     """
     merged, positions, found = _read_lines(claims, lines, coupon_id)
     conn = db.session.connection()
@@ -259,14 +273,7 @@ def create_order(
     # Reserve in id order, so two orders for the same SKUs lock rows in the same order,
     # and the items' foreign-key checks find the SKU rows already locked (shared locks
     # taken first would deadlock two orders upgrading them).
-    for sku_id in sorted(merged):
-        if conn.execute(_RESERVE, {"sku": sku_id, "quantity": merged[sku_id]}).rowcount != 1:
-            db.session.rollback()
-            raise Conflict(
-                _("not enough stock"),
-                code="out_of_stock",
-                fields={f"items.{positions[sku_id]}.quantity": _("not enough stock")},
-            )
+    _reserve_stock(merged, positions)
 
     items = [
         {
@@ -285,8 +292,8 @@ def create_order(
         }
         for line in priced.lines
     ]
-    for item in items:
-        item["id"] = conn.execute(_INSERT_ITEM, item).inserted_primary_key[0]
+    for item, row in zip(items, conn.execute(_INSERT_ITEMS, items), strict=True):
+        item["id"] = row.id
     _record_offers(order["id"], items, priced)
     if before_commit is not None:
         before_commit()
@@ -301,6 +308,35 @@ def create_order(
         items=items,
     )
     return order
+
+
+def _reserve_stock(merged: dict[int, int], positions: dict[int, int]) -> None:
+    """Take each SKU's quantity from its stock in one conditional UPDATE. Raises Conflict
+    `out_of_stock` naming the first line (in id order) whose SKU had too little, after
+    rolling back."""
+    ids = sorted(merged)
+    params: dict[str, int] = {}
+    for i, sku_id in enumerate(ids):
+        params[f"sku_{i}"], params[f"q_{i}"] = sku_id, merged[sku_id]
+    conn = db.session.connection()
+    taken = conn.execute(_reserve(len(ids)), params).rowcount
+    if taken == len(ids):
+        return
+    # Which SKU was short: those below their quantity now include every one the UPDATE
+    # skipped; when they are exactly as many, they are the skipped ones. Otherwise a SKU
+    # taken from is below its quantity too, and the stock as committed tells.
+    stocks = dict(conn.execute(_STOCKS, {"ids": ids}).tuples().all())
+    below = [i for i in ids if stocks.get(i, 0) < merged[i]]
+    db.session.rollback()
+    if len(below) != len(ids) - taken:
+        stocks = dict(db.session.connection().execute(_STOCKS, {"ids": ids}).tuples().all())
+        db.session.rollback()
+        below = [i for i in ids if stocks.get(i, 0) < merged[i]] or below
+    raise Conflict(
+        _("not enough stock"),
+        code="out_of_stock",
+        fields={f"items.{positions[(below or ids)[0]]}.quantity": _("not enough stock")},
+    )
 
 
 def preview_order(

@@ -1,0 +1,177 @@
+"""The cart-checkout phase of bench/catalog.py: POST /api/v1/cart/checkout under wrk, each
+request a real checkout that creates an order.
+
+Set-up, in bulk and untimed, on the catalogue bench's database:
+
+- `shoppers` users (INSERT ... SELECT from MariaDB's sequence engine) and a token each,
+  signed with the app's SECRET_KEY as `wxdist.accounts.auth.issue_token` signs one (the
+  bench gives the app a random key), so no login round trip per shopper;
+- a pool of SKUS_IN_POOL on-sale SKUs (active, on-shelf products, drawn at random), their
+  stock raised to AMPLE_STOCK so no checkout is refused for stock;
+- each shopper's cart: 1-3 selected lines of distinct pool SKUs, quantity 1-2
+  (LOAD DATA LOCAL INFILE into cart_lines).
+
+The requests: one record per shopper (its own Authorization header), an inline address
+with a `region_code` (浦东新区), so the shipping step matches a district. wrk sends each
+record at most once (`once`), so every measured request checks out a cart that still has
+its lines; the first WARMUP shoppers check out through Python first (untimed). A 201 is a
+success, anything else an error (reported by status and code). If the records run out
+before the time is up the phase is shorter and the line says so.
+
+Checks afterwards: orders of the bench shoppers = 201 answers (warm-up included), and
+every shopper who got a 201 has an empty cart while the others keep theirs.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from itsdangerous import URLSafeTimedSerializer
+
+from bench._harness import Check, Database, PhaseResult, Pool, Shopper, run_wrk, write_records
+from wxdist.accounts.auth import TOKEN_SALT
+
+PATH = "/api/v1/cart/checkout"
+JSON = "application/json"
+FIRST_USER_ID = 1001  # the catalogue seed's orders belong to user 1
+SKUS_IN_POOL = 5000
+AMPLE_STOCK = 1_000_000
+WARMUP = 40
+BODY = json.dumps(
+    {
+        "address": {
+            "name": "张三",
+            "phone": "13800138000",
+            "region": "上海市 浦东新区",
+            "detail": "世纪大道 100 号",
+            "region_code": "310115",
+        }
+    },
+    ensure_ascii=False,
+    separators=(",", ":"),
+).encode()
+
+
+@dataclass
+class CheckoutBench:
+    db: Database
+    secret_key: str
+    shoppers: int
+    lines_seeded: int = 0
+    outside_wrk: int = 0  # warm-up checkouts placed through Python
+    prepared: int = 0
+
+    def seed(self, load) -> list[Shopper]:  # type: ignore[no-untyped-def]
+        """Users, their tokens and carts; `load(table, columns, rows)` bulk-loads rows."""
+        rng = random.Random(17)
+        last = FIRST_USER_ID + self.shoppers - 1
+        with self.db.cursor() as cur:
+            cur.execute(
+                "INSERT INTO users (id, openid, nickname, avatar_url, token_version,"
+                " paid_orders, paid_spend_fen, created_at, last_login_at)"
+                " SELECT seq, CONCAT('bench-cart-', seq), '购物车压测', '', 1, 0, 0, NOW(6),"
+                f" NOW(6) FROM seq_{FIRST_USER_ID}_to_{last}"
+            )
+            cur.execute(
+                "SELECT s.id FROM skus s JOIN products p ON p.id = s.product_id"
+                " WHERE s.is_active = 1 AND p.on_shelf = 1 ORDER BY RAND(17) LIMIT %s",
+                (SKUS_IN_POOL,),
+            )
+            pool = [int(row[0]) for row in cur.fetchall()]
+            cur.execute(
+                "UPDATE skus SET stock = %s WHERE id IN (" + ",".join(map(str, pool)) + ")",
+                (AMPLE_STOCK,),
+            )
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        rows = [
+            (user_id, sku_id, rng.randint(1, 2), 1, now, now)
+            for user_id in range(FIRST_USER_ID, last + 1)
+            for sku_id in rng.sample(pool, rng.randint(1, 3))
+        ]
+        self.lines_seeded = load(
+            "cart_lines", "user_id, sku_id, quantity, selected, created_at, updated_at", rows
+        )
+        signer = URLSafeTimedSerializer(self.secret_key, salt=TOKEN_SALT)
+        return [
+            Shopper(user_id, signer.dumps({"uid": user_id, "v": 1}))
+            for user_id in range(FIRST_USER_ID, last + 1)
+        ]
+
+    def run(
+        self,
+        shoppers: list[Shopper],
+        base_url: str,
+        connections: int,
+        seconds: int,
+        workdir: Path,
+        cpu_groups: dict[str, list[int]],
+    ) -> PhaseResult:
+        pool = Pool(base_url, connections)
+        warm = shoppers[:WARMUP]
+        answers = pool.executor.map(lambda s: pool.post(PATH, BODY, JSON, s.auth), warm)
+        codes = [a.status_code for a in answers]
+        pool.close()
+        self.outside_wrk = sum(code == 201 for code in codes)
+        if self.outside_wrk != len(warm):
+            raise RuntimeError(f"warm-up checkouts answered {codes}")
+        records = [(PATH, JSON, s.auth, BODY) for s in shoppers[WARMUP:]]
+        self.prepared = len(records)
+        path = workdir / "cart-checkout.tsv"
+        write_records(path, records)
+        result = run_wrk(
+            "cart-checkout",
+            base_url,
+            path,
+            connections,
+            workdir,
+            seconds=seconds,
+            once=True,
+            cpu_groups=cpu_groups,
+        )
+        result.count_as_ok(lambda outcome: outcome.startswith("201"))
+        ran_out = result.sent >= self.prepared
+        print(
+            f"cart-checkout: {result.ok} orders in {result.duration_s:.1f} s, {result.sent} of "
+            f"{self.prepared} prepared requests sent"
+            + (" (ran out before the time was up: raise --shoppers)" if ran_out else "")
+            + f"; answers {result.outcomes}; {result.cpu}"
+        )
+        return result
+
+    def check(self, result: PhaseResult) -> list[Check]:
+        placed = int(
+            self.db.scalar("SELECT COUNT(*) FROM orders WHERE user_id >= %s", (FIRST_USER_ID,))
+        )
+        expected = self.outside_wrk + result.ok
+        emptied = int(
+            self.db.scalar(
+                "SELECT COUNT(*) FROM users u WHERE u.id >= %s AND NOT EXISTS"
+                " (SELECT 1 FROM cart_lines c WHERE c.user_id = u.id)",
+                (FIRST_USER_ID,),
+            )
+        )
+        lines = int(
+            self.db.scalar(
+                "SELECT COUNT(*) FROM order_items i JOIN orders o ON o.id = i.order_id"
+                " WHERE o.user_id >= %s",
+                (FIRST_USER_ID,),
+            )
+        )
+        left = int(self.db.scalar("SELECT COUNT(*) FROM cart_lines"))
+        return [
+            Check(
+                "cart-checkout: one order per 201 answer, each cart emptied by its order",
+                placed == expected == emptied,
+                f"{placed} orders, {expected} answers ({self.outside_wrk} warm-up), "
+                f"{emptied} carts emptied",
+            ),
+            Check(
+                "cart-checkout: the orders' items are the lines that left the carts",
+                lines + left == self.lines_seeded,
+                f"{lines} order items + {left} lines still in carts = {self.lines_seeded} seeded",
+            ),
+        ]
