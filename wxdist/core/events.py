@@ -20,8 +20,10 @@ with nobody listening rather than lose the reaction silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from functools import cache
+from types import ModuleType
 from typing import Any, NamedTuple
 
 from blinker import NamedSignal, Namespace
@@ -206,6 +208,34 @@ export_sections = signals.signal(
     each receiver returns a dict of sections ({name: JSON-able value}) of what its domain
     keeps about them.""",
 )
+
+
+_PRIVACY_HOOKS = (
+    ("blockers", deletion_blockers),
+    ("anonymise", account_deleted),
+    ("export", export_sections),
+)
+
+
+@cache
+def _by_user(hook: Callable[[int], Any]) -> Callable[..., Any]:
+    """`hook(user_id)` as a receiver; one per hook, so connecting it again is a no-op."""
+
+    def receiver(_sender: Any, *, user_id: int) -> Any:
+        return hook(user_id)
+
+    receiver.__name__ = receiver.__qualname__ = f"{hook.__module__}.{hook.__qualname__}"
+    return receiver
+
+
+def connect_privacy(privacy: ModuleType) -> None:
+    """Connect a domain's privacy module: whichever of `blockers(user_id)` (to
+    `deletion_blockers`), `anonymise(user_id)` (to `account_deleted`) and `export(user_id)`
+    (to `export_sections`) it defines. Idempotent."""
+    for name, signal in _PRIVACY_HOOKS:
+        hook = getattr(privacy, name, None)
+        if hook is not None:
+            signal.connect(_by_user(hook), weak=False)
 
 
 class NobodyListening(RuntimeError):
