@@ -54,8 +54,6 @@ def upgrade():
 
 
 def downgrade():
-    op.drop_index(
-        op.f("ix_distributor_recommendations_product_id"),
-        table_name="distributor_recommendations",
-    )
+    # Dropping the table drops its index (MariaDB refuses to drop it first: the foreign
+    # key on product_id needs it).
     op.drop_table("distributor_recommendations")
