@@ -102,13 +102,15 @@ def _catalogue(app: Flask) -> dict[str, int]:
     products = {
         "tea_a": make_product(app, title="龙井", category="茶叶"),
         "tea_b": make_product(app, title="普洱", category="茶叶"),
+        "tea_c": make_product(app, title="白茶", category="茶叶"),
         "snack": make_product(app, title="坚果", category="零食"),
         "towel": make_product(app, title="毛巾", category="日用"),
         "cup": make_product(app, title="茶杯", category="茶具"),
     }
     with app.app_context():  # one category for both teas
         tea = db.session.get(Product, products["tea_a"]["product_id"]).category_id
-        db.session.get(Product, products["tea_b"]["product_id"]).category_id = tea
+        for name in ("tea_b", "tea_c"):
+            db.session.get(Product, products[name]["product_id"]).category_id = tea
         db.session.commit()
     return {name: p["product_id"] for name, p in products.items()}
 
@@ -116,31 +118,37 @@ def _catalogue(app: Flask) -> dict[str, int]:
 def test_the_audience_category_outranks_a_more_popular_unrelated_product(app: Flask) -> None:
     ids = _catalogue(app)
     seller = _approved(app, "tea-seller")
-    for _ in range(2):  # two of the seller's customers drink tea
-        _bought(app, _buyer(app, seller), [ids["tea_a"]], referrer_id=seller)
-    _bought(app, _buyer(app), [ids["tea_b"]])  # somebody else buys the other tea once
-    for _ in range(8):  # snacks sell far more, to strangers
-        _bought(app, _buyer(app), [ids["snack"]])
+    for name, customers in (("tea_a", 3), ("tea_b", 2)):  # the seller's customers drink tea
+        for _ in range(customers):
+            _bought(app, _buyer(app, seller), [ids[name]], referrer_id=seller)
+    for name, strangers in (("snack", 10), ("towel", 3), ("tea_c", 2)):
+        for _ in range(strangers):  # snacks sell far more than any tea, to strangers
+            _bought(app, _buyer(app), [ids[name]])
     _refresh(app)
-    ranked = [p for p, _reason in _stored(app, seller)]
-    assert ranked.index(ids["tea_a"]) == 0
+    stored = _stored(app, seller)
+    ranked = [p for p, _reason in stored]
+    assert ranked[:2] == [ids["tea_a"], ids["tea_b"]]
     assert ranked.index(ids["tea_b"]) < ranked.index(ids["snack"])
-    assert dict(_stored(app, seller))[ids["tea_a"]] == "audience"
-    assert dict(_stored(app, seller))[ids["tea_b"]] == "category"
+    # The taste carries to a tea none of them bought, above a towel that sold more.
+    assert ranked.index(ids["tea_c"]) < ranked.index(ids["towel"])
+    assert dict(stored)[ids["tea_a"]] == "audience"
+    assert dict(stored)[ids["tea_c"]] == "category"
+    assert dict(stored)[ids["snack"]] == "popular"
 
 
 def test_a_co_purchase_partner_ranks_right_after_what_the_audience_buys(app: Flask) -> None:
     ids = _catalogue(app)
     seller = _approved(app, "towel-seller")
-    _bought(app, _buyer(app, seller), [ids["towel"]])
+    for _ in range(2):
+        _bought(app, _buyer(app, seller), [ids["towel"]], referrer_id=seller)
     for _ in range(3):  # others buy the towel with the tea cup
         _bought(app, _buyer(app), [ids["towel"], ids["cup"]])
-    for _ in range(10):
+    for _ in range(3):  # and the snack as often as the cup, alone
         _bought(app, _buyer(app), [ids["snack"]])
     _refresh(app)
     stored = _stored(app, seller)
-    assert [p for p, _r in stored[:2]] == [ids["towel"], ids["cup"]]
-    assert stored[1][1] == "co_purchase"
+    assert [p for p, _r in stored[:3]] == [ids["towel"], ids["cup"], ids["snack"]]
+    assert [r for _p, r in stored[:3]] == ["audience", "co_purchase", "popular"]
     with app.app_context():
         row = db.session.get(DistributorRecommendation, (seller, 2))
         assert row.reason_product_id == ids["towel"]

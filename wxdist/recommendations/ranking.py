@@ -1,57 +1,64 @@
 """The ranking: one score per (distributor, product), the top N kept.
 
-For a distributor d and a recommendable product p (on shelf, an active SKU in stock):
+The score estimates how likely the next unit sold through distributor d is product p,
+tilted by how well d's shares of p convert and by what p leaves the merchant. For a
+recommendable product p (on shelf, an active SKU in stock):
 
-    relevance(d, p) = 1.0 * audience(d, p) + 0.6 * co(d, p) + 0.4 * category(d, p)
-                      + 0.15 * popular(p)
+    relevance(d, p) = λ_d * (0.4 * P_aud(p) + 0.2 * P_co(p) + 0.4 * P_cat(p))
+                      + (1 - λ_d) * P_pop(p),        λ_d = N_d / (N_d + 2)
     score(d, p)     = relevance(d, p) * channel(d, p) * margin(d, p)
 
-- audience(d, p): how many of d's audience (buyers bound to d, and buyers of orders
-  attributed to d) bought p, over the most any product got, in [0, 1]. What people who
-  already buy through d buy is the strongest evidence of what will sell through d again.
-- co(d, p): sum over the products i the audience bought of audience(d, i) * cos(i, p),
-  cos the cosine similarity of i and p over all paid baskets (orders with both / sqrt of
-  orders with each; each product's 20 best partners), scaled to a maximum of 1. It brings
-  in what is bought *with* what the audience buys (bundles) that they have not bought yet.
-- category(d, p): the share of d's audience purchases in p's category times p's units over
-  the best seller's in that category. It carries a taste (tea drinkers) to the products
-  of that taste nobody in the audience has tried yet, best sellers of it first.
-- popular(p): log(1 + units of p) / log(1 + units of the best seller). A weak prior that
-  orders what the audience terms do not separate and fills a short list.
-- channel(d, p): for a product d has a share code for, how its code converts compared to
-  the programme: (orders_dp + 20 g) / (scans_dp + 20) / g, clipped to [0.5, 2], where g is
-  attributed paid orders per scan over all codes and 20 scans are the prior's weight (so
-  a few scans barely move it); 1 for products d never shared. A product d's followers
-  buy when d shares it rises; one they scan and ignore falls.
-- margin(d, p): 0.8 + 0.4 * (price - earning) / price, the price after the promotions in
-  force and the earning what d would be paid per unit (both from
-  `distribution.promote.earnings`, the figures d sees on /distributor/products). In
-  [0.8, 1.2]: between two products equally likely to sell, the one that leaves the
+Every term is a probability over products, so the terms add up in the same units and
+none swamps another by scale:
+
+- P_aud(p) = n_dp / N_d: n_dp how many of d's audience (buyers bound to d, and buyers of
+  orders attributed to d) bought p, N_d the sum over products. What the people who
+  already buy through d buy is the closest evidence of what will sell through d again.
+- P_co(p) = sum over i of P_aud(i) * P(p in a basket | i in it), the conditional over all
+  paid baskets (each product's 20 most frequent partners): what is bought *with* what the
+  audience buys (bundles) and that they have not bought yet.
+- P_cat(p) = the share of d's audience purchases in p's category times p's share of its
+  category's units: the audience's taste carried to the products of that taste nobody in
+  the audience has tried yet, best sellers of it first.
+- P_pop(p) = p's share of all units sold: what sells anywhere.
+- λ_d weighs d's own evidence against the shop's: with no audience purchases (N_d = 0,
+  **cold start**) the score is popularity alone; with two it is even; the more d's
+  audience has bought, the more their own data counts (Jelinek-Mercer smoothing with a
+  prior of 2 purchases). The 0.4 / 0.2 / 0.4 split inside d's part gives what the
+  audience bought and what their taste points to equal say and bundles a smaller one
+  (a partner's probability is already scaled down by the conditional).
+- channel(d, p): for a product d has a share code for, how its code converts compared
+  with the programme: (orders_dp + 20 g) / (scans_dp + 20) / g, clipped to [0.5, 2], g
+  the attributed paid orders per scan over all codes and 20 scans the prior's weight (a
+  few scans barely move it); 1 for products d never shared. A product d's followers buy
+  when d shares it rises; one they scan and ignore falls.
+- margin(d, p) = 0.8 + 0.4 * (price - earning) / price, the price after the promotions
+  in force and the earning what d would be paid per unit, both from
+  `distribution.promote.earnings` (the figures d sees on /distributor/products). In
+  [0.8, 1.2]: between two products about as likely to sell, the one that leaves the
   merchant more after commission comes first, without letting margin outrank evidence.
 
-The weights make the evidence close to d outrank the evidence far from d (a product the
-audience buys beats a partner of it, which beats a product of a liked category, which
-beats a best seller). **Cold start**: a distributor with no audience purchases gets the
-best sellers, by units (score = popular(p), reason "popular").
-
-Only candidates are scored (the audience's products, their partners, the 50 best sellers
-of each category the audience buys, the 100 best sellers overall), which is every
-product that could reach a top 50 (another one scores at most what a best seller scores).
-Each row carries the reason of its largest term: audience, co_purchase (with the partner
-product that contributed most), category or popular.
+Only candidates are scored: the audience's products, their partners, the 50 best sellers
+of each category the audience buys and the 100 best sellers overall; any other product
+has at most the 100th best seller's P_pop and the 50th of its category's P_cat (the
+approximation a top 50 can afford). Each row carries a reason: audience when
+d's audience bought it; else the larger of co_purchase (with the partner that contributed
+most) and category when it makes at least a quarter of the relevance; else popular.
+bench/recommend_eval.py measures the ranking against "most sold overall".
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from wxdist.models import RecommendationReason as Reason
 
-W_AUDIENCE, W_CO, W_CATEGORY, W_POPULAR = 1.0, 0.6, 0.4, 0.15
+W_AUDIENCE, W_CO, W_CATEGORY = 0.4, 0.2, 0.4
+PRIOR_PURCHASES = 2.0
+EXPLAINS = 0.25  # share of the relevance a term needs to be named the reason
 CHANNEL_PRIOR_SCANS = 20
 CHANNEL_RANGE = (0.5, 2.0)
 MARGIN_BASE, MARGIN_SPAN = 0.8, 0.4
@@ -89,18 +96,17 @@ def build_model(
     partners: dict[int, list[Any]],
     conversion: float,
 ) -> Model:
-    best = max((units.get(p, 0) for p in category), default=0)
-    scale = math.log1p(best) or 1.0
-    popular = {p: math.log1p(units.get(p, 0)) / scale for p in category}
+    total = sum(units.values()) or 1
+    popular = {p: units.get(p, 0) / total for p in category}
     by_category: dict[int | None, list[int]] = defaultdict(list)
     for p in category:
         by_category[category[p]].append(p)
     category_pop: dict[int, float] = {}
     for c, members in by_category.items():
         members.sort(key=lambda p: (-units.get(p, 0), -p))
-        top = units.get(members[0], 0) or 1
+        whole = sum(units.get(p, 0) for p in members) or 1
         for p in members:
-            category_pop[p] = units.get(p, 0) / top
+            category_pop[p] = units.get(p, 0) / whole
         by_category[c] = members[:TOP_PER_CATEGORY]
     top_popular = sorted(category, key=lambda p: (-units.get(p, 0), -p))[:TOP_POPULAR]
     return Model(category, popular, category_pop, dict(by_category), top_popular, partners,
@@ -152,15 +158,14 @@ def rank(
     `level` the key of their margins in the model."""
     if not bought:
         return cold_start(model, limit)
-    most = max(bought.values())
-    audience = {p: n / most for p, n in bought.items()}
+    whole = sum(bought.values())
+    own = whole / (whole + PRIOR_PURCHASES)  # λ_d
+    audience = {p: n / whole for p, n in bought.items()}
     co = _co_terms(model, audience)
-    co_scale = max((total for total, _i in co.values()), default=0.0) or 1.0
     per_category: dict[int | None, float] = defaultdict(float)
     for p, n in bought.items():
         if p in model.category:
-            per_category[model.category[p]] += n
-    whole = sum(per_category.values()) or 1.0
+            per_category[model.category[p]] += n / whole
     candidates = set(audience) | set(co) | set(model.top_popular)
     for c in per_category:
         candidates.update(model.by_category.get(c, ()))
@@ -171,16 +176,19 @@ def rank(
             continue
         co_total, partner = co.get(p, (0.0, 0))
         terms = (
-            (W_AUDIENCE * audience.get(p, 0.0), Reason.AUDIENCE),
-            (W_CO * co_total / co_scale, Reason.CO_PURCHASE),
-            (W_CATEGORY * per_category.get(model.category[p], 0.0) / whole
+            (own * W_AUDIENCE * audience.get(p, 0.0), Reason.AUDIENCE),
+            (own * W_CO * co_total, Reason.CO_PURCHASE),
+            (own * W_CATEGORY * per_category.get(model.category[p], 0.0)
              * model.category_pop.get(p, 0.0), Reason.CATEGORY),
-            (W_POPULAR * model.popular.get(p, 0.0), Reason.POPULAR),
+            ((1 - own) * model.popular.get(p, 0.0), Reason.POPULAR),
         )  # fmt: skip
         relevance = sum(value for value, _reason in terms)
         margin = MARGIN_BASE + MARGIN_SPAN * margins.get(p, 1.0)
         score = relevance * _channel(model, channels.get(p)) * margin
-        value, reason = max(terms, key=lambda term: term[0])
-        reason = reason if value > 0 else Reason.POPULAR  # nothing known: a filler
+        value, reason = max(terms[1:3], key=lambda term: term[0])
+        if p in audience:
+            reason = Reason.AUDIENCE  # a fact, whatever else counts
+        elif value < EXPLAINS * relevance:  # d's own evidence explains little of it
+            reason = Reason.POPULAR
         scored.append(Ranked(p, score, reason, partner if reason == Reason.CO_PURCHASE else None))
     return heapq.nlargest(limit, scored, key=lambda r: (r.score, -r.product_id))

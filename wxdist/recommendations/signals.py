@@ -8,7 +8,6 @@ on the history before a cut date (bench/recommend_eval.py) with the same code.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,8 +82,8 @@ def catalogue(window: Window) -> Catalogue:
 
 
 def co_purchases(window: Window, n_orders: dict[int, int], top_k: int) -> dict[int, list[Any]]:
-    """For each product i, its `top_k` partners j by cosine similarity over baskets:
-    orders(i and j) / sqrt(orders(i) * orders(j)), from one self-join of order lines."""
+    """For each product i, its `top_k` partners j by how often a basket with i holds j:
+    orders(i and j) / orders(i), from one self-join of order lines."""
     other = aliased(OrderItem)
     pairs = db.session.execute(
         select(OrderItem.product_id, other.product_id, func.count())
@@ -100,8 +99,7 @@ def co_purchases(window: Window, n_orders: dict[int, int], top_k: int) -> dict[i
     )
     found: dict[int, list[tuple[float, int]]] = defaultdict(list)
     for first, second, together in pairs:
-        norm = math.sqrt(max(n_orders.get(first, 1), 1) * max(n_orders.get(second, 1), 1))
-        found[first].append((min(together / norm, 1.0), second))
+        found[first].append((min(together / max(n_orders.get(first, 1), 1), 1.0), second))
     return {i: sorted(partners, reverse=True)[:top_k] for i, partners in found.items()}
 
 
