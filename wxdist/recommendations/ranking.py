@@ -130,20 +130,30 @@ def _channel(model: Model, seen: tuple[int, int] | None) -> float:
     return min(max(rate / g, low), high)
 
 
-def _co_terms(model: Model, audience: dict[int, float]) -> dict[int, tuple[float, int]]:
-    """product -> (co(d, p) before scaling, the partner that contributed most)."""
-    found: dict[int, list[float]] = {}
+def _co_terms(model: Model, audience: dict[int, float]) -> tuple[dict[int, float], dict]:
+    """P_co before its weight: product -> sum of P_aud(i) * P(p | i), and product -> the
+    partner i that contributed most."""
+    totals: dict[int, float] = {}
+    best: dict[int, tuple[float, int]] = {}
     for i, weight in audience.items():
-        for cos, j in model.partners.get(i, ()):
-            contribution = weight * cos
-            entry = found.get(j)
-            if entry is None:
-                found[j] = [contribution, contribution, i]
-            else:
-                entry[0] += contribution
-                if contribution > entry[1]:
-                    entry[1], entry[2] = contribution, i
-    return {j: (total, int(i)) for j, (total, _best, i) in found.items()}
+        for conditional, j in model.partners.get(i, ()):
+            contribution = weight * conditional
+            totals[j] = totals.get(j, 0.0) + contribution
+            if contribution > best.get(j, (0.0, 0))[0]:
+                best[j] = (contribution, i)
+    return totals, best
+
+
+def _reason(
+    p: int, terms: tuple[float, float, float], relevance: float, audience: dict[int, float]
+) -> str:
+    """See the module docstring."""
+    if p in audience:
+        return Reason.AUDIENCE  # a fact, whatever else counts
+    co, category = terms[1], terms[2]
+    if max(co, category) <= EXPLAINS * relevance:  # d's own evidence explains little
+        return Reason.POPULAR
+    return Reason.CO_PURCHASE if co >= category else Reason.CATEGORY
 
 
 def rank(
@@ -155,40 +165,48 @@ def rank(
 ) -> list[Ranked]:
     """The top `limit` of one distributor: `bought` is product -> audience buyers (any
     product, recommendable or not), `channels` product -> (scans, orders) of their codes,
-    `level` the key of their margins in the model."""
+    `level` the key of their margins in the model. Scores every candidate in one tight
+    loop, then explains only the chosen ones."""
     if not bought:
         return cold_start(model, limit)
     whole = sum(bought.values())
     own = whole / (whole + PRIOR_PURCHASES)  # λ_d
     audience = {p: n / whole for p, n in bought.items()}
-    co = _co_terms(model, audience)
+    co, partners = _co_terms(model, audience)
+    category, popular, category_pop = model.category, model.popular, model.category_pop
     per_category: dict[int | None, float] = defaultdict(float)
-    for p, n in bought.items():
-        if p in model.category:
-            per_category[model.category[p]] += n / whole
+    for p, share in audience.items():
+        if p in category:
+            per_category[category[p]] += share
     candidates = set(audience) | set(co) | set(model.top_popular)
     for c in per_category:
         candidates.update(model.by_category.get(c, ()))
     margins = model.margins.get(level, {})
-    scored: list[Ranked] = []
+    w_aud, w_co, w_cat, w_pop = own * W_AUDIENCE, own * W_CO, own * W_CATEGORY, 1 - own
+    scored: list[tuple[float, int]] = []
     for p in candidates:
-        if p not in model.category:
+        if p not in category:
             continue
-        co_total, partner = co.get(p, (0.0, 0))
+        relevance = (
+            w_aud * audience.get(p, 0.0)
+            + w_co * co.get(p, 0.0)
+            + w_cat * per_category.get(category[p], 0.0) * category_pop.get(p, 0.0)
+            + w_pop * popular.get(p, 0.0)
+        )
+        seen = channels.get(p)
+        if seen is not None:
+            relevance *= _channel(model, seen)
+        scored.append((relevance * (MARGIN_BASE + MARGIN_SPAN * margins.get(p, 1.0)), -p))
+    chosen: list[Ranked] = []
+    for score, negative in heapq.nlargest(limit, scored):
+        p = -negative
         terms = (
-            (own * W_AUDIENCE * audience.get(p, 0.0), Reason.AUDIENCE),
-            (own * W_CO * co_total, Reason.CO_PURCHASE),
-            (own * W_CATEGORY * per_category.get(model.category[p], 0.0)
-             * model.category_pop.get(p, 0.0), Reason.CATEGORY),
-            ((1 - own) * model.popular.get(p, 0.0), Reason.POPULAR),
-        )  # fmt: skip
-        relevance = sum(value for value, _reason in terms)
-        margin = MARGIN_BASE + MARGIN_SPAN * margins.get(p, 1.0)
-        score = relevance * _channel(model, channels.get(p)) * margin
-        value, reason = max(terms[1:3], key=lambda term: term[0])
-        if p in audience:
-            reason = Reason.AUDIENCE  # a fact, whatever else counts
-        elif value < EXPLAINS * relevance:  # d's own evidence explains little of it
-            reason = Reason.POPULAR
-        scored.append(Ranked(p, score, reason, partner if reason == Reason.CO_PURCHASE else None))
-    return heapq.nlargest(limit, scored, key=lambda r: (r.score, -r.product_id))
+            w_aud * audience.get(p, 0.0),
+            w_co * co.get(p, 0.0),
+            w_cat * per_category.get(category[p], 0.0) * category_pop.get(p, 0.0),
+        )
+        relevance = sum(terms) + w_pop * popular.get(p, 0.0)
+        reason = _reason(p, terms, relevance, audience)
+        partner = partners[p][1] if reason == Reason.CO_PURCHASE and p in partners else None
+        chosen.append(Ranked(p, score, reason, partner))
+    return chosen
