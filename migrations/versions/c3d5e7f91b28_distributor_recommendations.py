@@ -20,6 +20,8 @@ depends_on = None
 
 
 def upgrade():
+    # No foreign keys and no secondary index: a derived table rewritten whole by every
+    # refresh (see wxdist/models/recommendation.py).
     op.create_table(
         "distributor_recommendations",
         sa.Column("distributor_id", _ID, autoincrement=False, nullable=False),
@@ -33,27 +35,11 @@ def upgrade():
             sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql"),
             nullable=False,
         ),
-        sa.ForeignKeyConstraint(
-            ["distributor_id"],
-            ["users.id"],
-            name=op.f("fk_distributor_recommendations_distributor_id_users"),
+        sa.PrimaryKeyConstraint(
+            "distributor_id", "rank", name=op.f("pk_distributor_recommendations")
         ),
-        sa.ForeignKeyConstraint(
-            ["product_id"],
-            ["products.id"],
-            name=op.f("fk_distributor_recommendations_product_id_products"),
-        ),
-        sa.PrimaryKeyConstraint("distributor_id", "rank", name=op.f("pk_distributor_recommendations")),
-    )
-    op.create_index(
-        op.f("ix_distributor_recommendations_product_id"),
-        "distributor_recommendations",
-        ["product_id"],
-        unique=False,
     )
 
 
 def downgrade():
-    # Dropping the table drops its index (MariaDB refuses to drop it first: the foreign
-    # key on product_id needs it).
     op.drop_table("distributor_recommendations")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Integer, String
+from sqlalchemy import Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wxdist.core.extensions import db
@@ -27,11 +27,13 @@ class RecommendationReason:
 class DistributorRecommendation(db.Model):
     __tablename__ = "distributor_recommendations"
 
-    distributor_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id"), primary_key=True, autoincrement=False
-    )
+    # No foreign keys and no secondary index: the table is derived, rewritten whole by
+    # every refresh (2.5 million rows for 50,000 distributors), and each would cost a
+    # lookup per inserted row; products are never deleted (they go off shelf, which the
+    # reader checks), a distributor's rows go when they stop being approved.
+    distributor_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     rank: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 1 first
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    product_id: Mapped[int] = mapped_column(BigId)
     score: Mapped[float] = mapped_column(Float)  # not money: a unitless ranking score
     reason: Mapped[str] = mapped_column(String(16))  # RecommendationReason
     # The product it is often bought with, for a co_purchase reason.
