@@ -38,10 +38,11 @@ none swamps another by scale:
   [0.8, 1.2]: between two products about as likely to sell, the one that leaves the
   merchant more after commission comes first, without letting margin outrank evidence.
 
-Only candidates are scored: the audience's products, their partners, the 50 best sellers
-of each category the audience buys and the 100 best sellers overall; any other product
-has at most the 100th best seller's P_pop and the 50th of its category's P_cat (the
-approximation a top 50 can afford). Each row carries a reason: audience when
+Only candidates are scored: the audience's products, their partners, the best sellers of
+each category the audience buys (5 plus its share of the top N, at most 50) and the 100
+best sellers overall; any other product has at most the 100th best seller's P_pop and a
+P_cat below those of its category's candidates (the approximation that keeps the
+ranking near 2 ms a distributor). Each row carries a reason: audience when
 d's audience bought it; else the larger of co_purchase (with the partner that contributed
 most) and category when it makes at least a quarter of the relevance; else popular.
 bench/recommend_eval.py measures the ranking against "most sold overall".
@@ -50,6 +51,7 @@ bench/recommend_eval.py measures the ranking against "most sold overall".
 from __future__ import annotations
 
 import heapq
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,8 +181,8 @@ def rank(
         if p in category:
             per_category[category[p]] += share
     candidates = set(audience) | set(co) | set(model.top_popular)
-    for c in per_category:
-        candidates.update(model.by_category.get(c, ()))
+    for c, share in per_category.items():  # a category's best sellers, by its share
+        candidates.update(model.by_category.get(c, ())[: 5 + math.ceil(limit * share)])
     margins = model.margins.get(level, {})
     w_aud, w_co, w_cat, w_pop = own * W_AUDIENCE, own * W_CO, own * W_CATEGORY, 1 - own
     scored: list[tuple[float, int]] = []
