@@ -6,6 +6,7 @@ the earning /distributor/products shows."""
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -249,3 +250,36 @@ def test_the_api_refuses_a_non_distributor_and_lists_with_earnings(
     in_chinese = client.get(URL, headers=zh).get_json()["items"]
     assert [item["reason_text"] for item in in_chinese] == ["你的客户常买", "热销"]
     assert client.get(URL, headers=seller["headers"], query_string={"page": 0}).status_code == 400
+
+
+def test_a_reader_during_refreshes_sees_a_whole_list_old_or_new_never_a_mix(app: Flask) -> None:
+    """A reader polling a distributor's list while refreshes rewrite it (the list changes
+    between refreshes) only ever sees a list some refresh stored whole."""
+    ids = _catalogue(app)
+    seller = _approved(app, "watched-seller")
+    _bought(app, _buyer(app, seller), [ids["tea_a"], ids["towel"]], referrer_id=seller)
+    _bought(app, _buyer(app), [ids["snack"], ids["cup"]])
+    _refresh(app)
+    stored = [tuple(_stored(app, seller))]
+    seen: list[tuple[Any, ...]] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            seen.append(tuple(_stored(app, seller)))
+
+    reader = threading.Thread(target=watch, daemon=True)
+    reader.start()
+    try:
+        for turn in range(6):  # tea_b in and out of stock: six rows, then five
+            with app.app_context():
+                for sku in db.session.scalars(select(Sku).where(Sku.product_id == ids["tea_b"])):
+                    sku.stock = 0 if turn % 2 == 0 else 10
+                db.session.commit()
+            _refresh(app)
+            stored.append(tuple(_stored(app, seller)))
+    finally:
+        stop.set()
+        reader.join(timeout=30)
+    assert {len(rows) for rows in stored} == {5, 6}
+    assert seen and set(seen) <= set(stored)
