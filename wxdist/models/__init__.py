@@ -59,6 +59,7 @@ from wxdist.models.order import (
     Refund,
     RefundStatus,
 )
+from wxdist.models.recommendation import DistributorRecommendation, RecommendationReason
 from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
 from wxdist.models.share import PosterTemplateRecord, ShareCode
 from wxdist.models.shipping import ShippingTemplate
@@ -89,6 +90,7 @@ __all__ = [
     "Distributor",
     "DistributorAccount",
     "DistributorLevel",
+    "DistributorRecommendation",
     "DistributorStatus",
     "FullReductionRecord",
     "LedgerBucket",
@@ -108,6 +110,7 @@ __all__ = [
     "Product",
     "ProductImage",
     "ProductTerm",
+    "RecommendationReason",
     "Referral",
     "ReferralBinding",
     "ReferralLock",
