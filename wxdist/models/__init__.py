@@ -60,6 +60,13 @@ from wxdist.models.order import (
     RefundStatus,
 )
 from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
+from wxdist.models.report import (
+    ReportChannelDaily,
+    ReportDaily,
+    ReportOrder,
+    ReportProductDaily,
+    ReportShareCode,
+)
 from wxdist.models.share import PosterTemplateRecord, ShareCode
 from wxdist.models.shipping import ShippingTemplate
 from wxdist.models.staff import AuditEntry, StaffRole, StaffUser
@@ -114,6 +121,11 @@ __all__ = [
     "Refund",
     "RefundPolicy",
     "RefundStatus",
+    "ReportChannelDaily",
+    "ReportDaily",
+    "ReportOrder",
+    "ReportProductDaily",
+    "ReportShareCode",
     "ShareCode",
     "Shipment",
     "ShipmentItem",
