@@ -65,7 +65,9 @@ def pay_at(
     return order["id"]
 
 
-def history(client: FlaskClient, app: Flask, emulator: EmulatorServer) -> dict[str, Any]:
+def history(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
+) -> dict[str, Any]:
     """A (level 1 10 %, level 2 5 %) with codes on `group` (product 1) and `moments`; B,
     brought by A's moments code, a distributor too, with a `group` code; buyer 1 through
     A's group code buys product 1 at 23:59:30 Shanghai the day before yesterday; buyer 2
@@ -93,11 +95,13 @@ def history(client: FlaskClient, app: Flask, emulator: EmulatorServer) -> dict[s
         client, app, emulator, buyer2, second["sku_id"], midnight + timedelta(seconds=30), 2
     )
     o3 = pay_at(client, app, emulator, buyer3, first["sku_id"], midnight + timedelta(seconds=90))
+    run_jobs()  # attribution (inline without Redis)
     from wxdist.shop import refunds
 
     with app.app_context():
         refunds.request_refund(o1, 3_000, reason="尺码不合适")
     wait_for_status(client, buyer1, o1, "paid")
+    run_jobs()
     return {
         "a": a,
         "b": b,

@@ -55,9 +55,9 @@ def _same(csv_cell: str, xlsx_cell: Any) -> bool:
 
 
 def test_performance_compares_with_the_previous_period(
-    client: FlaskClient, app: Flask, emulator: EmulatorServer
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
 ) -> None:
-    story = history(client, app, emulator)
+    story = history(client, app, emulator, run_jobs)
     a, b = story["a"]["user_id"], story["b"]["user_id"]
     with app.app_context():
         today = reports.today()
@@ -88,9 +88,9 @@ def test_performance_compares_with_the_previous_period(
 
 
 def test_report_pages_render_in_chinese_and_english(
-    client: FlaskClient, app: Flask, emulator: EmulatorServer
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
 ) -> None:
-    history(client, app, emulator)
+    history(client, app, emulator, run_jobs)
     owner = staff_client(app, "owner")
     args = _period(app)
     zh = owner.get(
@@ -115,9 +115,9 @@ def test_report_pages_render_in_chinese_and_english(
 
 
 def test_exports_are_csv_and_xlsx_with_the_same_rows(
-    client: FlaskClient, app: Flask, emulator: EmulatorServer
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: Any
 ) -> None:
-    story = history(client, app, emulator)
+    story = history(client, app, emulator, run_jobs)
     finance = staff_client(app, "finance")
     finance.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
     args = _period(app)
