@@ -81,6 +81,14 @@ def test_performance_compares_with_the_previous_period(
         _, second = reports.performance(period, "new_members", descending=True, page=2, per_page=1)
         assert [row.distributor_id for row in second] == [b]
         summary = reports.summary(period)
+        # This month so far is read from the monthly rows: the same as summing the days.
+        month = reports.Period(today.replace(day=1), today)
+        month_total, from_months = reports.performance(month, per_page=50)
+        for row in from_months:
+            days = reports.distributor_days(row.distributor_id, month)
+            assert row.now == reports.total(days)
+        assert {row.distributor_id for row in from_months} <= {a, b}
+        assert month_total == len(from_months) >= 1
     # The shop: 200.00 + 100.00 ... every sale; commission cost 22.00 of 270.00 net.
     assert summary.now.net_sales_fen == 10_000 + 10_000 - 3_000
     assert summary.now.net_commission_fen == 1_000 + 500 + 1_000 - 300

@@ -63,6 +63,7 @@ from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
 from wxdist.models.report import (
     ReportChannelDaily,
     ReportDaily,
+    ReportMonthly,
     ReportOrder,
     ReportProductDaily,
     ReportShareCode,
@@ -123,6 +124,7 @@ __all__ = [
     "RefundStatus",
     "ReportChannelDaily",
     "ReportDaily",
+    "ReportMonthly",
     "ReportOrder",
     "ReportProductDaily",
     "ReportShareCode",

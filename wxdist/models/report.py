@@ -8,9 +8,13 @@ Grain and what each serves (the index named is the one the report reads):
   counted for it (`state`, JSON). Never read by a report: the writer diffs the order's
   current figures against it, so attribution, each refund and each clawback add exactly
   their change, once.
-- `report_daily` (distributor, day): orders, paid, refunds, refunded, commission earned and
-  clawed back, new team members. The distributor's trend reads its primary key range;
-  the merchant's distributor performance reads `ix_report_daily_day` (day, distributor).
+- `report_daily` (day, distributor): orders, paid, refunds, refunded, commission earned and
+  clawed back, new team members. The distributor's trend reads
+  `ix_report_daily_distributor` (distributor, day); the merchant's distributor performance
+  over arbitrary days reads the primary key range (day, distributor) and groups it.
+- `report_monthly` (month, distributor): the same per calendar month; distributor
+  performance for a period that starts on the 1st of a month and ends within it (本月, a
+  whole month) reads one row per distributor from the primary key, no grouping.
   Merchant totals live in the same table under negative keys -1..-SHARDS (order id modulo
   SHARDS), so concurrent payments do not queue on one hot row.
 - `report_channel_daily` (distributor, day, channel) and `report_product_daily`
@@ -53,10 +57,30 @@ class ReportOrder(db.Model):
 
 class ReportDaily(db.Model):
     __tablename__ = "report_daily"
-    __table_args__ = (Index("ix_report_daily_day", "day", "distributor_id"),)
+    # Clustered by day: the merchant's performance report reads whole days for every
+    # distributor in key order; one distributor's trend reads its index (≤ 90 rows).
+    __table_args__ = (Index("ix_report_daily_distributor", "distributor_id", "day"),)
 
-    distributor_id: Mapped[int] = mapped_column(SignedId, primary_key=True, autoincrement=False)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(SignedId, primary_key=True, autoincrement=False)
+    orders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    paid_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    refunds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refunded_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    commission_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    commission_clawed_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    new_members: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ReportMonthly(db.Model):
+    """`report_daily` summed per calendar month (`month` is its first day), written by the
+    same upserts: a period starting on the 1st of a month and ending in it reads one row
+    per distributor, no grouping."""
+
+    __tablename__ = "report_monthly"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    distributor_id: Mapped[int] = mapped_column(SignedId, primary_key=True, autoincrement=False)
     orders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     paid_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
     refunds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

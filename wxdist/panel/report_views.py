@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Response, render_template, request
+from flask_babel import gettext as _
 
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
@@ -26,10 +27,11 @@ TOP_PRODUCTS = 20
 
 
 def _period() -> reports.Period:
-    """The period of ?first=&last= (YYYY-MM-DD, Shanghai days): the last 30 days when
-    absent or malformed, the two days swapped when reversed, at most MAX_DAYS long."""
+    """The period of ?first=&last= (YYYY-MM-DD, Shanghai days): this month so far when
+    absent or malformed (read from the monthly rows), the two days swapped when reversed,
+    at most MAX_DAYS long."""
     last = day_arg("last") or reports.today()
-    first = day_arg("first") or last - timedelta(days=DEFAULT_DAYS - 1)
+    first = day_arg("first") or last.replace(day=1)
     if first > last:
         first, last = last, first
     if (last - first).days >= MAX_DAYS:
@@ -40,6 +42,20 @@ def _period() -> reports.Period:
 def _sorting() -> tuple[str, bool]:
     sort = choice_arg("sort", reports.SORTS) or "net_sales"
     return sort, request.args.get("dir", "desc") != "asc"
+
+
+def _presets() -> list[tuple[str, dict[str, str]]]:
+    """The periods a merchant picks most: this month, last month, the last 7 and 30 days."""
+    today = reports.today()
+    month = today.replace(day=1)
+    last_month_end = month - timedelta(days=1)
+    spans = [
+        (_("This month"), month, today),
+        (_("Last month"), last_month_end.replace(day=1), last_month_end),
+        (_("Last 7 days"), today - timedelta(days=6), today),
+        (_("Last 30 days"), today - timedelta(days=DEFAULT_DAYS - 1), today),
+    ]
+    return [(label, _args(reports.Period(a, b))) for label, a, b in spans]
 
 
 def _args(period: reports.Period, **extra: Any) -> dict[str, Any]:
@@ -74,6 +90,7 @@ def reports_page():  # type: ignore[no-untyped-def]
         descending=descending,
         sorts=reports.SORTS,
         args=_args(period),
+        presets=_presets(),
     )
 
 
@@ -95,6 +112,7 @@ def reports_contribution():  # type: ignore[no-untyped-def]
         reports_change=reports.change,
         reports_percent=reports.percent,
         args=_args(period),
+        presets=_presets(),
     )
 
 

@@ -48,6 +48,7 @@ from wxdist.models.report import (
     REPORT_SHARDS,
     ReportChannelDaily,
     ReportDaily,
+    ReportMonthly,
     ReportOrder,
     ReportProductDaily,
     ReportShareCode,
@@ -63,6 +64,7 @@ LATER = {"refunds", "refunded_fen", "commission_clawed_fen"}
 TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     # name: (model, key columns after the day, counters)
     "daily": (ReportDaily, ("distributor_id", "day"), (*DAILY, "new_members")),
+    "monthly": (ReportMonthly, ("distributor_id", "month"), (*DAILY, "new_members")),
     "channel": (ReportChannelDaily, ("distributor_id", "day", "channel"), DAILY),
     "product": (ReportProductDaily, ("distributor_id", "day", "product_id"), PRODUCT),
     "code": (ReportShareCode, ("share_code_id",), CODE),
@@ -328,7 +330,12 @@ def apply(changes: Contribution, today: date) -> None:
         per_table[table].setdefault(key, {})[counter] = (
             per_table[table].get(key, {}).get(counter, 0) + amount
         )
-    for table in ("code", "daily", "channel", "product"):
+        if table == "daily":  # the month's row moves with the day's
+            month = (key[0], key[1].replace(day=1))
+            per_table["monthly"].setdefault(month, {})[counter] = (
+                per_table["monthly"].get(month, {}).get(counter, 0) + amount
+            )
+    for table in ("code", "daily", "monthly", "channel", "product"):
         if per_table.get(table):
             model, keys, counters = TABLES[table]
             upsert_add(model.__table__, keys, counters, per_table[table])
@@ -373,6 +380,7 @@ def rebuild(batch: int = 1000) -> int:
     for model in (
         ReportOrder,
         ReportDaily,
+        ReportMonthly,
         ReportChannelDaily,
         ReportProductDaily,
         ReportShareCode,

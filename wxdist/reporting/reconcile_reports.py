@@ -1,8 +1,9 @@
 """`flask reconcile`'s check of the report aggregates (`reporting.insight`) against the rows
 they count, totals only (a few aggregate queries): the merchant shards hold every
 attributed order, its paid and refunded amounts and all its commission; the distributors'
-rows hold the level-1 orders and every beneficiary's commission. A difference means a
-change was counted wrong or the tables were never filled (`flask reports rebuild`).
+rows hold the level-1 orders and every beneficiary's commission; the months sum the days.
+A difference means a change was counted wrong or the tables were never filled
+(`flask reports rebuild`).
 """
 
 from __future__ import annotations
@@ -10,17 +11,18 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from wxdist.core.extensions import db
-from wxdist.models import Commission, Order, ReportDaily, ReportOrder
+from wxdist.models import Commission, Order, ReportDaily, ReportMonthly, ReportOrder
 
 
-def _sums(*where):  # type: ignore[no-untyped-def]
+def _sums(*where, model=ReportDaily):  # type: ignore[no-untyped-def]
     return db.session.execute(
         select(
-            func.coalesce(func.sum(ReportDaily.orders), 0),
-            func.coalesce(func.sum(ReportDaily.paid_fen), 0),
-            func.coalesce(func.sum(ReportDaily.refunded_fen), 0),
-            func.coalesce(func.sum(ReportDaily.commission_fen), 0),
-            func.coalesce(func.sum(ReportDaily.commission_clawed_fen), 0),
+            func.coalesce(func.sum(model.orders), 0),
+            func.coalesce(func.sum(model.paid_fen), 0),
+            func.coalesce(func.sum(model.refunded_fen), 0),
+            func.coalesce(func.sum(model.commission_fen), 0),
+            func.coalesce(func.sum(model.commission_clawed_fen), 0),
+            func.coalesce(func.sum(model.new_members), 0),
         ).where(*where)
     ).one()
 
@@ -59,6 +61,11 @@ def check_all() -> list[str]:
         "distributors' commission": (sellers[3], earned),
         "distributors' commission clawed": (sellers[4], clawed),
     }
+    months = _sums(model=ReportMonthly)
+    days = _sums()
+    names = ("orders", "paid", "refunded", "commission", "commission clawed", "new members")
+    for name, month_sum, day_sum in zip(names, months, days, strict=True):
+        expected[f"monthly {name} (against the days)"] = (month_sum, day_sum)
     return [
         f"report aggregates: {name} {int(got)} ≠ {int(want)} from the orders and commission "
         "(flask reports rebuild recounts them)"

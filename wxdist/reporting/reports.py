@@ -36,6 +36,7 @@ from wxdist.models.report import (
     REPORT_SHARDS,
     ReportChannelDaily,
     ReportDaily,
+    ReportMonthly,
     ReportProductDaily,
     ReportShareCode,
 )
@@ -331,7 +332,23 @@ class Performance:
         }
 
 
+def _whole_month(period: Period) -> bool:
+    """True when `report_monthly` holds exactly the period: it starts on the 1st and ends on
+    the month's last day, or within the month but today or later (no figures after it)."""
+    if period.first.day != 1 or period.last.replace(day=1) != period.first:
+        return False
+    next_month = (period.first + timedelta(days=32)).replace(day=1)
+    return period.last == next_month - timedelta(days=1) or period.last >= today()
+
+
 def _grouped(period: Period, ids: list[int] | None = None) -> Any:
+    """Per distributor figures over the period: one row each from `report_monthly` for a
+    whole month (or its part to date), else `report_daily` grouped."""
+    if ids is None and _whole_month(period):
+        names = [*Figures.__dataclass_fields__]
+        return select(
+            ReportMonthly.distributor_id, *[getattr(ReportMonthly, n).label(n) for n in names]
+        ).where(ReportMonthly.month == period.first, ReportMonthly.distributor_id > 0)
     where = [ReportDaily.day >= period.first, ReportDaily.day <= period.last]
     where.append(
         ReportDaily.distributor_id > 0 if ids is None else ReportDaily.distributor_id.in_(ids)
@@ -341,6 +358,17 @@ def _grouped(period: Period, ids: list[int] | None = None) -> Any:
         .where(and_(*where))
         .group_by(ReportDaily.distributor_id)
     )
+
+
+def _keys(c: Any) -> dict[str, Any]:
+    """The sort keys over a statement's columns."""
+    return {
+        "net_sales": c.paid_fen - c.refunded_fen,
+        "net_commission": c.commission_fen - c.commission_clawed_fen,
+        "orders": c.orders,
+        "new_members": c.new_members,
+        "conversion": c.orders * literal(1.0) / func.nullif(c.new_members, 0),
+    }
 
 
 def performance(
@@ -354,24 +382,25 @@ def performance(
     paged, each with the previous period's figures. Returns (total, rows)."""
     grouped = _grouped(period).subquery()
     c = grouped.c
-    keys = {
-        "net_sales": c.paid_fen - c.refunded_fen,
-        "net_commission": c.commission_fen - c.commission_clawed_fen,
-        "orders": c.orders,
-        "new_members": c.new_members,
-        "conversion": c.orders * literal(1.0) / func.nullif(c.new_members, 0),
-    }
-    key = keys[sort]
+    key = _keys(c)[sort]
     order = key.desc() if descending else key.asc()
-    count = db.session.scalar(select(func.count()).select_from(grouped))
-    rows = db.session.execute(
-        select(grouped, Distributor.real_name, User.nickname)
-        .outerjoin(Distributor, Distributor.user_id == c.distributor_id)
-        .outerjoin(User, User.id == c.distributor_id)
+    # The page first (sorted and cut in one pass, the total by a window over the same
+    # pass), then the names of its rows only.
+    paged = (
+        select(grouped, func.count().over().label("total"))
         .order_by(order, c.distributor_id)
         .limit(per_page)
         .offset((page - 1) * per_page)
+    ).subquery()
+    p = paged.c
+    rows = db.session.execute(
+        select(paged, Distributor.real_name, User.nickname)
+        .outerjoin(Distributor, Distributor.user_id == p.distributor_id)
+        .outerjoin(User, User.id == p.distributor_id)
+        .order_by(_keys(p)[sort].desc() if descending else _keys(p)[sort].asc(), p.distributor_id)
     ).all()
+    # A page past the end counts on its own.
+    count = rows[0].total if rows else db.session.scalar(select(func.count()).select_from(grouped))
     found = [
         Performance(row.distributor_id, row.real_name or row.nickname or "", _make(row))
         for row in rows
