@@ -108,7 +108,7 @@ def reports_contribution():  # type: ignore[no-untyped-def]
         channels=channels,
         products=products,
         channel_chart=bar_chart([(c.key or "—", c.figures.net_sales_fen) for c in channels]),
-        product_chart=bar_chart([(p.label[:8], p.figures.net_sales_fen) for p in products]),
+        product_chart=bar_chart([(p.label, p.figures.net_sales_fen) for p in products]),
         reports_change=reports.change,
         reports_percent=reports.percent,
         args=_args(period),
