@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -146,3 +147,35 @@ def test_exports_are_csv_and_xlsx_with_the_same_rows(
     header = rows[0]
     assert mine[header.index("净销售额（元）")] == "70.00"
     assert mine[header.index("净销售额环比（%）")] == "-30.0"
+
+
+@pytest.mark.parametrize("month_cost", [-1000, 3, 1000])
+def test_any_period_sums_the_same_from_months_and_days(
+    client: FlaskClient,
+    app: Flask,
+    emulator: EmulatorServer,
+    run_jobs: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    month_cost: int,
+) -> None:
+    """Periods mix month rows, day rows, and month rows less their days left out (the
+    choice forced each way by the cost it weighs): every way gives what the days give."""
+    story = history(client, app, emulator, run_jobs)
+    monkeypatch.setattr(reports, "MONTH_COST_DAYS", month_cost)
+    sellers = (story["a"]["user_id"], story["b"]["user_id"])
+    with app.app_context():
+        today = reports.today()
+        for back in (1, 2, 3, 20, 40, 75, 400):
+            span = reports.Period(today - timedelta(days=back), today - timedelta(days=1))
+            for period in (span, reports.Period(span.first, today), span.previous()):
+                _count, rows = reports.performance(period, per_page=50)
+                want = {
+                    uid: reports.total(reports.distributor_days(uid, period)) for uid in sellers
+                }
+                want = {uid: f for uid, f in want.items() if f != reports.Figures()}
+                assert {row.distributor_id: row.now for row in rows} == want, period
+                for row in rows:
+                    before = reports.total(
+                        reports.distributor_days(row.distributor_id, period.previous())
+                    )
+                    assert row.before == before

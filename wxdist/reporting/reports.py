@@ -11,8 +11,12 @@ Distributor centre (one distributor, their rows only):
 
 Merchant (every figure net of refunds and clawbacks):
 - `performance`: per distributor over a period, with the previous period of the same
-  length: `ix_report_daily_day` (day, distributor_id) range, grouped, sorted and paged in
-  the database; the previous figures for the page's distributors only;
+  length: the `report_monthly` rows (primary key: month, distributor) of the months mostly
+  inside the period, the `report_daily` rows (primary key: day, distributor) of the other
+  days and, subtracted, of those months' days outside it; grouped, sorted and paged in
+  the database in one pass (this month so far is one month row per distributor, no
+  grouping); the previous figures for the page's distributors only
+  (`ix_report_daily_distributor`, `report_monthly` primary key);
 - `channel_contribution`, `product_contribution`, `summary`, `merchant_days`: the merchant
   shards (distributor_id -1..-8) of the same tables, by primary key range.
 
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import func, literal, or_, select, union_all
 
 from wxdist.core.clock import to_local
 from wxdist.core.extensions import db
@@ -332,31 +336,66 @@ class Performance:
         }
 
 
-def _whole_month(period: Period) -> bool:
-    """True when `report_monthly` holds exactly the period: it starts on the 1st and ends on
-    the month's last day, or within the month but today or later (no figures after it)."""
-    if period.first.day != 1 or period.last.replace(day=1) != period.first:
-        return False
-    next_month = (period.first + timedelta(days=32)).replace(day=1)
-    return period.last == next_month - timedelta(days=1) or period.last >= today()
+MONTH_COST_DAYS = 3  # reading a month's rows costs about as much as this many days' rows
+
+
+def _month_end(first_of_month: date) -> date:
+    return (first_of_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def _parts(period: Period) -> list[tuple[str, date, date, int]]:
+    """How to sum a period per distributor from the fewest rows: a list of (table, first,
+    last, sign), where "month" names the month of `first` in `report_monthly` (its row
+    holds every day of the month; days after today hold nothing) and "days" a range of
+    `report_daily`. A month mostly inside the period is its monthly row less the days left
+    out; one barely touched is its days."""
+    parts: list[tuple[str, date, date, int]] = []
+    now = today()
+    month = period.first.replace(day=1)
+    while month <= period.last:
+        end = _month_end(month)
+        inside = (max(period.first, month), min(period.last, end))
+        recorded_end = min(end, now)  # no figures after today
+        before = (month, inside[0] - timedelta(days=1))
+        after = (inside[1] + timedelta(days=1), recorded_end)
+        left_out = [r for r in (before, after) if r[0] <= r[1]]
+        out_days = sum((b - a).days + 1 for a, b in left_out)
+        in_days = (inside[1] - inside[0]).days + 1
+        if out_days + MONTH_COST_DAYS < in_days:
+            parts.append(("month", month, month, 1))
+            parts.extend(("days", a, b, -1) for a, b in left_out)
+        else:
+            parts.append(("days", inside[0], inside[1], 1))
+        month = end + timedelta(days=1)
+    return parts
 
 
 def _grouped(period: Period, ids: list[int] | None = None) -> Any:
-    """Per distributor figures over the period: one row each from `report_monthly` for a
-    whole month (or its part to date), else `report_daily` grouped."""
-    if ids is None and _whole_month(period):
-        names = [*Figures.__dataclass_fields__]
-        return select(
-            ReportMonthly.distributor_id, *[getattr(ReportMonthly, n).label(n) for n in names]
-        ).where(ReportMonthly.month == period.first, ReportMonthly.distributor_id > 0)
-    where = [ReportDaily.day >= period.first, ReportDaily.day <= period.last]
-    where.append(
-        ReportDaily.distributor_id > 0 if ids is None else ReportDaily.distributor_id.in_(ids)
-    )
+    """Per distributor figures over the period (distributors only, or those of `ids`):
+    `report_monthly` rows for the months mostly inside it, `report_daily` rows for the rest
+    (and, subtracted, for the days of those months outside it), grouped once."""
+    names = [*Figures.__dataclass_fields__]
+
+    def part(model: Any, where: list[Any], sign: int) -> Any:
+        who = model.distributor_id > 0 if ids is None else model.distributor_id.in_(ids)
+        values = [(getattr(model, n) * sign).label(n) for n in names]
+        return select(model.distributor_id, *values).where(who, *where)
+
+    selects = []
+    for table, first, last, sign in _parts(period):
+        if table == "month":
+            selects.append(part(ReportMonthly, [ReportMonthly.month == first], sign))
+        else:
+            days = [ReportDaily.day >= first, ReportDaily.day <= last]
+            selects.append(part(ReportDaily, days, sign))
+    if len(selects) == 1 and _parts(period)[0][0] == "month":
+        return selects[0]  # one month: one row per distributor already
+    rows = union_all(*selects).subquery()
+    sums = [func.sum(rows.c[n]) for n in names]
     return (
-        select(ReportDaily.distributor_id, *_figures(ReportDaily, ("new_members",)))
-        .where(and_(*where))
-        .group_by(ReportDaily.distributor_id)
+        select(rows.c.distributor_id, *[t.label(n) for t, n in zip(sums, names, strict=True)])
+        .group_by(rows.c.distributor_id)
+        .having(or_(*[t != 0 for t in sums]))  # a month less its days may leave zeros
     )
 
 
