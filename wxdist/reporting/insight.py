@@ -12,8 +12,9 @@ same order twice adds nothing; a refund settled before its order was attributed 
 with the attribution, on that day.
 
 Who counts what:
-- the order's level-1 distributor: its orders, paid and refunded amounts, per day, per
-  channel and per product, and (channel, product) the level-1 commission on them;
+- the order's level-1 distributor: its orders, paid and refunded amounts, per day (and
+  per month beside it), per channel and per product, and (channel, product) the level-1
+  commission on them;
 - every beneficiary: the commission they earned and lost, per day;
 - the merchant shards (-1..-REPORT_SHARDS): every attributed order, all commission;
 - the share code the buyer came through: the order, paid and refunded amounts.

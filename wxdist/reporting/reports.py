@@ -13,10 +13,11 @@ Merchant (every figure net of refunds and clawbacks):
 - `performance`: per distributor over a period, with the previous period of the same
   length: the `report_monthly` rows (primary key: month, distributor) of the months mostly
   inside the period, the `report_daily` rows (primary key: day, distributor) of the other
-  days and, subtracted, of those months' days outside it; grouped, sorted and paged in
-  the database in one pass (this month so far is one month row per distributor, no
-  grouping); the previous figures for the page's distributors only
-  (`ix_report_daily_distributor`, `report_monthly` primary key);
+  days and, subtracted, of those months' days outside it. This month so far (the panel's
+  default) is one month row per distributor, sorted and paged without grouping; another
+  period is ranked from a narrow union (the sort key and a presence sum, grouped once),
+  then the page's twenty distributors read in full; the previous period's figures for
+  the page's distributors only (`ix_report_daily_distributor`, `report_monthly` key);
 - `channel_contribution`, `product_contribution`, `summary`, `merchant_days`: the merchant
   shards (distributor_id -1..-8) of the same tables, by primary key range.
 
