@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from payments.emulator import EmulatorServer
 from tests.panel_helpers import staff_client
 from tests.reports_helpers import history
-from wxdist.reporting import reports
+from wxdist.reporting import performance, reports
 
 
 def _period(app: Flask) -> dict[str, str]:
@@ -64,7 +64,7 @@ def test_performance_compares_with_the_previous_period(
         today = reports.today()
         period = reports.Period(today - timedelta(days=1), today)
         assert period.previous() == reports.Period(today - timedelta(days=3), today - timedelta(2))
-        total, rows = reports.performance(period)
+        total, rows = performance.performance(period)
     assert total == 2
     by_id = {row.distributor_id: row for row in rows}
     # A: 100.00 two days ago; 100.00 yesterday less 30.00 refunded today.
@@ -77,14 +77,16 @@ def test_performance_compares_with_the_previous_period(
     assert by_id[b].changes()["net_sales"] is None  # nothing before: no change to show
     assert [row.distributor_id for row in rows] == [b, a]  # 100.00 before 70.00
     with app.app_context():
-        _, by_orders = reports.performance(period, "new_members", descending=True, per_page=1)
+        _, by_orders = performance.performance(period, "new_members", descending=True, per_page=1)
         assert [row.distributor_id for row in by_orders] == [a]
-        _, second = reports.performance(period, "new_members", descending=True, page=2, per_page=1)
+        _, second = performance.performance(
+            period, "new_members", descending=True, page=2, per_page=1
+        )
         assert [row.distributor_id for row in second] == [b]
         summary = reports.summary(period)
         # This month so far is read from the monthly rows: the same as summing the days.
         month = reports.Period(today.replace(day=1), today)
-        month_total, from_months = reports.performance(month, per_page=50)
+        month_total, from_months = performance.performance(month, per_page=50)
         for row in from_months:
             days = reports.distributor_days(row.distributor_id, month)
             assert row.now == reports.total(days)
@@ -161,14 +163,14 @@ def test_any_period_sums_the_same_from_months_and_days(
     """Periods mix month rows, day rows, and month rows less their days left out (the
     choice forced each way by the cost it weighs): every way gives what the days give."""
     story = history(client, app, emulator, run_jobs)
-    monkeypatch.setattr(reports, "MONTH_COST_DAYS", month_cost)
+    monkeypatch.setattr(performance, "MONTH_COST_DAYS", month_cost)
     sellers = (story["a"]["user_id"], story["b"]["user_id"])
     with app.app_context():
         today = reports.today()
         for back in (1, 2, 3, 20, 40, 75, 400):
             span = reports.Period(today - timedelta(days=back), today - timedelta(days=1))
             for period in (span, reports.Period(span.first, today), span.previous()):
-                _count, rows = reports.performance(period, per_page=50)
+                _count, rows = performance.performance(period, per_page=50)
                 want = {
                     uid: reports.total(reports.distributor_days(uid, period)) for uid in sellers
                 }

@@ -18,7 +18,7 @@ from wxdist.panel.charts import bar_chart
 from wxdist.panel.filters import short_day
 from wxdist.panel.queries.paging import Page
 from wxdist.panel.ui import choice_arg, day_arg, page_arg
-from wxdist.reporting import exports, reports
+from wxdist.reporting import exports, performance, reports
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -40,7 +40,7 @@ def _period() -> reports.Period:
 
 
 def _sorting() -> tuple[str, bool]:
-    sort = choice_arg("sort", reports.SORTS) or "net_sales"
+    sort = choice_arg("sort", performance.SORTS) or "net_sales"
     return sort, request.args.get("dir", "desc") != "asc"
 
 
@@ -68,7 +68,7 @@ def reports_page():  # type: ignore[no-untyped-def]
     period = _period()
     sort, descending = _sorting()
     page_number = page_arg()
-    total, rows = reports.performance(period, sort, descending, page_number, PER_PAGE)
+    total, rows = performance.performance(period, sort, descending, page_number, PER_PAGE)
     summary = reports.summary(period)
     days = reports.merchant_days(period)
     return render_template(
@@ -88,7 +88,7 @@ def reports_page():  # type: ignore[no-untyped-def]
         page=Page(rows, page_number, PER_PAGE, page_number * PER_PAGE < total),
         sort=sort,
         descending=descending,
-        sorts=reports.SORTS,
+        sorts=performance.SORTS,
         args=_args(period),
         presets=_presets(),
     )

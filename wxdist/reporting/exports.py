@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from wxdist.reporting import reports
+from wxdist.reporting import performance, reports
 
 REPORTS = ("performance", "channels", "products", "days")
 
@@ -107,7 +107,7 @@ def _money(figures: reports.Figures) -> list[Any]:
 def performance_table(period: reports.Period, sort: str, descending: bool) -> Table:
     """Every distributor with figures in the period (all pages), with the change on the
     previous period."""
-    _total, rows = reports.performance(period, sort, descending, 1, 1_000_000)
+    _total, rows = performance.performance(period, sort, descending, 1, 1_000_000)
     headers = [
         _("Distributor ID"),
         _("Distributor name"),
