@@ -95,7 +95,8 @@ refund_applying = signals.signal(
     "refund_applying",
     doc="""Inside the refund's transaction, with the order row locked. A refund of
     `refund_fen` succeeded on `order` (its items already carry their refunded share).
-    Distribution claws back the commission; reporting counts the refund.""",
+    Distribution claws back the commission; then reporting counts the refund (its report
+    aggregates read the records distribution just clawed).""",
 )
 
 
@@ -133,7 +134,8 @@ distributor_approved = signals.signal(
 referral_bound = signals.signal(
     "referral_bound",
     doc="""Inside the binding's transaction. `user_id` was bound to `referrer_id` through
-    `share_code_id` (None for a plain scene). Sharing counts the share code's binds.""",
+    `share_code_id` (None for a plain scene or a binding staff made). Sharing counts the share
+    code's binds; reporting counts a new team member of `referrer_id`.""",
 )
 
 product_shelved = signals.signal(

@@ -61,6 +61,14 @@ from wxdist.models.order import (
 )
 from wxdist.models.recommendation import DistributorRecommendation, RecommendationReason
 from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
+from wxdist.models.report import (
+    ReportChannelDaily,
+    ReportDaily,
+    ReportMonthly,
+    ReportOrder,
+    ReportProductDaily,
+    ReportShareCode,
+)
 from wxdist.models.share import PosterTemplateRecord, ShareCode
 from wxdist.models.shipping import ShippingTemplate
 from wxdist.models.staff import AuditEntry, StaffRole, StaffUser
@@ -117,6 +125,12 @@ __all__ = [
     "Refund",
     "RefundPolicy",
     "RefundStatus",
+    "ReportChannelDaily",
+    "ReportDaily",
+    "ReportMonthly",
+    "ReportOrder",
+    "ReportProductDaily",
+    "ReportShareCode",
     "ShareCode",
     "Shipment",
     "ShipmentItem",
