@@ -31,6 +31,13 @@ from wxdist.models.fulfilment import (
     SyncState,
     TrackingEvent,
 )
+from wxdist.models.incentive import (
+    BonusTier,
+    CampaignKind,
+    CampaignStatus,
+    IncentiveBonus,
+    IncentiveCampaign,
+)
 from wxdist.models.marketing import (
     Coupon,
     CouponAudience,
@@ -75,6 +82,9 @@ __all__ = [
     "AfterSaleStatus",
     "AttributionFailure",
     "AuditEntry",
+    "BonusTier",
+    "CampaignKind",
+    "CampaignStatus",
     "CartLine",
     "Category",
     "Commission",
@@ -91,6 +101,8 @@ __all__ = [
     "DistributorLevel",
     "DistributorStatus",
     "FullReductionRecord",
+    "IncentiveBonus",
+    "IncentiveCampaign",
     "LedgerBucket",
     "LedgerEntry",
     "Material",

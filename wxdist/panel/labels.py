@@ -122,12 +122,14 @@ LEDGER_KINDS: dict[str, LazyString] = {
     "withdraw_failed": _l("payout failed, money returned"),
     "withdraw_cancelled": _l("withdrawal cancelled, money returned"),
     "withdraw_rejected": _l("withdrawal rejected, money returned"),
+    "bonus": _l("sales bonus"),
 }
 
 COMMISSION_RATE_SOURCES: dict[str, LazyString] = {
     "product": _l("product"),
     "level": _l("level"),
     "default": _l("default"),
+    "campaign": _l("campaign"),
 }
 
 AUDIT_ACTIONS: dict[str, LazyString] = {
