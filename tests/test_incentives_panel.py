@@ -109,3 +109,63 @@ def test_the_leaderboard_is_masked_for_distributors_and_full_for_the_merchant(
     assert "张三丰" in page and "李四" in page  # unmasked for the merchant
     # ¥120 and ¥60 of sales both reach the ¥50 tier only: ¥2 each.
     assert page.count("¥2.00") == 2 + 1  # two bonuses paid, and the tier shown once
+
+
+def test_a_draft_bonus_is_edited_with_its_tiers_then_started(app: Flask) -> None:
+    staff = staff_client(app, "owner")
+    form = {
+        "kind": "bonus",
+        "name": "十二月冲刺",
+        "starts_at": "2026-12-01T00:00",
+        "ends_at": "",
+        "scope": "all",
+        "rate_mode": "extra",
+        "period": "month",
+        "tiers-0-threshold_fen": "5000",
+        "tiers-0-bonus_fen": "200",
+        "tiers-1-threshold_fen": "20000",
+        "tiers-1-bonus_fen": "100",  # less than the lower tier pays
+    }
+    refused = post_form(staff, "/panel/incentives/new", "/panel/incentives/new", **form)
+    assert refused.status_code == 400
+    assert "a higher threshold must pay a higher bonus" in refused.get_data(as_text=True)
+    made = post_form(
+        staff,
+        "/panel/incentives/new",
+        "/panel/incentives/new",
+        **{**form, "tiers-1-bonus_fen": "1000"},
+    )
+    assert made.status_code == 303
+    with app.app_context():
+        campaign = db.session.scalars(select(IncentiveCampaign)).one()
+        campaign_id = campaign.id
+        assert campaign.status == "draft"
+        # A month in Shanghai: 12-01 00:00 to 01-01 00:00 (UTC 8 hours earlier).
+        assert (campaign.starts_at.isoformat(), campaign.ends_at.isoformat()) == (
+            "2026-11-30T16:00:00",
+            "2026-12-31T16:00:00",
+        )
+    edit_url = f"/panel/incentives/{campaign_id}/edit"
+    shown = staff.get(edit_url).get_data(as_text=True)
+    assert 'value="5000.00"' in shown and 'value="1000.00"' in shown
+    changed = post_form(
+        staff,
+        edit_url,
+        edit_url,
+        **{
+            **form,
+            "tiers-1-bonus_fen": "1200",
+            "tiers-2-threshold_fen": "50000",
+            "tiers-2-bonus_fen": "5000",
+            "activate": "y",
+        },
+    )
+    assert changed.status_code == 303, changed.get_data(as_text=True)[:3000]
+    with app.app_context():
+        campaign = db.session.get(IncentiveCampaign, campaign_id)
+        assert campaign.status == "active"
+        assert [(t.threshold_fen, t.bonus_fen) for t in campaign.tiers] == [
+            (500_000, 20_000),
+            (2_000_000, 120_000),
+            (5_000_000, 500_000),
+        ]

@@ -122,6 +122,11 @@ def _apply(campaign: IncentiveCampaign, data: CampaignIn) -> None:
         campaign.budget_fen = data.budget_fen
     else:
         campaign.period = data.period
+        if campaign.id is not None and campaign.tiers:
+            # The old tiers go first: the new may reuse their thresholds (a unique key), and
+            # the unit of work would insert the new before deleting the old.
+            campaign.tiers.clear()
+            db.session.flush()
         campaign.tiers = [BonusTier(threshold_fen=t, bonus_fen=b) for t, b in sorted(data.tiers)]
 
 
