@@ -201,9 +201,9 @@ def attribute_orders(order_ids: Iterable[int]) -> int:
     record per (item, beneficiary, depth) with its ledger entry, the buyer's paid count and
     spend (in "spend" mode the buyer may then become a distributor), the beneficiaries'
     team sales, the day's figures, and the clawback of a refund settled before this ran.
-    Rows batches share are locked in one order (orders, buyers, then, after the records,
-    distributors, accounts, daily figures, each in key order), so concurrent batches wait
-    for each other instead of deadlocking.
+    Rows batches share are locked in one order (orders, boost campaigns whose budget they
+    draw on, buyers, then, after the records, distributors, accounts, daily figures, each
+    in key order), so concurrent batches wait for each other instead of deadlocking.
 
     Raises what the database raises (a unique key broken by a record already there, a
     deadlock), ledger.AlreadyPosted; the transaction is then rolled back and nothing of
