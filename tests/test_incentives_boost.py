@@ -179,3 +179,43 @@ def test_a_stopped_campaign_boosts_nothing_paid_later_and_a_refund_keeps_its_bud
     assert spent(app, campaign) == 2000  # the budget is not returned
     clean(app)
     assert mid["user_id"]
+
+
+def test_reconcile_names_a_budget_overspent_or_a_bonus_without_its_entry(
+    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs
+) -> None:
+    from wxdist.incentives import bonuses
+    from wxdist.models import IncentiveBonus
+
+    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0, freeze_days=0)
+    _, mid, buyer = chain(client, "recon")
+    sku = make_product(app, price_fen=10_000, stock=5)["sku_id"]
+    campaign = boost(app, "对账", rate_bp=1000, budget_fen=5_000)
+    now = utcnow()
+    with app.app_context():
+        bonus_id = campaigns.create(
+            campaigns.CampaignIn(
+                name="对账奖金",
+                kind="bonus",
+                starts_at=now - timedelta(hours=1),
+                ends_at=now + timedelta(hours=1),
+                tiers=((5_000, 300),),
+                activate=True,
+            )
+        ).id
+    pay_order(client, emulator.url, buyer, sku)
+    run_jobs()
+    with app.app_context():
+        assert bonuses.pay_campaign(bonus_id, 0, now + timedelta(hours=2)) == 1
+    clean(app)
+    with app.app_context():
+        row = db.session.get(IncentiveCampaign, campaign)
+        row.budget_fen = 500  # below the 2 x 1000 extra its records carry
+        paid = db.session.scalars(select(IncentiveBonus)).one()
+        paid.bonus_fen = 301  # the ledger says 300
+        db.session.commit()
+        problems = check_all()
+    assert any(f"campaign {campaign}: spent 2000 of budget 500" in p for p in problems), problems
+    assert any(
+        f"user {mid['user_id']}: bonuses paid 301, bonus ledger entries 300" in p for p in problems
+    ), problems
