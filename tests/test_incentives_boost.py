@@ -100,7 +100,20 @@ def test_the_highest_priority_campaign_in_scope_sets_each_depths_rate_and_is_nam
     }
     assert spent(app, focus) == 4500 and spent(app, everyone) == 1000
     clean(app)
-    assert top["user_id"] != mid["user_id"]
+    # The mini-program: both boosts in force, best first, with what I earned at each rate.
+    listed = client.get("/api/v1/distributor/campaigns", headers=mid["headers"]).get_json()
+    assert [(c["id"], c["progress"]["measure_fen"]) for c in listed["items"]] == [
+        (focus, 3000),
+        (everyone, 1500),
+    ]
+    board = client.get(
+        f"/api/v1/distributor/campaigns/{everyone}/leaderboard", headers=top["headers"]
+    ).get_json()
+    assert [(r["rank"], r["measure_fen"], r["is_me"]) for r in board["items"]] == [
+        (1, 1500, False),
+        (2, 1000, True),
+    ]
+    assert board["items"][0]["name"] == "王*"  # mid's real name 王五, masked
 
 
 def test_depths_together_never_exceed_the_item_under_a_boost(
