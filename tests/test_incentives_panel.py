@@ -107,6 +107,7 @@ def test_the_leaderboard_is_masked_for_distributors_and_full_for_the_merchant(
         assert bonuses.pay_due(0, ends_at + timedelta(seconds=1)) == 2
     page = staff_client(app, "owner").get(f"/panel/incentives/{campaign_id}").get_data(as_text=True)
     assert "张三丰" in page and "李四" in page  # unmasked for the merchant
+    assert "<title>#1 张三丰: ¥120.00</title>" in page  # the chart's first bar
     # ¥120 and ¥60 of sales both reach the ¥50 tier only: ¥2 each.
     assert page.count("¥2.00") == 2 + 1  # two bonuses paid, and the tier shown once
 

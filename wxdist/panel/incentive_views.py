@@ -19,10 +19,13 @@ from wxdist.models import CampaignKind, CampaignStatus, IncentiveCampaign
 from wxdist.models.types import utcnow
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.charts import bar_chart
 from wxdist.panel.incentive_forms import CampaignForm, StopForm
 from wxdist.panel.marketing_views import attach
 from wxdist.panel.queries import incentives as queries
 from wxdist.panel.ui import audited, page_arg
+
+CHART_TOP = 10  # the leaderboard's bars
 
 
 def _found(campaign_id: int) -> IncentiveCampaign:
@@ -123,13 +126,17 @@ def incentive(campaign_id: int):  # type: ignore[no-untyped-def]
     found = _found(campaign_id)
     now = utcnow()
     is_bonus = found.kind == CampaignKind.BONUS
+    board = queries.board(found)
+    top = board.rows[:CHART_TOP]
     return render_template(
         "panel/incentive_detail.html",
         c=found,
         status=found.shown_status(now),
         stoppable=found.shown_status(now) != CampaignStatus.ENDED,
         stop_form=StopForm(formdata=None),
-        board=queries.board(found),
+        board=board,
+        chart=bar_chart([(f"#{row.rank}", row.measure_fen) for row in top]) if top else None,
+        chart_names=[row.name for row in top],
         paid=queries.paid(campaign_id) if is_bonus else [],
         due_at=bonuses.due_at(found, get_settings().freeze_days) if is_bonus else None,
         boosted=None if is_bonus else queries.boosted_records(campaign_id),
