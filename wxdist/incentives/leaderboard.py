@@ -30,17 +30,22 @@ class Row:
     measure_fen: int
 
 
-def measures(campaign: IncentiveCampaign) -> dict[int, int]:
-    """Each distributor's measure in the campaign (those with none are left out)."""
+def measures(campaign: IncentiveCampaign, user_id: int | None = None) -> dict[int, int]:
+    """Each distributor's measure in the campaign, or only `user_id`'s (those with none
+    are left out). One aggregate query."""
     if campaign.kind == CampaignKind.BONUS:
         end = min(campaign.effective_end, max(utcnow(), campaign.starts_at))
-        return {k: v for k, v in bonuses.net_sales(campaign.starts_at, end).items() if v > 0}
-    rows = db.session.execute(
+        sales = bonuses.net_sales(campaign.starts_at, end, user_id)
+        return {k: v for k, v in sales.items() if v > 0}
+    statement = (
         select(Commission.beneficiary_id, func.sum(Commission.amount_fen - Commission.clawed_fen))
         .where(Commission.campaign_id == campaign.id)
         .group_by(Commission.beneficiary_id)
     )
-    return {user_id: int(total) for user_id, total in rows if total and total > 0}
+    if user_id is not None:
+        statement = statement.where(Commission.beneficiary_id == user_id)
+    rows = db.session.execute(statement)
+    return {uid: int(total) for uid, total in rows if total and total > 0}
 
 
 def ranking(campaign: IncentiveCampaign) -> list[tuple[int, int, int]]:
@@ -100,7 +105,7 @@ def progress(campaign: IncentiveCampaign, user_id: int, now: datetime | None = N
     """A distributor's standing: for a bonus, sales so far, the tier reached and what the
     next tier needs; for a boost, the commission earned at its rate."""
     if campaign.kind != CampaignKind.BONUS:
-        return Progress(measures(campaign).get(user_id, 0), None, None, None, None, None)
+        return Progress(measures(campaign, user_id).get(user_id, 0), None, None, None, None, None)
     now = now or utcnow()
     end = min(campaign.effective_end, max(now, campaign.starts_at))
     sales = bonuses.net_sales(campaign.starts_at, end, user_id).get(user_id, 0)
