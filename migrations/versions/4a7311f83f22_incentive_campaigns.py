@@ -68,6 +68,9 @@ def upgrade():
     with op.batch_alter_table('incentive_bonuses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incentive_bonuses_distributor_id'), ['distributor_id'], unique=False)
 
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index('ix_orders_paid_referrer', ['paid_at', 'referrer_l1_id', 'paid_fen', 'refunded_fen'], unique=False)
+
     with op.batch_alter_table('commissions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('campaign_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.add_column(sa.Column('campaign_extra_fen', sa.BigInteger(), server_default='0', nullable=False))
@@ -84,6 +87,9 @@ def downgrade():
         batch_op.drop_index('ix_commissions_campaign_beneficiary')
         batch_op.drop_column('campaign_extra_fen')
         batch_op.drop_column('campaign_id')
+
+    with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_orders_paid_referrer')
 
     with op.batch_alter_table('incentive_bonuses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incentive_bonuses_distributor_id'))

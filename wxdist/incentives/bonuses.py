@@ -54,8 +54,7 @@ def net_sales(
         .where(
             Order.referrer_l1_id.is_not(None),
             Order.paid_at >= starts_at,
-            Order.paid_at < ends_at,
-            Order.attributed_at.is_not(None),
+            Order.paid_at < ends_at,  # referrer_l1_id is set by attribution only
         )
         .group_by(Order.referrer_l1_id)
     )
