@@ -114,6 +114,11 @@ def test_the_highest_priority_campaign_in_scope_sets_each_depths_rate_and_is_nam
         (2, 1000, True),
     ]
     assert board["items"][0]["name"] == "王*"  # mid's real name 王五, masked
+    mine = client.get("/api/v1/distributor/commissions", headers=mid["headers"]).get_json()
+    assert sorted((c["rate_bp"], c["campaign_id"]) for c in mine["items"]) == [
+        (1500, everyone),
+        (3000, focus),
+    ]
 
 
 def test_depths_together_never_exceed_the_item_under_a_boost(
