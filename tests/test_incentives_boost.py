@@ -114,6 +114,10 @@ def test_the_highest_priority_campaign_in_scope_sets_each_depths_rate_and_is_nam
         (2, 1000, True),
     ]
     assert board["items"][0]["name"] == "王*"  # mid's real name 王五, masked
+    from tests.panel_helpers import staff_client
+
+    order_page = staff_client(app, "owner").get(f"/panel/orders/{on_star['id']}")
+    assert f'href="/panel/incentives/{focus}"' in order_page.get_data(as_text=True)
     mine = client.get("/api/v1/distributor/commissions", headers=mid["headers"]).get_json()
     assert sorted((c["rate_bp"], c["campaign_id"]) for c in mine["items"]) == [
         (1500, everyone),
