@@ -80,6 +80,7 @@ def test_the_worker_class_builds_the_app_before_forking(app: Flask) -> None:
 JOB_MODULES = (
     "jobs.aftersales",
     "jobs.commissions",
+    "jobs.incentives",
     "jobs.marketing",
     "jobs.notifications",
     "jobs.orders",

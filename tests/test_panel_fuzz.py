@@ -124,7 +124,15 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         material = materials.create_material(
             materials.MaterialInput("文案", "好物推荐", product["product_id"], "双十二")
         ).id
+        from wxdist.incentives import campaigns
+
+        campaign = campaigns.create(
+            campaigns.CampaignIn(
+                "加佣", "boost", now, now + timedelta(days=1), rate_bp=500, budget_fen=10_000
+            )
+        ).id
     return {
+        "campaign_id": [campaign],
         "material_id": [material],
         "index": [0],
         "shipping_template_id": [shipping],
@@ -221,6 +229,9 @@ def test_no_panel_form_input_gives_a_500(
         "/panel/marketing/promotions",
         "/panel/materials",
         f"/panel/materials/{seeded['material_id'][0]}",
+        "/panel/incentives/new",
+        f"/panel/incentives/{seeded['campaign_id'][0]}",
+        f"/panel/incentives/{seeded['campaign_id'][0]}/edit",
     ]
     junk = {"ids", "action", "reason", "note", "x", "skus-0-name", "skus-99-price_fen", "new-"}
     by_action: dict[str, set[str]] = {}  # each form's field names, by the URL it posts to

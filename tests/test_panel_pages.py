@@ -34,7 +34,8 @@ def seed_objects(
     """One of everything a detail page can show: a distributor with a paid, settled
     referral sale, a withdrawal, an order, a product, and a coupon template with a
     limited-time discount and a full reduction on the product (the marketing pages), a
-    published promotion material of the product, and a shipping template."""
+    published promotion material of the product, a shipping template and an incentive
+    campaign."""
     distributor = fund(client, app, emulator, run_jobs, "walk", 3000)
     withdrawal = withdraw(client, distributor, 1000).get_json()
     product = make_product(app, title="新疆长绒棉 T 恤")
@@ -88,7 +89,22 @@ def seed_objects(
                 "双十二文案", "长绒棉，亲肤透气", product["product_id"], "双十二", published=True
             )
         ).id
+    with app.app_context():
+        from wxdist.incentives import campaigns
+
+        campaign_id = campaigns.create(
+            campaigns.CampaignIn(
+                "月度冲刺",
+                "bonus",
+                utcnow() - timedelta(days=1),
+                utcnow() + timedelta(days=6),
+                period="custom",
+                tiers=((500_000, 20_000), (2_000_000, 100_000)),
+                activate=True,
+            )
+        ).id
     return {
+        "campaign_id": campaign_id,
         "material_id": material_id,
         "aftersale_id": sale_id,
         "user_id": distributor["user_id"],

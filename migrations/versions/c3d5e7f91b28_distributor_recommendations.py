@@ -2,7 +2,7 @@
 refresh job (wxdist.recommendations)
 
 Revision ID: c3d5e7f91b28
-Revises: b2c4e6f80a17
+Revises: c3d5e7f90b18
 Create Date: 2026-12-03 11:50:00.000000
 """
 
@@ -14,7 +14,7 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 # revision identifiers, used by Alembic.
 revision = "c3d5e7f91b28"
-down_revision = "b2c4e6f80a17"
+down_revision = "c3d5e7f90b18"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ channel), (distributor, day, product) and per share code, and each attributed or
 figures (issue 16 reports)
 
 Revision ID: c6e1a7d30016
-Revises: b2c4e6f80a17
+Revises: c3d5e7f91b28
 Create Date: 2026-12-03 11:39:39.454688
 
 The tables start empty. On a database with orders already attributed, run
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
 revision = 'c6e1a7d30016'
-down_revision = 'b2c4e6f80a17'
+down_revision = 'c3d5e7f91b28'
 branch_labels = None
 depends_on = None
 

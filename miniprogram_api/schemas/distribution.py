@@ -86,6 +86,9 @@ class CommissionOut(Out):
     level: int
     base_fen: int
     rate_bp: int
+    campaign_id: int | None = Field(
+        None, description="the incentive campaign that set the rate (a boost), if any"
+    )
     amount_fen: int
     clawed_fen: int
     net_fen: int

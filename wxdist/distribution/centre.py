@@ -196,6 +196,7 @@ def commission_page(user_id: int, status: str | None, page: int, per_page: int) 
             "level": c.level,
             "base_fen": c.base_fen,
             "rate_bp": c.rate_bp,
+            "campaign_id": c.campaign_id,
             "amount_fen": c.amount_fen,
             "clawed_fen": c.clawed_fen,
             "net_fen": c.net_fen,

@@ -3,8 +3,10 @@ Every movement goes through `accounts.ledger`.
 
 - Attribution snapshots the chain on the order and writes one record per (item,
   beneficiary, depth), frozen. The rate is the product's own, else the beneficiary's
-  level's, else the default of the settings; the depths together never take more than
-  100 % of an item.
+  level's, else the default of the settings, unless an incentive campaign in force when
+  the order was paid raises it (`wxdist.incentives.boosts`: the record names the campaign,
+  its extra is reserved against the campaign's budget); the depths together never take
+  more than 100 % of an item.
 - An order refunded before its attribution ran has its clawback committed with the
   commission, so no later step can leave it undone.
 """
@@ -33,6 +35,7 @@ from wxdist.core.sql import is_deadlock
 from wxdist.distribution import attribution_failures, distributors
 from wxdist.distribution.settings import Settings, get_settings
 from wxdist.distribution.settlement import clawback_locked
+from wxdist.incentives import boosts
 from wxdist.models import (
     Commission,
     CommissionStatus,
@@ -58,6 +61,7 @@ class Beneficiary:
     user_id: int
     level: int  # depth 1 or 2
     level_rates: tuple[int, int] | None  # the distributor level's (l1, l2) rates, if any
+    level_id: int | None = None  # the distributor level (a campaign's scope may name it)
 
 
 def rate_for(
@@ -92,7 +96,7 @@ def as_direct_referrer(user_id: int, settings: Settings) -> Beneficiary | None:
     if row is None or row.status != DistributorStatus.APPROVED:
         return None
     rates = (row.level1_rate_bp, row.level2_rate_bp) if row.id is not None else None
-    return Beneficiary(user_id, 1, rates)
+    return Beneficiary(user_id, 1, rates, row.id)
 
 
 def _active(parent_id: int | None, expires_at: datetime | None, now: datetime) -> bool:
@@ -128,7 +132,7 @@ def _beneficiaries_of(
     wanted = {uid for chain in chains.values() for uid in chain if uid is not None}
     if settings.self_purchase_commission:
         wanted |= buyer_ids
-    approved: dict[int, tuple[int, int] | None] = {}
+    approved: dict[int, tuple[tuple[int, int] | None, int | None]] = {}
     if wanted:
         for user_id, status, rate1, rate2, has_level in db.session.execute(
             select(
@@ -142,7 +146,8 @@ def _beneficiaries_of(
             .where(Distributor.user_id.in_(wanted))
         ):
             if status == DistributorStatus.APPROVED:
-                approved[user_id] = (rate1, rate2) if has_level is not None else None
+                rates = (rate1, rate2) if has_level is not None else None
+                approved[user_id] = (rates, has_level)
     found: dict[int, list[Beneficiary]] = {}
     for buyer_id in buyer_ids:
         parent_id, grandparent_id = chains.get(buyer_id, (None, None))
@@ -151,7 +156,7 @@ def _beneficiaries_of(
         else:
             candidates = [parent_id, grandparent_id]
         found[buyer_id] = [
-            Beneficiary(user_id, depth, approved[user_id])
+            Beneficiary(user_id, depth, *approved[user_id])
             for depth, user_id in enumerate(candidates[: settings.depth], start=1)
             if user_id is not None and user_id in approved
         ]
@@ -196,9 +201,9 @@ def attribute_orders(order_ids: Iterable[int]) -> int:
     record per (item, beneficiary, depth) with its ledger entry, the buyer's paid count and
     spend (in "spend" mode the buyer may then become a distributor), the beneficiaries'
     team sales, the day's figures, and the clawback of a refund settled before this ran.
-    Rows batches share are locked in one order (orders, buyers, then, after the records,
-    distributors, accounts, daily figures, each in key order), so concurrent batches wait
-    for each other instead of deadlocking.
+    Rows batches share are locked in one order (orders, boost campaigns whose budget they
+    draw on, buyers, then, after the records, distributors, accounts, daily figures, each
+    in key order), so concurrent batches wait for each other instead of deadlocking.
 
     Raises what the database raises (a unique key broken by a record already there, a
     deadlock), ledger.AlreadyPosted; the transaction is then rolled back and nothing of
@@ -265,8 +270,8 @@ def _commission_rows(
     now: datetime,
 ) -> tuple[list[dict[str, Any]], dict[int, int]]:
     """The records to write (one per item, beneficiary and depth, as `commissions` rows)
-    and the commission each order earns in total. Reads the items and the products'
-    rates, one query each."""
+    and the commission each order earns in total. Reads the items, the products' rates
+    and the boost campaigns, one query each; reserves the boosts' extra (`boosts.reserve`)."""
     by_id = {order.id: order for order in orders}
     items = db.session.execute(
         select(
@@ -278,43 +283,55 @@ def _commission_rows(
         .where(OrderItem.order_id.in_(by_id))
         .order_by(OrderItem.id)
     ).all()
-    product_rates = {
-        row.id: (row.commission_l1_bp, row.commission_l2_bp)
+    products = {
+        row.id: row
         for row in db.session.execute(
-            select(Product.id, Product.commission_l1_bp, Product.commission_l2_bp).where(
-                Product.id.in_({item.product_id for item in items})
-            )
+            select(
+                Product.id, Product.commission_l1_bp, Product.commission_l2_bp, Product.category_id
+            ).where(Product.id.in_({item.product_id for item in items}))
         )
     }
+    campaigns = boosts.load(order.paid_at for order in orders)
     records: list[dict[str, Any]] = []
-    earned = dict.fromkeys(by_id, 0)
+    pending: list[boosts.Pending] = []
     for item in items:
         order = by_id[item.order_id]
+        product = products[item.product_id]
         used_bp = 0
         for beneficiary in beneficiaries.get(order.user_id, []):
-            rate, source = rate_for(product_rates[item.product_id], beneficiary, settings)
-            rate = min(rate, BP_WHOLE - used_bp)  # the depths together never exceed the item
-            used_bp += rate
-            amount = apply_rate(item.base_fen, rate)
-            if amount <= 0:
-                continue
-            records.append(
-                {
-                    "order_id": order.id,
-                    "order_item_id": item.id,
-                    "buyer_id": order.user_id,
-                    "beneficiary_id": beneficiary.user_id,
-                    "level": beneficiary.level,
-                    "base_fen": item.base_fen,
-                    "rate_bp": rate,
-                    "rate_source": source,
-                    "amount_fen": amount,
-                    "clawed_fen": 0,
-                    "status": CommissionStatus.FROZEN,
-                    "created_at": now,
-                }
+            normal, source = rate_for(
+                (product.commission_l1_bp, product.commission_l2_bp), beneficiary, settings
             )
-            earned[order.id] += amount
+            rate = min(normal, BP_WHOLE - used_bp)  # the depths together never exceed the item
+            record = {
+                "order_id": order.id,
+                "order_item_id": item.id,
+                "buyer_id": order.user_id,
+                "beneficiary_id": beneficiary.user_id,
+                "level": beneficiary.level,
+                "base_fen": item.base_fen,
+                "rate_bp": rate,
+                "rate_source": source,
+                "amount_fen": apply_rate(item.base_fen, rate),
+                "clawed_fen": 0,
+                "status": CommissionStatus.FROZEN,
+                "created_at": now,
+                "campaign_id": None,
+                "campaign_extra_fen": 0,
+            }
+            boost = boosts.pick(
+                campaigns, order.paid_at, product.id, product.category_id, beneficiary.level_id
+            )
+            if boost is not None:
+                found = boosts.boosted(record, boost, normal, source, BP_WHOLE - used_bp)
+                pending += [found] if found is not None else []
+            used_bp += record["rate_bp"]  # a fallback to the normal rate only lowers it
+            records.append(record)
+    boosts.reserve(pending)
+    records = [record for record in records if record["amount_fen"] > 0]
+    earned = dict.fromkeys(by_id, 0)
+    for record in records:
+        earned[record["order_id"]] += record["amount_fen"]
     return records, earned
 
 

@@ -31,6 +31,13 @@ from wxdist.models.fulfilment import (
     SyncState,
     TrackingEvent,
 )
+from wxdist.models.incentive import (
+    BonusTier,
+    CampaignKind,
+    CampaignStatus,
+    IncentiveBonus,
+    IncentiveCampaign,
+)
 from wxdist.models.marketing import (
     Coupon,
     CouponAudience,
@@ -84,6 +91,9 @@ __all__ = [
     "AfterSaleStatus",
     "AttributionFailure",
     "AuditEntry",
+    "BonusTier",
+    "CampaignKind",
+    "CampaignStatus",
     "CartLine",
     "Category",
     "Commission",
@@ -101,6 +111,8 @@ __all__ = [
     "DistributorRecommendation",
     "DistributorStatus",
     "FullReductionRecord",
+    "IncentiveBonus",
+    "IncentiveCampaign",
     "LedgerBucket",
     "LedgerEntry",
     "Material",

@@ -39,6 +39,7 @@ class Commission(db.Model):
         # The panel's commission list: newest first, all or by status.
         Index("ix_commissions_created", "created_at"),
         Index("ix_commissions_status_created", "status", "created_at"),
+        Index("ix_commissions_campaign_beneficiary", "campaign_id", "beneficiary_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -49,7 +50,11 @@ class Commission(db.Model):
     level: Mapped[int] = mapped_column(Integer)  # 1 or 2
     base_fen: Mapped[int] = mapped_column(Fen)  # the item's paid amount
     rate_bp: Mapped[int] = mapped_column(Integer)
-    rate_source: Mapped[str] = mapped_column(String(8))  # product | level | default
+    rate_source: Mapped[str] = mapped_column(String(8))  # product | level | default | campaign
+    # The incentive campaign that set the rate, and the extra it pays over the normal rate
+    # (reserved against the campaign's budget; see wxdist.incentives.boosts).
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("incentive_campaigns.id"))
+    campaign_extra_fen: Mapped[int] = mapped_column(Fen, default=0)
     amount_fen: Mapped[int] = mapped_column(Fen)  # as first earned
     clawed_fen: Mapped[int] = mapped_column(Fen, default=0)  # taken back by refunds
     status: Mapped[str] = mapped_column(String(16), default=CommissionStatus.FROZEN)

@@ -43,6 +43,9 @@ class Order(db.Model):
         Index("ix_orders_created", "created_at"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_receiver_phone_created", "receiver_phone", "created_at"),
+        # Sales bonuses and their leaderboards: each direct referrer's net sales in a
+        # window, read from the index alone (wxdist.incentives.bonuses.net_sales).
+        Index("ix_orders_paid_referrer", "paid_at", "referrer_l1_id", "paid_fen", "refunded_fen"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -44,6 +44,7 @@ NAV = (
     ("products", "panel.shipping_templates", _l("Shipping templates")),
     ("marketing", "panel.marketing", _l("Marketing")),
     ("marketing", "panel.materials_page", _l("Materials")),
+    ("marketing", "panel.incentives", _l("Incentives")),
     ("commissions", "panel.commissions", _l("Commission")),
     ("reports", "panel.reports_page", _l("Reports")),
     ("messages", "panel.messages", _l("Messages")),

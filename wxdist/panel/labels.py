@@ -122,12 +122,14 @@ LEDGER_KINDS: dict[str, LazyString] = {
     "withdraw_failed": _l("payout failed, money returned"),
     "withdraw_cancelled": _l("withdrawal cancelled, money returned"),
     "withdraw_rejected": _l("withdrawal rejected, money returned"),
+    "bonus": _l("sales bonus"),
 }
 
 COMMISSION_RATE_SOURCES: dict[str, LazyString] = {
     "product": _l("product"),
     "level": _l("level"),
     "default": _l("default"),
+    "campaign": _l("incentive campaign"),
 }
 
 AUDIT_ACTIONS: dict[str, LazyString] = {
@@ -187,6 +189,9 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "material.picture_delete": _l("delete material picture"),
     "account.delete": _l("customer deleted their account"),
     "account.phone_reveal": _l("show a customer's full phone number"),
+    "campaign.create": _l("create incentive campaign"),
+    "campaign.update": _l("change incentive campaign"),
+    "campaign.stop": _l("stop incentive campaign"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -205,6 +210,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "aftersale": _l("after-sale"),
     "material": _l("material"),
     "user": _l("customer"),
+    "campaign": _l("incentive campaign"),
 }
 
 # ---- Codes of the marketing pages -----------------------------------------------------
@@ -279,7 +285,24 @@ NOTICE_KIND_LABELS: dict[str, LazyString] = {
     "distributor_approved": _l("distributor approved"),
 }
 
+# ---- Codes of the incentive campaign pages ----------------------------------------------
+
+INCENTIVE_LABELS: dict[str, LazyString] = {
+    "boost": _l("commission boost"),
+    "draft": _l("draft"),
+    "scope_all": _l("every sale"),
+    "scope_products": _l("chosen products"),
+    "scope_categories": _l("chosen categories"),
+    "scope_levels": _l("chosen distributor levels"),
+    "rate_override": _l("a rate instead of the normal one"),
+    "rate_extra": _l("extra on top of the normal rate"),
+    "period_week": _l("a week"),
+    "period_month": _l("a month"),
+    "period_custom": _l("from start to end"),
+}
+
 for _table in (
+    INCENTIVE_LABELS,
     MESSAGE_STATUSES,
     PUSH_LABELS,
     NOTICE_KIND_LABELS,

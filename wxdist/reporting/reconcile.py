@@ -12,7 +12,9 @@ Each check is one aggregate query, so it runs on a large database without loadin
   the order kept, and a paid payment the order did not take is refunded (or being refunded);
 - prices and coupons add up (`reconcile_offers`);
 - after-sales refunded what their refunds did, and no commission settled on a line while an
-  after-sale on it was open (`reconcile_aftersales`).
+  after-sale on it was open (`reconcile_aftersales`);
+- incentive campaigns kept within their budgets, and sales bonuses match their ledger
+  entries (`reconcile_incentives`).
 
 Queries compare columns only with columns, numbers and bound values, never with strings the
 database builds (CAST … AS CHAR takes the connection's collation, which a
@@ -38,7 +40,12 @@ from wxdist.models import (
     Refund,
     RefundStatus,
 )
-from wxdist.reporting import reconcile_aftersales, reconcile_offers, reconcile_reports
+from wxdist.reporting import (
+    reconcile_aftersales,
+    reconcile_incentives,
+    reconcile_offers,
+    reconcile_reports,
+)
 
 LIMIT = 1000  # discrepancies listed per check
 
@@ -312,4 +319,5 @@ def check_all() -> list[str]:
         *reconcile_offers.check_all(),
         *reconcile_aftersales.check_all(),
         *reconcile_reports.check_all(),
+        *reconcile_incentives.check_all(),
     ]
