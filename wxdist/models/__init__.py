@@ -16,6 +16,13 @@ from wxdist.models.commission import (
     LedgerBucket,
     LedgerEntry,
 )
+from wxdist.models.customer import (
+    BulkCouponIssue,
+    CustomerNote,
+    CustomerStat,
+    CustomerTag,
+    UserTag,
+)
 from wxdist.models.distribution import (
     DistributionSettings,
     Distributor,
@@ -75,6 +82,7 @@ __all__ = [
     "AfterSaleStatus",
     "AttributionFailure",
     "AuditEntry",
+    "BulkCouponIssue",
     "CartLine",
     "Category",
     "Commission",
@@ -83,6 +91,9 @@ __all__ = [
     "CouponAudience",
     "CouponStatus",
     "CouponTemplate",
+    "CustomerNote",
+    "CustomerStat",
+    "CustomerTag",
     "DailyStat",
     "DeliveryCompany",
     "DistributionSettings",
@@ -128,6 +139,7 @@ __all__ = [
     "TimedDiscountRecord",
     "TrackingEvent",
     "User",
+    "UserTag",
     "WechatPushEvent",
     "Withdrawal",
     "WithdrawalStatus",

@@ -21,10 +21,10 @@ from sqlalchemy import Select, Subquery, bindparam, case, func, insert, select, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from wxdist.accounts import addresses
+from wxdist.accounts import addresses, blocking
 from wxdist.accounts.auth import TokenClaims, check_claims
 from wxdist.core.clock import SHANGHAI
-from wxdist.core.errors import ApiError, Conflict, NotFound, Unauthorized
+from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.events import order_ending
 from wxdist.core.extensions import db
 from wxdist.models import (
@@ -73,6 +73,9 @@ _orders, _items = Order.__table__, OrderItem.__table__
 _token_version = (
     select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
 )
+_blocked_at = (
+    select(_users.c.blocked_at).where(_users.c.id == bindparam("user_id")).scalar_subquery()
+)
 
 
 @cache
@@ -101,6 +104,7 @@ def _order_lines(held: Subquery | None = None) -> Select[Any]:
             .scalar_subquery()
             .label("image_url"),
             _token_version.label("token_version"),
+            _blocked_at.label("blocked_at"),
             *extra,
         )
         .select_from(lines.join(_products, _skus.c.product_id == _products.c.id))
@@ -108,7 +112,7 @@ def _order_lines(held: Subquery | None = None) -> Select[Any]:
     )
 
 
-_TOKEN_VERSION = select(_token_version)
+_TOKEN_VERSION = select(_token_version, _blocked_at)
 _INSERT_ORDER = insert(_orders)
 # All the items in one statement (insertmanyvalues), their ids in the order of the rows.
 _INSERT_ITEMS = insert(_items).returning(_items.c.id, sort_by_parameter_order=True)
@@ -133,13 +137,17 @@ _INSERT_ADJUSTMENT = insert(OrderAdjustment.__table__)
 
 
 def _read_lines(
-    claims: TokenClaims, lines: list[LineRequest], coupon_id: int | None = None
+    claims: TokenClaims,
+    lines: list[LineRequest],
+    coupon_id: int | None = None,
+    placing: bool = False,
 ) -> tuple[dict[int, int], dict[int, int], dict[int, Any]]:
     """The order's lines merged by SKU (sku → quantity, sku → first line's position) and
     their catalogue rows (sku → row), with the token checked against its user in the same
     query, and with `coupon_id` the offer source's columns of that coupon in each row
     (`OfferSource.held_coupon_query`). Raises Conflict `too_many`, `not_for_sale`,
-    Unauthorized (see create_order); rolls back first."""
+    Unauthorized, and when `placing` Forbidden `account_blocked` (see create_order); rolls
+    back first."""
     merged: dict[int, int] = {}
     positions: dict[int, int] = {}
     for index, line in enumerate(lines):
@@ -163,14 +171,16 @@ def _read_lines(
     if held is not None:
         params["coupon_id"] = coupon_id
     rows = conn.execute(_order_lines(held), params).all()
-    version = (
-        rows[0].token_version
+    version, blocked_at = (
+        (rows[0].token_version, rows[0].blocked_at)
         if rows
-        else conn.execute(_TOKEN_VERSION, {"user_id": claims.user_id}).scalar()
+        else conn.execute(_TOKEN_VERSION, {"user_id": claims.user_id}).one()
     )
     try:
         check_claims(claims, version)
-    except Unauthorized:
+        if placing and blocked_at is not None:  # in the order's transaction: a block wins
+            raise blocking.blocked_error()
+    except ApiError:
         db.session.rollback()
         raise
     found = {row.id: row for row in rows}
@@ -212,7 +222,8 @@ def create_order(
     Raises Conflict 409 (the field named) `too_many` when the lines of one SKU add up to more
     than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
     `out_of_stock` when a SKU has too little stock; Unauthorized when the token's user is gone
-    or revoked it (checked in the first query); Conflict `retry` on an order-number
+    or revoked it and Forbidden `account_blocked` when staff blocked them (both checked in
+    the first query); Conflict `retry` on an order-number
     collision. Nothing is written on failure. `before_commit` runs in the order's
     transaction once everything is written (the cart takes its lines out there), so it
     commits with the order or not at all. (A well-formed request is never a 400 here:
@@ -223,7 +234,7 @@ def create_order(
     two more with a coupon, one more with any offer (the coupon is read with the lines),
     one more for the shipping templates of the lines, one more for an `address_id`.
     """
-    merged, positions, found = _read_lines(claims, lines, coupon_id)
+    merged, positions, found = _read_lines(claims, lines, coupon_id, placing=True)
     conn = db.session.connection()
     now = utcnow()
     try:
