@@ -185,7 +185,9 @@ def _rows(stats: list[CustomerStat]) -> list[CustomerRow]:
                 Coupon.valid_until > utcnow(),
             )
             .group_by(Coupon.user_id)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     rows = []
     for s in stats:
@@ -242,7 +244,9 @@ def detail(user_id: int) -> CustomerDetail | None:
             .where(Coupon.user_id == user_id)
             .order_by(Coupon.id.desc())
             .limit(50)
-        ).tuples()
+        )
+        .tuples()
+        .all()
     ]
     notes = list(
         db.session.scalars(

@@ -20,7 +20,9 @@ MAX_NOTE = 2000
 def all_tags() -> list[tuple[CustomerTag, int]]:
     """Every tag with its number of customers, by name."""
     counts = dict(
-        db.session.execute(select(UserTag.tag_id, func.count()).group_by(UserTag.tag_id)).tuples()
+        db.session.execute(select(UserTag.tag_id, func.count()).group_by(UserTag.tag_id))
+        .tuples()
+        .all()
     )
     tags = db.session.scalars(select(CustomerTag).order_by(CustomerTag.name)).all()
     return [(tag, counts.get(tag.id, 0)) for tag in tags]
