@@ -196,3 +196,29 @@ def test_bulk_issue_gives_each_match_one_coupon_and_a_retry_none_twice(
     assert sorted(held.values()) == [1, 1, 1, 1]
     assert _row(app, members[0]).coupons_held + _row(app, members[4]).coupons_held >= 1
     clean(app)
+
+
+def test_a_deleted_account_loses_its_tags_and_notes_and_the_export_has_no_notes(
+    client: FlaskClient, app: Flask
+) -> None:
+    headers, user_id = _shopper(client, "priv-1")
+    with app.app_context():
+        vip = tags.create_tag("复购")
+        tags.set_tags(user_id, [vip.id])
+        tags.add_note(user_id, "投诉过物流慢", "owner")
+    export = client.get("/api/v1/me/export", headers=headers).get_json()
+    assert export["customer_tags"] == ["复购"]
+    assert "投诉过物流慢" not in str(export)
+
+    confirm = client.post("/api/v1/me/deletion/request", headers=headers).get_json()["confirm"]
+    done = client.post("/api/v1/me/deletion", json={"confirm": confirm}, headers=headers)
+    assert done.status_code == 200, done.get_json()
+    with app.app_context():
+        from wxdist.models import CustomerNote, UserTag
+
+        assert db.session.scalar(select(func.count()).select_from(UserTag)) == 0
+        assert db.session.scalar(select(func.count()).select_from(CustomerNote)) == 0
+        assert [t.name for t, n in tags.all_tags()] == ["复购"]  # the tag itself stays
+        gone = listing.detail(user_id)
+        assert gone is not None and gone.row.deleted and gone.notes == []
+    clean(app)
