@@ -8,29 +8,31 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, insert, literal, select, update
+from sqlalchemy import and_, case, exists, func, insert, select, update
 
 from wxdist.core.events import AttributedOrder
 from wxdist.core.extensions import db
+from wxdist.core.sql import insert_ignore
 from wxdist.models import CustomerStat, Order, ReferralBinding, User
 
 _stats = CustomerStat.__table__
 
 
 def ensure(user_ids: Iterable[int]) -> None:
-    """Give each of `user_ids` that has none its row (from the user's creation time)."""
+    """Give each of `user_ids` that has none its row (from the user's creation time): for
+    users made without an account's `user_joined` (seeded, imported). Reads without locking
+    (an INSERT … SELECT would share-lock rows the caller then updates: two transactions
+    upgrading shared locks deadlock)."""
     ids = sorted(set(user_ids))
     if not ids:
         return
-    missing = select(User.id, User.created_at, literal(""), literal(0), literal(0)).where(
-        User.id.in_(ids),
-        ~exists().where(_stats.c.user_id == User.id),
-    )
-    db.session.execute(
-        insert(_stats).from_select(
-            ["user_id", "created_at", "channel", "orders", "spend_fen"], missing
+    have = set(db.session.scalars(select(_stats.c.user_id).where(_stats.c.user_id.in_(ids))))
+    for user_id, created_at in db.session.execute(
+        select(User.id, User.created_at).where(User.id.in_([i for i in ids if i not in have]))
+    ).all():
+        insert_ignore(
+            _stats, user_id=user_id, created_at=created_at, channel="", orders=0, spend_fen=0
         )
-    )
 
 
 def joined(user_id: int, created_at: datetime) -> None:
@@ -58,11 +60,11 @@ def bound(user_id: int, referrer_id: int) -> None:
     )
 
 
-def _earlier(column: Any, value: datetime) -> Any:
+def _earlier(column: Any, value: Any) -> Any:
     return case((column.is_(None), value), (column > value, value), else_=column)
 
 
-def _later(column: Any, value: datetime) -> Any:
+def _later(column: Any, value: Any) -> Any:
     return case((column.is_(None), value), (column < value, value), else_=column)
 
 
@@ -85,19 +87,25 @@ def attributed(orders: list[AttributedOrder]) -> None:
             min(first, row.paid_at),
             max(last, row.paid_at),
         ]
+    if not figures:
+        return
     ensure(figures)
-    for user_id in sorted(figures):  # key order, as every batch locks them
-        count, spend, first, last = figures[user_id]
-        db.session.execute(
-            update(CustomerStat)
-            .where(CustomerStat.user_id == user_id)
-            .values(
-                orders=CustomerStat.orders + count,
-                spend_fen=CustomerStat.spend_fen + spend,
-                first_order_at=_earlier(CustomerStat.first_order_at, first),
-                last_order_at=_later(CustomerStat.last_order_at, last),
-            )
+    users = sorted(figures)  # one UPDATE walking the primary key in order
+
+    def per_user(index: int) -> Any:
+        return case({uid: figures[uid][index] for uid in users}, value=CustomerStat.user_id)
+
+    db.session.execute(
+        update(CustomerStat)
+        .where(CustomerStat.user_id.in_(users))
+        .values(
+            orders=CustomerStat.orders + per_user(0),
+            spend_fen=CustomerStat.spend_fen + per_user(1),
+            first_order_at=_earlier(CustomerStat.first_order_at, per_user(2)),
+            last_order_at=_later(CustomerStat.last_order_at, per_user(3)),
         )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def refunded(order: Order, refund_fen: int) -> None:
