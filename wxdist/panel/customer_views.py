@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -79,9 +80,12 @@ def _yuan_arg(name: str) -> int | None:
     """A yuan amount query argument in fen (None when absent or malformed)."""
     raw = request.args.get(name, "").strip()
     try:
-        fen = round(float(raw) * 100)
-    except ValueError:
+        yuan = Decimal(raw)
+    except InvalidOperation:
         return None
+    if not yuan.is_finite() or yuan.as_tuple().exponent < -2:  # type: ignore[operator]
+        return None
+    fen = int(yuan * 100)
     return fen if 0 <= fen <= MAX_FEN else None
 
 
