@@ -87,14 +87,12 @@ def seed(database: Database, customers: int, distributors: int, seed_value: int)
             "INSERT INTO customer_tags (id, name, created_at) VALUES (%s,%s,%s)",
             [(n + 1, name, now) for n, name in enumerate(TAGS)],
         )
-        for batch in batches(
-            (i, rng.randrange(1, len(TAGS) + 1), now)
-            for i in range(1, customers + 1)
-            if rng.random() < 0.25
-        ):
-            cur.executemany(
-                "INSERT INTO user_tags (user_id, tag_id, created_at) VALUES (%s,%s,%s)", batch
-            )
+        cur.execute(
+            "INSERT INTO user_tags (user_id, tag_id, tagged_at, created_at, spend_fen,"
+            " last_order_at) SELECT user_id, 1 + (user_id * 7919) %% %s, %s, created_at,"
+            " spend_fen, last_order_at FROM customer_stats WHERE (user_id * 104729) %% 4 = 0",
+            (len(TAGS), now),
+        )
         cur.execute("ANALYZE TABLE users, customer_stats, user_tags, coupons")
     conn.close()
 

@@ -66,6 +66,9 @@ def test_figures_are_net_of_refunds_after_pay_partial_and_full_refund(
     fresh = _row(app, buyer)  # a new account is a customer at once, sourced by the binding
     assert (fresh.orders, fresh.spend_fen, fresh.last_order_at) == (0, 0, None)
     assert fresh.source_id == seller["user_id"]
+    with app.app_context():  # tagged before buying: the tag's copies of the figures follow
+        regular = tags.create_tag("常客").id
+        tags.set_tags(buyer, [regular])
 
     product = make_product(app, price_fen=5000, stock=10)
     first = pay_order(client, emulator.url, headers, product["sku_id"])
@@ -83,6 +86,7 @@ def test_figures_are_net_of_refunds_after_pay_partial_and_full_refund(
     wait_for_status(client, headers, second["id"], "paid")
     partial = _row(app, buyer)
     assert (partial.orders, partial.spend_fen) == (2, 12000)
+    assert _ids(app, tag_id=regular, spend_min_fen=12000) == {buyer}
     clean(app)
 
     with app.app_context():
@@ -91,6 +95,8 @@ def test_figures_are_net_of_refunds_after_pay_partial_and_full_refund(
     full = _row(app, buyer)
     assert (full.orders, full.spend_fen) == (1, 7000)
     assert full.last_order_at == max(times)
+    assert _ids(app, tag_id=regular, spend_min_fen=12000) == set()
+    assert _ids(app, tag_id=regular, spend_max_fen=7000, sort="spend") == {buyer}
     clean(app)
 
 

@@ -32,6 +32,12 @@ _STAT_INDEXES = (
     ("ix_customer_stats_source_spend", ["source_id", "spend_fen", "user_id"]),
 )
 
+_TAG_INDEXES = (
+    ("ix_user_tags_tag_last_order", ["tag_id", "last_order_at", "user_id"]),
+    ("ix_user_tags_tag_spend", ["tag_id", "spend_fen", "user_id"]),
+    ("ix_user_tags_tag_created", ["tag_id", "created_at", "user_id"]),
+)
+
 _BACKFILL = """
 INSERT INTO customer_stats
     (user_id, created_at, source_id, channel, orders, spend_fen, first_order_at, last_order_at)
@@ -85,9 +91,13 @@ def upgrade():
         "user_tags",
         sa.Column("user_id", BigId, sa.ForeignKey("users.id"), primary_key=True),
         sa.Column("tag_id", BigId, sa.ForeignKey("customer_tags.id"), primary_key=True),
+        sa.Column("tagged_at", When, nullable=False),
         sa.Column("created_at", When, nullable=False),
+        sa.Column("spend_fen", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("last_order_at", When, nullable=True),
     )
-    op.create_index("ix_user_tags_tag_user", "user_tags", ["tag_id", "user_id"], unique=False)
+    for name, columns in _TAG_INDEXES:
+        op.create_index(name, "user_tags", columns, unique=False)
     op.create_table(
         "customer_notes",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -121,7 +131,8 @@ def downgrade():
     op.drop_table("bulk_coupon_issues")
     op.drop_index("ix_customer_notes_user", table_name="customer_notes")
     op.drop_table("customer_notes")
-    op.drop_index("ix_user_tags_tag_user", table_name="user_tags")
+    for name, _columns in reversed(_TAG_INDEXES):
+        op.drop_index(name, table_name="user_tags")
     op.drop_table("user_tags")
     op.drop_table("customer_tags")
     for name, _columns in reversed(_STAT_INDEXES):

@@ -25,10 +25,14 @@ keyset-paged on (sort value, user_id) whatever the filter, and the total is coun
   the spend checked on the rows walked;
 - last-order range: `last_order` (the range) when sorting by last order; otherwise the
   sort's index, the time checked on the rows walked;
-- tag: `ix_user_tags_tag_user` gives the tag's members, then the stats rows by primary key.
+- tag: `user_tags` keeps copies of each tagged customer's sort keys (creation time, spend,
+  last order; moved with the figures in the same transaction), so a tag and its sort are
+  one range of `ix_user_tags_tag_created`, `ix_user_tags_tag_last_order` or
+  `ix_user_tags_tag_spend`, the stats rows then read by primary key; a spend or last-order
+  range with a tag is checked on the tag's copies (a range of the index of the same name
+  when it is also the sort); a source with a tag is checked on the stats rows.
 
-A source filter with a range adds the range on the matching source index (its second column
-for the sort of the same name). A tag is the narrowest filter in practice: its members are
-read from `ix_user_tags_tag_user` and sorted (the list caps the members it sorts at
-`COUNT_CAP` past the page).
+A source with a spend or last-order range walks the source index of the sort, the range
+checked on its rows (a source has few customers). `stats.check()` (run by `flask reconcile`)
+also compares the tags' copies with the figures.
 """

@@ -61,23 +61,40 @@ class CustomerFilter:
         return cls(**raw)
 
 
+_TAG_SORT_COLUMN = {
+    "last_order": UserTag.last_order_at,
+    "spend": UserTag.spend_fen,
+    "newest": UserTag.created_at,
+}
+
+
+def _keys(flt: CustomerFilter) -> tuple[dict[str, Any], Any]:
+    """The sort columns and the user id column the filter's index range walks: the tag's
+    copies of the figures with a tag, the figures' own otherwise."""
+    if flt.tag_id is not None:
+        return _TAG_SORT_COLUMN, UserTag.user_id
+    return _SORT_COLUMN, CustomerStat.user_id
+
+
 def matching(flt: CustomerFilter) -> Select[Any]:
     """SELECT of the matching customers' stats rows (no order)."""
+    columns, _user_id = _keys(flt)
     query = select(CustomerStat)
     if flt.tag_id is not None:
         query = query.join(
             UserTag, and_(UserTag.user_id == CustomerStat.user_id, UserTag.tag_id == flt.tag_id)
         )
+    spend, last_order = columns["spend"], columns["last_order"]
     if flt.source_id is not None:
         query = query.where(CustomerStat.source_id == flt.source_id)
     if flt.spend_min_fen is not None:
-        query = query.where(CustomerStat.spend_fen >= flt.spend_min_fen)
+        query = query.where(spend >= flt.spend_min_fen)
     if flt.spend_max_fen is not None:
-        query = query.where(CustomerStat.spend_fen <= flt.spend_max_fen)
+        query = query.where(spend <= flt.spend_max_fen)
     if flt.last_order_from is not None:
-        query = query.where(CustomerStat.last_order_at >= flt.last_order_from)
+        query = query.where(last_order >= flt.last_order_from)
     if flt.last_order_to is not None:
-        query = query.where(CustomerStat.last_order_at <= flt.last_order_to)
+        query = query.where(last_order <= flt.last_order_to)
     return query
 
 
@@ -114,19 +131,14 @@ def _cursor(sort: str, stat: CustomerStat) -> str:
     return f"{text}~{stat.user_id}"
 
 
-def _after(sort: str, cursor: str) -> Any:
+def _after(column: Any, user_id: Any, numeric: bool, cursor: str) -> Any:
     """The WHERE of the rows after `cursor` in (sort value desc, user id desc), NULL last."""
-    text, _, user_id = cursor.rpartition("~")
-    uid = int(user_id)
-    column = _SORT_COLUMN[sort]
+    text, _, last_id = cursor.rpartition("~")
+    uid = int(last_id)
     if text == "":
-        return and_(column.is_(None), CustomerStat.user_id < uid)
-    value: Any = int(text) if sort == "spend" else datetime.fromisoformat(text)
-    return or_(
-        column < value,
-        and_(column == value, CustomerStat.user_id < uid),
-        column.is_(None),
-    )
+        return and_(column.is_(None), user_id < uid)
+    value: Any = int(text) if numeric else datetime.fromisoformat(text)
+    return or_(column < value, and_(column == value, user_id < uid), column.is_(None))
 
 
 def page(flt: CustomerFilter, cursor: str | None = None, per_page: int = PER_PAGE) -> CustomerPage:
@@ -134,21 +146,17 @@ def page(flt: CustomerFilter, cursor: str | None = None, per_page: int = PER_PAG
     (a page's `next_cursor`). Raises ValueError for an unknown sort or a bad cursor."""
     if flt.sort not in SORTS:
         raise ValueError(f"unknown sort {flt.sort!r}")
-    column = _SORT_COLUMN[flt.sort]
+    columns, user_id = _keys(flt)
+    column = columns[flt.sort]
     query = matching(flt)
-    total = (
-        db.session.scalar(
-            select(func.count()).select_from(
-                query.with_only_columns(CustomerStat.user_id).limit(COUNT_CAP + 1).subquery()
-            )
-        )
-        or 0
-    )
+    ids = query.with_only_columns(CustomerStat.user_id).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
     if cursor:
-        query = query.where(_after(flt.sort, cursor))
+        query = query.where(_after(column, user_id, flt.sort == "spend", cursor))
     # NULL (no order yet) sorts last descending on both SQLite and MariaDB.
-    order = (column.desc(), CustomerStat.user_id.desc())
-    stats = list(db.session.scalars(query.order_by(*order).limit(per_page + 1)))
+    stats = list(
+        db.session.scalars(query.order_by(column.desc(), user_id.desc()).limit(per_page + 1))
+    )
     more = len(stats) > per_page
     stats = stats[:per_page]
     return CustomerPage(

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, exists, func, insert, select, update
 from wxdist.core.events import AttributedOrder
 from wxdist.core.extensions import db
 from wxdist.core.sql import insert_ignore
-from wxdist.models import CustomerStat, Order, ReferralBinding, User
+from wxdist.models import CustomerStat, Order, ReferralBinding, User, UserTag
 
 _stats = CustomerStat.__table__
 
@@ -106,6 +106,21 @@ def attributed(orders: list[AttributedOrder]) -> None:
         )
         .execution_options(synchronize_session=False)
     )
+    _copy_to_tags(users)
+
+
+def _copy_to_tags(user_ids: list[int]) -> None:
+    """The users' tags take the new spend and last order (their sort keys)."""
+    mine = _stats.c.user_id == UserTag.user_id
+    db.session.execute(
+        update(UserTag)
+        .where(UserTag.user_id.in_(user_ids))
+        .values(
+            spend_fen=select(_stats.c.spend_fen).where(mine).scalar_subquery(),
+            last_order_at=select(_stats.c.last_order_at).where(mine).scalar_subquery(),
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def refunded(order: Order, refund_fen: int) -> None:
@@ -123,6 +138,7 @@ def refunded(order: Order, refund_fen: int) -> None:
             spend_fen=CustomerStat.spend_fen - refund_fen,
         )
     )
+    _copy_to_tags([order.user_id])
 
 
 def expected() -> Any:
@@ -170,4 +186,16 @@ def check(limit: int = 20) -> list[str]:
         .limit(limit)
     ).all()
     problems.extend(f"customer {row[0]}: figures without attributed orders" for row in stray)
+    copies = db.session.execute(
+        select(UserTag.user_id, UserTag.tag_id)
+        .join(_stats, _stats.c.user_id == UserTag.user_id)
+        .where(
+            (UserTag.spend_fen != _stats.c.spend_fen)
+            | (UserTag.created_at != _stats.c.created_at)
+            | (UserTag.last_order_at != _stats.c.last_order_at)
+            | (UserTag.last_order_at.is_(None) != _stats.c.last_order_at.is_(None))
+        )
+        .limit(limit)
+    ).all()
+    problems.extend(f"customer {u}: tag {t} holds stale figures" for u, t in copies)
     return problems

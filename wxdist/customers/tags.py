@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.extensions import db
 from wxdist.core.sql import insert_ignore
-from wxdist.models import CustomerNote, CustomerTag, User, UserTag
+from wxdist.customers import stats
+from wxdist.models import CustomerNote, CustomerStat, CustomerTag, User, UserTag
 from wxdist.models.types import utcnow
 
 MAX_TAG = 32
@@ -58,8 +59,8 @@ def delete_tag(tag_id: int) -> None:
     db.session.commit()
 
 
-def _live_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+def _live_user(user_id: int, lock: bool = False) -> User:
+    user = db.session.get(User, user_id, with_for_update=lock)
     if user is None or user.deleted_at is not None:
         raise NotFound(_("no such customer"))
     return user
@@ -68,13 +69,27 @@ def _live_user(user_id: int) -> User:
 def set_tags(user_id: int, tag_ids: list[int]) -> list[int]:
     """Make `tag_ids` the customer's tags (unknown ids ignored); commits. Returns the tag
     ids now held. Raises NotFound for an unknown or deleted customer."""
-    _live_user(user_id)
+    # The user's row, then their figures, locked in the order attribution takes them, so
+    # the copies written below cannot miss a payment being counted.
+    _live_user(user_id, lock=True)
+    stats.ensure([user_id])
+    stat = db.session.get(CustomerStat, user_id, with_for_update=True, populate_existing=True)
+    assert stat is not None
     known = set(db.session.scalars(select(CustomerTag.id).where(CustomerTag.id.in_(tag_ids))))
     db.session.execute(
         delete(UserTag).where(UserTag.user_id == user_id, UserTag.tag_id.not_in(known))
     )
+    now = utcnow()
     for tag_id in sorted(known):
-        insert_ignore(UserTag.__table__, user_id=user_id, tag_id=tag_id, created_at=utcnow())
+        insert_ignore(
+            UserTag.__table__,
+            user_id=user_id,
+            tag_id=tag_id,
+            tagged_at=now,
+            created_at=stat.created_at,
+            spend_fen=stat.spend_fen,
+            last_order_at=stat.last_order_at,
+        )
     db.session.commit()
     return sorted(known)
 

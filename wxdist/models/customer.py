@@ -51,12 +51,23 @@ class CustomerTag(db.Model):
 
 
 class UserTag(db.Model):
+    """A customer's tag, with copies of their sort keys (kept with `customer_stats` in the
+    same transactions), so a tag filter and its sort are one index range."""
+
     __tablename__ = "user_tags"
-    __table_args__ = (Index("ix_user_tags_tag_user", "tag_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_user_tags_tag_last_order", "tag_id", "last_order_at", "user_id"),
+        Index("ix_user_tags_tag_spend", "tag_id", "spend_fen", "user_id"),
+        Index("ix_user_tags_tag_created", "tag_id", "created_at", "user_id"),
+    )
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     tag_id: Mapped[int] = mapped_column(ForeignKey("customer_tags.id"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    tagged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Copies of the customer's `customer_stats` row: its creation time, spend, last order.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    spend_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CustomerNote(db.Model):
