@@ -187,6 +187,12 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "material.picture_delete": _l("delete material picture"),
     "account.delete": _l("customer deleted their account"),
     "account.phone_reveal": _l("show a customer's full phone number"),
+    "customer.block": _l("block customer"),
+    "customer.unblock": _l("unblock customer"),
+    "customer.tags": _l("set customer tags"),
+    "customer.bulk_coupon": _l("issue coupon to filtered customers"),
+    "customer_tag.create": _l("create customer tag"),
+    "customer_tag.delete": _l("delete customer tag"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -205,6 +211,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "aftersale": _l("after-sale"),
     "material": _l("material"),
     "user": _l("customer"),
+    "customer_tag": _l("customer tag"),
 }
 
 # ---- Codes of the marketing pages -----------------------------------------------------
