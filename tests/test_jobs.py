@@ -79,8 +79,8 @@ def test_the_worker_class_builds_the_app_before_forking(app: Flask) -> None:
 # The modules of `jobs` that hold jobs (the others: the worker and cron's config).
 JOB_MODULES = (
     "jobs.aftersales",
-    "jobs.customers",
     "jobs.commissions",
+    "jobs.customers",
     "jobs.marketing",
     "jobs.notifications",
     "jobs.orders",
