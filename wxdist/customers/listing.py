@@ -54,11 +54,23 @@ class CustomerFilter:
 
     @classmethod
     def from_json(cls, text: str) -> CustomerFilter:
-        raw: dict[str, Any] = json.loads(text) if text else {}
+        """The filter `to_json` wrote. Raises ValueError for anything else."""
+        raw = json.loads(text) if text else {}
+        if not isinstance(raw, dict) or set(raw) - set(cls.__dataclass_fields__):
+            raise ValueError("not a customer filter")
+        values: dict[str, Any] = {}
+        for key in ("tag_id", "source_id", "spend_min_fen", "spend_max_fen"):
+            value = raw.get(key)
+            if value is not None and (type(value) is not int or not 0 <= value < 2**63):
+                raise ValueError(f"{key} is not an id or an amount")
+            values[key] = value
         for key in ("last_order_from", "last_order_to"):
-            if raw.get(key):
-                raw[key] = datetime.fromisoformat(raw[key])
-        return cls(**raw)
+            value = raw.get(key)
+            values[key] = datetime.fromisoformat(value) if isinstance(value, str) else None
+        values["sort"] = raw.get("sort", "last_order")
+        if values["sort"] not in SORTS:
+            raise ValueError("unknown sort")
+        return cls(**values)
 
 
 _TAG_SORT_COLUMN = {
