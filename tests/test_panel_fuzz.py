@@ -124,7 +124,11 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         material = materials.create_material(
             materials.MaterialInput("文案", "好物推荐", product["product_id"], "双十二")
         ).id
+        from wxdist.customers import tags
+
+        tag = tags.create_tag("高价值").id
     return {
+        "tag_id": [tag],
         "material_id": [material],
         "index": [0],
         "shipping_template_id": [shipping],
@@ -221,6 +225,9 @@ def test_no_panel_form_input_gives_a_500(
         "/panel/marketing/promotions",
         "/panel/materials",
         f"/panel/materials/{seeded['material_id'][0]}",
+        "/panel/customers",
+        "/panel/customers/tags",
+        f"/panel/customers/{seeded['user_id'][0]}",
     ]
     junk = {"ids", "action", "reason", "note", "x", "skus-0-name", "skus-99-price_fen", "new-"}
     by_action: dict[str, set[str]] = {}  # each form's field names, by the URL it posts to
@@ -273,6 +280,14 @@ def test_no_panel_query_string_gives_a_500(
         "staff",
         "target_type",
         "target_id",
+        "tag",
+        "source",
+        "spend_min",
+        "spend_max",
+        "last_from",
+        "last_to",
+        "sort",
+        "after",
     ]
     queries = st.dictionaries(st.sampled_from(keys), values, max_size=5)
     for rule in _routes(app, "GET"):
