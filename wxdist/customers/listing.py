@@ -147,9 +147,13 @@ def _after(column: Any, user_id: Any, numeric: bool, cursor: str) -> Any:
     """The WHERE of the rows after `cursor` in (sort value desc, user id desc), NULL last."""
     text, _, last_id = cursor.rpartition("~")
     uid = int(last_id)
-    if text == "":
+    value: Any = None
+    if text != "":
+        value = int(text) if numeric else datetime.fromisoformat(text)
+    if not 0 <= uid < 2**63 or (numeric and not -(2**63) <= value < 2**63):
+        raise ValueError("cursor out of range")
+    if value is None:
         return and_(column.is_(None), user_id < uid)
-    value: Any = int(text) if numeric else datetime.fromisoformat(text)
     return or_(column < value, and_(column == value, user_id < uid), column.is_(None))
 
 

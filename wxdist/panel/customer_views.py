@@ -33,6 +33,7 @@ from wxdist.panel.queries import customers as queries
 from wxdist.panel.ui import audited, choice_arg, client_ip, day_arg, int_arg
 
 MAX_FEN = 10**13
+FILTER_KEYS = ("tag", "source", "spend_min", "spend_max", "last_from", "last_to", "sort")
 
 
 class BlockForm(FlaskForm):
@@ -125,7 +126,7 @@ def customers():  # type: ignore[no-untyped-def]
         found = listing.page(flt, cursor)
     except ValueError:  # a cursor edited by hand: start over
         found = listing.page(flt)
-    args = {k: v for k, v in request.args.items() if k != "after" and v}
+    args = {k: v[:40] for k, v in request.args.items() if k in FILTER_KEYS and v}
     return render_template(
         "panel/customers.html",
         page=found,
