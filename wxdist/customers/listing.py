@@ -150,7 +150,7 @@ def _after(column: Any, user_id: Any, numeric: bool, cursor: str) -> Any:
     value: Any = None
     if text != "":
         value = int(text) if numeric else datetime.fromisoformat(text)
-    if not 0 <= uid < 2**63 or (numeric and not -(2**63) <= value < 2**63):
+    if not 0 <= uid < 2**63 or (isinstance(value, int) and not -(2**63) <= value < 2**63):
         raise ValueError("cursor out of range")
     if value is None:
         return and_(column.is_(None), user_id < uid)
