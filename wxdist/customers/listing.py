@@ -150,6 +150,8 @@ def _after(column: Any, user_id: Any, numeric: bool, cursor: str) -> Any:
     value: Any = None
     if text != "":
         value = int(text) if numeric else datetime.fromisoformat(text)
+    if isinstance(value, datetime) and (value.tzinfo is not None or not 1970 <= value.year < 9999):
+        raise ValueError("cursor time out of range")
     if not 0 <= uid < 2**63 or (isinstance(value, int) and not -(2**63) <= value < 2**63):
         raise ValueError("cursor out of range")
     if value is None:
