@@ -66,7 +66,10 @@ class CustomerFilter:
             values[key] = value
         for key in ("last_order_from", "last_order_to"):
             value = raw.get(key)
-            values[key] = datetime.fromisoformat(value) if isinstance(value, str) else None
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+            if moment is not None and (moment.tzinfo is not None or not 1970 <= moment.year < 9999):
+                raise ValueError(f"{key} is out of range")
+            values[key] = moment
         values["sort"] = raw.get("sort", "last_order")
         if values["sort"] not in SORTS:
             raise ValueError("unknown sort")
