@@ -51,7 +51,13 @@ class ActionForm(FlaskForm):
 
 
 class TagsForm(FlaskForm):
-    tag_ids = SelectMultipleField(_l("Tags"), choices=[], coerce=int, validate_choice=False)
+    tag_ids = SelectMultipleField(_l("Tags"), choices=[], coerce=int, validate_choice=True)
+
+
+def _tags_form() -> TagsForm:
+    form = TagsForm()
+    form.tag_ids.choices = [(t.id, t.name) for t, _n in tags.all_tags()]
+    return form
 
 
 class NoteForm(FlaskForm):
@@ -143,8 +149,7 @@ def _render_detail(user_id: int, status: int = 200, **forms: FlaskForm):  # type
     found = listing.detail(user_id)
     if found is None:
         abort(404)
-    tags_form = forms.get("tags_form") or TagsForm()
-    tags_form.tag_ids.choices = [(t.id, t.name) for t, _n in tags.all_tags()]
+    tags_form = forms.get("tags_form") or _tags_form()
     if "tags_form" not in forms:
         tags_form.tag_ids.data = found.tag_ids
     body = render_template(
@@ -196,7 +201,7 @@ def customer_unblock(user_id: int):  # type: ignore[no-untyped-def]
 @panel_bp.post("/customers/<int:user_id>/tags")
 @area("customers")
 def customer_tags(user_id: int):  # type: ignore[no-untyped-def]
-    form = TagsForm()
+    form = _tags_form()
     if not form.validate():
         return _render_detail(user_id, 400, tags_form=form)
     found = listing.detail(user_id)
