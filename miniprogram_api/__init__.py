@@ -23,6 +23,7 @@ def register_api(app: Flask) -> None:
     from miniprogram_api.docs_views import bp as docs_bp
     from miniprogram_api.notification_views import bp as notification_bp
     from miniprogram_api.order_views import bp as order_bp
+    from miniprogram_api.report_views import bp as report_bp
     from miniprogram_api.share_views import bp as share_bp
     from miniprogram_api.withdrawal_views import bp as withdrawal_bp
 
@@ -36,6 +37,7 @@ def register_api(app: Flask) -> None:
         aftersale_bp,
         coupon_bp,
         distributor_bp,
+        report_bp,
         withdrawal_bp,
         share_bp,
         notification_bp,

@@ -10,6 +10,7 @@ from miniprogram_api.request import body, current_user, login_required, query
 from miniprogram_api.schemas import promote as promote_schemas
 from wxdist.distribution import centre as distributor_centre
 from wxdist.distribution import distributors, promote
+from wxdist.recommendations import service as recommend
 from wxdist.sharing import arrival, materials
 
 bp = Blueprint("api_distributor", __name__)
@@ -150,6 +151,51 @@ def products_to_promote():  # type: ignore[no-untyped-def]
     ]
     return promote_schemas.PromotePage(
         page=params.page, per_page=params.per_page, total=page.total, sort=params.sort, items=items
+    ).model_dump(mode="json")
+
+
+@bp.get("/distributor/recommendations")
+@api_doc(
+    query=schemas.PageQuery,
+    response=promote_schemas.RecommendationPage,
+    errors=(400, 403),
+    tag="distribution",
+)
+@login_required
+def recommendations():  # type: ignore[no-untyped-def]
+    """Products likely to sell through me (what my customers buy, what is bought with it,
+    best sellers), refreshed periodically, with what I would earn per unit, why each is
+    recommended, and my share endpoints for each."""
+    params = query(schemas.PageQuery)
+    user_id = distributor_centre.require_sharer(current_user().id).user_id
+    page = recommend.recommended_page(user_id, params.page, params.per_page)
+    items = [
+        {
+            "id": r.item.earning.product_id,
+            "title": r.item.title,
+            "image_url": r.item.image_url,
+            "price_min_fen": r.item.earning.price_min_fen,
+            "price_max_fen": r.item.earning.price_max_fen,
+            "promo_price_min_fen": r.item.earning.promo_price_min_fen,
+            "promo_price_max_fen": r.item.earning.promo_price_max_fen,
+            "earning_min_fen": r.item.earning.earning_min_fen,
+            "earning_max_fen": r.item.earning.earning_max_fen,
+            "rate_bp": r.item.earning.rate_bp,
+            "sales": r.item.sales,
+            "rank": r.rank,
+            "reason": r.reason,
+            "reason_text": r.reason_text,
+            "reason_product_id": r.reason_product_id,
+            "share": _share_endpoints(r.item.earning.product_id),
+        }
+        for r in page.items
+    ]
+    return promote_schemas.RecommendationPage(
+        page=params.page,
+        per_page=params.per_page,
+        total=page.total,
+        refreshed_at=page.refreshed_at,
+        items=items,
     ).model_dump(mode="json")
 
 

@@ -86,6 +86,7 @@ JOB_MODULES = (
     "jobs.orders",
     "jobs.payouts",
     "jobs.posters",
+    "jobs.recommendations",
     "jobs.refunds",
     "jobs.shipping",
     "jobs.tracking",

@@ -3,6 +3,7 @@ promotion materials (素材) staff publish."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -71,3 +72,33 @@ class MaterialPage(Paged):
 class MaterialUsedOut(BaseModel):
     id: int
     used: int
+
+
+class RecommendationOut(Out):
+    id: int = Field(description="the product")
+    title: str
+    image_url: str
+    price_min_fen: int = Field(description="list price per unit, lowest SKU")
+    price_max_fen: int
+    promo_price_min_fen: int = Field(description="per unit after the promotions in force")
+    promo_price_max_fen: int
+    earning_min_fen: int = Field(
+        description="what I would earn per unit bought through me now, as "
+        "/distributor/products shows it"
+    )
+    earning_max_fen: int
+    rate_bp: int = Field(description="my commission rate on this product, basis points")
+    sales: int = Field(description="units sold in paid orders")
+    rank: int = Field(description="1 is the best match")
+    reason: Literal["audience", "category", "co_purchase", "popular"] = Field(
+        description="why: my customers buy it, buy its kind, buy what it is often bought "
+        "with, or it sells well"
+    )
+    reason_text: str = Field(description="the reason in my language")
+    reason_product_id: int | None = Field(description="the product it is often bought with")
+    share: ShareEndpointsOut
+
+
+class RecommendationPage(Paged):
+    refreshed_at: datetime | None = Field(description="when the list was computed (UTC)")
+    items: list[RecommendationOut]

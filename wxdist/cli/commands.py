@@ -53,13 +53,30 @@ def serve(host: str, port: int | None) -> None:
 
 
 @click.command()
+@click.option(
+    "--history",
+    is_flag=True,
+    help="also 36 more demo products and 90 days of demo orders through 30 distributors "
+    "(what the recommendations rank from; bench/recommend_eval.py)",
+)
 @with_appcontext
-def seed() -> None:
+def seed(history: bool) -> None:
     """Seed a demo catalogue (skipped if products exist)."""
     from wxdist.cli.demo_data import seed_demo_catalogue
 
     created = seed_demo_catalogue()
     click.echo(f"seeded {created} products" if created else "catalogue already has products")
+    if history:
+        from wxdist.cli.demo_history import HistorySpec, seed_demo_extra_catalogue, seed_history
+        from wxdist.models.types import utcnow
+
+        extra = seed_demo_extra_catalogue()
+        stamp = utcnow().strftime("%y%m%d%H%M%S")  # a second run adds another history
+        found = seed_history(HistorySpec(seed=int(stamp), prefix=f"demo{stamp}"))
+        click.echo(
+            f"seeded {extra} more products and {found.orders} orders of {found.shoppers} "
+            f"shoppers through {found.distributors} distributors"
+        )
     _seed_demo_owner()
 
 

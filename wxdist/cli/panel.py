@@ -49,4 +49,21 @@ def stats_rebuild(days: int) -> None:
     click.echo(f"recounted {days} days ({rows} rows)")
 
 
-COMMANDS = (create_admin, stats_rebuild)
+@click.group("reports")
+def reports() -> None:
+    """The report aggregates (distributor centre and merchant reports)."""
+
+
+@reports.command("rebuild")
+@click.option("--batch", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@with_appcontext
+def reports_rebuild(batch: int) -> None:
+    """Recount every report aggregate from the orders, commission, refunds and bindings
+    (once after the reports migration on a database with orders; off-peak)."""
+    from wxdist.reporting import insight
+
+    orders = insight.rebuild(batch)
+    click.echo(f"recounted the reports of {orders} orders")
+
+
+COMMANDS = (create_admin, stats_rebuild, reports)

@@ -20,8 +20,10 @@ with nobody listening rather than lose the reaction silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from functools import cache
+from types import ModuleType
 from typing import Any, NamedTuple
 
 from blinker import NamedSignal, Namespace
@@ -99,7 +101,8 @@ refund_applying = signals.signal(
     "refund_applying",
     doc="""Inside the refund's transaction, with the order row locked. A refund of
     `refund_fen` succeeded on `order` (its items already carry their refunded share).
-    Distribution claws back the commission; reporting counts the refund.""",
+    Distribution claws back the commission; then reporting counts the refund (its report
+    aggregates read the records distribution just clawed).""",
 )
 
 
@@ -137,7 +140,8 @@ distributor_approved = signals.signal(
 referral_bound = signals.signal(
     "referral_bound",
     doc="""Inside the binding's transaction. `user_id` was bound to `referrer_id` through
-    `share_code_id` (None for a plain scene). Sharing counts the share code's binds.""",
+    `share_code_id` (None for a plain scene or a binding staff made). Sharing counts the share
+    code's binds; reporting counts a new team member of `referrer_id`.""",
 )
 
 product_shelved = signals.signal(
@@ -212,6 +216,34 @@ export_sections = signals.signal(
     each receiver returns a dict of sections ({name: JSON-able value}) of what its domain
     keeps about them.""",
 )
+
+
+_PRIVACY_HOOKS = (
+    ("blockers", deletion_blockers),
+    ("anonymise", account_deleted),
+    ("export", export_sections),
+)
+
+
+@cache
+def _by_user(hook: Callable[[int], Any]) -> Callable[..., Any]:
+    """`hook(user_id)` as a receiver; one per hook, so connecting it again is a no-op."""
+
+    def receiver(_sender: Any, *, user_id: int) -> Any:
+        return hook(user_id)
+
+    receiver.__name__ = receiver.__qualname__ = f"{hook.__module__}.{hook.__qualname__}"
+    return receiver
+
+
+def connect_privacy(privacy: ModuleType) -> None:
+    """Connect a domain's privacy module: whichever of `blockers(user_id)` (to
+    `deletion_blockers`), `anonymise(user_id)` (to `account_deleted`) and `export(user_id)`
+    (to `export_sections`) it defines. Idempotent."""
+    for name, signal in _PRIVACY_HOOKS:
+        hook = getattr(privacy, name, None)
+        if hook is not None:
+            signal.connect(_by_user(hook), weak=False)
 
 
 class NobodyListening(RuntimeError):

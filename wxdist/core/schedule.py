@@ -27,4 +27,5 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs.notifications.resend_messages", every_seconds=60),
     Periodic("jobs.shipping.sweep_shipping_uploads", every_seconds=60),
     Periodic("jobs.aftersales.sweep_aftersales", every_seconds=600),
+    Periodic("jobs.recommendations.refresh_recommendations", every_seconds=6 * 3600),
 )

@@ -12,7 +12,7 @@ from wxdist.core.extensions import db
 from wxdist.models import CustomerNote, CustomerTag, UserTag
 
 
-def forget(user_id: int) -> None:
+def anonymise(user_id: int) -> None:
     """Inside the deletion's transaction: drop the person's tags and notes."""
     db.session.execute(delete(UserTag).where(UserTag.user_id == user_id))
     db.session.execute(delete(CustomerNote).where(CustomerNote.user_id == user_id))

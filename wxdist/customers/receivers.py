@@ -28,19 +28,10 @@ def on_refund(_sender: Any, *, order: Order, refund_fen: int) -> None:
     stats.refunded(order, refund_fen)
 
 
-def on_deleted(_sender: Any, *, user_id: int) -> None:
-    privacy.forget(user_id)
-
-
-def export_sections(_sender: Any, *, user_id: int) -> dict[str, Any]:
-    return privacy.export(user_id)
-
-
 def connect() -> None:
     """Connect the customers' receivers (idempotent; `create_app` calls it)."""
     events.user_joined.connect(on_joined, weak=False)
     events.referral_bound.connect(on_bound, weak=False)
     events.orders_attributed.connect(on_attributed, weak=False)
     events.refund_applying.connect(on_refund, weak=False)
-    events.account_deleted.connect(on_deleted, weak=False)
-    events.export_sections.connect(export_sections, weak=False)
+    events.connect_privacy(privacy)

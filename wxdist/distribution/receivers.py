@@ -23,17 +23,8 @@ def claw_back(_sender: Any, *, order: Order, refund_fen: int) -> None:
     clawback_locked(order)
 
 
-def account_deleted(_sender: Any, *, user_id: int) -> None:
-    privacy.anonymise(user_id)
-
-
-def export_sections(_sender: Any, *, user_id: int) -> dict[str, Any]:
-    return privacy.export(user_id)
-
-
 def connect() -> None:
     """Connect distribution's receivers (idempotent; `create_app` calls it)."""
     events.order_paid.connect(queue_attribution, weak=False)
     events.refund_applying.connect(claw_back, weak=False)
-    events.account_deleted.connect(account_deleted, weak=False)
-    events.export_sections.connect(export_sections, weak=False)
+    events.connect_privacy(privacy)

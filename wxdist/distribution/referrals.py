@@ -300,6 +300,9 @@ def set_referrer_by_staff(user_id: int, new_parent_id: int | None) -> Referral:
             .where(Distributor.user_id == new_parent_id)
             .values(direct_invites=Distributor.direct_invites + 1)
         )
+        referral_bound.send(
+            __name__, user_id=user_id, referrer_id=new_parent_id, share_code_id=None
+        )
     db.session.commit()
     return mine
 

@@ -28,14 +28,10 @@ def coupon_after_refund(_sender: Any, *, order: Order, refund_fen: int) -> None:
         coupons.after_full_refund(order)
 
 
-def export_sections(_sender: Any, *, user_id: int) -> dict[str, Any]:
-    return privacy.export(user_id)
-
-
 def connect() -> None:
     """Register the offer source and connect marketing's receivers (idempotent)."""
     offers.register(MarketingOffers())
     events.order_paying.connect(coupon_used, weak=False)
     events.order_ending.connect(coupon_back, weak=False)
     events.refund_applying.connect(coupon_after_refund, weak=False)
-    events.export_sections.connect(export_sections, weak=False)
+    events.connect_privacy(privacy)

@@ -66,7 +66,16 @@ from wxdist.models.order import (
     Refund,
     RefundStatus,
 )
+from wxdist.models.recommendation import DistributorRecommendation, RecommendationReason
 from wxdist.models.referral import Referral, ReferralBinding, ReferralLock
+from wxdist.models.report import (
+    ReportChannelDaily,
+    ReportDaily,
+    ReportMonthly,
+    ReportOrder,
+    ReportProductDaily,
+    ReportShareCode,
+)
 from wxdist.models.share import PosterTemplateRecord, ShareCode
 from wxdist.models.shipping import ShippingTemplate
 from wxdist.models.staff import AuditEntry, StaffRole, StaffUser
@@ -100,6 +109,7 @@ __all__ = [
     "Distributor",
     "DistributorAccount",
     "DistributorLevel",
+    "DistributorRecommendation",
     "DistributorStatus",
     "FullReductionRecord",
     "LedgerBucket",
@@ -119,12 +129,19 @@ __all__ = [
     "Product",
     "ProductImage",
     "ProductTerm",
+    "RecommendationReason",
     "Referral",
     "ReferralBinding",
     "ReferralLock",
     "Refund",
     "RefundPolicy",
     "RefundStatus",
+    "ReportChannelDaily",
+    "ReportDaily",
+    "ReportMonthly",
+    "ReportOrder",
+    "ReportProductDaily",
+    "ReportShareCode",
     "ShareCode",
     "Shipment",
     "ShipmentItem",

@@ -70,9 +70,14 @@ class Product(db.Model):
 
 class ProductImage(db.Model):
     __tablename__ = "product_images"
+    __table_args__ = (
+        # A product's pictures in order: its first picture (listings, cart, order items)
+        # is one index dive, with no sort.
+        Index("ix_product_images_product_sort", "product_id", "sort", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     url: Mapped[str] = mapped_column(String(512))
     sort: Mapped[int] = mapped_column(Integer, default=0)
 

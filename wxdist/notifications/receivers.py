@@ -65,15 +65,6 @@ def on_distributor_approved(_sender: Any, *, user_id: int, **_extra: Any) -> Non
     _quietly("distributor_approved", lambda: notices.distributor_approved(user_id))
 
 
-def account_deleted(_sender: Any, *, user_id: int) -> None:
-    """Inside the deletion's transaction (unlike the notices): raises with it."""
-    privacy.anonymise(user_id)
-
-
-def export_sections(_sender: Any, *, user_id: int) -> dict[str, Any]:
-    return privacy.export(user_id)
-
-
 def connect() -> None:
     """Connect the notices (idempotent; `create_app` calls it)."""
     events.order_shipped.connect(on_order_shipped, weak=False)
@@ -81,5 +72,4 @@ def connect() -> None:
     events.commission_settled.connect(on_commission_settled, weak=False)
     events.withdrawal_finished.connect(on_withdrawal_finished, weak=False)
     events.distributor_approved.connect(on_distributor_approved, weak=False)
-    events.account_deleted.connect(account_deleted, weak=False)
-    events.export_sections.connect(export_sections, weak=False)
+    events.connect_privacy(privacy)

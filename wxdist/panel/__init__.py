@@ -34,6 +34,7 @@ PAGE_MODULES = (
     "wxdist.panel.promotion_views",
     "wxdist.panel.material_views",
     "wxdist.panel.message_views",
+    "wxdist.panel.report_views",
 )
 
 

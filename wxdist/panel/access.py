@@ -31,6 +31,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "settings": (OWNER,),
     "staff": (OWNER,),
     "audit": (OWNER,),
+    "reports": (OWNER, OPERATOR, FINANCE),
 }
 
 # The navigation, in order: (area, endpoint, label).
@@ -46,6 +47,7 @@ NAV = (
     ("marketing", "panel.marketing", _l("Marketing")),
     ("marketing", "panel.materials_page", _l("Materials")),
     ("commissions", "panel.commissions", _l("Commission")),
+    ("reports", "panel.reports_page", _l("Reports")),
     ("messages", "panel.messages", _l("Messages")),
     ("settings", "panel.settings", _l("Settings")),
     ("staff", "panel.staff", _l("Staff")),

@@ -38,7 +38,7 @@ from wxdist.models import (
     Refund,
     RefundStatus,
 )
-from wxdist.reporting import reconcile_aftersales, reconcile_offers
+from wxdist.reporting import reconcile_aftersales, reconcile_offers, reconcile_reports
 
 LIMIT = 1000  # discrepancies listed per check
 
@@ -311,4 +311,5 @@ def check_all() -> list[str]:
         *check_parked_attributions(),
         *reconcile_offers.check_all(),
         *reconcile_aftersales.check_all(),
+        *reconcile_reports.check_all(),
     ]

@@ -16,18 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, delete, func, insert, select, true, update
+from sqlalchemy import Select, Subquery, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.exc import IntegrityError
 
 from wxdist.accounts.auth import TokenClaims, check_claims
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.extensions import db
-from wxdist.models import CartLine, Product, ProductImage, Sku, User
+from wxdist.models import CartLine, Product, Sku, User
 from wxdist.models.types import utcnow
-from wxdist.shop import offers, orders, quotes
+from wxdist.shop import offers, order_lines, orders, quotes
 from wxdist.shop.pricing import DISCOUNT, Line, Offers, TimedDiscount, promoted_lines
 
 T = TypeVar("T")
@@ -35,44 +36,29 @@ MAX_LINES = 100  # lines in one cart
 MAX_QUANTITY = orders.MAX_QUANTITY  # of one line, as of one SKU in an order
 
 _cart, _skus, _products = CartLine.__table__, Sku.__table__, Product.__table__
-_images, _users = ProductImage.__table__, User.__table__
-_token_version = (
-    select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
-)
-_first_image = (
-    select(_images.c.url)
-    .where(_images.c.product_id == _products.c.id)
-    .order_by(_images.c.sort, _images.c.id)
-    .limit(1)
-    .scalar_subquery()
-)
-_READ = (
-    select(
-        _cart.c.id,
-        _cart.c.sku_id,
-        _cart.c.quantity,
-        _cart.c.selected,
-        _skus.c.name.label("sku_name"),
-        _skus.c.price_fen,
-        _skus.c.stock,
-        _skus.c.is_active,
-        _products.c.id.label("product_id"),
-        _products.c.category_id,
-        _products.c.title,
-        _products.c.on_shelf,
-        _first_image.label("image_url"),
-        _token_version.label("token_version"),
-    )
-    .select_from(
-        _cart.join(_skus, _skus.c.id == _cart.c.sku_id).join(
-            _products, _products.c.id == _skus.c.product_id
+_users = User.__table__
+
+
+@cache
+def _read(held: Subquery | None = None, selected_only: bool = False) -> Select[Any]:
+    """The user's cart lines, newest first, each with its SKU's row as an order reads it
+    (`order_lines.sku_line_columns`: `id` is the SKU's, the line's is `line_id`), so checking
+    out reads the lines once; with `held`, the coupon's columns on every row."""
+    query = (
+        select(
+            _cart.c.id.label("line_id"),
+            _cart.c.quantity,
+            _cart.c.selected,
+            *order_lines.sku_line_columns(held),
         )
+        .select_from(order_lines.sku_line_join(held, _cart, _skus.c.id == _cart.c.sku_id))
+        .where(_cart.c.user_id == bindparam("user_id"))
+        .order_by(_cart.c.id.desc())
     )
-    .where(_cart.c.user_id == bindparam("user_id"))
-    .order_by(_cart.c.id.desc())
-)
-_READ_SELECTED = _READ.where(_cart.c.selected == true())
-_TOKEN_VERSION = select(_token_version)
+    return query.where(_cart.c.selected == true()) if selected_only else query
+
+
+_TOKEN_VERSION = select(_users.c.token_version).where(_users.c.id == bindparam("user_id"))
 _held = (
     select(_cart.c.quantity)
     .where(_cart.c.user_id == bindparam("user_id"), _cart.c.sku_id == _skus.c.id)
@@ -171,12 +157,12 @@ class CartView:
 
 def _item(row: Any) -> CartItem:
     return CartItem(
-        id=row.id,
-        sku_id=row.sku_id,
+        id=row.line_id,
+        sku_id=row.id,
         product_id=row.product_id,
         category_id=row.category_id,
         title=row.title,
-        sku_name=row.sku_name,
+        sku_name=row.name,
         image_url=row.image_url or "",
         price_fen=row.price_fen,
         stock=max(row.stock, 0),
@@ -189,7 +175,7 @@ def _item(row: Any) -> CartItem:
 def view(user_id: int) -> CartView:
     """The cart, newest line first, each line priced and flagged as of now; totals over the
     selected lines that can be bought (None when there are none). Writes nothing."""
-    rows = db.session.connection().execute(_READ, {"user_id": user_id}).all()
+    rows = db.session.connection().execute(_read(), {"user_id": user_id}).all()
     items = [_item(row) for row in rows]
     now = utcnow()
     on_sale = [item for item in items if item.on_sale]
@@ -347,18 +333,21 @@ def select_all(user_id: int, selected: bool) -> None:
     db.session.commit()
 
 
-def _selected(claims: TokenClaims) -> list[CartItem]:
-    """The selected lines, with the token checked against its user in the same query.
-    Raises Unauthorized, Conflict `cart_empty` (field `lines`) and `cart_unavailable`
+def _selected(
+    claims: TokenClaims, coupon_id: int | None = None
+) -> tuple[list[CartItem], order_lines.LinesRead]:
+    """The selected lines, and the same rows as the order path reads its lines (with the
+    held coupon `coupon_id`'s columns), the token checked against its user in the same
+    query. Raises Unauthorized, Conflict `cart_empty` (field `lines`) and `cart_unavailable`
     naming each line that is off sale (`lines.<id>.sku_id`) or short
     (`lines.<id>.quantity`). Rolls back on failure."""
     conn = db.session.connection()
-    rows = conn.execute(_READ_SELECTED, {"user_id": claims.user_id}).all()
-    version = (
-        rows[0].token_version
-        if rows
-        else conn.execute(_TOKEN_VERSION, {"user_id": claims.user_id}).scalar()
-    )
+    params: dict[str, Any] = {"user_id": claims.user_id}
+    held = offers.source().held_coupon_query() if coupon_id is not None else None
+    if held is not None:
+        params["coupon_id"] = coupon_id
+    rows = conn.execute(_read(held, selected_only=True), params).all()
+    version = rows[0].token_version if rows else conn.execute(_TOKEN_VERSION, params).scalar()
     try:
         check_claims(claims, version)
         if not rows:
@@ -374,7 +363,12 @@ def _selected(claims: TokenClaims) -> list[CartItem]:
     except ApiError:
         db.session.rollback()
         raise
-    return items
+    read = order_lines.LinesRead(
+        merged={row.id: row.quantity for row in rows},
+        positions={row.id: index for index, row in enumerate(rows)},
+        found={row.id: row for row in rows},
+    )
+    return items, read
 
 
 def _unavailable(items: Sequence[CartItem]) -> Conflict:
@@ -408,11 +402,13 @@ def preview(
     """What checking out would charge: `orders.preview_order` of the selected lines,
     shipped to `address_id` or `region_code`. Raises what `_selected` and `preview_order`
     raise. Writes nothing."""
-    items = _selected(claims)
+    items, read = _selected(claims)
     requests = _requests(items)
     return _as_cart_error(
         items,
-        lambda: orders.preview_order(claims, requests, coupon_id, address_id, region_code),
+        lambda: orders.preview_order(
+            claims, requests, coupon_id, address_id, region_code, read=read
+        ),
     )
 
 
@@ -427,7 +423,7 @@ def checkout(
     stock reservation, `price_changed`), the lines leaving the cart in the order's
     transaction. Raises what `_selected` and `create_order` raise, a SKU that went off sale
     or short since the cart was read as `cart_unavailable`. Nothing is written on failure."""
-    items = _selected(claims)
+    items, read = _selected(claims, coupon_id)
     ids = [item.id for item in items]
 
     def take_out() -> None:
@@ -443,6 +439,7 @@ def checkout(
             coupon_id=coupon_id,
             expected_payable_fen=expected_payable_fen,
             before_commit=take_out,
+            read=read,
         ),
     )
 

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, Subquery, bindparam, case, func, insert, select, true, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from wxdist.accounts import addresses, blocking
-from wxdist.accounts.auth import TokenClaims, check_claims
+from wxdist.accounts.auth import TokenClaims
 from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.events import order_ending
@@ -32,26 +38,22 @@ from wxdist.models import (
     OrderAdjustment,
     OrderItem,
     OrderStatus,
-    Product,
-    ProductImage,
     Sku,
-    User,
 )
 from wxdist.models.types import utcnow
 from wxdist.shop import offers, order_address, quotes
 from wxdist.shop.order_address import Address
+from wxdist.shop.order_lines import MAX_QUANTITY, LineRequest, LinesRead, read_lines
 from wxdist.shop.pricing import PricedOrder
 
-MAX_QUANTITY = 999
-
-
-@dataclass(frozen=True)
-class LineRequest:
-    sku_id: int
-    quantity: int
-
-
-__all__ = ["Address", "LineRequest", "create_order", "preview_order"]
+__all__ = [
+    "MAX_QUANTITY",
+    "Address",
+    "LineRequest",
+    "LinesRead",
+    "create_order",
+    "preview_order",
+]
 
 
 def new_order_no() -> str:
@@ -63,59 +65,25 @@ def new_order_no() -> str:
 
 
 # The statements of placing an order, built once (SQLAlchemy caches their compiled form).
-_skus, _products, _images, _users = (
-    Sku.__table__,
-    Product.__table__,
-    ProductImage.__table__,
-    User.__table__,
-)
+_skus = Sku.__table__
 _orders, _items = Order.__table__, OrderItem.__table__
-_token_version = (
-    select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
-)
-_blocked_at = (
-    select(_users.c.blocked_at).where(_users.c.id == bindparam("user_id")).scalar_subquery()
-)
 
 
-@cache
-def _order_lines(held: Subquery | None = None) -> Select[Any]:
-    """The statement reading an order's SKUs with their products, the first picture and
-    the user's token version; with `held` (the offer source's coupon query, at most one
-    row) LEFT JOINed on every row, its columns labelled `offers.HELD` + name."""
-    lines = _skus if held is None else _skus.outerjoin(held, true())
-    extra = () if held is None else tuple(c.label(offers.HELD + c.name) for c in held.c)
-    return (
-        select(
-            _skus.c.id,
-            _skus.c.name,
-            _skus.c.price_fen,
-            _skus.c.is_active,
-            _skus.c.weight_g,
-            _products.c.id.label("product_id"),
-            _products.c.shipping_template_id,
-            _products.c.category_id,
-            _products.c.title,
-            _products.c.on_shelf,
-            select(_images.c.url)
-            .where(_images.c.product_id == _products.c.id)
-            .order_by(_images.c.sort, _images.c.id)
-            .limit(1)
-            .scalar_subquery()
-            .label("image_url"),
-            _token_version.label("token_version"),
-            _blocked_at.label("blocked_at"),
-            *extra,
-        )
-        .select_from(lines.join(_products, _skus.c.product_id == _products.c.id))
-        .where(_skus.c.id.in_(bindparam("sku_ids", expanding=True)))
-    )
-
-
-_TOKEN_VERSION = select(_token_version, _blocked_at)
 _INSERT_ORDER = insert(_orders)
-# All the items in one statement (insertmanyvalues), their ids in the order of the rows.
-_INSERT_ITEMS = insert(_items).returning(_items.c.id, sort_by_parameter_order=True)
+_ITEM_COLUMNS = (
+    "order_id",
+    "product_id",
+    "sku_id",
+    "title",
+    "sku_name",
+    "image_url",
+    "price_fen",
+    "quantity",
+    "amount_fen",
+    "paid_fen",
+    "commission_base_fen",
+    "refunded_fen",
+)
 _STOCKS = select(_skus.c.id, _skus.c.stock).where(_skus.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -136,65 +104,23 @@ def _reserve(count: int) -> Any:
 _INSERT_ADJUSTMENT = insert(OrderAdjustment.__table__)
 
 
-def _read_lines(
-    claims: TokenClaims,
-    lines: list[LineRequest],
-    coupon_id: int | None = None,
-    placing: bool = False,
-) -> tuple[dict[int, int], dict[int, int], dict[int, Any]]:
-    """The order's lines merged by SKU (sku → quantity, sku → first line's position) and
-    their catalogue rows (sku → row), with the token checked against its user in the same
-    query, and with `coupon_id` the offer source's columns of that coupon in each row
-    (`OfferSource.held_coupon_query`). Raises Conflict `too_many`, `not_for_sale`,
-    Unauthorized, and when `placing` Forbidden `account_blocked` (see create_order); rolls
-    back first."""
-    merged: dict[int, int] = {}
-    positions: dict[int, int] = {}
-    for index, line in enumerate(lines):
-        merged[line.sku_id] = merged.get(line.sku_id, 0) + line.quantity
-        positions.setdefault(line.sku_id, index)
-    for sku_id, quantity in merged.items():
-        if quantity > MAX_QUANTITY:
-            raise Conflict(
-                _("too many of one item"),
-                code="too_many",
-                fields={
-                    f"items.{positions[sku_id]}.quantity": _(
-                        "at most %(count)s", count=MAX_QUANTITY
-                    )
-                },
-            )
+@cache
+def _insert_items(count: int) -> Any:
+    """One INSERT of `count` items (parameters `<column>_<i>`) returning their ids, built
+    once per count so its compiled form is cached."""
+    rows = [{name: bindparam(f"{name}_{i}") for name in _ITEM_COLUMNS} for i in range(count)]
+    return insert(_items).values(rows).returning(_items.c.id)
 
-    conn = db.session.connection()
-    params: dict[str, Any] = {"sku_ids": list(merged), "user_id": claims.user_id}
-    held = offers.source().held_coupon_query() if coupon_id is not None else None
-    if held is not None:
-        params["coupon_id"] = coupon_id
-    rows = conn.execute(_order_lines(held), params).all()
-    version, blocked_at = (
-        (rows[0].token_version, rows[0].blocked_at)
-        if rows
-        else conn.execute(_TOKEN_VERSION, {"user_id": claims.user_id}).one()
-    )
-    try:
-        check_claims(claims, version)
-        if placing and blocked_at is not None:  # in the order's transaction: a block wins
-            raise blocking.blocked_error()
-    except ApiError:
-        db.session.rollback()
-        raise
-    found = {row.id: row for row in rows}
-    for sku_id in merged:
-        row = found.get(sku_id)
-        if row is None or not row.is_active or not row.on_shelf:
-            db.session.rollback()
-            raise Conflict(
-                _("an item is not for sale"),
-                code="not_for_sale",
-                fields={f"items.{positions[sku_id]}.sku_id": _("no such SKU on sale")},
-            )
 
-    return merged, positions, found
+def _write_items(items: list[dict[str, Any]]) -> None:
+    """Insert the items in one statement and set each one's `id`. One statement takes its
+    rows' auto-increment ids as it inserts them, in VALUES order, from a counter that only
+    grows (MariaDB in any lock mode, SQLite's rowid), so the ids sorted are the rows' ids
+    in order, whatever order RETURNING gives them in."""
+    params = {f"{name}_{i}": item[name] for i, item in enumerate(items) for name in _ITEM_COLUMNS}
+    ids = sorted(db.session.connection().execute(_insert_items(len(items)), params).scalars())
+    for item, item_id in zip(items, ids, strict=True):
+        item["id"] = item_id
 
 
 def create_order(
@@ -205,6 +131,7 @@ def create_order(
     coupon_id: int | None = None,
     expected_payable_fen: int | None = None,
     before_commit: Callable[[], None] | None = None,
+    read: LinesRead | None = None,
 ) -> dict[str, Any]:
     """Place an order for the token's user and reserve its stock atomically; returns the
     order's columns as written, with `items` (the rows of its items).
@@ -222,19 +149,29 @@ def create_order(
     Raises Conflict 409 (the field named) `too_many` when the lines of one SKU add up to more
     than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
     `out_of_stock` when a SKU has too little stock; Unauthorized when the token's user is gone
-    or revoked it and Forbidden `account_blocked` when staff blocked them (both checked in
-    the first query); Conflict `retry` on an order-number
+    or revoked it and Forbidden `account_blocked` when staff blocked them (both read in the
+    first query, `order_lines.sku_line_columns`); Conflict `retry` on an order-number
     collision. Nothing is written on failure. `before_commit` runs in the order's
     transaction once everything is written (the cart takes its lines out there), so it
-    commits with the order or not at all. (A well-formed request is never a 400 here:
-    what the schema cannot say is a conflict with the catalogue.)
+    commits with the order or not at all. `read` is the lines as the caller already read
+    them with `sku_line_columns` (the cart, in the query that reads its lines), checked by
+    the caller as `read_lines` checks them (token, for sale, quantities); the held coupon's
+    columns must be in its rows when `coupon_id` is given. (A well-formed request is never a
+    400 here: what the schema cannot say is a conflict with the catalogue.)
 
-    Core statements, not the unit of work: four round trips and a commit whatever the
-    number of SKUs (one UPDATE reserves them all, one INSERT writes the items on MariaDB);
-    two more with a coupon, one more with any offer (the coupon is read with the lines),
-    one more for the shipping templates of the lines, one more for an `address_id`.
+    Core statements, not the unit of work: four round trips (three given `read`) and a
+    commit whatever the number of SKUs (one UPDATE reserves them all, one INSERT writes
+    the items on MariaDB); two more with a coupon, one more with any offer (the coupon is
+    read with the lines), one more for the shipping templates of the lines, one more for
+    an `address_id`.
     """
-    merged, positions, found = _read_lines(claims, lines, coupon_id, placing=True)
+    if read is None:
+        read = read_lines(claims, lines, coupon_id)
+    merged, positions, found = read.merged, read.positions, read.found
+    if any(row.blocked_at is not None for row in found.values()):
+        # Read with the lines, in the order's transaction: a block committed before wins.
+        db.session.rollback()
+        raise blocking.blocked_error()
     conn = db.session.connection()
     now = utcnow()
     try:
@@ -303,8 +240,7 @@ def create_order(
         }
         for line in priced.lines
     ]
-    for item, row in zip(items, conn.execute(_INSERT_ITEMS, items), strict=True):
-        item["id"] = row.id
+    _write_items(items)
     _record_offers(order["id"], items, priced)
     if before_commit is not None:
         before_commit()
@@ -356,13 +292,16 @@ def preview_order(
     coupon_id: int | None,
     address_id: int | None = None,
     region_code: str | None = None,
+    read: LinesRead | None = None,
 ) -> quotes.Preview:
     """What `create_order` would charge for these lines with coupon `coupon_id`, shipped
     to the user's address `address_id` or the district `region_code` (without either:
     each template's default fee, nothing refused), every coupon the user holds checked
     against them, and the best one. Writes nothing; raises what create_order raises
     before reserving stock."""
-    merged, _positions, found = _read_lines(claims, lines)
+    if read is None:
+        read = read_lines(claims, lines)
+    merged, found = read.merged, read.found
     try:
         if address_id is not None:
             receiver = order_address.resolve(claims.user_id, address_id)

@@ -28,6 +28,7 @@ marked uploaded without sending again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -132,8 +133,15 @@ def queue_upload(payment_id: int) -> None:
     """Start the upload of the payment's shipping information (after the commit that
     bumped it): on RQ, the drain job (scheduled once for any number of rows); inline, this
     payment's upload now."""
-    if not UPLOADS.schedule():
-        enqueue(UPLOAD_JOB, payment_id)
+    queue_uploads([payment_id])
+
+
+def queue_uploads(payment_ids: Sequence[int]) -> None:
+    """`queue_upload` of each payment: one drain job for them all on RQ; inline (or Redis
+    away, when each job is left to the caller again), each payment's upload job."""
+    if payment_ids and not UPLOADS.schedule():
+        for payment_id in payment_ids:
+            enqueue(UPLOAD_JOB, payment_id)
 
 
 def guard_reupload(order_id: int) -> None:
@@ -415,9 +423,7 @@ def sweep() -> int:
     worker's lease ended), and mark uploaded the given-up rows WeChat shows shipped
     (get_order). Returns how many rows it acted on."""
     due = due_payments()
-    if due and not UPLOADS.schedule():
-        for payment_id in due:  # inline jobs (or Redis away: each job is left to us again)
-            enqueue(UPLOAD_JOB, payment_id)
+    queue_uploads(due)
     stuck = [
         Claim.of(sync)
         for sync in db.session.scalars(

@@ -16,7 +16,7 @@ from PIL import Image
 
 from payments.emulator.wechat.protocol import DEFAULT_PAGE, ENV_VERSIONS, TOKEN_TTL_SECONDS
 from payments.emulator.wechat.state import current_state
-from payments.emulator.wechat.wire import json_error, json_fault, refused_call, take_fail
+from payments.emulator.wechat.wire import api_call, json_error, json_fault, json_object, take_fail
 
 bp = Blueprint("emulator_wechat_miniprogram", __name__)
 
@@ -100,15 +100,10 @@ def jscode2session() -> Response:
 
 
 @bp.post("/wxa/getwxacodeunlimit")
+@api_call("wxacode")
 def getwxacodeunlimit() -> Response:
     state = current_state()
-    state.count("wxacode")
-    refused = refused_call()
-    if refused is not None:
-        return refused
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        return json_error(47001, "data format error")
+    body = json_object()
     scene = body.get("scene")
     if not isinstance(scene, str) or not 1 <= len(scene) <= 32:
         return json_error(40169, "invalid length for scene, or the data is not json string")

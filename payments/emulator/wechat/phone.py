@@ -17,21 +17,16 @@ import time
 from flask import Blueprint, Response, jsonify, request
 
 from payments.emulator.wechat.state import current_state
-from payments.emulator.wechat.wire import json_error, refused_call
+from payments.emulator.wechat.wire import api_call, json_error, json_object
 
 bp = Blueprint("emulator_wechat_phone", __name__)
 
 
 @bp.post("/wxa/business/getuserphonenumber")
+@api_call("getuserphonenumber")
 def getuserphonenumber() -> Response:
     state = current_state()
-    state.count("getuserphonenumber")
-    refused = refused_call()
-    if refused is not None:
-        return refused
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        return json_error(47001, "data format error")
+    body = json_object()
     code = body.get("code")
     with state.lock:
         found = state.phone_codes.pop(code, None) if isinstance(code, str) else None

@@ -25,7 +25,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from payments.emulator.wechat.state import Trade, WeChatState, current_state
-from payments.emulator.wechat.wire import json_error, refused_call
+from payments.emulator.wechat.wire import api_call, json_error, json_object
 
 bp = Blueprint("emulator_wechat_shipping", __name__)
 
@@ -82,12 +82,8 @@ def _trade(state: WeChatState, key: dict[str, Any]) -> Trade | None:
 
 
 @bp.post("/cgi-bin/express/delivery/open_msg/get_delivery_list")
+@api_call("get_delivery_list")
 def get_delivery_list() -> Response:
-    state = current_state()
-    state.count("get_delivery_list")
-    refused = refused_call()
-    if refused is not None:
-        return refused
     rows = [{"delivery_id": k, "delivery_name": v} for k, v in CARRIERS.items()]
     return jsonify(errcode=0, errmsg="ok", delivery_list=rows, count=len(rows))
 
@@ -143,14 +139,11 @@ def _content(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.post("/wxa/sec/order/upload_shipping_info")
+@api_call("upload_shipping_info")
 def upload_shipping_info() -> Response:
     state = current_state()
-    state.count("upload_shipping_info")
-    refused = refused_call()
-    if refused is not None:
-        return refused
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("order_key"), dict):
+    body = json_object()
+    if not isinstance(body.get("order_key"), dict):
         return json_error(47001, "data format error")
     with state.lock:
         trade = _trade(state, body["order_key"])
@@ -181,12 +174,9 @@ def upload_shipping_info() -> Response:
 
 
 @bp.post("/wxa/sec/order/get_order")
+@api_call("get_shipping_order")
 def get_order() -> Response:
     state = current_state()
-    state.count("get_shipping_order")
-    refused = refused_call()
-    if refused is not None:
-        return refused
     body = request.get_json(force=True, silent=True) or {}
     with state.lock:
         trade = _trade(state, body if isinstance(body, dict) else {})
@@ -221,12 +211,9 @@ def get_order() -> Response:
 
 
 @bp.post("/wxa/sec/order/notify_confirm_receive")
+@api_call("notify_confirm_receive")
 def notify_confirm_receive() -> Response:
     state = current_state()
-    state.count("notify_confirm_receive")
-    refused = refused_call()
-    if refused is not None:
-        return refused
     body = request.get_json(force=True, silent=True) or {}
     if not isinstance(body, dict) or not isinstance(body.get("received_time"), int):
         return json_error(INVALID, "received_time (unix seconds) is required")

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from xml.parsers.expat import ExpatError
@@ -149,6 +150,40 @@ def refused_call() -> Response | None:
         return json_error(40001, "invalid credential, access_token is invalid or not latest")
     fault = take_fail()
     return json_fault(fault) if fault is not None else None
+
+
+class NotAnObject(Exception):
+    """The body of a mini-program API call is not a JSON object: WeChat's 47001."""
+
+
+def json_object() -> dict[str, Any]:
+    """The call's JSON object body. Raises NotAnObject (answered 47001 by `api_call`)."""
+    body = request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise NotAnObject
+    return body
+
+
+def api_call(counter: str) -> Callable[[Callable[[], Response]], Callable[[], Response]]:
+    """A mini-program API handler as WeChat runs one: the call counted in the state's stats
+    as `counter`, `refused_call()`'s answer when it refuses, 47001 "data format error" when
+    the handler's `json_object()` finds no JSON object."""
+
+    def decorate(handler: Callable[[], Response]) -> Callable[[], Response]:
+        @functools.wraps(handler)
+        def call() -> Response:
+            current_state().count(counter)
+            refused = refused_call()
+            if refused is not None:
+                return refused
+            try:
+                return handler()
+            except NotAnObject:
+                return json_error(47001, "data format error")
+
+        return call
+
+    return decorate
 
 
 def answer_protocol_fail(exc: ProtocolFail) -> Response:
