@@ -16,7 +16,7 @@ import json
 from collections import Counter
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from wxdist.core.errors import ApiError, Conflict, NotFound
@@ -108,10 +108,17 @@ def run(issue_id: int) -> BulkCouponIssue:
             )
         )
         db.session.commit()
+    # The coupons this issue gave, counted: right even if two runs overlapped (each counts
+    # a coupon the other inserted first as its own).
+    given = db.session.scalar(
+        select(func.count())
+        .select_from(Coupon)
+        .where(Coupon.template_id == issue.template_id, Coupon.claim_key == key)
+    )
     db.session.execute(
         update(BulkCouponIssue)
         .where(BulkCouponIssue.id == issue_id)
-        .values(status=DONE, finished_at=utcnow())
+        .values(status=DONE, finished_at=utcnow(), issued=given)
     )
     db.session.commit()
     return db.session.get(BulkCouponIssue, issue_id, populate_existing=True)  # type: ignore[return-value]
