@@ -89,7 +89,7 @@ def checkout_preview():  # type: ignore[no-untyped-def]
     body=schemas.CartCheckoutIn,
     response=schemas.OrderOut,
     status=201,
-    errors=(404, 409),
+    errors=(403, 404, 409),
     tag="cart",
 )
 @token_required  # the cart's first query checks the token against the user

@@ -26,7 +26,7 @@ bp = Blueprint("api_orders", __name__)
     body=schemas.OrderIn,
     response=schemas.OrderOut,
     status=201,
-    errors=(400, 404, 409),
+    errors=(400, 403, 404, 409),
     tag="orders",
 )
 @token_required  # create_order checks the token against the user in its first query

@@ -374,6 +374,7 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         "template_id": make_template(app),
         "material_id": _material(app, world["product_id"]),
         "shipping_template_id": _shipping_template(app),
+        "campaign_id": _campaign(app),
     }
     urls = [url for _endpoint, url, _area in panel_pages(app, ids)]
     urls += [f"/panel/distributors/{world['mid']['user_id']}", f"/panel/orders/{world['bought']}"]
@@ -433,6 +434,25 @@ def _material(app: Flask, product_id: int) -> int:
     with app.app_context():
         return materials.create_material(
             materials.MaterialInput("文案", "好物推荐", product_id, "双十二", published=True)
+        ).id
+
+
+def _campaign(app: Flask) -> int:
+    """An incentive campaign (the walk shows its leaderboard, where the deleted person
+    must not be named)."""
+    from wxdist.incentives import campaigns
+
+    with app.app_context():
+        start = utcnow() - timedelta(days=1)
+        return campaigns.create(
+            campaigns.CampaignIn(
+                "月度冲刺",
+                "boost",
+                start,
+                start + timedelta(days=7),
+                rate_bp=500,
+                budget_fen=10_000,
+            )
         ).id
 
 

@@ -38,7 +38,7 @@ def test_a_required_signal_with_nobody_listening_is_refused() -> None:
 def test_the_app_connects_distribution_before_reporting(app: Flask) -> None:
     """A refund's clawback (ledger rows) runs before its count (the daily row), the order
     attribution takes those locks in; the coupon goes back (marketing, the same layer as
-    distribution) between them."""
+    distribution) between them; the customer's figures (customers, beside reporting) last."""
     names = [
         f"{receiver.__module__}.{receiver.__name__}"
         for receiver in events.refund_applying.receivers_for("wxdist.shop.refunds")
@@ -47,4 +47,5 @@ def test_the_app_connects_distribution_before_reporting(app: Flask) -> None:
         "wxdist.distribution.receivers.claw_back",
         "wxdist.marketing.receivers.coupon_after_refund",
         "wxdist.reporting.receivers.count_refund",
+        "wxdist.customers.receivers.on_refund",  # the customer's row last, as attribution
     ]

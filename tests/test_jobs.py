@@ -81,6 +81,7 @@ JOB_MODULES = (
     "jobs.aftersales",
     "jobs.commissions",
     "jobs.incentives",
+    "jobs.customers",
     "jobs.marketing",
     "jobs.notifications",
     "jobs.orders",

@@ -131,8 +131,12 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
                 "加佣", "boost", now, now + timedelta(days=1), rate_bp=500, budget_fen=10_000
             )
         ).id
+        from wxdist.customers import tags
+
+        tag = tags.create_tag("高价值").id
     return {
         "campaign_id": [campaign],
+        "tag_id": [tag],
         "material_id": [material],
         "index": [0],
         "shipping_template_id": [shipping],
@@ -232,6 +236,9 @@ def test_no_panel_form_input_gives_a_500(
         "/panel/incentives/new",
         f"/panel/incentives/{seeded['campaign_id'][0]}",
         f"/panel/incentives/{seeded['campaign_id'][0]}/edit",
+        "/panel/customers",
+        "/panel/customers/tags",
+        f"/panel/customers/{seeded['user_id'][0]}",
     ]
     junk = {"ids", "action", "reason", "note", "x", "skus-0-name", "skus-99-price_fen", "new-"}
     by_action: dict[str, set[str]] = {}  # each form's field names, by the URL it posts to
@@ -284,6 +291,14 @@ def test_no_panel_query_string_gives_a_500(
         "staff",
         "target_type",
         "target_id",
+        "tag",
+        "source",
+        "spend_min",
+        "spend_max",
+        "last_from",
+        "last_to",
+        "sort",
+        "after",
     ]
     queries = st.dictionaries(st.sampled_from(keys), values, max_size=5)
     for rule in _routes(app, "GET"):

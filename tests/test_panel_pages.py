@@ -34,8 +34,8 @@ def seed_objects(
     """One of everything a detail page can show: a distributor with a paid, settled
     referral sale, a withdrawal, an order, a product, and a coupon template with a
     limited-time discount and a full reduction on the product (the marketing pages), a
-    published promotion material of the product, a shipping template and an incentive
-    campaign."""
+    published promotion material of the product, a shipping template, an incentive
+    campaign, and a customer tag, note and bulk coupon issue."""
     distributor = fund(client, app, emulator, run_jobs, "walk", 3000)
     withdrawal = withdraw(client, distributor, 1000).get_json()
     product = make_product(app, title="新疆长绒棉 T 恤")
@@ -103,6 +103,14 @@ def seed_objects(
                 activate=True,
             )
         ).id
+    with app.app_context():  # the customer pages: a tag, a note, a bulk coupon issue
+        from wxdist.customers import bulk, tags
+        from wxdist.customers.listing import CustomerFilter
+
+        vip = tags.create_tag("高价值客户")
+        tags.set_tags(distributor["user_id"], [vip.id])
+        tags.add_note(distributor["user_id"], "偏好长绒棉", "walk")
+        bulk.start(CustomerFilter(tag_id=vip.id), template_id, "walk", "walk-bulk")
     return {
         "campaign_id": campaign_id,
         "material_id": material_id,

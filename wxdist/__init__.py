@@ -67,6 +67,7 @@ def _connect_receivers() -> None:
     run in), and the catalogue's flush listener (its search index). Idempotent: every app
     built connects the same functions once."""
     from wxdist.catalog import search as catalog
+    from wxdist.customers import receivers as customers
     from wxdist.distribution import receivers as distribution
     from wxdist.marketing import receivers as marketing
     from wxdist.money import receivers as money
@@ -82,6 +83,7 @@ def _connect_receivers() -> None:
     sharing.connect()
     money.connect()
     reporting.connect()
+    customers.connect()
     notifications.connect()
 
 

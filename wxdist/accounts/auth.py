@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.errors import ApiError, GatewayFailed, Unauthorized
+from wxdist.core.events import user_joined
 from wxdist.core.extensions import db
 from wxdist.core.gateways import gateways
 from wxdist.core.ids import is_id
@@ -135,6 +136,8 @@ def _find_or_create(openid: str, unionid: str | None, scene: str | None) -> tupl
     user = User(openid=openid, unionid=unionid, first_scene=scene or None)
     db.session.add(user)
     try:
+        db.session.flush()
+        user_joined.send(__name__, user_id=user.id, created_at=user.created_at)
         db.session.commit()
     except IntegrityError:
         # The same code (or a second wx.login) raced us to create this openid.

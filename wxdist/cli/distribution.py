@@ -144,13 +144,15 @@ def level_grant(user_id: int, level_id: int) -> None:
 @click.command("reconcile")
 @with_appcontext
 def reconcile() -> None:
-    """Check balances against the ledger, commission and orders against payments, and the
-    referral graph; print every discrepancy. Exit 0 when clean, 1 when discrepancies were
-    found, 3 when the checks could not run (the error is printed; nothing was judged)."""
+    """Check balances against the ledger, commission and orders against payments, the
+    referral graph, and the customers' figures against their orders; print every
+    discrepancy. Exit 0 when clean, 1 when discrepancies were found, 3 when the checks
+    could not run (the error is printed; nothing was judged)."""
+    from wxdist.customers import stats as customer_stats
     from wxdist.reporting.reconcile import EXIT_DISCREPANCIES, EXIT_FAILED, check_all
 
     try:
-        problems = check_all()
+        problems = [*check_all(), *customer_stats.check()]
     except Exception as exc:  # a crash must not read as "discrepancies found"
         click.echo(f"reconcile failed: {type(exc).__name__}: {exc}", err=True)
         raise SystemExit(EXIT_FAILED) from None

@@ -27,6 +27,8 @@ SERVICE_CODES: dict[str, str] = {
     "invalid_phone_code": "WeChat refused the getPhoneNumber code (unknown, expired or used)",
     "invalid_confirmation": "the account deletion's confirmation is not valid for this account "
     "or expired: ask for a new one",
+    "account_blocked": "the store blocked this account: it cannot order or withdraw",
+    "tag_exists": "a customer tag with that name exists",
     "deletion_blocked": "the account cannot be deleted yet; `fields` names each reason "
     "(withdrawal_open, aftersale_open, order_open, order_unpaid, balance_held, balance_owed)",
     # catalogue

@@ -71,6 +71,12 @@ class _OrderedNamespace(Namespace):
 
 signals = _OrderedNamespace()
 
+user_joined = signals.signal(
+    "user_joined",
+    doc="""Inside the transaction creating user `user_id` (created at `created_at`), before
+    its commit. Customers gives the shopper their customer row.""",
+)
+
 order_paid = signals.signal(
     "order_paid",
     doc="""After commit. An order was paid (`order_id`), or a gateway repeated the notify of

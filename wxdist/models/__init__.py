@@ -16,6 +16,13 @@ from wxdist.models.commission import (
     LedgerBucket,
     LedgerEntry,
 )
+from wxdist.models.customer import (
+    BulkCouponIssue,
+    CustomerNote,
+    CustomerStat,
+    CustomerTag,
+    UserTag,
+)
 from wxdist.models.distribution import (
     DistributionSettings,
     Distributor,
@@ -92,6 +99,7 @@ __all__ = [
     "AttributionFailure",
     "AuditEntry",
     "BonusTier",
+    "BulkCouponIssue",
     "CampaignKind",
     "CampaignStatus",
     "CartLine",
@@ -102,6 +110,9 @@ __all__ = [
     "CouponAudience",
     "CouponStatus",
     "CouponTemplate",
+    "CustomerNote",
+    "CustomerStat",
+    "CustomerTag",
     "DailyStat",
     "DeliveryCompany",
     "DistributionSettings",
@@ -157,6 +168,7 @@ __all__ = [
     "TimedDiscountRecord",
     "TrackingEvent",
     "User",
+    "UserTag",
     "WechatPushEvent",
     "Withdrawal",
     "WithdrawalStatus",

@@ -35,3 +35,6 @@ class User(db.Model):
     # Set when the person deleted their account (accounts.deletion): the row stays for the
     # books, its personal fields are gone and its openid is a tombstone.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by staff (accounts.blocking): a blocked person cannot order or withdraw.
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocked_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from wxdist.accounts import ledger
+from wxdist.accounts import blocking, ledger
 from wxdist.core.clock import to_local, utc_start
 from wxdist.core.errors import ApiError, Conflict, Forbidden, NotFound
 from wxdist.core.extensions import db
@@ -39,7 +39,8 @@ def request_withdrawal(
 ) -> Withdrawal:
     """Move `amount_fen` from available to withdrawing and open a withdrawal; commits.
 
-    Raises Forbidden `not_distributor` unless the user is an approved distributor, ApiError
+    Raises Forbidden `account_blocked` when staff blocked the user, Forbidden
+    `not_distributor` unless the user is an approved distributor, ApiError
     (field named) for a disabled method, an amount outside the limits or missing account
     details, Conflict `insufficient_balance` or `daily_limit`.
     """
@@ -76,6 +77,11 @@ def request_withdrawal(
         .where(DistributorAccount.user_id == user_id)
         .with_for_update()
     )
+    try:  # in the withdrawal's transaction: a block committed before the request wins
+        blocking.refuse_blocked(user_id)
+    except ApiError:
+        db.session.rollback()
+        raise
     today = db.session.scalar(
         select(func.coalesce(func.sum(Withdrawal.amount_fen), 0)).where(
             Withdrawal.user_id == user_id,

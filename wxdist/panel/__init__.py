@@ -24,6 +24,7 @@ PAGE_MODULES = (
     "wxdist.panel.shipping_template_views",
     "wxdist.panel.settings_views",
     "wxdist.panel.distributor_views",
+    "wxdist.panel.customer_views",
     "wxdist.panel.order_views",
     "wxdist.panel.shipment_views",
     "wxdist.panel.aftersale_views",

@@ -192,6 +192,12 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "campaign.create": _l("create incentive campaign"),
     "campaign.update": _l("change incentive campaign"),
     "campaign.stop": _l("stop incentive campaign"),
+    "customer.block": _l("block customer"),
+    "customer.unblock": _l("unblock customer"),
+    "customer.tags": _l("set customer tags"),
+    "customer.bulk_coupon": _l("issue coupon to filtered customers"),
+    "customer_tag.create": _l("create customer tag"),
+    "customer_tag.delete": _l("delete customer tag"),
 }
 
 AUDIT_TARGETS: dict[str, LazyString] = {
@@ -211,6 +217,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "material": _l("material"),
     "user": _l("customer"),
     "campaign": _l("incentive campaign"),
+    "customer_tag": _l("customer tag"),
 }
 
 # ---- Codes of the marketing pages -----------------------------------------------------

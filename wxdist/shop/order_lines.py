@@ -38,11 +38,16 @@ _skus, _products, _images, _users = (
 _token_version = (
     select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
 )
+# When staff blocked the user (None if not): placing an order refuses a blocked user, in the
+# order's transaction, from the rows this query read (`create_order`).
+_blocked_at = (
+    select(_users.c.blocked_at).where(_users.c.id == bindparam("user_id")).scalar_subquery()
+)
 
 
 def sku_line_columns(held: Subquery | None = None) -> tuple[Any, ...]:
     """The columns an order reads of each SKU: the SKU (`id` is its id), its product, the
-    first picture and the user's token version; with `held` (the offer source's coupon
+    first picture, the user's token version and block time; with `held` (the offer source's coupon
     query, at most one row) its columns labelled `offers.HELD` + name. The cart reads its
     lines with these, so a checkout reads them once (see `LinesRead`)."""
     extra = () if held is None else tuple(c.label(offers.HELD + c.name) for c in held.c)
@@ -65,6 +70,7 @@ def sku_line_columns(held: Subquery | None = None) -> tuple[Any, ...]:
         .scalar_subquery()
         .label("image_url"),
         _token_version.label("token_version"),
+        _blocked_at.label("blocked_at"),
         *extra,
     )
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from wxdist.accounts import addresses
+from wxdist.accounts import addresses, blocking
 from wxdist.accounts.auth import TokenClaims
 from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, NotFound
@@ -149,7 +149,8 @@ def create_order(
     Raises Conflict 409 (the field named) `too_many` when the lines of one SKU add up to more
     than MAX_QUANTITY, `not_for_sale` for an unknown or off-shelf SKU (`items.N.sku_id`),
     `out_of_stock` when a SKU has too little stock; Unauthorized when the token's user is gone
-    or revoked it (checked in the first query); Conflict `retry` on an order-number
+    or revoked it and Forbidden `account_blocked` when staff blocked them (both read in the
+    first query, `order_lines.sku_line_columns`); Conflict `retry` on an order-number
     collision. Nothing is written on failure. `before_commit` runs in the order's
     transaction once everything is written (the cart takes its lines out there), so it
     commits with the order or not at all. `read` is the lines as the caller already read
@@ -167,6 +168,10 @@ def create_order(
     if read is None:
         read = read_lines(claims, lines, coupon_id)
     merged, positions, found = read.merged, read.positions, read.found
+    if any(row.blocked_at is not None for row in found.values()):
+        # Read with the lines, in the order's transaction: a block committed before wins.
+        db.session.rollback()
+        raise blocking.blocked_error()
     conn = db.session.connection()
     now = utcnow()
     try:
