@@ -178,7 +178,12 @@ def test_a_revoked_token_or_a_deleted_user_cannot_order(client: FlaskClient, app
 
     gone = login(client, "deleted-buyer")
     gone_id = client.get("/api/v1/me", headers=gone).get_json()["id"]
-    with app.app_context():
+    with app.app_context():  # the row gone outright (not the app's deletion, which keeps it)
+        from sqlalchemy import delete
+
+        from wxdist.models import CustomerStat
+
+        db.session.execute(delete(CustomerStat).where(CustomerStat.user_id == gone_id))
         db.session.delete(db.session.get(User, gone_id))
         db.session.commit()
     for sku_id in (product["sku_id"], 987654):  # whether or not the SKU exists
