@@ -20,7 +20,7 @@ from wxdist import create_app
 from wxdist.core.extensions import db
 from wxdist.models import Order
 
-BEFORE = "b2c4e6f80a17"
+BEFORE = "4a7311f83f22"  # the customers migration's down_revision
 T0 = datetime(2026, 11, 1, 8, 0, 0)
 
 

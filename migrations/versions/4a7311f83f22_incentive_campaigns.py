@@ -91,9 +91,8 @@ def downgrade():
     with op.batch_alter_table('orders', schema=None) as batch_op:
         batch_op.drop_index('ix_orders_paid_referrer')
 
-    with op.batch_alter_table('incentive_bonuses', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_incentive_bonuses_distributor_id'))
-
+    # Dropping the table drops its indexes (MariaDB refuses to drop the distributor index
+    # alone: the foreign key needs it).
     op.drop_table('incentive_bonuses')
     op.drop_table('incentive_bonus_tiers')
     with op.batch_alter_table('incentive_campaigns', schema=None) as batch_op:
