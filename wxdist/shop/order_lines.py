@@ -35,14 +35,10 @@ _skus, _products, _images, _users = (
     ProductImage.__table__,
     User.__table__,
 )
-_token_version = (
-    select(_users.c.token_version).where(_users.c.id == bindparam("user_id")).scalar_subquery()
-)
-# When staff blocked the user (None if not): placing an order refuses a blocked user, in the
-# order's transaction, from the rows this query read (`create_order`).
-_blocked_at = (
-    select(_users.c.blocked_at).where(_users.c.id == bindparam("user_id")).scalar_subquery()
-)
+# The token's user, joined once to every line (`sku_line_join`): its token version, and when
+# staff blocked it (None if not), so placing an order refuses a revoked token or a blocked
+# user in the order's transaction from the rows this query read (`create_order`).
+_user_on = _users.c.id == bindparam("user_id")
 
 
 def sku_line_columns(held: Subquery | None = None) -> tuple[Any, ...]:
@@ -69,8 +65,8 @@ def sku_line_columns(held: Subquery | None = None) -> tuple[Any, ...]:
         .limit(1)
         .scalar_subquery()
         .label("image_url"),
-        _token_version.label("token_version"),
-        _blocked_at.label("blocked_at"),
+        _users.c.token_version,
+        _users.c.blocked_at,
         *extra,
     )
 
@@ -79,13 +75,14 @@ def sku_line_join(
     held: Subquery | None = None, source: Table = _skus, source_on: Any = None
 ) -> FromClause:
     """The FROM of `sku_line_columns`: `source` (the SKUs themselves, or a table of SKU
-    ids joined to them `source_on`) to the products; with `held` LEFT JOINed to `source`
-    on every row (it has one row at most; joined to a table, not a join, so SQLAlchemy's
-    FROM linter sees it connected)."""
+    ids joined to them `source_on`) to the products, and the token's user (parameter
+    `user_id`, one row at most) LEFT JOINed to every row; with `held` LEFT JOINed to
+    `source` on every row (it has one row at most; joined to a table, not a join, so
+    SQLAlchemy's FROM linter sees it connected)."""
     joined: FromClause = source if held is None else source.outerjoin(held, true())
     if source_on is not None:
         joined = joined.join(_skus, source_on)
-    return joined.join(_products, _skus.c.product_id == _products.c.id)
+    return joined.join(_products, _skus.c.product_id == _products.c.id).outerjoin(_users, _user_on)
 
 
 @cache
@@ -108,7 +105,7 @@ class LinesRead:
     found: dict[int, Any]
 
 
-_TOKEN_VERSION = select(_token_version)
+_TOKEN_VERSION = select(_users.c.token_version).where(_user_on)
 
 
 def read_lines(
