@@ -71,20 +71,6 @@ _orders, _items = Order.__table__, OrderItem.__table__
 
 
 _INSERT_ORDER = insert(_orders)
-_ITEM_COLUMNS = (
-    "order_id",
-    "product_id",
-    "sku_id",
-    "title",
-    "sku_name",
-    "image_url",
-    "price_fen",
-    "quantity",
-    "amount_fen",
-    "paid_fen",
-    "commission_base_fen",
-    "refunded_fen",
-)
 _STOCKS = select(_skus.c.id, _skus.c.stock).where(_skus.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -106,26 +92,26 @@ _INSERT_ADJUSTMENT = insert(OrderAdjustment.__table__)
 
 
 @cache
-def _insert_items(count: int) -> Any:
-    """One INSERT of `count` items (parameters `<column>_<i>`) returning their ids. Written
-    as text, because SQLAlchemy compiles a multi-row VALUES anew at every call (it has no
-    cache key) while a text statement's compiled form is cached; the SQL is the same on
-    MariaDB (10.5+) and SQLite (3.35+)."""
+def _insert_items(columns: tuple[str, ...], count: int) -> Any:
+    """One INSERT of `count` items of `columns` (parameters `<column>_<i>`) returning their
+    ids. Written as text, because SQLAlchemy compiles a multi-row VALUES anew at every call
+    (it has no cache key) while a text statement's compiled form is cached; the SQL is the
+    same on MariaDB (10.5+) and SQLite (3.35+)."""
     rows = ", ".join(
-        "(" + ", ".join(f":{name}_{i}" for name in _ITEM_COLUMNS) + ")" for i in range(count)
+        "(" + ", ".join(f":{name}_{i}" for name in columns) + ")" for i in range(count)
     )
-    return text(
-        f"INSERT INTO {_items.name} ({', '.join(_ITEM_COLUMNS)}) VALUES {rows} RETURNING id"
-    )
+    return text(f"INSERT INTO {_items.name} ({', '.join(columns)}) VALUES {rows} RETURNING id")
 
 
 def _write_items(items: list[dict[str, Any]]) -> None:
-    """Insert the items in one statement and set each one's `id`. One statement takes its
-    rows' auto-increment ids as it inserts them, in VALUES order, from a counter that only
-    grows (MariaDB in any lock mode, SQLite's rowid), so the ids sorted are the rows' ids
-    in order, whatever order RETURNING gives them in."""
-    params = {f"{name}_{i}": item[name] for i, item in enumerate(items) for name in _ITEM_COLUMNS}
-    ids = sorted(db.session.connection().execute(_insert_items(len(items)), params).scalars())
+    """Insert the items (dicts of the same columns, no `id`) in one statement and set each
+    one's `id`. One statement takes its rows' auto-increment ids as it inserts them, in
+    VALUES order, from a counter that only grows (MariaDB in any lock mode, SQLite's rowid),
+    so the ids sorted are the rows' ids in order, whatever order RETURNING gives them in."""
+    columns = tuple(items[0])
+    params = {f"{name}_{i}": item[name] for i, item in enumerate(items) for name in columns}
+    statement = _insert_items(columns, len(items))
+    ids = sorted(db.session.connection().execute(statement, params).scalars())
     for item, item_id in zip(items, ids, strict=True):
         item["id"] = item_id
 
