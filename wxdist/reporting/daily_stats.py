@@ -95,15 +95,15 @@ def _create_row(key: dict[str, object]) -> None:
         insert_ignore(DailyStat.__table__, **key)
 
 
-@dataclass(frozen=True)
-class Totals:
-    paid_orders: int = 0
-    paid_fen: int = 0
-    refunds: int = 0
-    refunded_fen: int = 0
-    new_distributors: int = 0
-    commission_fen: int = 0
-    commission_clawed_fen: int = 0
+class NetFigures:
+    """Sales and commission net of what went back: for a dataclass with `paid_fen`,
+    `refunded_fen`, `commission_fen` and `commission_clawed_fen` (the panel's daily totals,
+    the reports' figures)."""
+
+    paid_fen: int
+    refunded_fen: int
+    commission_fen: int
+    commission_clawed_fen: int
 
     @property
     def net_sales_fen(self) -> int:
@@ -112,6 +112,17 @@ class Totals:
     @property
     def net_commission_fen(self) -> int:
         return self.commission_fen - self.commission_clawed_fen
+
+
+@dataclass(frozen=True)
+class Totals(NetFigures):
+    paid_orders: int = 0
+    paid_fen: int = 0
+    refunds: int = 0
+    refunded_fen: int = 0
+    new_distributors: int = 0
+    commission_fen: int = 0
+    commission_clawed_fen: int = 0
 
 
 def by_day(first: date, last: date) -> dict[date, Totals]:

@@ -40,6 +40,7 @@ from wxdist.models.report import (
     ReportShareCode,
 )
 from wxdist.models.types import utcnow
+from wxdist.reporting.daily_stats import NetFigures
 
 MERCHANT = (-REPORT_SHARDS, -1)  # distributor_id range of the merchant shards
 
@@ -79,7 +80,7 @@ def percent(part: int, whole: int) -> float | None:
 
 
 @dataclass
-class Figures:
+class Figures(NetFigures):
     orders: int = 0
     paid_fen: int = 0
     refunds: int = 0
@@ -87,14 +88,6 @@ class Figures:
     commission_fen: int = 0
     commission_clawed_fen: int = 0
     new_members: int = 0
-
-    @property
-    def net_sales_fen(self) -> int:
-        return self.paid_fen - self.refunded_fen
-
-    @property
-    def net_commission_fen(self) -> int:
-        return self.commission_fen - self.commission_clawed_fen
 
     def as_dict(self) -> dict[str, int]:
         return {
