@@ -145,7 +145,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument(
-        "--shoppers", type=int, default=6000, help="carts for the checkout phase (one each)"
+        "--shoppers", type=int, default=9000, help="carts for the checkout phase (one each)"
     )
     args = parser.parse_args(argv)
     return Options(
