@@ -1313,15 +1313,18 @@ def time_interleaved(scenarios: Sequence[Scenario]) -> None:
         small, large = scenarios
         paired = [b / a for a, b in zip(small.cost.samples_ms, large.cost.samples_ms, strict=True)]
         print(f"  median of paired per-order ratios large/small: {statistics.median(paired):.2f}")
-        print("  per statement, median ms (small | large):")
-        for position, sql in enumerate(small.cost.statement_sql):
-            a = statistics.median(small.cost.per_statement_ms[position])
-            b = (
-                statistics.median(large.cost.per_statement_ms[position])
-                if position < len(large.cost.per_statement_ms)
-                else float("nan")
-            )
-            print(f"    {position + 1:>2}. {a:6.2f} | {b:6.2f}  {short_statement(sql)}")
+    labels = " | ".join(scenario.label for scenario in scenarios)
+    print(f"  per statement, median ms ({labels}):")
+    first = scenarios[0]
+    for position, sql in enumerate(first.cost.statement_sql):
+        medians = [
+            statistics.median(scenario.cost.per_statement_ms[position])
+            if position < len(scenario.cost.per_statement_ms)
+            else float("nan")
+            for scenario in scenarios
+        ]
+        figures = " | ".join(f"{ms:6.2f}" for ms in medians)
+        print(f"    {position + 1:>2}. {figures}  {short_statement(sql)}")
 
 
 def short_statement(sql: str) -> str:

@@ -111,6 +111,8 @@ class AttributedOrder(NamedTuple):
     order_id: int
     paid_fen: int
     commission_fen: int
+    user_id: int  # the buyer
+    refunded_fen: int  # refunded before the attribution (its clawback is in the same batch)
 
 
 orders_attributed = signals.signal(

@@ -27,8 +27,11 @@ def ensure(user_ids: Iterable[int]) -> None:
     if not ids:
         return
     have = set(db.session.scalars(select(_stats.c.user_id).where(_stats.c.user_id.in_(ids))))
+    missing = [i for i in ids if i not in have]
+    if not missing:  # the usual case: `user_joined` made every row
+        return
     for user_id, created_at in db.session.execute(
-        select(User.id, User.created_at).where(User.id.in_([i for i in ids if i not in have]))
+        select(User.id, User.created_at).where(User.id.in_(missing))
     ).all():
         insert_ignore(
             _stats, user_id=user_id, created_at=created_at, channel="", orders=0, spend_fen=0
@@ -71,21 +74,16 @@ def _later(column: Any, value: Any) -> Any:
 def attributed(orders: list[AttributedOrder]) -> None:
     """Payments were attributed: each order counts (unless a refund before took it all)
     with its paid amount net of what was refunded before."""
-    rows = db.session.execute(
-        select(Order.user_id, Order.paid_fen, Order.refunded_fen, Order.paid_at).where(
-            Order.id.in_([order.order_id for order in orders])
-        )
-    ).all()
     figures: dict[int, list[Any]] = {}
-    for row in rows:
-        if row.paid_at is None:
+    for order in orders:
+        if order.paid_at is None:
             continue
-        count, spend, first, last = figures.get(row.user_id, [0, 0, row.paid_at, row.paid_at])
-        figures[row.user_id] = [
-            count + (1 if row.refunded_fen < row.paid_fen else 0),
-            spend + row.paid_fen - row.refunded_fen,
-            min(first, row.paid_at),
-            max(last, row.paid_at),
+        count, spend, first, last = figures.get(order.user_id, [0, 0, order.paid_at, order.paid_at])
+        figures[order.user_id] = [
+            count + (1 if order.refunded_fen < order.paid_fen else 0),
+            spend + order.paid_fen - order.refunded_fen,
+            min(first, order.paid_at),
+            max(last, order.paid_at),
         ]
     if not figures:
         return
@@ -93,33 +91,32 @@ def attributed(orders: list[AttributedOrder]) -> None:
     users = sorted(figures)  # one UPDATE walking the primary key in order
 
     def per_user(index: int) -> Any:
-        return case({uid: figures[uid][index] for uid in users}, value=CustomerStat.user_id)
+        return case({uid: figures[uid][index] for uid in users}, value=_stats.c.user_id)
 
-    db.session.execute(
-        update(CustomerStat)
-        .where(CustomerStat.user_id.in_(users))
+    db.session.connection().execute(  # Core, not the ORM's bulk update: nothing to sync
+        update(_stats)
+        .where(_stats.c.user_id.in_(users))
         .values(
-            orders=CustomerStat.orders + per_user(0),
-            spend_fen=CustomerStat.spend_fen + per_user(1),
-            first_order_at=_earlier(CustomerStat.first_order_at, per_user(2)),
-            last_order_at=_later(CustomerStat.last_order_at, per_user(3)),
+            orders=_stats.c.orders + per_user(0),
+            spend_fen=_stats.c.spend_fen + per_user(1),
+            first_order_at=_earlier(_stats.c.first_order_at, per_user(2)),
+            last_order_at=_later(_stats.c.last_order_at, per_user(3)),
         )
-        .execution_options(synchronize_session=False)
     )
     _copy_to_tags(users)
 
 
 def _copy_to_tags(user_ids: list[int]) -> None:
     """The users' tags take the new spend and last order (their sort keys)."""
-    mine = _stats.c.user_id == UserTag.user_id
-    db.session.execute(
-        update(UserTag)
-        .where(UserTag.user_id.in_(user_ids))
+    tags = UserTag.__table__
+    mine = _stats.c.user_id == tags.c.user_id
+    db.session.connection().execute(
+        update(tags)
+        .where(tags.c.user_id.in_(user_ids))
         .values(
             spend_fen=select(_stats.c.spend_fen).where(mine).scalar_subquery(),
             last_order_at=select(_stats.c.last_order_at).where(mine).scalar_subquery(),
         )
-        .execution_options(synchronize_session=False)
     )
 
 

@@ -213,25 +213,26 @@ def attribute_orders(order_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     try:
-        written, buyers = _attribute_locked(ids)
+        written, buyers, settings = _attribute_locked(ids)
     except BaseException:
         db.session.rollback()
         raise
-    settings = get_settings()
-    if settings.enabled and settings.distributor_mode == "spend":
+    if settings is not None and settings.enabled and settings.distributor_mode == "spend":
         for buyer_id in sorted(buyers):
             distributors.promote_by_spend(buyer_id)
     return written
 
 
-def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
-    """The body of `attribute_orders`; commits, or raises with the transaction open."""
+def _attribute_locked(ids: list[int]) -> tuple[int, set[int], Settings | None]:
+    """The body of `attribute_orders`; commits, or raises with the transaction open.
+    Returns the records written, the buyers and the settings it attributed with (None
+    when there was nothing to attribute)."""
     orders = _lock_unattributed(ids)
     if not orders:
         db.session.rollback()
-        return 0, set()
+        return 0, set(), None
     now = utcnow()
-    settings = get_settings()
+    settings = get_settings()  # after the locks: the first plain read takes the snapshot
     buyers = {order.user_id for order in orders}
     beneficiaries = _beneficiaries_of(buyers, settings, now)
     records, earned = _commission_rows(orders, beneficiaries, settings, now)
@@ -255,12 +256,19 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int]]:
         orders_attributed,
         __name__,
         orders=[
-            AttributedOrder(order.paid_at, order.id, order.paid_fen, earned[order.id])
+            AttributedOrder(
+                order.paid_at,
+                order.id,
+                order.paid_fen,
+                earned[order.id],
+                order.user_id,
+                order.refunded_fen,
+            )
             for order in orders
         ],
     )
     db.session.commit()
-    return len(records), buyers
+    return len(records), buyers, settings
 
 
 def _commission_rows(

@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, func, select
@@ -349,23 +350,31 @@ def upsert_add(
     rows: dict[tuple[Any, ...], dict[str, int]],
 ) -> None:
     """INSERT the rows, or add their counters to the rows already there (MySQL: ON DUPLICATE
-    KEY UPDATE; SQLite: ON CONFLICT DO UPDATE), in key order."""
+    KEY UPDATE; SQLite: ON CONFLICT DO UPDATE), in key order: one statement, built once per
+    table (`_upsert`) and executed with the rows as its parameter sets."""
     values = [
         {**dict(zip(keys, key, strict=True)), **{c: rows[key].get(c, 0) for c in counters}}
         for key in sorted(rows, key=lambda k: tuple(str(p) for p in k))
     ]
-    if db.engine.dialect.name == "mysql":
-        statement = mysql_insert(table).values(values)
-        statement = statement.on_duplicate_key_update(
+    connection = db.session.connection()
+    connection.execute(_upsert(table, keys, counters, connection.dialect.name), values)
+
+
+@cache
+def _upsert(table: Table, keys: tuple[str, ...], counters: tuple[str, ...], dialect: str) -> Any:
+    """The add-or-insert statement of `upsert_add` for one table. Built once: a statement
+    whose VALUES hold the rows themselves has no cache key, so SQLAlchemy would compile it
+    anew on every call (most of an attribution's time, measured)."""
+    if dialect == "mysql":
+        statement = mysql_insert(table)
+        return statement.on_duplicate_key_update(
             {c: table.c[c] + statement.inserted[c] for c in counters}
         )
-    else:
-        statement = sqlite_insert(table).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={c: table.c[c] + statement.excluded[c] for c in counters},
-        )
-    db.session.execute(statement)
+    statement = sqlite_insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + statement.excluded[c] for c in counters},
+    )
 
 
 def rebuild(batch: int = 1000) -> int:
