@@ -256,15 +256,8 @@ def _attribute_locked(ids: list[int]) -> tuple[int, set[int], Settings | None]:
         orders_attributed,
         __name__,
         orders=[
-            AttributedOrder(
-                order.paid_at,
-                order.id,
-                order.paid_fen,
-                earned[order.id],
-                order.user_id,
-                order.refunded_fen,
-            )
-            for order in orders
+            AttributedOrder(o.paid_at, o.id, o.paid_fen, earned[o.id], o.user_id, o.refunded_fen)
+            for o in orders
         ],
     )
     db.session.commit()
