@@ -6,8 +6,8 @@ Create Date: 2026-12-03 15:03:15.855537
 
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.

@@ -92,6 +92,14 @@ from miniprogram_api.schemas.distribution import (
     TeamPage,
     TeamQuery,
 )
+from miniprogram_api.schemas.flash import (
+    FlashActivityList,
+    FlashActivityOut,
+    FlashDetailOut,
+    FlashItemOut,
+    FlashOrderIn,
+    FlashSlotOut,
+)
 from miniprogram_api.schemas.marketing import (
     ClaimIn,
     CouponCheckOut,
@@ -187,6 +195,12 @@ __all__ = [
     "ErrorDetail",
     "ErrorOut",
     "ExportOut",
+    "FlashActivityList",
+    "FlashActivityOut",
+    "FlashDetailOut",
+    "FlashItemOut",
+    "FlashOrderIn",
+    "FlashSlotOut",
     "Id",
     "JsonInt",
     "LevelOut",

@@ -71,13 +71,16 @@ def price_lines(
     now: datetime,
     region: Region | None = None,
     field: str = "address",
+    offered: Offers | None = None,
 ) -> PricedOrder:
-    """The lines priced with the offers in force and the user's coupon (already checked
-    held and unused), shipped to `region`. Raises Conflict `coupon_unusable` (field
-    `coupon_id`), `free_order`, and the shipping's `not_delivered` / `region_required`
-    (naming `field`)."""
+    """The lines priced with the offers in force (`offered` when the caller has them: an
+    activity's price) and the user's coupon (already checked held and unused), shipped to
+    `region`. Raises Conflict `coupon_unusable` (field `coupon_id`), `free_order`, and the
+    shipping's `not_delivered` / `region_required` (naming `field`)."""
     shipping = ShipTo(region, field).shipping(lines)
-    return price(lines, offers.source().offers_for(lines, now), coupon, now, shipping)
+    if offered is None:
+        offered = offers.source().offers_for(lines, now)
+    return price(lines, offered, coupon, now, shipping)
 
 
 def check_expected(priced: PricedOrder, expected_payable_fen: int | None) -> None:
