@@ -269,3 +269,65 @@ def orders(activity_id: int, limit: int = 200) -> list[Any]:
             .limit(limit)
         ).all()
     )
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    activity: FlashActivity
+    first_start: datetime | None
+    last_end: datetime | None
+    skus: int
+    stock: int
+    stock_left: int
+
+
+def activity_rows(limit: int = 200) -> list[ActivityRow]:
+    """The newest activities with their first start, last end and stock totals."""
+    slots = (
+        select(
+            FlashSlot.activity_id,
+            func.min(FlashSlot.starts_at).label("first"),
+            func.max(FlashSlot.ends_at).label("last"),
+        )
+        .group_by(FlashSlot.activity_id)
+        .subquery()
+    )
+    stock = (
+        select(
+            FlashSku.activity_id,
+            func.count().label("n"),
+            func.sum(FlashSku.stock).label("stock"),
+            func.sum(FlashSku.stock_left).label("left"),
+        )
+        .group_by(FlashSku.activity_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            FlashActivity,
+            slots.c.first,
+            slots.c.last,
+            func.coalesce(stock.c.n, 0),
+            func.coalesce(stock.c.stock, 0),
+            func.coalesce(stock.c.left, 0),
+        )
+        .outerjoin(slots, slots.c.activity_id == FlashActivity.id)
+        .outerjoin(stock, stock.c.activity_id == FlashActivity.id)
+        .order_by(FlashActivity.id.desc())
+        .limit(limit)
+    ).all()
+    return [ActivityRow(*row) for row in rows]
+
+
+def activity_parts(activity_id: int) -> tuple[FlashActivity, list[FlashSlot], list[FlashSku]]:
+    """The activity, its slots and its SKUs. Raises NotFound."""
+    activity = db.session.get(FlashActivity, activity_id)
+    if activity is None:
+        raise NotFound(_("No such flash sale."), fields={"activity_id": _("not found")})
+    slots = db.session.scalars(
+        select(FlashSlot).where(FlashSlot.activity_id == activity_id).order_by(FlashSlot.starts_at)
+    ).all()
+    skus = db.session.scalars(
+        select(FlashSku).where(FlashSku.activity_id == activity_id).order_by(FlashSku.id)
+    ).all()
+    return activity, list(slots), list(skus)
