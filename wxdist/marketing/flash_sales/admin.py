@@ -177,13 +177,15 @@ def _save_skus(activity_id: int, specs: list[SkuSpec], held: dict[int, FlashSku]
                 )
             )
             continue
-        # Orders move stock_left meanwhile (the rows are locked for this transaction).
+        # The row is locked (read FOR UPDATE), so its stock is the one read; the difference
+        # is bound, not written as `new - stock`: MySQL assigns SET columns left to right,
+        # each seeing the ones before it.
         db.session.execute(
             update(FlashSku)
             .where(FlashSku.id == current.id)
             .values(
                 price_fen=item.price_fen,
-                stock_left=FlashSku.stock_left + (item.stock - FlashSku.stock),
+                stock_left=FlashSku.stock_left + (item.stock - current.stock),
                 stock=item.stock,
             )
         )
