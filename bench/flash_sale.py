@@ -5,7 +5,7 @@ Run (from the repository root; needs MariaDB at 127.0.0.1:3306 as root without p
 Redis at 127.0.0.1:6379 and `wrk`; never part of the test suite):
 
     .venv/bin/python bench/flash_sale.py [--buyers 10000] [--units 100] [--after 5000]
-                                         [--connections 32] [--seconds 8]
+                                         [--connections 8] [--seconds 8]
                                          [--worker-class sync|gthread]
                                          [--redis-url redis://127.0.0.1:6379/13] [--keep-db]
 
@@ -19,8 +19,9 @@ Redis database of `--redis-url` (flushed first: give the bench one of its own):
 2. starts the app under gunicorn (the harness's settings) with REDIS_URL set, warms it
    with 2 s of GET /api/v1/flash-sales;
 3. **flash-sale**: each of the `--buyers` buyers sends one order request (wrk, `once`,
-   `--connections` at a time). A 201 is a sale, a `409 sold_out` a refusal; anything else
-   is an error;
+   `--connections` at a time: 4 per sync worker by default, so a refusal's latency is its
+   own plus a short queue, not 16 requests queued per worker). A 201 is a sale, a
+   `409 sold_out` a refusal; anything else is an error;
 4. **sold-out**: `--after` further buyers once the item is gone: every answer must be
    `409 sold_out`, from the Redis flag; its p99 is the refusals' own p99;
 5. the ceiling (bench/ceiling_app.py: one hot-row transaction per request) under the same
@@ -92,7 +93,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--buyers", type=int, default=10_000)
     parser.add_argument("--units", type=int, default=100)
     parser.add_argument("--after", type=int, default=5_000, help="buyers once sold out")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=8, help="the ceiling's phase")
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306")
