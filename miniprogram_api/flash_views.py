@@ -16,9 +16,10 @@ from miniprogram_api.request import (
     login_required,
     token_required,
 )
-from miniprogram_api.ship_to import order_address
+from miniprogram_api.ship_to import order_address, preview_region
 from wxdist.marketing.flash_sales import reads, service
 from wxdist.models.types import utcnow
+from wxdist.shop.pricing import COUPON
 
 bp = Blueprint("api_flash_sales", __name__)
 
@@ -74,3 +75,34 @@ def place():  # type: ignore[no-untyped-def]
         expected_payable_fen=data.expected_payable_fen,
     )
     return serialize.placed_order(placed), 201
+
+
+@bp.post("/flash-sales/orders/preview")
+@api_doc(
+    body=schemas.FlashPreviewIn,
+    response=schemas.FlashPreviewOut,
+    errors=(400, 404, 409),
+    tag="flash sales",
+)
+@token_required
+def preview():  # type: ignore[no-untyped-def]
+    """What the flash-sale order would pay now (the activity price, the coupon if the
+    activity allows one, shipping to `address_id` or `region_code`), with every coupon the
+    shopper holds marked usable or not. Writes nothing; refuses as placing would, from what
+    it read (`sold_out`, `flash_not_open`, `flash_order_limit`)."""
+    data = body(schemas.FlashPreviewIn)
+    found = service.preview_flash_order(
+        current_claims(), data.flash_sku_id, data.quantity, data.coupon_id, *preview_region(data)
+    )
+    priced = found.priced
+    out = {
+        "goods_fen": priced.goods_fen,
+        "activity_fen": priced.off(service.KIND),
+        "coupon_fen": priced.off(COUPON),
+        "shipping_fen": priced.shipping_fen,
+        "payable_fen": priced.payable_fen,
+        "coupon_id": priced.coupon_id,
+        "coupons": serialize.coupon_checks(found),
+        "suggested_coupon_id": found.suggested.coupon.id if found.suggested else None,
+    }
+    return schemas.FlashPreviewOut.model_validate(out).model_dump(mode="json")

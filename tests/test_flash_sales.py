@@ -121,11 +121,29 @@ def _coupon(client: FlaskClient, app: Flask, headers: dict[str, str]) -> int:
     return claimed.get_json()["id"]
 
 
+def _preview(client: FlaskClient, headers: dict[str, str], flash_sku_id: int, **extra: Any) -> Any:
+    return client.post(
+        "/api/v1/flash-sales/orders/preview",
+        json={"flash_sku_id": flash_sku_id, "quantity": 1, **extra},
+        headers=headers,
+    )
+
+
 def test_a_coupon_is_refused_unless_the_activity_allows_it(client: FlaskClient, app: Flask) -> None:
     product = make_product(app, price_fen=10_000)
     closed = make_activity(app, product["sku_id"], price_fen=3_000)
     headers = login(client, "flash-coupon")
     coupon_id = _coupon(client, app, headers)
+    shown = _preview(client, headers, closed["flash_sku_id"]).get_json()
+    assert (shown["goods_fen"], shown["activity_fen"], shown["payable_fen"]) == (
+        10_000,
+        7_000,
+        3_000,
+    )
+    assert [(c["coupon_id"], c["usable"], c["reason"]) for c in shown["coupons"]] == [
+        (coupon_id, False, "not_stackable")
+    ]
+    assert shown["suggested_coupon_id"] is None
     refused = flash_order(client, headers, closed["flash_sku_id"], coupon_id=coupon_id)
     assert refused.status_code == 409
     assert _code(refused) == "coupon_unusable"
@@ -134,7 +152,12 @@ def test_a_coupon_is_refused_unless_the_activity_allows_it(client: FlaskClient, 
 
     other = make_product(app, price_fen=10_000)
     allowing = make_activity(app, other["sku_id"], price_fen=3_000, coupons_allowed=True)
-    taken = flash_order(client, headers, allowing["flash_sku_id"], coupon_id=coupon_id)
+    offered = _preview(client, headers, allowing["flash_sku_id"], coupon_id=coupon_id).get_json()
+    assert (offered["coupon_fen"], offered["payable_fen"]) == (500, 2_500)
+    assert offered["suggested_coupon_id"] == coupon_id
+    taken = flash_order(
+        client, headers, allowing["flash_sku_id"], coupon_id=coupon_id, expected_payable_fen=2_500
+    )
     assert taken.status_code == 201, taken.get_json()
     assert taken.get_json()["payable_fen"] == 2_500
 

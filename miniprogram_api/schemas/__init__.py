@@ -98,6 +98,8 @@ from miniprogram_api.schemas.flash import (
     FlashDetailOut,
     FlashItemOut,
     FlashOrderIn,
+    FlashPreviewIn,
+    FlashPreviewOut,
     FlashSlotOut,
 )
 from miniprogram_api.schemas.marketing import (
@@ -200,6 +202,8 @@ __all__ = [
     "FlashDetailOut",
     "FlashItemOut",
     "FlashOrderIn",
+    "FlashPreviewIn",
+    "FlashPreviewOut",
     "FlashSlotOut",
     "Id",
     "JsonInt",

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_serializer
 
 from miniprogram_api.schemas.base import Id, JsonInt, Out, PositiveFen, Text, shanghai_iso
+from miniprogram_api.schemas.marketing import CouponCheckOut, RegionChoiceIn
 from miniprogram_api.schemas.orders import ShipToIn
 
 
@@ -70,3 +71,22 @@ class FlashOrderIn(ShipToIn):
         description="the payable the shopper was shown: anything else is a 409 "
         "`price_changed` with the new payable in `error.data.payable_fen`",
     )
+
+
+class FlashPreviewIn(RegionChoiceIn):
+    flash_sku_id: Id
+    quantity: JsonInt = Field(ge=1, le=999)
+    coupon_id: Id | None = Field(None, description="price with this coupon of the shopper's")
+
+
+class FlashPreviewOut(Out):
+    goods_fen: int = Field(description="at list price")
+    activity_fen: int = Field(description="what the activity price takes off the list price")
+    coupon_fen: int
+    shipping_fen: int
+    payable_fen: int = Field(description="what POST /flash-sales/orders would charge now")
+    coupon_id: int | None
+    coupons: list[CouponCheckOut] = Field(
+        description="every coupon the shopper holds (none usable unless the activity allows)"
+    )
+    suggested_coupon_id: int | None

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wxdist.accounts.auth import TokenClaims
-from wxdist.shop import orders
+from wxdist.shop import orders, quotes
 from wxdist.shop.order_address import Address
 from wxdist.shop.pricing import ActivityPrice
 
@@ -46,4 +46,25 @@ def place_activity_order(
         expected_payable_fen=expected_payable_fen,
         activity=activity,
         on_written=take,
+    )
+
+
+def preview_activity_order(
+    claims: TokenClaims,
+    activity: ActivityPrice,
+    quantity: int,
+    coupon_id: int | None = None,
+    address_id: int | None = None,
+    region_code: str | None = None,
+) -> quotes.Preview:
+    """What `place_activity_order` would charge (shipped to `address_id` or
+    `region_code`), every coupon the user holds checked against it (none usable unless
+    the activity allows). Writes nothing; raises what `orders.preview_order` raises."""
+    return orders.preview_order(
+        claims,
+        [orders.LineRequest(activity.sku_id, quantity)],
+        coupon_id,
+        address_id,
+        region_code,
+        activity=activity,
     )

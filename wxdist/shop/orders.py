@@ -305,12 +305,13 @@ def preview_order(
     address_id: int | None = None,
     region_code: str | None = None,
     read: LinesRead | None = None,
+    activity: ActivityPrice | None = None,
 ) -> quotes.Preview:
     """What `create_order` would charge for these lines with coupon `coupon_id`, shipped
     to the user's address `address_id` or the district `region_code` (without either:
     each template's default fee, nothing refused), every coupon the user holds checked
-    against them, and the best one. Writes nothing; raises what create_order raises
-    before reserving stock."""
+    against them, and the best one; priced by `activity` alone when given. Writes
+    nothing; raises what create_order raises before reserving stock."""
     if read is None:
         read = read_lines(claims, lines)
     merged, found = read.merged, read.found
@@ -327,6 +328,7 @@ def preview_order(
             quotes.lines_from_rows(merged, found),
             coupon_id,
             utcnow(),
+            None if activity is None else Offers(activity=activity),
             ship_to=quotes.ShipTo(region, field, strict=bool(field)),
         )
     finally:

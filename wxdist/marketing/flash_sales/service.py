@@ -31,7 +31,8 @@ from wxdist.models import (
     FlashSlot,
 )
 from wxdist.models.types import utcnow
-from wxdist.shop.activity_orders import place_activity_order
+from wxdist.shop import quotes
+from wxdist.shop.activity_orders import place_activity_order, preview_activity_order
 from wxdist.shop.order_address import Address
 from wxdist.shop.pricing import ActivityPrice
 
@@ -125,6 +126,40 @@ def _check(offer: Offer, quantity: int) -> None:
         raise sold_out_error()
 
 
+def _price(offer: Offer) -> ActivityPrice:
+    return ActivityPrice(
+        kind=KIND,
+        source_id=offer.activity_id,
+        sku_id=offer.sku_id,
+        unit_fen=offer.price_fen,
+        coupons_allowed=offer.coupons_allowed,
+        no_commission=offer.commission_mode != CommissionMode.NORMAL,
+    )
+
+
+def preview_flash_order(
+    claims: TokenClaims,
+    flash_sku_id: int,
+    quantity: int,
+    coupon_id: int | None = None,
+    address_id: int | None = None,
+    region_code: str | None = None,
+) -> quotes.Preview:
+    """What `place_flash_order` would charge now, with the shopper's coupons checked.
+    Raises NotFound `flash_sku_id`, Conflict `flash_not_open`, `flash_order_limit`,
+    `flash_limit_reached` (the limit itself, not what the shopper holds), `sold_out`
+    (from what was read), and what `shop.activity_orders.preview_activity_order` raises.
+    Writes nothing."""
+    try:
+        offer = read_offer(flash_sku_id, utcnow())
+        _check(offer, quantity)
+    finally:
+        db.session.rollback()
+    return preview_activity_order(
+        claims, _price(offer), quantity, coupon_id, address_id, region_code
+    )
+
+
 def place_flash_order(
     claims: TokenClaims,
     flash_sku_id: int,
@@ -156,14 +191,7 @@ def place_flash_order(
     except NotFound:
         db.session.rollback()
         raise
-    activity = ActivityPrice(
-        kind=KIND,
-        source_id=offer.activity_id,
-        sku_id=offer.sku_id,
-        unit_fen=offer.price_fen,
-        coupons_allowed=offer.coupons_allowed,
-        no_commission=offer.commission_mode != CommissionMode.NORMAL,
-    )
+    activity = _price(offer)
 
     def take(order: dict[str, Any]) -> None:
         _take(offer, claims.user_id, order["id"], quantity)
