@@ -21,6 +21,7 @@ def register_api(app: Flask) -> None:
     from miniprogram_api.coupon_views import bp as coupon_bp
     from miniprogram_api.distributor_views import bp as distributor_bp
     from miniprogram_api.docs_views import bp as docs_bp
+    from miniprogram_api.flash_views import bp as flash_bp
     from miniprogram_api.incentive_views import bp as incentive_bp
     from miniprogram_api.notification_views import bp as notification_bp
     from miniprogram_api.order_views import bp as order_bp
@@ -37,6 +38,7 @@ def register_api(app: Flask) -> None:
         address_bp,
         aftersale_bp,
         coupon_bp,
+        flash_bp,
         distributor_bp,
         report_bp,
         incentive_bp,

@@ -113,6 +113,23 @@ def placed_order(row: Mapping[str, Any]) -> dict[str, Any]:
     return out.model_dump(mode="json")
 
 
+def coupon_checks(found: quotes.Preview) -> list[dict[str, Any]]:
+    """Every coupon the shopper holds, checked against the previewed order (CouponCheckOut)."""
+    return [
+        {
+            "coupon_id": check.coupon.id,
+            "template_id": check.coupon.template_id,
+            "name": check.coupon.name,
+            "usable": check.usable,
+            "reason": check.reason or None,
+            "reason_text": found.reason_text(check),
+            "discount_fen": check.discount_fen,
+            "valid_until": check.coupon.window.ends_at,
+        }
+        for check in found.coupons
+    ]
+
+
 def preview(found: quotes.Preview) -> dict[str, Any]:
     """An order's price preview as PreviewOut."""
     priced = found.priced
@@ -140,19 +157,7 @@ def preview(found: quotes.Preview) -> dict[str, Any]:
                 }
                 for line in priced.lines
             ],
-            "coupons": [
-                {
-                    "coupon_id": check.coupon.id,
-                    "template_id": check.coupon.template_id,
-                    "name": check.coupon.name,
-                    "usable": check.usable,
-                    "reason": check.reason or None,
-                    "reason_text": found.reason_text(check),
-                    "discount_fen": check.discount_fen,
-                    "valid_until": check.coupon.window.ends_at,
-                }
-                for check in found.coupons
-            ],
+            "coupons": coupon_checks(found),
             "suggested_coupon_id": found.suggested.coupon.id if found.suggested else None,
         }
     )

@@ -34,8 +34,8 @@ def seed_objects(
     """One of everything a detail page can show: a distributor with a paid, settled
     referral sale, a withdrawal, an order, a product, and a coupon template with a
     limited-time discount and a full reduction on the product (the marketing pages), a
-    published promotion material of the product, a shipping template, an incentive
-    campaign, and a customer tag, note and bulk coupon issue."""
+    published promotion material of the product, a flash sale of it, a shipping template,
+    an incentive campaign, and a customer tag, note and bulk coupon issue."""
     distributor = fund(client, app, emulator, run_jobs, "walk", 3000)
     withdrawal = withdraw(client, distributor, 1000).get_json()
     product = make_product(app, title="新疆长绒棉 T 恤")
@@ -103,6 +103,9 @@ def seed_objects(
                 activate=True,
             )
         ).id
+    from tests.flash_helpers import make_activity
+
+    flash_sale = make_activity(app, product["sku_id"], price_fen=990, stock=5)
     with app.app_context():  # the customer pages: a tag, a note, a bulk coupon issue
         from wxdist.customers import bulk, tags
         from wxdist.customers.listing import CustomerFilter
@@ -112,6 +115,7 @@ def seed_objects(
         tags.add_note(distributor["user_id"], "偏好长绒棉", "walk")
         bulk.start(CustomerFilter(tag_id=vip.id), template_id, "walk", "walk-bulk")
     return {
+        "activity_id": flash_sale["activity_id"],
         "campaign_id": campaign_id,
         "material_id": material_id,
         "aftersale_id": sale_id,

@@ -92,6 +92,16 @@ from miniprogram_api.schemas.distribution import (
     TeamPage,
     TeamQuery,
 )
+from miniprogram_api.schemas.flash import (
+    FlashActivityList,
+    FlashActivityOut,
+    FlashDetailOut,
+    FlashItemOut,
+    FlashOrderIn,
+    FlashPreviewIn,
+    FlashPreviewOut,
+    FlashSlotOut,
+)
 from miniprogram_api.schemas.marketing import (
     ClaimIn,
     CouponCheckOut,
@@ -187,6 +197,14 @@ __all__ = [
     "ErrorDetail",
     "ErrorOut",
     "ExportOut",
+    "FlashActivityList",
+    "FlashActivityOut",
+    "FlashDetailOut",
+    "FlashItemOut",
+    "FlashOrderIn",
+    "FlashPreviewIn",
+    "FlashPreviewOut",
+    "FlashSlotOut",
     "Id",
     "JsonInt",
     "LevelOut",

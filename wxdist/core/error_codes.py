@@ -45,6 +45,12 @@ SERVICE_CODES: dict[str, str] = {
     "invalid_status": "the order, application or withdrawal is not in a state that allows this",
     "order_expired": "the order was not paid in time; place it again",
     "gateway_rejected": "the payment gateway refused the payment",
+    # flash sales (issue 17)
+    "flash_not_open": "the flash sale has no time slot open now",
+    "flash_order_limit": "more units in one order than the flash sale allows; `fields` names "
+    "`quantity`",
+    "flash_limit_reached": "the shopper's live orders of this flash sale would pass its "
+    "per-person limit; `fields` names `quantity`",
     # the cart
     "cart_full": "the cart holds as many lines as allowed; remove one first",
     "cart_empty": "no line of the cart is selected for checkout",
@@ -73,7 +79,9 @@ SERVICE_CODES: dict[str, str] = {
     "coupon_unusable": "the chosen coupon cannot be used on this order; `fields.coupon_id` "
     "says why",
     "claim_closed": "the coupon cannot be claimed now (outside its claim period, paused or ended)",
-    "sold_out": "every coupon of this template has been claimed",
+    "sold_out": "every coupon of this template has been claimed; or a flash sale item's "
+    "activity stock is gone (answered at once while it stays so: an unpaid order ending may "
+    "bring some back)",
     "limit_reached": "the shopper already holds as many of this coupon as allowed",
     "daily_claim_limit": "the shopper has claimed as many of this coupon as allowed today",
     "staff_only": "only the store hands this coupon out",

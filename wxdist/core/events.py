@@ -97,6 +97,14 @@ order_ending = signals.signal(
     released in the same transaction). Marketing gives the order's coupon back.""",
 )
 
+order_reviving = signals.signal(
+    "order_reviving",
+    doc="""Inside the transaction of a late payment that revives cancelled or closed order
+    `order_id` (its SKU stock taken again). A receiver takes back what it gave back when the
+    order ended (a flash sale's activity stock and quota) and answers False when it cannot
+    (having taken nothing): the SKU stock is then returned and the payment refunded.""",
+)
+
 refund_applying = signals.signal(
     "refund_applying",
     doc="""Inside the refund's transaction, with the order row locked. A refund of

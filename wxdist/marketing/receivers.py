@@ -1,7 +1,8 @@
 """Marketing listens: it prices the shop's orders (an `OfferSource`) and follows each
 order's coupon: used when the order is paid, back when an unpaid order ends, by policy on
-a full refund; it gives the person their coupons for an export. Every other receiver runs
-inside the sender's transaction (see `core.events`)."""
+a full refund; a flash sale's stock and quota come back when its unpaid order ends (and
+are taken again if a late payment revives it); it gives the person their coupons for an
+export. Every other receiver runs inside the sender's transaction (see `core.events`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from typing import Any
 
 from wxdist.core import events
 from wxdist.marketing import coupons, privacy
+from wxdist.marketing.flash_sales import service as flash_sales
+from wxdist.marketing.flash_sales import soldout
 from wxdist.marketing.offer_source import MarketingOffers
 from wxdist.models import Order
 from wxdist.shop import offers
@@ -23,6 +26,14 @@ def coupon_back(_sender: Any, *, order_id: int) -> None:
     coupons.release(order_id)
 
 
+def flash_back(_sender: Any, *, order_id: int) -> None:
+    flash_sales.give_back(order_id)
+
+
+def flash_again(_sender: Any, *, order_id: int) -> bool:
+    return flash_sales.take_again(order_id)
+
+
 def coupon_after_refund(_sender: Any, *, order: Order, refund_fen: int) -> None:
     if order.refunded_fen >= order.paid_fen:
         coupons.after_full_refund(order)
@@ -33,5 +44,8 @@ def connect() -> None:
     offers.register(MarketingOffers())
     events.order_paying.connect(coupon_used, weak=False)
     events.order_ending.connect(coupon_back, weak=False)
+    events.order_ending.connect(flash_back, weak=False)
+    events.order_reviving.connect(flash_again, weak=False)
+    soldout.connect()
     events.refund_applying.connect(coupon_after_refund, weak=False)
     events.connect_privacy(privacy)

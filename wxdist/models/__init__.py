@@ -29,6 +29,14 @@ from wxdist.models.distribution import (
     DistributorLevel,
     DistributorStatus,
 )
+from wxdist.models.flash_sale import (
+    CommissionMode,
+    FlashActivity,
+    FlashOrder,
+    FlashQuota,
+    FlashSku,
+    FlashSlot,
+)
 from wxdist.models.fulfilment import (
     DeliveryCompany,
     Shipment,
@@ -105,6 +113,7 @@ __all__ = [
     "CartLine",
     "Category",
     "Commission",
+    "CommissionMode",
     "CommissionStatus",
     "Coupon",
     "CouponAudience",
@@ -121,6 +130,11 @@ __all__ = [
     "DistributorLevel",
     "DistributorRecommendation",
     "DistributorStatus",
+    "FlashActivity",
+    "FlashOrder",
+    "FlashQuota",
+    "FlashSku",
+    "FlashSlot",
     "FullReductionRecord",
     "IncentiveBonus",
     "IncentiveCampaign",

@@ -45,6 +45,7 @@ NAV = (
     ("products", "panel.products", _l("Products")),
     ("products", "panel.shipping_templates", _l("Shipping templates")),
     ("marketing", "panel.marketing", _l("Marketing")),
+    ("marketing", "panel.flash_sales", _l("Flash sales")),
     ("marketing", "panel.materials_page", _l("Materials")),
     ("marketing", "panel.incentives", _l("Incentives")),
     ("commissions", "panel.commissions", _l("Commission")),

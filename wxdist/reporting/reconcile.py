@@ -14,7 +14,9 @@ Each check is one aggregate query, so it runs on a large database without loadin
 - after-sales refunded what their refunds did, and no commission settled on a line while an
   after-sale on it was open (`reconcile_aftersales`);
 - incentive campaigns kept within their budgets, and sales bonuses match their ledger
-  entries (`reconcile_incentives`).
+  entries (`reconcile_incentives`);
+- flash sales: activity stock held by live orders plus what is left equals the activity
+  stock, and each per-user counter equals the user's live units (`reconcile_flash`).
 
 Queries compare columns only with columns, numbers and bound values, never with strings the
 database builds (CAST … AS CHAR takes the connection's collation, which a
@@ -42,6 +44,7 @@ from wxdist.models import (
 )
 from wxdist.reporting import (
     reconcile_aftersales,
+    reconcile_flash,
     reconcile_incentives,
     reconcile_offers,
     reconcile_reports,
@@ -320,4 +323,5 @@ def check_all() -> list[str]:
         *reconcile_aftersales.check_all(),
         *reconcile_reports.check_all(),
         *reconcile_incentives.check_all(),
+        *reconcile_flash.check_all(),
     ]

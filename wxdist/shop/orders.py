@@ -32,7 +32,7 @@ from wxdist.accounts import addresses, blocking
 from wxdist.accounts.auth import TokenClaims
 from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, NotFound
-from wxdist.core.events import order_ending
+from wxdist.core.events import order_ending, order_reviving
 from wxdist.core.extensions import db
 from wxdist.models import (
     Order,
@@ -45,7 +45,7 @@ from wxdist.models.types import utcnow
 from wxdist.shop import offers, order_address, quotes
 from wxdist.shop.order_address import Address
 from wxdist.shop.order_lines import MAX_QUANTITY, LineRequest, LinesRead, read_lines
-from wxdist.shop.pricing import PricedOrder
+from wxdist.shop.pricing import ActivityPrice, Offers, PricedOrder
 
 __all__ = [
     "MAX_QUANTITY",
@@ -125,6 +125,8 @@ def create_order(
     expected_payable_fen: int | None = None,
     before_commit: Callable[[], None] | None = None,
     read: LinesRead | None = None,
+    activity: ActivityPrice | None = None,
+    on_written: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Place an order for the token's user and reserve its stock atomically; returns the
     order's columns as written, with `items` (the rows of its items).
@@ -152,6 +154,11 @@ def create_order(
     columns must be in its rows when `coupon_id` is given. (A well-formed request is never a
     400 here: what the schema cannot say is a conflict with the catalogue.)
 
+    An activity order (`shop.activity_orders`) gives `activity`, which prices the lines
+    alone (see `pricing.ActivityPrice`), and `on_written`, called with the order (its `id`
+    and `items` written) before `before_commit`; an ApiError it raises rolls everything
+    back and propagates.
+
     Core statements, not the unit of work: four round trips (three given `read`) and a
     commit whatever the number of SKUs (one UPDATE reserves them all, one INSERT writes
     the items on MariaDB); two more with a coupon, one more with any offer (the coupon is
@@ -172,7 +179,12 @@ def create_order(
         source = offers.source()
         coupon = source.held_coupon_in(next(iter(found.values())), now) if coupon_id else None
         priced = quotes.price_lines(
-            quotes.lines_from_rows(merged, found), coupon, now, receiver.region, receiver.field
+            quotes.lines_from_rows(merged, found),
+            coupon,
+            now,
+            receiver.region,
+            receiver.field,
+            None if activity is None else Offers(activity=activity),
         )
         quotes.check_expected(priced, expected_payable_fen)
     except ApiError:
@@ -235,6 +247,13 @@ def create_order(
     ]
     _write_items(items)
     _record_offers(order["id"], items, priced)
+    if on_written is not None:
+        order["items"] = items
+        try:
+            on_written(order)
+        except ApiError:
+            db.session.rollback()
+            raise
     if before_commit is not None:
         before_commit()
     db.session.commit()
@@ -286,12 +305,13 @@ def preview_order(
     address_id: int | None = None,
     region_code: str | None = None,
     read: LinesRead | None = None,
+    activity: ActivityPrice | None = None,
 ) -> quotes.Preview:
     """What `create_order` would charge for these lines with coupon `coupon_id`, shipped
     to the user's address `address_id` or the district `region_code` (without either:
     each template's default fee, nothing refused), every coupon the user holds checked
-    against them, and the best one. Writes nothing; raises what create_order raises
-    before reserving stock."""
+    against them, and the best one; priced by `activity` alone when given. Writes
+    nothing; raises what create_order raises before reserving stock."""
     if read is None:
         read = read_lines(claims, lines)
     merged, found = read.merged, read.found
@@ -308,6 +328,7 @@ def preview_order(
             quotes.lines_from_rows(merged, found),
             coupon_id,
             utcnow(),
+            None if activity is None else Offers(activity=activity),
             ship_to=quotes.ShipTo(region, field, strict=bool(field)),
         )
     finally:
@@ -392,8 +413,11 @@ def end_unpaid_order(order_id: int, final_status: str) -> bool:
 
 
 def reserve_again(order_id: int) -> bool:
-    """Take the stock of an order back (a late payment revives it). False if short."""
+    """Take the stock of an order back (a late payment revives it), and what the
+    `order_reviving` receivers held for it (an activity's stock and quota). False if
+    anything is short; then whatever was taken here is given back, in this transaction."""
     items = db.session.scalars(select(OrderItem).where(OrderItem.order_id == order_id))
+    taken: list[OrderItem] = []
     for item in sorted(items, key=lambda i: i.sku_id):
         result = db.session.execute(
             update(Sku)
@@ -401,8 +425,17 @@ def reserve_again(order_id: int) -> bool:
             .values(stock=Sku.stock - item.quantity)
         )
         if result.rowcount != 1:
-            return False
-    return True
+            break
+        taken.append(item)
+    else:
+        replies = order_reviving.send(__name__, order_id=order_id)
+        if all(answer is not False for _receiver, answer in replies):
+            return True
+    for item in taken:
+        db.session.execute(
+            update(Sku).where(Sku.id == item.sku_id).values(stock=Sku.stock + item.quantity)
+        )
+    return False
 
 
 def confirm_receipt(user_id: int, order_id: int) -> Order:

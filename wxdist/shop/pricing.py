@@ -23,6 +23,11 @@ Rates round the discount half down (`core.money.apply_rate`): never more off tha
 
 Commission base: a line's `paid_fen` after every step, shipping excluded; 0 for a line
 that a "no commission" promotion touched.
+
+An **activity price** (`ActivityPrice`: a flash sale, a group buy) replaces steps 1 and 2:
+its line pays the activity's unit price (recorded as the activity's share, kind `flash`
+or `group`), no discount or reduction applies, and a coupon only when the activity allows
+coupons (and then only a stackable one: the line is promoted).
 """
 
 from __future__ import annotations
@@ -178,11 +183,25 @@ class CouponOffer:
 
 
 @dataclass(frozen=True)
+class ActivityPrice:
+    """An activity's unit price for its SKU, exclusive of every other promotion."""
+
+    kind: str  # the adjustment's kind: flash | group
+    source_id: int  # the activity
+    sku_id: int
+    unit_fen: int
+    coupons_allowed: bool = False
+    no_commission: bool = True
+
+
+@dataclass(frozen=True)
 class Offers:
-    """The promotions in force for a set of lines (from the marketing package)."""
+    """The promotions in force for a set of lines (from the marketing package), or the
+    one activity that prices them alone."""
 
     discounts: tuple[TimedDiscount, ...] = ()
     reductions: tuple[FullReduction, ...] = ()
+    activity: ActivityPrice | None = None
 
 
 @dataclass(frozen=True)
@@ -360,9 +379,23 @@ def check_coupon(lines: Sequence[PricedLine], coupon: CouponOffer, now: datetime
     return CouponCheck(coupon, True, "", off, tuple(chosen))
 
 
+def _at_activity_price(lines: Sequence[Line], activity: ActivityPrice) -> list[PricedLine]:
+    """Each line of the activity's SKU at its unit price (never above the list price)."""
+    priced = []
+    for line in lines:
+        off = 0
+        if line.sku_id == activity.sku_id:
+            off = line.list_fen - min(line.unit_fen, activity.unit_fen) * line.quantity
+        adjustments = (Adjustment(activity.kind, activity.source_id, off),) if off > 0 else ()
+        priced.append(PricedLine(line, adjustments, activity.no_commission))
+    return priced
+
+
 def _promote(lines: Sequence[Line], offers: Offers, now: datetime) -> tuple[list[PricedLine], bool]:
     if not lines:
         raise ValueError("an order has at least one line")
+    if offers.activity is not None:
+        return _at_activity_price(lines, offers.activity), False
     return _apply_reductions(_apply_discounts(lines, offers.discounts, now), offers.reductions, now)
 
 
@@ -385,6 +418,8 @@ def price(
     coupon_id = None
     if coupon is not None:
         check = check_coupon(priced, coupon, now)
+        if offers.activity is not None and not offers.activity.coupons_allowed:
+            check = CouponCheck(coupon, False, "not_stackable")
         if not check.usable:
             raise Conflict(
                 _("This coupon cannot be used on this order."),

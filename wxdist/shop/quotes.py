@@ -71,13 +71,16 @@ def price_lines(
     now: datetime,
     region: Region | None = None,
     field: str = "address",
+    offered: Offers | None = None,
 ) -> PricedOrder:
-    """The lines priced with the offers in force and the user's coupon (already checked
-    held and unused), shipped to `region`. Raises Conflict `coupon_unusable` (field
-    `coupon_id`), `free_order`, and the shipping's `not_delivered` / `region_required`
-    (naming `field`)."""
+    """The lines priced with the offers in force (`offered` when the caller has them: an
+    activity's price) and the user's coupon (already checked held and unused), shipped to
+    `region`. Raises Conflict `coupon_unusable` (field `coupon_id`), `free_order`, and the
+    shipping's `not_delivered` / `region_required` (naming `field`)."""
     shipping = ShipTo(region, field).shipping(lines)
-    return price(lines, offers.source().offers_for(lines, now), coupon, now, shipping)
+    if offered is None:
+        offered = offers.source().offers_for(lines, now)
+    return price(lines, offered, coupon, now, shipping)
 
 
 def check_expected(priced: PricedOrder, expected_payable_fen: int | None) -> None:
@@ -114,13 +117,16 @@ def preview(
 ) -> Preview:
     """The priced order (with `coupon_id` if given, shipped per `ship_to`), every coupon
     the user holds checked against it, and the one that takes most off; `offered`: the
-    source's offers for these lines when the caller has read them already. Writes
+    source's offers for these lines when the caller has read them already, or an
+    activity's price (none of the coupons usable unless the activity allows). Writes
     nothing."""
     source = offers.source()
     if offered is None:
         offered = source.offers_for(lines, now)
     promoted = promoted_lines(lines, offered, now)
     checks = [check_coupon(promoted, held, now) for held in source.held_coupons(user_id, now)]
+    if offered.activity is not None and not offered.activity.coupons_allowed:
+        checks = [CouponCheck(check.coupon, False, "not_stackable") for check in checks]
     chosen = source.held_coupon(user_id, coupon_id, now) if coupon_id else None
     shipping = (ship_to or ShipTo(None, "", strict=False)).shipping(lines)
     return Preview(price(lines, offered, chosen, now, shipping), checks, best_coupon(checks))
