@@ -102,6 +102,15 @@ from miniprogram_api.schemas.flash import (
     FlashPreviewOut,
     FlashSlotOut,
 )
+from miniprogram_api.schemas.group_buy import (
+    GroupActivityDetailOut,
+    GroupActivityList,
+    GroupActivityOut,
+    GroupJoinIn,
+    GroupOpenIn,
+    GroupOrderOut,
+    GroupOut,
+)
 from miniprogram_api.schemas.marketing import (
     ClaimIn,
     CouponCheckOut,
@@ -205,6 +214,13 @@ __all__ = [
     "FlashPreviewIn",
     "FlashPreviewOut",
     "FlashSlotOut",
+    "GroupActivityDetailOut",
+    "GroupActivityList",
+    "GroupActivityOut",
+    "GroupJoinIn",
+    "GroupOpenIn",
+    "GroupOrderOut",
+    "GroupOut",
     "Id",
     "JsonInt",
     "LevelOut",
