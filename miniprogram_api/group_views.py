@@ -8,13 +8,22 @@ from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint
+from flask_babel import gettext as _
 
 from miniprogram_api import schemas, serialize
 from miniprogram_api.openapi import api_doc
-from miniprogram_api.request import body, current_claims, token_required
+from miniprogram_api.request import (
+    body,
+    current_claims,
+    current_user,
+    login_required,
+    token_required,
+)
 from miniprogram_api.ship_to import order_address
+from wxdist.core.errors import NotFound
 from wxdist.marketing.group_buys import reads, service
 from wxdist.models.types import utcnow
+from wxdist.sharing import group_shares
 
 bp = Blueprint("api_group_buys", __name__)
 
@@ -51,6 +60,31 @@ def group(group_id: int):  # type: ignore[no-untyped-def]
     found = reads.group(group_id, utcnow())
     found["activity"] = asdict(found["activity"])
     return schemas.GroupOut.model_validate(found).model_dump(mode="json")
+
+
+@bp.get("/group-buys/scenes/<scene>")
+@api_doc(response=schemas.GroupOut, errors=(404,), tag="group buys")
+def group_by_scene(scene: str):  # type: ignore[no-untyped-def]
+    """The group a share scene names (the share page opened from a code, link or
+    poster). 404 for a scene that names no group."""
+    group_id = group_shares.group_in_scene(scene)
+    if group_id is None:
+        raise NotFound(_("no such group"), fields={"scene": _("not found")})
+    return group(group_id)
+
+
+@bp.get("/group-buys/groups/<int:group_id>/share")
+@api_doc(response=schemas.GroupShareOut, errors=(401, 404), tag="group buys")
+@login_required
+def share(group_id: int):  # type: ignore[no-untyped-def]
+    """The group's share scene (≤ 32 characters; it names the sharer too when they are an
+    active distributor, so a friend who logs in through it binds to them), the
+    mini-program page to open with it, and the H5 link."""
+    reads.group(group_id, utcnow())  # 404 for an unknown group
+    scene = group_shares.group_scene(group_id, current_user().id)
+    return schemas.GroupShareOut(
+        scene=scene, path=f"pages/group/index?scene={scene}", url=group_shares.link_for(scene)
+    ).model_dump()
 
 
 def _placed(placed: dict[str, Any]) -> dict[str, Any]:

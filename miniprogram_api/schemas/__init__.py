@@ -110,6 +110,7 @@ from miniprogram_api.schemas.group_buy import (
     GroupOpenIn,
     GroupOrderOut,
     GroupOut,
+    GroupShareOut,
 )
 from miniprogram_api.schemas.marketing import (
     ClaimIn,
@@ -221,6 +222,7 @@ __all__ = [
     "GroupOpenIn",
     "GroupOrderOut",
     "GroupOut",
+    "GroupShareOut",
     "Id",
     "JsonInt",
     "LevelOut",

@@ -99,3 +99,9 @@ class GroupJoinIn(_GroupOrderIn):
 
 class GroupOrderOut(OrderOut):
     group_id: int
+
+
+class GroupShareOut(Out):
+    scene: str = Field(description="≤ 32 characters: the group, and the sharer if a distributor")
+    path: str = Field(description="the mini-program page to open with the scene")
+    url: str = Field(description="the H5 share link")
