@@ -22,3 +22,12 @@ def fail_expired_groups() -> dict[str, int]:
         from wxdist.marketing.group_buys.failures import fail_expired_groups
 
         return fail_expired_groups()
+
+
+@job()
+def pay_group_rewards() -> dict[str, int]:
+    """Leader rewards of succeeded group buys whose orders are all completed."""
+    with app_context():
+        from wxdist.marketing.group_buys.rewards import pay_leader_rewards
+
+        return pay_leader_rewards()

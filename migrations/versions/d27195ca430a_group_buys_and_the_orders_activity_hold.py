@@ -88,6 +88,7 @@ def upgrade():
         sa.Column(
             "finished_at", sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql"), nullable=True
         ),
+        sa.Column("reward_done", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["activity_id"],
             ["group_activities.id"],

@@ -25,6 +25,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs.payouts.run_payout_cycle", every_seconds=600),
     Periodic("jobs.marketing.expire_coupons", every_seconds=3600),
     Periodic("jobs.marketing.fail_expired_groups", every_seconds=60),
+    Periodic("jobs.marketing.pay_group_rewards", every_seconds=600),
     Periodic("jobs.notifications.resend_messages", every_seconds=60),
     Periodic("jobs.shipping.sweep_shipping_uploads", every_seconds=60),
     Periodic("jobs.aftersales.sweep_aftersales", every_seconds=600),

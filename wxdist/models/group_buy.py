@@ -84,6 +84,8 @@ class GroupBuy(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The leader reward was paid, or found not due (no reward, leader no distributor).
+    reward_done: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class GroupMember(db.Model):

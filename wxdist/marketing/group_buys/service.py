@@ -184,6 +184,7 @@ def open_group(
                 status=GroupStatus.PENDING,
                 time_limit_minutes=offer.time_limit_minutes,
                 created_at=now,
+                reward_done=False,
             )
         ).inserted_primary_key[0]
         _add_member(group_id, claims.user_id, order["id"], leader=True)
