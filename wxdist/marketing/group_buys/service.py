@@ -288,7 +288,8 @@ def join_group(
             .values(taken=_groups.c.taken + 1)
         )
         if seat.rowcount != 1:
-            raise full_error()
+            status = db.session.scalar(select(_groups.c.status).where(_groups.c.id == group_id))
+            raise full_error() if status == GroupStatus.OPEN else not_open_error()
         _take_unit(offer)
         holds.hold(order["id"], KIND)
 
