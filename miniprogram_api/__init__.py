@@ -22,6 +22,7 @@ def register_api(app: Flask) -> None:
     from miniprogram_api.distributor_views import bp as distributor_bp
     from miniprogram_api.docs_views import bp as docs_bp
     from miniprogram_api.flash_views import bp as flash_bp
+    from miniprogram_api.group_views import bp as group_bp
     from miniprogram_api.incentive_views import bp as incentive_bp
     from miniprogram_api.notification_views import bp as notification_bp
     from miniprogram_api.order_views import bp as order_bp
@@ -39,6 +40,7 @@ def register_api(app: Flask) -> None:
         aftersale_bp,
         coupon_bp,
         flash_bp,
+        group_bp,
         distributor_bp,
         report_bp,
         incentive_bp,

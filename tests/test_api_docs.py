@@ -19,7 +19,7 @@ def test_openapi_lists_every_api_route_with_its_schemas(client: FlaskClient, app
         ):
             path = rule.rule.removeprefix("/api/v1")
             for arg in rule.arguments:
-                path = path.replace(f"<int:{arg}>", f"{{{arg}}}")
+                path = path.replace(f"<int:{arg}>", f"{{{arg}}}").replace(f"<{arg}>", f"{{{arg}}}")
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 routed.add((path, method.lower()))
     assert routed == documented

@@ -106,6 +106,9 @@ def seed_objects(
     from tests.flash_helpers import make_activity
 
     flash_sale = make_activity(app, product["sku_id"], price_fen=990, stock=5)
+    from tests.group_helpers import make_group_activity
+
+    group_buy = make_group_activity(app, product["sku_id"], price_fen=990, stock=2)
     with app.app_context():  # the customer pages: a tag, a note, a bulk coupon issue
         from wxdist.customers import bulk, tags
         from wxdist.customers.listing import CustomerFilter
@@ -116,6 +119,7 @@ def seed_objects(
         bulk.start(CustomerFilter(tag_id=vip.id), template_id, "walk", "walk-bulk")
     return {
         "activity_id": flash_sale["activity_id"],
+        "group_activity_id": group_buy["activity_id"],
         "campaign_id": campaign_id,
         "material_id": material_id,
         "aftersale_id": sale_id,

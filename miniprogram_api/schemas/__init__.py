@@ -102,6 +102,16 @@ from miniprogram_api.schemas.flash import (
     FlashPreviewOut,
     FlashSlotOut,
 )
+from miniprogram_api.schemas.group_buy import (
+    GroupActivityDetailOut,
+    GroupActivityList,
+    GroupActivityOut,
+    GroupJoinIn,
+    GroupOpenIn,
+    GroupOrderOut,
+    GroupOut,
+    GroupShareOut,
+)
 from miniprogram_api.schemas.marketing import (
     ClaimIn,
     CouponCheckOut,
@@ -205,6 +215,14 @@ __all__ = [
     "FlashPreviewIn",
     "FlashPreviewOut",
     "FlashSlotOut",
+    "GroupActivityDetailOut",
+    "GroupActivityList",
+    "GroupActivityOut",
+    "GroupJoinIn",
+    "GroupOpenIn",
+    "GroupOrderOut",
+    "GroupOut",
+    "GroupShareOut",
     "Id",
     "JsonInt",
     "LevelOut",

@@ -51,6 +51,12 @@ SERVICE_CODES: dict[str, str] = {
     "`quantity`",
     "flash_limit_reached": "the shopper's live orders of this flash sale would pass its "
     "per-person limit; `fields` names `quantity`",
+    # group buys (issue 17)
+    "group_not_open": "the group-buy activity is not on now, or the group no longer takes "
+    "members (paid in full, failed, past its deadline, or its leader has not paid yet)",
+    "group_full": "every seat of the group is taken (by paid or unpaid members)",
+    "group_joined": "the shopper already holds a seat in this group",
+    "order_held": "a group buy holds the order until its group succeeds: it cannot ship",
     # the cart
     "cart_full": "the cart holds as many lines as allowed; remove one first",
     "cart_empty": "no line of the cart is selected for checkout",

@@ -114,6 +114,14 @@ refund_applying = signals.signal(
 )
 
 
+orders_released = signals.signal(
+    "orders_released",
+    doc="""After commit. An activity released the hold on paid orders `order_ids` (a group
+    buy whose group succeeded; `wxdist.shop.holds`). Distribution queues their commission
+    attribution exactly as for a paid order (its attribution skipped them while held).""",
+)
+
+
 class AttributedOrder(NamedTuple):
     paid_at: datetime | None
     order_id: int

@@ -176,10 +176,11 @@ class _Paid:
 
 def _lock_unattributed(order_ids: list[int]) -> list[_Paid]:
     """Lock the orders (ascending id, so concurrent batches lock in one order) and keep
-    those paid and not yet attributed."""
+    those paid, not yet attributed and not held by an activity (`shop.holds`)."""
     rows = db.session.execute(
         select(Order.id, Order.user_id, Order.paid_fen, Order.refunded_fen, Order.paid_at)
-        .where(Order.id.in_(order_ids), Order.attributed_at.is_(None), Order.paid_at.is_not(None))
+        .where(Order.id.in_(order_ids), Order.attributed_at.is_(None), Order.held_by.is_(None))
+        .where(Order.paid_at.is_not(None))
         .order_by(Order.id)
         .with_for_update()
     ).all()
@@ -433,7 +434,7 @@ def attribute_missed(now: datetime | None = None, limit: int = 500) -> int:
     cutoff = (now or utcnow()) - timedelta(minutes=1)
     ids = db.session.scalars(
         select(Order.id)
-        .where(Order.attributed_at.is_(None), Order.paid_at.is_not(None), Order.paid_at <= cutoff)
+        .where(Order.attributed_at.is_(None), Order.held_by.is_(None), Order.paid_at <= cutoff)
         .order_by(Order.paid_at)
         .limit(limit)
     ).all()

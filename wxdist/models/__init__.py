@@ -46,6 +46,14 @@ from wxdist.models.fulfilment import (
     SyncState,
     TrackingEvent,
 )
+from wxdist.models.group_buy import (
+    GroupActivity,
+    GroupBuy,
+    GroupMember,
+    GroupSku,
+    GroupStatus,
+    MemberStatus,
+)
 from wxdist.models.incentive import (
     BonusTier,
     CampaignKind,
@@ -136,11 +144,17 @@ __all__ = [
     "FlashSku",
     "FlashSlot",
     "FullReductionRecord",
+    "GroupActivity",
+    "GroupBuy",
+    "GroupMember",
+    "GroupSku",
+    "GroupStatus",
     "IncentiveBonus",
     "IncentiveCampaign",
     "LedgerBucket",
     "LedgerEntry",
     "Material",
+    "MemberStatus",
     "MessageLog",
     "MessageStatus",
     "NoticeSwitch",

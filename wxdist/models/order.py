@@ -68,6 +68,9 @@ class Order(db.Model):
     referrer_l1_id: Mapped[int | None] = mapped_column(BigId, index=True)
     referrer_l2_id: Mapped[int | None] = mapped_column(BigId, index=True)
     attributed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # An activity holding the paid order back (e.g. "group": its group is forming or
+    # failed): not shipped, not attributed while set (wxdist.shop.holds).
+    held_by: Mapped[str | None] = mapped_column(String(16))
     commission_settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     receiver_name: Mapped[str] = mapped_column(String(64))
     receiver_phone: Mapped[str] = mapped_column(String(20))

@@ -33,6 +33,7 @@ PAGE_MODULES = (
     "wxdist.panel.marketing_views",
     "wxdist.panel.promotion_views",
     "wxdist.panel.flash_views",
+    "wxdist.panel.group_views",
     "wxdist.panel.incentive_views",
     "wxdist.panel.material_views",
     "wxdist.panel.message_views",

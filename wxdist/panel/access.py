@@ -46,6 +46,7 @@ NAV = (
     ("products", "panel.shipping_templates", _l("Shipping templates")),
     ("marketing", "panel.marketing", _l("Marketing")),
     ("marketing", "panel.flash_sales", _l("Flash sales")),
+    ("marketing", "panel.group_buys", _l("Group buys")),
     ("marketing", "panel.materials_page", _l("Materials")),
     ("marketing", "panel.incentives", _l("Incentives")),
     ("commissions", "panel.commissions", _l("Commission")),

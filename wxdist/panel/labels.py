@@ -41,6 +41,8 @@ LABELS: dict[str, LazyString] = {
     "processing": _l("processing"),
     "succeeded": _l("succeeded"),
     "failed": _l("failed"),
+    # group buys (open, succeeded, failed and pending are above)
+    "dropped": _l("dropped (the leader did not pay)"),
     # distributors
     "pending": _l("pending"),
     "approved": _l("approved"),
@@ -172,6 +174,8 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "timed_discount.create": _l("create limited-time discount"),
     "flash_sale.create": _l("create flash sale"),
     "flash_sale.update": _l("edit flash sale"),
+    "group_buy.create": _l("create group buy"),
+    "group_buy.update": _l("edit group buy"),
     "timed_discount.end": _l("end limited-time discount"),
     "full_reduction.create": _l("create full reduction"),
     "full_reduction.end": _l("end full reduction"),
@@ -214,6 +218,7 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "coupon": _l("shopper's coupon"),
     "timed_discount": _l("limited-time discount"),
     "flash_sale": _l("flash sale"),
+    "group_buy": _l("group buy"),
     "full_reduction": _l("full reduction"),
     "shipping_template": _l("shipping template"),
     "aftersale": _l("after-sale"),

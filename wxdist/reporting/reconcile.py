@@ -16,7 +16,10 @@ Each check is one aggregate query, so it runs on a large database without loadin
 - incentive campaigns kept within their budgets, and sales bonuses match their ledger
   entries (`reconcile_incentives`);
 - flash sales: activity stock held by live orders plus what is left equals the activity
-  stock, and each per-user counter equals the user's live units (`reconcile_flash`).
+  stock, and each per-user counter equals the user's live units (`reconcile_flash`);
+- group buys: activity stock held by members plus what is left equals the activity stock,
+  every failed group's paid members refunded, no commission on an order of a group still
+  forming or failed (`reconcile_group`).
 
 Queries compare columns only with columns, numbers and bound values, never with strings the
 database builds (CAST … AS CHAR takes the connection's collation, which a
@@ -45,6 +48,7 @@ from wxdist.models import (
 from wxdist.reporting import (
     reconcile_aftersales,
     reconcile_flash,
+    reconcile_group,
     reconcile_incentives,
     reconcile_offers,
     reconcile_reports,
@@ -324,4 +328,5 @@ def check_all() -> list[str]:
         *reconcile_reports.check_all(),
         *reconcile_incentives.check_all(),
         *reconcile_flash.check_all(),
+        *reconcile_group.check_all(),
     ]

@@ -38,7 +38,7 @@ from wxdist.models import (
     ShipmentKind,
 )
 from wxdist.models.types import utcnow
-from wxdist.shop import shipping_info
+from wxdist.shop import holds, shipping_info
 from wxdist.shop.orders import lock_order
 
 log = logging.getLogger(__name__)
@@ -223,6 +223,7 @@ def _record_package(order_id: int, package: Package) -> tuple[Shipment, bool, in
             _("only a paid order can ship; this one is %(status)s", status=order.status),
             code="invalid_status",
         )
+    holds.refuse_if_held(order)
     previous = list(db.session.scalars(select(Shipment).where(Shipment.order_id == order_id)))
     if any(s.kind != package.kind for s in previous):
         raise ApiError(
