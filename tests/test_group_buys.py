@@ -205,6 +205,7 @@ def test_a_group_failing_at_its_deadline_refunds_every_paid_member(
     unpaid_order = join_group(client, unpaid_member, group_id).get_json()
     run_jobs()
     assert stock_left(app, sale["group_sku_id"]) == 2
+    assert sku_stock(app, product["sku_id"]) == 7
     with app.app_context():
         assert fail_expired_groups()["failed"] == 0  # not due yet
     expire(app, group_id)
@@ -224,6 +225,7 @@ def test_a_group_failing_at_its_deadline_refunds_every_paid_member(
     wait_for_status(client, paid_member, paid_order["id"], "refunded")
     assert get_order(client, unpaid_member, unpaid_order["id"])["status"] == "cancelled"
     assert stock_left(app, sale["group_sku_id"]) == 5
+    assert sku_stock(app, product["sku_id"]) == 10  # nothing shipped: the SKU has it all back
     # A rerun refunds nothing twice; no commission ever, the hold stays.
     with app.app_context():
         again = fail_expired_groups()

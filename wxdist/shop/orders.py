@@ -402,14 +402,21 @@ def end_unpaid_order(order_id: int, final_status: str) -> bool:
     if moved.rowcount != 1:
         db.session.rollback()
         return False
-    items = db.session.scalars(select(OrderItem).where(OrderItem.order_id == order_id))
-    for item in sorted(items, key=lambda i: i.sku_id):
-        db.session.execute(
-            update(Sku).where(Sku.id == item.sku_id).values(stock=Sku.stock + item.quantity)
-        )
+    return_stock(order_id)
     order_ending.send(__name__, order_id=order_id)
     db.session.commit()
     return True
+
+
+def return_stock(order_id: int) -> None:
+    """Give the order's items back to their SKUs' stock in the caller's transaction (SKU
+    rows in id order): an order that ended unpaid, or one refunded whole before anything
+    shipped (a failed group buy). The caller makes sure it happens once."""
+    items = db.session.execute(
+        select(OrderItem.sku_id, OrderItem.quantity).where(OrderItem.order_id == order_id)
+    ).all()
+    for sku_id, quantity in sorted(items):
+        db.session.execute(update(Sku).where(Sku.id == sku_id).values(stock=Sku.stock + quantity))
 
 
 def reserve_again(order_id: int) -> bool:

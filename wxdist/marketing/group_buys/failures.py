@@ -103,7 +103,8 @@ def settle_failed_groups(limit: int = 500) -> dict[str, int]:
 
 def _refund_member(member_id: int, order_id: int) -> bool:
     """One refund of what is left of the order's payment, the member marked refunded and
-    the unit returned in the same transaction (so never twice); then sent."""
+    the unit returned to the activity and the SKU in the same transaction (so never
+    twice); then sent."""
     order = order_service.lock_order(order_id)
     if order is None:
         db.session.rollback()
@@ -132,6 +133,7 @@ def _refund_member(member_id: int, order_id: int) -> bool:
         .where(GroupSku.id == group_sku_id)
         .values(stock_left=GroupSku.stock_left + 1)
     )
+    order_service.return_stock(order_id)  # nothing of a forming group's order was shipped
     db.session.commit()
     refunds.send_refund(refund.id)
     return True
