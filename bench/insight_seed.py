@@ -268,10 +268,11 @@ class Shop:
             totals[("daily", (to, day))]["new_members"] += 1
             totals[("daily", (insight.merchant_key(user), day))]["new_members"] += 1
         for (table, key), counters in list(totals.items()):  # insight.apply: the months
-            if table == "daily":
-                month = totals[("monthly", (key[0], key[1].replace(day=1)))]
+            month = insight.monthly_key(table, key)
+            if month is not None:
+                row = totals[(insight.MONTHLY[table], month)]
                 for counter, amount in counters.items():
-                    month[counter] += amount
+                    row[counter] += amount
         return SimpleNamespace(
             files=list(ORDER_FILES.items()),
             stats=out.stats,
@@ -446,6 +447,7 @@ class Shop:
             ("monthly", "report_monthly"),
             ("channel", "report_channel_daily"),
             ("product", "report_product_daily"),
+            ("product_monthly", "report_product_monthly"),
             ("code", "report_share_codes"),
         ):
             _model, keys, counters = insight.TABLES[table]
