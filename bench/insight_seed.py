@@ -28,7 +28,8 @@ What is written (Scale, defaults the issue's size; a year up to now):
 - the report aggregates: each order's figures are `reporting.insight._state_of` and its
   contribution `reporting.insight._contribution` (the writer's own functions), refunds
   on the day of the last settled refund as `insight.rebuild` counts them; bindings add
-  new team members; monthly rows sum the days as `insight.apply` does; `report_orders`
+  new team members; monthly rows (distributors', and the merchant's per product) sum the
+  days as `insight.apply` does (`insight.monthly_key`); `report_orders`
   keeps each order's state.
 
 Not written: ledger entries, the dashboard's daily_stats, search terms (nothing measured
