@@ -3,7 +3,7 @@ contribution over a quarter reads ~60,000 month rows instead of ~1,000,000 day r
 (bench/insight.py at 5,000,000 order items a year)
 
 Revision ID: b8e4d2c60017
-Revises: 83ea89e49fa0
+Revises: d27195ca430a
 Create Date: 2026-12-03 15:10:00.000000
 
 The backfill sums the merchant shards' `report_product_daily` rows per month and product,
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b8e4d2c60017"
-down_revision = "83ea89e49fa0"
+down_revision = "d27195ca430a"
 branch_labels = None
 depends_on = None
 
