@@ -2,14 +2,16 @@
 starts (the app under gunicorn, its environment and migrations), CPU accounting read from
 /proc, timed phases driven by `wrk` with bench/wrk_records.lua, shoppers and an HTTP
 client pool for set-up, the ceiling phase (bench/ceiling_app.py), and the report's table
-and verdicts. Used by order_flow.py and marketing.py (whose docstrings explain the
-method); payouts.py, panel.py and profile_flow.py use parts."""
+and verdicts, bulk loading (LOAD DATA LOCAL INFILE), API tokens signed without a login and
+a panel session without a browser. Used by order_flow.py and marketing.py (whose docstrings
+explain the method); catalog.py, insight.py, payouts.py, panel.py and others use parts."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -18,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -104,6 +106,72 @@ class Database:
                 (self.name, table, column),
             )
         )
+
+
+# --------------------------------------------------------------------------- bulk loading
+
+BATCH = 5000
+
+
+def batches(rows: Iterable[tuple], size: int = BATCH) -> Iterator[list[tuple]]:  # type: ignore[type-arg]
+    """`rows` in lists of `size` (for executemany)."""
+    batch: list[tuple] = []  # type: ignore[type-arg]
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def infile_connection(db: Database) -> pymysql.connections.Connection:  # type: ignore[type-arg]
+    """A connection that may LOAD DATA LOCAL INFILE (the server needs `local_infile` on)."""
+    return pymysql.connect(
+        **db._server(), database=db.name, autocommit=True, charset="utf8mb4", local_infile=True
+    )
+
+
+def tsv_line(row: Iterable[Any]) -> str:
+    """One LOAD DATA line: tab-separated, None as \\N (values hold no tab or newline)."""
+    return "\t".join("\\N" if v is None else str(v) for v in row) + "\n"
+
+
+def load_file(conn: pymysql.connections.Connection, path: Path, table: str, columns: str) -> int:  # type: ignore[type-arg]
+    """A file of tsv_line rows into `table` (foreign and unique checks off for the load, as
+    a restore does); returns the rows loaded. The file is removed."""
+    with conn.cursor() as cur:
+        cur.execute("SET foreign_key_checks = 0, unique_checks = 0")
+        cur.execute(
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` CHARACTER SET utf8mb4 "
+            f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({columns})",
+            (str(path),),
+        )
+        loaded = int(cur.rowcount)
+        cur.execute("SET foreign_key_checks = 1, unique_checks = 1")
+    path.unlink()
+    return loaded
+
+
+def load_rows(
+    conn: pymysql.connections.Connection,  # type: ignore[type-arg]
+    workdir: Path,
+    table: str,
+    columns: str,
+    rows: Iterable[Iterable[Any]],
+) -> int:
+    """Rows into `table` by LOAD DATA LOCAL INFILE; returns the count. Raises RuntimeError
+    if the server kept fewer rows than were written."""
+    path = workdir / f"{table}.tsv"
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(tsv_line(row))
+            count += 1
+    loaded = load_file(conn, path, table, columns)
+    if loaded != count:
+        raise RuntimeError(f"LOAD DATA into {table}: {loaded} of {count} rows")
+    return count
 
 
 # --------------------------------------------------------------------------- processes
@@ -484,7 +552,9 @@ def require_wrk() -> str:
 
 
 def write_records(path: Path, records: list[tuple[str, str, str, bytes]]) -> None:
-    """One request per line for wrk_records.lua: path, content type, auth, body."""
+    """One request per line for wrk_records.lua: path, content type, auth, body. An auth
+    written `Cookie: <cookies>` is sent as a Cookie header (a panel session), any other as
+    Authorization."""
     with path.open("wb") as out:
         for req_path, ctype, auth, body in records:
             if b"\n" in body or b"\t" in body:
@@ -634,6 +704,36 @@ def login_shoppers(
     if pool is None:
         return [one(i) for i in range(count)]
     return list(pool.executor.map(one, range(count)))
+
+
+def signed_tokens(secret_key: str, user_ids: Iterable[int]) -> list[Shopper]:
+    """API tokens as `wxdist.accounts.auth.issue_token` signs them for users with
+    token_version 1 (the app must run with `secret_key`), without a login round trip."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from wxdist.accounts.auth import TOKEN_SALT
+
+    signer = URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
+    return [Shopper(uid, signer.dumps({"uid": uid, "v": 1})) for uid in user_ids]
+
+
+def panel_cookie(base_url: str, username: str, password: str) -> str:
+    """Sign in to the panel through its login form (CSRF token included) as a browser
+    would; returns the `Cookie:` value of the signed-in session, for wrk records."""
+    session = requests.Session()
+    page = session.get(f"{base_url}/panel/login", timeout=30).text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    if token is None:
+        raise RuntimeError("the panel login page has no CSRF token")
+    response = session.post(
+        f"{base_url}/panel/login",
+        data={"username": username, "password": password, "csrf_token": token[1]},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if response.status_code != 302:
+        raise RuntimeError(f"panel sign-in answered {response.status_code}")
+    return "; ".join(f"{name}={value}" for name, value in session.cookies.items())
 
 
 def order_body(sku_id: int, **extra: Any) -> bytes:

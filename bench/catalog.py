@@ -75,6 +75,8 @@ from bench._harness import (  # noqa: E402
     app_env,
     create_ceiling_tables,
     free_port,
+    infile_connection,
+    load_rows,
     migrate,
     pids_named,
     print_checks,
@@ -173,31 +175,13 @@ def _title(rng: random.Random) -> str:
 
 def _load(conn: pymysql.Connection, workdir: Path, table: str, columns: str, rows) -> int:  # type: ignore[no-untyped-def,type-arg]
     """Rows (tuples of str/int) into `table` by LOAD DATA LOCAL INFILE; returns the count."""
-    path = workdir / f"{table}.tsv"
-    count = 0
-    with path.open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write("\t".join(str(v) for v in row) + "\n")
-            count += 1
-    with conn.cursor() as cur:
-        cur.execute(
-            f"LOAD DATA LOCAL INFILE %s INTO TABLE `{table}` CHARACTER SET utf8mb4 "
-            f"FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n' ({columns})",
-            (str(path),),
-        )
-        loaded = cur.rowcount
-    path.unlink()
-    if loaded != count:
-        raise RuntimeError(f"LOAD DATA into {table}: {loaded} of {count} rows")
-    return count
+    return load_rows(conn, workdir, table, columns, rows)
 
 
 def seed(db: Database, opts: Options, workdir: Path) -> dict[str, float]:
     """The catalogue, its terms, the orders and the sales counts; returns seconds per step."""
     rng = random.Random(15)
-    conn = pymysql.connect(
-        **db._server(), database=db.name, autocommit=True, charset="utf8mb4", local_infile=True
-    )
+    conn = infile_connection(db)
     timings: dict[str, float] = {}
     now = datetime(2026, 12, 1)
     try:
@@ -279,9 +263,7 @@ def _loader(db: Database, workdir: Path):  # type: ignore[no-untyped-def]
     """`load(table, columns, rows)`: rows by LOAD DATA LOCAL INFILE on a connection of its own."""
 
     def load(table: str, columns: str, rows) -> int:  # type: ignore[no-untyped-def]
-        conn = pymysql.connect(
-            **db._server(), database=db.name, autocommit=True, charset="utf8mb4", local_infile=True
-        )
+        conn = infile_connection(db)
         try:
             return _load(conn, workdir, table, columns, rows)
         finally:

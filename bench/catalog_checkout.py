@@ -32,10 +32,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from itsdangerous import URLSafeTimedSerializer
-
-from bench._harness import Check, Database, PhaseResult, Pool, Shopper, run_wrk, write_records
-from wxdist.accounts.auth import TOKEN_SALT
+from bench._harness import (
+    Check,
+    Database,
+    PhaseResult,
+    Pool,
+    Shopper,
+    run_wrk,
+    signed_tokens,
+    write_records,
+)
 
 PATH = "/api/v1/cart/checkout"
 JSON = "application/json"
@@ -99,11 +105,7 @@ class CheckoutBench:
         self.lines_seeded = load(
             "cart_lines", "user_id, sku_id, quantity, selected, created_at, updated_at", rows
         )
-        signer = URLSafeTimedSerializer(self.secret_key, salt=TOKEN_SALT)
-        return [
-            Shopper(user_id, signer.dumps({"uid": user_id, "v": 1}))
-            for user_id in range(FIRST_USER_ID, last + 1)
-        ]
+        return signed_tokens(self.secret_key, range(FIRST_USER_ID, last + 1))
 
     def run(
         self,

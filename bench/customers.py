@@ -30,23 +30,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._harness import Database
+from bench._harness import Database, batches
 
 TARGET_MS = 150.0
 BATCH = 5000
 CHANNELS = ("poster", "wxacode", "link", "group", "")
 TAGS = ("高价值", "复购", "潜客", "沉睡", "新客")
-
-
-def batches(rows: Iterator[tuple], size: int = BATCH) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def seed(database: Database, customers: int, distributors: int, seed_value: int) -> None:

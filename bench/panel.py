@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._harness import Database
+from bench._harness import Database, batches
 
 LIST = "/panel/withdrawals"
 TARGETS_MS = {"withdrawals": 150.0, "dashboard": 200.0}
@@ -49,17 +49,6 @@ BATCH = 5000
 
 def weighted(choices: tuple[tuple[str, int], ...], rng: random.Random) -> str:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
-
-
-def batches(rows: Iterator[tuple], size: int = BATCH) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def seed(database: Database, users: int, withdrawals: int, orders: int, seed_value: int) -> None:

@@ -6,6 +6,7 @@
 --   wrk -t1 -c32 -d<cap>s -s bench/wrk_records.lua <url> -- <records> <deadline> <marker> <needle> <cycle|once>
 --
 -- records  one request per line: path TAB content-type TAB authorization-or-empty TAB body
+--          (an authorization written `Cookie: <cookies>` is sent as a Cookie header instead)
 --          (a path written `GET /the/path?query` is sent as a GET, without body or type)
 -- deadline unix time after which no new request is sent (0: none); in-flight ones finish
 -- marker   file written (and the thread stopped) once nothing is in flight any more after
@@ -54,7 +55,10 @@ function init(args)
          else
             headers["Content-Type"] = ctype
          end
-         if auth ~= "" then
+         local cookie = auth:match("^Cookie: (.*)$")
+         if cookie ~= nil then
+            headers["Cookie"] = cookie
+         elseif auth ~= "" then
             headers["Authorization"] = auth
          end
          table.insert(records, wrk.format(method, path, headers, body))

@@ -161,7 +161,8 @@ def test_any_period_sums_the_same_from_months_and_days(
     month_cost: int,
 ) -> None:
     """Periods mix month rows, day rows, and month rows less their days left out (the
-    choice forced each way by the cost it weighs): every way gives what the days give."""
+    choice forced each way by the cost it weighs): every way gives what the days give,
+    for distributor performance and for the merchant's product contribution."""
     story = history(client, app, emulator, run_jobs)
     monkeypatch.setattr(performance, "MONTH_COST_DAYS", month_cost)
     sellers = (story["a"]["user_id"], story["b"]["user_id"])
@@ -176,6 +177,11 @@ def test_any_period_sums_the_same_from_months_and_days(
                 }
                 want = {uid: f for uid, f in want.items() if f != reports.Figures()}
                 assert {row.distributor_id: row.now for row in rows} == want, period
+                monkeypatch.setattr(reports, "MONTH_COST_DAYS", 1000)  # the days alone
+                days = [(s.key, s.figures) for s in reports.product_contribution(period, 50)]
+                monkeypatch.setattr(reports, "MONTH_COST_DAYS", month_cost)
+                got = [(s.key, s.figures) for s in reports.product_contribution(period, 50)]
+                assert got == days, period
                 for row in rows:
                     before = reports.total(
                         reports.distributor_days(row.distributor_id, period.previous())

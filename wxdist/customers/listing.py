@@ -162,6 +162,27 @@ def _after(column: Any, user_id: Any, numeric: bool, cursor: str) -> Any:
     return or_(column < value, and_(column == value, user_id < uid), column.is_(None))
 
 
+def _counted(flt: CustomerFilter) -> Any:
+    """The matching user ids, at most COUNT_CAP + 1 (a subquery to count). A tag without a
+    source is counted on the tag's copies alone, an index range of `user_tags` that reads
+    no stats row (every tagged customer has one: tags are set after `stats.ensure`); at
+    1,000,000 customers the join read 10,000 stats rows per count (bench/insight.py)."""
+    if flt.tag_id is None or flt.source_id is not None:
+        query = matching(flt).with_only_columns(CustomerStat.user_id)
+    else:
+        columns = _TAG_SORT_COLUMN
+        query = select(UserTag.user_id).where(UserTag.tag_id == flt.tag_id)
+        for column, bound, low in (
+            (columns["spend"], flt.spend_min_fen, True),
+            (columns["spend"], flt.spend_max_fen, False),
+            (columns["last_order"], flt.last_order_from, True),
+            (columns["last_order"], flt.last_order_to, False),
+        ):
+            if bound is not None:
+                query = query.where(column >= bound if low else column <= bound)
+    return query.limit(COUNT_CAP + 1).subquery()
+
+
 def page(flt: CustomerFilter, cursor: str | None = None, per_page: int = PER_PAGE) -> CustomerPage:
     """One page of the matching customers in `flt.sort` order (descending), after `cursor`
     (a page's `next_cursor`). Raises ValueError for an unknown sort or a bad cursor."""
@@ -170,8 +191,7 @@ def page(flt: CustomerFilter, cursor: str | None = None, per_page: int = PER_PAG
     columns, user_id = _keys(flt)
     column = columns[flt.sort]
     query = matching(flt)
-    ids = query.with_only_columns(CustomerStat.user_id).limit(COUNT_CAP + 1).subquery()
-    total = db.session.scalar(select(func.count()).select_from(ids)) or 0
+    total = db.session.scalar(select(func.count()).select_from(_counted(flt))) or 0
     if cursor:
         query = query.where(_after(column, user_id, flt.sort == "spend", cursor))
     # NULL (no order yet) sorts last descending on both SQLite and MariaDB.

@@ -97,6 +97,7 @@ from wxdist.models.report import (
     ReportMonthly,
     ReportOrder,
     ReportProductDaily,
+    ReportProductMonthly,
     ReportShareCode,
 )
 from wxdist.models.share import PosterTemplateRecord, ShareCode
@@ -181,6 +182,7 @@ __all__ = [
     "ReportMonthly",
     "ReportOrder",
     "ReportProductDaily",
+    "ReportProductMonthly",
     "ReportShareCode",
     "ShareCode",
     "Shipment",

@@ -53,6 +53,7 @@ from wxdist.models.report import (
     ReportMonthly,
     ReportOrder,
     ReportProductDaily,
+    ReportProductMonthly,
     ReportShareCode,
 )
 from wxdist.models.types import utcnow
@@ -69,6 +70,7 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
     "monthly": (ReportMonthly, ("distributor_id", "month"), (*DAILY, "new_members")),
     "channel": (ReportChannelDaily, ("distributor_id", "day", "channel"), DAILY),
     "product": (ReportProductDaily, ("distributor_id", "day", "product_id"), PRODUCT),
+    "product_monthly": (ReportProductMonthly, ("month", "product_id"), PRODUCT),
     "code": (ReportShareCode, ("share_code_id",), CODE),
 }
 
@@ -332,15 +334,31 @@ def apply(changes: Contribution, today: date) -> None:
         per_table[table].setdefault(key, {})[counter] = (
             per_table[table].get(key, {}).get(counter, 0) + amount
         )
-        if table == "daily":  # the month's row moves with the day's
-            month = (key[0], key[1].replace(day=1))
-            per_table["monthly"].setdefault(month, {})[counter] = (
-                per_table["monthly"].get(month, {}).get(counter, 0) + amount
+        month = monthly_key(table, key)
+        if month is not None:  # the month's row moves with the day's
+            name = MONTHLY[table]
+            per_table[name].setdefault(month, {})[counter] = (
+                per_table[name].get(month, {}).get(counter, 0) + amount
             )
-    for table in ("code", "daily", "monthly", "channel", "product"):
+    for table in ("code", "daily", "monthly", "channel", "product", "product_monthly"):
         if per_table.get(table):
             model, keys, counters = TABLES[table]
             upsert_add(model.__table__, keys, counters, per_table[table])
+
+
+# The monthly table a daily one's rows are summed into (`monthly_key`).
+MONTHLY = {"daily": "monthly", "product": "product_monthly"}
+
+
+def monthly_key(table: str, key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The key of the monthly row a daily row's change also goes to, or None: every
+    (distributor, day) row to its (distributor, month); a merchant shard's (shard, day,
+    product) row to the merchant's (month, product)."""
+    if table == "daily":
+        return (key[0], key[1].replace(day=1))
+    if table == "product" and key[0] < 0:
+        return (key[1].replace(day=1), key[2])
+    return None
 
 
 def upsert_add(
@@ -393,6 +411,7 @@ def rebuild(batch: int = 1000) -> int:
         ReportMonthly,
         ReportChannelDaily,
         ReportProductDaily,
+        ReportProductMonthly,
         ReportShareCode,
     ):
         db.session.execute(delete(model))

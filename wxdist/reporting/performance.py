@@ -17,7 +17,7 @@ in per cent (None without new members).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, literal, or_, select, union_all
@@ -25,7 +25,7 @@ from sqlalchemy import func, literal, or_, select, union_all
 from wxdist.core.extensions import db
 from wxdist.models import Distributor, User
 from wxdist.models.report import ReportDaily, ReportMonthly
-from wxdist.reporting.reports import Figures, Period, change, figures_of, percent, today
+from wxdist.reporting.reports import Figures, Period, change, figures_of, percent, period_parts
 
 SORTS = ("net_sales", "net_commission", "orders", "new_members", "conversion")
 
@@ -58,35 +58,9 @@ class Performance:
 MONTH_COST_DAYS = 3  # reading a month's rows costs about as much as this many days' rows
 
 
-def _month_end(first_of_month: date) -> date:
-    return (first_of_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-
-
 def _parts(period: Period) -> list[tuple[str, date, date, int]]:
-    """How to sum a period per distributor from the fewest rows: a list of (table, first,
-    last, sign), where "month" names the month of `first` in `report_monthly` (its row
-    holds every day of the month; days after today hold nothing) and "days" a range of
-    `report_daily`. A month mostly inside the period is its monthly row less the days left
-    out; one barely touched is its days."""
-    parts: list[tuple[str, date, date, int]] = []
-    now = today()
-    month = period.first.replace(day=1)
-    while month <= period.last:
-        end = _month_end(month)
-        inside = (max(period.first, month), min(period.last, end))
-        recorded_end = min(end, now)  # no figures after today
-        before = (month, inside[0] - timedelta(days=1))
-        after = (inside[1] + timedelta(days=1), recorded_end)
-        left_out = [r for r in (before, after) if r[0] <= r[1]]
-        out_days = sum((b - a).days + 1 for a, b in left_out)
-        in_days = (inside[1] - inside[0]).days + 1
-        if out_days + MONTH_COST_DAYS < in_days:
-            parts.append(("month", month, month, 1))
-            parts.extend(("days", a, b, -1) for a, b in left_out)
-        else:
-            parts.append(("days", inside[0], inside[1], 1))
-        month = end + timedelta(days=1)
-    return parts
+    """`reports.period_parts` at this module's MONTH_COST_DAYS."""
+    return period_parts(period, MONTH_COST_DAYS)
 
 
 def _single_month(period: Period) -> bool:

@@ -1,7 +1,8 @@
 """`flask reconcile`'s check of the report aggregates (`reporting.insight`) against the rows
 they count, totals only (a few aggregate queries): the merchant shards hold every
 attributed order, its paid and refunded amounts and all its commission; the distributors'
-rows hold the level-1 orders and every beneficiary's commission; the months sum the days.
+rows hold the level-1 orders and every beneficiary's commission; the months sum the days
+(distributors' and the merchant's products' alike).
 A difference means a change was counted wrong or the tables were never filled
 (`flask reports rebuild`).
 """
@@ -11,7 +12,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from wxdist.core.extensions import db
-from wxdist.models import Commission, Order, ReportDaily, ReportMonthly, ReportOrder
+from wxdist.models import (
+    Commission,
+    Order,
+    ReportDaily,
+    ReportMonthly,
+    ReportOrder,
+    ReportProductDaily,
+    ReportProductMonthly,
+)
 
 
 def _sums(*where, model=ReportDaily):  # type: ignore[no-untyped-def]
@@ -66,6 +75,18 @@ def check_all() -> list[str]:
     names = ("orders", "paid", "refunded", "commission", "commission clawed", "new members")
     for name, month_sum, day_sum in zip(names, months, days, strict=True):
         expected[f"monthly {name} (against the days)"] = (month_sum, day_sum)
+    product_names = ("orders", "paid", "refunded", "commission", "commission clawed")
+
+    def product_sums(model, *where):  # type: ignore[no-untyped-def]
+        columns = ("orders", "paid_fen", "refunded_fen", "commission_fen", "commission_clawed_fen")
+        return db.session.execute(
+            select(*[func.coalesce(func.sum(getattr(model, c)), 0) for c in columns]).where(*where)
+        ).one()
+
+    product_months = product_sums(ReportProductMonthly)
+    product_days = product_sums(ReportProductDaily, ReportProductDaily.distributor_id < 0)
+    for name, month_sum, day_sum in zip(product_names, product_months, product_days, strict=True):
+        expected[f"merchant product months' {name} (against the days)"] = (month_sum, day_sum)
     return [
         f"report aggregates: {name} {int(got)} ≠ {int(want)} from the orders and commission "
         "(flask reports rebuild recounts them)"

@@ -11,8 +11,11 @@ Distributor centre (one distributor, their rows only):
 
 Merchant (every figure net of refunds and clawbacks):
 - `performance` (per distributor, period over period): `wxdist.reporting.performance`;
-- `channel_contribution`, `product_contribution`: the merchant shards (distributor_id
-  -1..-8) of `report_channel_daily` / `report_product_daily`, by primary key range;
+- `channel_contribution`: the merchant shards (distributor_id -1..-8) of
+  `report_channel_daily`, by primary key range;
+- `product_contribution`: `report_product_monthly` for the months mostly inside the
+  period, the merchant shards of `report_product_daily` (primary key range) for the other
+  days and, subtracted, for those months' days outside it (`period_parts`), grouped once;
 - `summary`, `merchant_days`: the merchant shards of `report_daily`, by
   `ix_report_daily_distributor` (8 × the period's days rows).
 
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, or_, select, union_all
 
 from wxdist.core.clock import to_local
 from wxdist.core.extensions import db
@@ -37,12 +40,18 @@ from wxdist.models.report import (
     ReportChannelDaily,
     ReportDaily,
     ReportProductDaily,
+    ReportProductMonthly,
     ReportShareCode,
 )
 from wxdist.models.types import utcnow
 from wxdist.reporting.daily_stats import NetFigures
 
 MERCHANT = (-REPORT_SHARDS, -1)  # distributor_id range of the merchant shards
+# The shards' keys one by one: `IN` them, not `BETWEEN`, where the key goes on to the day
+# (distributor_id, day, …): a range on the first column leaves the day out of the index
+# range, and every shard's rows of every day were read (8.6 s for a quarter's products at
+# 5,000,000 order items a year; bench/insight.py).
+MERCHANT_KEYS = tuple(range(-REPORT_SHARDS, 0))
 
 
 def today() -> date:
@@ -170,31 +179,101 @@ def _with_shares(shares: list[Share]) -> list[Share]:
     return shares
 
 
-def _products(where: Any, period: Period, limit: int) -> list[Share]:
-    net = _sum(ReportProductDaily.paid_fen) - _sum(ReportProductDaily.refunded_fen)
-    whole = db.session.scalar(
-        select(net).where(
-            where, ReportProductDaily.day >= period.first, ReportProductDaily.day <= period.last
+MONTH_COST_DAYS = 3  # reading a month's rows costs about as much as this many days' rows
+
+
+def month_end(first_of_month: date) -> date:
+    return (first_of_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def period_parts(
+    period: Period, month_cost: int | None = None
+) -> list[tuple[str, date, date, int]]:
+    """How to sum a period from the fewest rows: a list of (table, first, last, sign),
+    where "month" names the month of `first` in a monthly table (its row holds every day
+    of the month; days after today hold nothing) and "days" a range of the daily one. A
+    month mostly inside the period (`month_cost`: what reading a month's rows costs in
+    days' rows) is its monthly row less the days left out; one barely touched is its days.
+    (At 50,000 distributors a day has ~11,000 rows, a month ~38,000; the first three days
+    of this month have ~36,000 day rows and ~21,000 month rows, bench/insight.py.)"""
+    cost = MONTH_COST_DAYS if month_cost is None else month_cost
+    parts: list[tuple[str, date, date, int]] = []
+    now = today()
+    month = period.first.replace(day=1)
+    while month <= period.last:
+        end = month_end(month)
+        inside = (max(period.first, month), min(period.last, end))
+        recorded_end = min(end, now)  # no figures after today
+        before = (month, inside[0] - timedelta(days=1))
+        after = (inside[1] + timedelta(days=1), recorded_end)
+        left_out = [r for r in (before, after) if r[0] <= r[1]]
+        out_days = sum((b - a).days + 1 for a, b in left_out)
+        in_days = (inside[1] - inside[0]).days + 1
+        if out_days + cost <= in_days:  # a tie goes to the month: its rows are fewer
+            parts.append(("month", month, month, 1))
+            parts.extend(("days", a, b, -1) for a, b in left_out)
+        else:
+            parts.append(("days", inside[0], inside[1], 1))
+        month = end + timedelta(days=1)
+    return parts
+
+
+PRODUCT_FIGURES = ("orders", "paid_fen", "refunded_fen", "commission_fen", "commission_clawed_fen")
+
+
+def _merchant_product_rows(period: Period) -> Any:
+    """(product_id, figures) rows of the merchant over `period`, signed, to be grouped:
+    `report_product_monthly` for the months mostly inside it, the shards' day rows for
+    the rest (`period_parts`)."""
+    selects = []
+    for table, first, last, sign in period_parts(period):
+        model: Any = ReportProductMonthly if table == "month" else ReportProductDaily
+        where = (
+            [ReportProductMonthly.month == first]
+            if table == "month"
+            else [
+                ReportProductDaily.distributor_id.in_(MERCHANT_KEYS),
+                ReportProductDaily.day >= first,
+                ReportProductDaily.day <= last,
+            ]
         )
-    )
+        values = [(getattr(model, n) * literal(sign)).label(n) for n in PRODUCT_FIGURES]
+        selects.append(select(model.product_id, *values).where(*where))
+    return union_all(*selects).subquery()
+
+
+def _products(where: Any, period: Period, limit: int) -> list[Share]:
+    """The top `limit` products by net sales over `period`: a distributor's own day rows
+    (`where` on the distributor), or, with `where` None, the merchant's."""
+    if where is None:
+        source = _merchant_product_rows(period)
+        within: list[Any] = []
+    else:
+        source = ReportProductDaily.__table__
+        within = [where, source.c.day >= period.first, source.c.day <= period.last]
+    c = source.c
+    net = _sum(c.paid_fen) - _sum(c.refunded_fen)
+    sums = [_sum(c[n]).label(n) for n in PRODUCT_FIGURES]
+    # Every product's net sales beside each row (a window over the groups, before the
+    # limit): the rows are read and grouped once.
+    whole = func.sum(net).over().label("whole")
     grouped = (
-        select(ReportProductDaily.product_id, *_figures(ReportProductDaily), net.label("net"))
-        .where(where, ReportProductDaily.day >= period.first, ReportProductDaily.day <= period.last)
-        .group_by(ReportProductDaily.product_id)
-        .order_by(net.desc(), ReportProductDaily.product_id)
-        .limit(limit)
-    ).subquery()
+        select(c.product_id, *sums, net.label("net"), whole).where(*within).group_by(c.product_id)
+    )
+    if where is None:  # a month less its days may leave a product at zero
+        grouped = grouped.having(or_(*[func.sum(c[n]) != 0 for n in PRODUCT_FIGURES]))
+    top = grouped.order_by(net.desc(), c.product_id).limit(limit).subquery()
     rows = db.session.execute(
-        select(grouped, Product.title)
-        .outerjoin(Product, Product.id == grouped.c.product_id)
-        .order_by(grouped.c.net.desc(), grouped.c.product_id)
+        select(top, Product.title)
+        .outerjoin(Product, Product.id == top.c.product_id)
+        .order_by(top.c.net.desc(), top.c.product_id)
     ).all()
     return [
         Share(
             row.product_id,
             row.title or f"#{row.product_id}",
             figures_of(row),
-            percent(int(row.net), int(whole or 0)),
+            percent(int(row.net), int(row.whole or 0)),
         )
         for row in rows
     ]
@@ -213,11 +292,11 @@ def distributor_products(user_id: int, period: Period, limit: int = 10) -> list[
 
 def channel_contribution(period: Period) -> list[Share]:
     """Every sale of the period per channel of the binding that brought the buyer."""
-    return _channels(ReportChannelDaily.distributor_id.between(*MERCHANT), period)
+    return _channels(ReportChannelDaily.distributor_id.in_(MERCHANT_KEYS), period)
 
 
 def product_contribution(period: Period, limit: int = 20) -> list[Share]:
-    return _products(ReportProductDaily.distributor_id.between(*MERCHANT), period, limit)
+    return _products(None, period, limit)
 
 
 @dataclass
