@@ -87,8 +87,9 @@ order_paid = signals.signal(
 order_paying = signals.signal(
     "order_paying",
     doc="""Inside the payment's transaction, the order row locked: order `order_id` (which
-    used coupon `coupon_id`, or None) is being marked paid (before `order_paid`). Marketing
-    marks the coupon used.""",
+    used coupon `coupon_id`, or None, and which activity `held_by` holds, or None) is being
+    marked paid (before `order_paid`). Marketing marks the coupon used, and a group buy
+    counts its member's payment (a held order only: others cost no query).""",
 )
 
 order_ending = signals.signal(

@@ -15,12 +15,13 @@ from wxdist.marketing import coupons, privacy
 from wxdist.marketing.flash_sales import service as flash_sales
 from wxdist.marketing.flash_sales import soldout
 from wxdist.marketing.group_buys import progress as group_buys
+from wxdist.marketing.group_buys.service import KIND as GROUP_HOLD
 from wxdist.marketing.offer_source import MarketingOffers
 from wxdist.models import Order
 from wxdist.shop import offers
 
 
-def coupon_used(_sender: Any, *, order_id: int, coupon_id: int | None) -> None:
+def coupon_used(_sender: Any, *, order_id: int, coupon_id: int | None, **_: Any) -> None:
     if coupon_id is not None:
         coupons.mark_used(order_id, coupon_id)
 
@@ -37,8 +38,9 @@ def flash_again(_sender: Any, *, order_id: int) -> bool:
     return flash_sales.take_again(order_id)
 
 
-def group_paid(_sender: Any, *, order_id: int, coupon_id: int | None) -> None:
-    group_buys.paid(order_id)
+def group_paid(_sender: Any, *, order_id: int, held_by: str | None, **_: Any) -> None:
+    if held_by == GROUP_HOLD:  # a group order is held from its placing until success
+        group_buys.paid(order_id)
 
 
 def group_released(_sender: Any, *, order_id: int, repeated: bool) -> None:

@@ -122,7 +122,7 @@ def _payment_attempt(order: Order, pay_channel: channels.PayChannel) -> Payment:
 
 
 _orders, _payments = Order.__table__, Payment.__table__
-_ORDER_COLUMNS = (_orders.c.id, _orders.c.status, _orders.c.coupon_id)
+_ORDER_COLUMNS = (_orders.c.id, _orders.c.status, _orders.c.coupon_id, _orders.c.held_by)
 _LOCK_ORDER_BY_NO = (
     select(*_ORDER_COLUMNS).where(_orders.c.order_no == bindparam("order_no")).with_for_update()
 )
@@ -260,7 +260,9 @@ def apply_payment(
                 channel, out_trade_no, transaction_id, amount_fen, payer_id, paid_at
             )
         sales.count_paid_order(order.id)
-        order_paying.send(__name__, order_id=order.id, coupon_id=order.coupon_id)
+        order_paying.send(
+            __name__, order_id=order.id, coupon_id=order.coupon_id, held_by=order.held_by
+        )
         db.session.commit()
         _expire_loaded(order.id, payment.id)
         send_required(order_paid, __name__, order_id=order.id, repeated=False)
