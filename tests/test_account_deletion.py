@@ -20,6 +20,8 @@ from sqlalchemy import func, select
 
 from payments.emulator import EmulatorServer
 from tests.aftersale_helpers import apply
+from tests.flash_helpers import make_activity
+from tests.group_helpers import make_group_activity
 from tests.notify_helpers import template
 from tests.panel_helpers import post_form, staff_client
 from tests.shop import (
@@ -251,6 +253,7 @@ def _a_distributor_with_a_team_and_history(
         "aftersale_id": sale.get_json()["id"],
         "withdrawal_id": w["id"],
         "product_id": product["product_id"],
+        "sku_id": product["sku_id"],
     }
 
 
@@ -375,6 +378,8 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         "material_id": _material(app, world["product_id"]),
         "shipping_template_id": _shipping_template(app),
         "campaign_id": _campaign(app),
+        "activity_id": make_activity(app, world["sku_id"])["activity_id"],
+        "group_activity_id": make_group_activity(app, world["sku_id"])["activity_id"],
     }
     urls = [url for _endpoint, url, _area in panel_pages(app, ids)]
     urls += [f"/panel/distributors/{world['mid']['user_id']}", f"/panel/orders/{world['bought']}"]
