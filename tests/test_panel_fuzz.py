@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from payments.emulator import EmulatorServer
 from tests.aftersale_helpers import apply, bought
+from tests.flash_helpers import make_activity
+from tests.group_helpers import make_group_activity
 from tests.panel_helpers import csrf_from, staff_client
 from tests.shop import make_product
 from tests.test_coupons import make_template
@@ -134,7 +136,11 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         from wxdist.customers import tags
 
         tag = tags.create_tag("高价值").id
+    flash = make_activity(app, product["sku_ids"][1], price_fen=990, stock=5)["activity_id"]
+    group = make_group_activity(app, product["sku_ids"][1], price_fen=990, stock=2)
     return {
+        "activity_id": [flash],
+        "group_activity_id": [group["activity_id"]],
         "campaign_id": [campaign],
         "tag_id": [tag],
         "material_id": [material],
@@ -239,6 +245,10 @@ def test_no_panel_form_input_gives_a_500(
         "/panel/customers",
         "/panel/customers/tags",
         f"/panel/customers/{seeded['user_id'][0]}",
+        "/panel/marketing/flash-sales",
+        f"/panel/marketing/flash-sales/{seeded['activity_id'][0]}",
+        "/panel/marketing/group-buys",
+        f"/panel/marketing/group-buys/{seeded['group_activity_id'][0]}",
     ]
     junk = {"ids", "action", "reason", "note", "x", "skus-0-name", "skus-99-price_fen", "new-"}
     by_action: dict[str, set[str]] = {}  # each form's field names, by the URL it posts to
