@@ -241,6 +241,42 @@ def profile_offers(
     profile("create-order with offers", clock, offer_one, count, top)
 
 
+def profile_cart(db: Database, app: Any, client: Any, clock: DbClock, count: int, top: int) -> None:
+    """Cart checkout as bench/catalog_checkout.py places it: each request a shopper of its
+    own (token signed as the app signs one) checking out 1-3 selected lines of distinct SKUs
+    to the bench's inline Shanghai address."""
+    import random
+
+    from bench._harness import signed_tokens
+    from bench.catalog_checkout import BODY, PATH
+
+    rng = random.Random(17)
+    skus = [seed_catalogue(db, title=f"压测购物车商品{n}", stock=1_000_000) for n in range(5)]
+    first = int(db.scalar("SELECT COALESCE(MAX(id), 0) FROM users")) + 1
+    user_ids = range(first, first + 2 * count + 2)
+    with db.cursor() as cur:
+        for user_id in user_ids:
+            cur.execute(
+                "INSERT INTO users (id, openid, nickname, avatar_url, token_version, paid_orders,"
+                " paid_spend_fen, created_at, last_login_at) VALUES"
+                " (%s, %s, '购物车', '', 1, 0, 0, NOW(6), NOW(6))",
+                (user_id, f"profile-cart-{user_id}"),
+            )
+            cur.executemany(
+                "INSERT INTO cart_lines (user_id, sku_id, quantity, selected, created_at,"
+                " updated_at) VALUES (%s, %s, %s, 1, NOW(6), NOW(6))",
+                [(user_id, s, rng.randint(1, 2)) for s in rng.sample(skus, rng.randint(1, 3))],
+            )
+    shoppers = signed_tokens(app.config["SECRET_KEY"], user_ids)
+
+    def checkout_one(i: int) -> None:
+        headers = {"Authorization": shoppers[i + 2].auth, "Content-Type": "application/json"}
+        response = client.post(PATH, data=BODY, headers=headers)
+        assert response.status_code == 201, response.get_data(as_text=True)
+
+    profile("cart-checkout", clock, checkout_one, count, top)
+
+
 def profile_drain(app: Any, clock: DbClock, order_ids: list[int], top: int) -> None:
     """What the drain does with the orders the notifies queued: `attribute_many` on batches
     of BATCH (the drain's LPOP size), the first half timed, the second under cProfile."""
@@ -292,6 +328,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also profile create-order of a SKU with a limited-time discount, a full "
         "reduction and a coupon (bench/marketing.py's order+offers), after plain create-order",
+    )
+    parser.add_argument(
+        "--cart",
+        action="store_true",
+        help="also profile cart checkout (bench/catalog_checkout.py's request), after "
+        "plain create-order",
     )
     parser.add_argument("--mysql-url", default="mysql+pymysql://root@127.0.0.1:3306")
     parser.add_argument(
@@ -356,6 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"({retries} create requests answered 409 retry: order_no collisions)")
             if args.offers:
                 profile_offers(db, client, headers, clock, args.requests, args.top)
+            if args.cart:
+                profile_cart(db, app, client, clock, args.requests, args.top)
 
             notifies: list[bytes] = []
             openid = db.scalar("SELECT openid FROM users LIMIT 1")

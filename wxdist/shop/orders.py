@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 
 from wxdist.accounts import addresses, blocking
 from wxdist.accounts.auth import TokenClaims
+from wxdist.core import direct_sql
 from wxdist.core.clock import SHANGHAI
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.events import order_ending, order_reviving
@@ -111,7 +112,7 @@ def _write_items(items: list[dict[str, Any]]) -> None:
     columns = tuple(items[0])
     params = {f"{name}_{i}": item[name] for i, item in enumerate(items) for name in columns}
     statement = _insert_items(columns, len(items))
-    ids = sorted(db.session.connection().execute(statement, params).scalars())
+    ids = sorted(row[0] for row in direct_sql.execute(statement, params).returned)
     for item, item_id in zip(items, ids, strict=True):
         item["id"] = item_id
 
@@ -172,7 +173,6 @@ def create_order(
         # Read with the lines, in the order's transaction: a block committed before wins.
         db.session.rollback()
         raise blocking.blocked_error()
-    conn = db.session.connection()
     now = utcnow()
     try:
         receiver = order_address.resolve(claims.user_id, address)
@@ -214,7 +214,7 @@ def create_order(
     # The order row and its coupon's lock come before the stock, so a popular SKU's row is
     # locked only for the reservation, the items, their offer shares and the commit.
     try:
-        order["id"] = conn.execute(_INSERT_ORDER, order).inserted_primary_key[0]
+        order["id"] = direct_sql.execute(_INSERT_ORDER, order).lastrowid
         source.lock_coupon(claims.user_id, order["id"], priced)
     except IntegrityError:  # an order_no collision: astronomically rare, but never a 500
         db.session.rollback()
@@ -277,10 +277,10 @@ def _reserve_stock(merged: dict[int, int], positions: dict[int, int]) -> None:
     params: dict[str, int] = {}
     for i, sku_id in enumerate(ids):
         params[f"sku_{i}"], params[f"q_{i}"] = sku_id, merged[sku_id]
-    conn = db.session.connection()
-    taken = conn.execute(_reserve(len(ids)), params).rowcount
+    taken = direct_sql.execute(_reserve(len(ids)), params).rowcount
     if taken == len(ids):
         return
+    conn = db.session.connection()
     # Which SKU was short: those below their quantity now include every one the UPDATE
     # skipped; when they are exactly as many, they are the skipped ones. Otherwise a SKU
     # taken from is below its quantity too, and the stock as committed tells.

@@ -1,0 +1,150 @@
+"""wxdist.core.direct_sql: hot-path writes on the DBAPI cursor behave as SQLAlchemy's
+execution would (types, errors, events, the transaction), on SQLite and MariaDB alike."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
+
+from tests.shop import make_product
+from wxdist.core import direct_sql
+from wxdist.core.extensions import db
+from wxdist.models import Order, Sku, User
+
+SHANGHAI = timezone(timedelta(hours=8))
+_orders, _skus = Order.__table__, Sku.__table__
+
+
+def _order_row(user_id: int, order_no: str, created_at: datetime) -> dict[str, Any]:
+    return {
+        "order_no": order_no,
+        "user_id": user_id,
+        "status": "pending_payment",
+        "goods_fen": 1_000,
+        "shipping_fen": 0,
+        "discount_fen": 0,
+        "payable_fen": 1_000,
+        "paid_fen": 0,
+        "refunded_fen": 0,
+        "receiver_name": "张三",
+        "receiver_phone": "13800138000",
+        "receiver_region": "上海市 浦东新区",
+        "receiver_detail": "世纪大道 100 号",
+        "remark": "",
+        "created_at": created_at,
+        "expires_at": created_at + timedelta(minutes=30),
+    }
+
+
+def _user() -> int:
+    user = User(openid="direct-sql", nickname="直写")
+    db.session.add(user)
+    db.session.commit()
+    return int(user.id)
+
+
+def test_an_insert_gets_its_id_and_its_times_as_sqlalchemy_stores_them(app: Flask) -> None:
+    with app.app_context():
+        user_id = _user()
+        local = datetime(2026, 12, 3, 20, 15, 30, tzinfo=SHANGHAI)  # aware: converted to UTC
+        outcome = direct_sql.execute(insert(_orders), _order_row(user_id, "D1", local))
+        db.session.commit()
+        order = db.session.get(Order, outcome.lastrowid)
+        assert order is not None and order.order_no == "D1"
+        assert order.created_at == datetime(2026, 12, 3, 12, 15, 30)  # naive UTC, as the ORM's
+        # and found by the ORM's own comparison with a datetime (same stored format)
+        assert (
+            db.session.scalar(
+                select(Order.id).where(Order.created_at == datetime(2026, 12, 3, 12, 15, 30))
+            )
+            == outcome.lastrowid
+        )
+
+
+def test_a_duplicate_key_is_sqlalchemys_integrity_error_and_nothing_half_written(
+    app: Flask,
+) -> None:
+    with app.app_context():
+        user_id = _user()
+        now = datetime.now(UTC)
+        direct_sql.execute(insert(_orders), _order_row(user_id, "D2", now))
+        db.session.commit()
+        direct_sql.execute(insert(_orders), _order_row(user_id, "D3", now))
+        with pytest.raises(IntegrityError) as raised:
+            direct_sql.execute(insert(_orders), _order_row(user_id, "D2", now))
+        assert raised.value.orig is not None  # the driver's error, as SQLAlchemy wraps it
+        db.session.rollback()
+        assert db.session.scalars(select(Order.order_no).order_by(Order.id)).all() == ["D2"]
+
+
+def test_rowcount_counts_rows_matched_and_the_statement_joins_the_sessions_transaction(
+    app: Flask,
+) -> None:
+    product = make_product(app, price_fen=500, stock=3)
+    take = (
+        update(_skus)
+        .where(_skus.c.id == bindparam("sku"), _skus.c.stock >= bindparam("q"))
+        .values(stock=_skus.c.stock - bindparam("q"))
+    )
+    with app.app_context():
+        assert direct_sql.execute(take, {"sku": product["sku_id"], "q": 2}).rowcount == 1
+        assert direct_sql.execute(take, {"sku": product["sku_id"], "q": 2}).rowcount == 0
+        # the session sees the direct write: same connection, same transaction
+        assert db.session.scalar(select(Sku.stock).where(Sku.id == product["sku_id"])) == 1
+        db.session.rollback()
+        assert db.session.scalar(select(Sku.stock).where(Sku.id == product["sku_id"])) == 3
+
+
+def test_returning_rows_and_cursor_events_come_back(app: Flask) -> None:
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split()[0].upper())
+
+    with app.app_context():
+        user_id = _user()
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            returned = direct_sql.execute(
+                text("DELETE FROM users WHERE id = :id RETURNING id, nickname"), {"id": user_id}
+            ).returned
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        assert [tuple(row) for row in returned] == [(user_id, "直写")]
+        assert seen == ["DELETE"]
+        db.session.rollback()
+
+
+def test_an_expanding_parameter_is_refused(app: Flask) -> None:
+    statement = select(_skus.c.id).where(_skus.c.id.in_(bindparam("ids", expanding=True)))
+    with app.app_context(), pytest.raises(ValueError, match="ids"):
+        direct_sql.execute(statement, {"ids": [1, 2]})
+
+
+def test_a_lost_connection_is_invalidated_and_the_next_request_gets_a_fresh_one(
+    app: Flask,
+) -> None:
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("mysql"):
+        pytest.skip("a server-side KILL needs MariaDB")
+    product = make_product(app, price_fen=500, stock=3)
+    touch = update(_skus).where(_skus.c.id == bindparam("sku")).values(stock=_skus.c.stock)
+    with app.app_context():
+        conn = db.session.connection()
+        own_id = conn.execute(text("SELECT CONNECTION_ID()")).scalar()
+        with db.engine.connect() as killer:
+            killer.execute(text(f"KILL {int(own_id)}"))
+        with pytest.raises(DBAPIError) as raised:
+            direct_sql.execute(touch, {"sku": product["sku_id"]})
+        assert raised.value.connection_invalidated
+        # The request's teardown ends the session; SQLAlchemy's own execute leaves it the same
+        # way after a disconnect (the invalidated transaction refuses a rollback).
+        with suppress(PendingRollbackError):
+            db.session.remove()
+        assert direct_sql.execute(touch, {"sku": product["sku_id"]}).rowcount == 1
+        db.session.rollback()
