@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy import bindparam, event, insert, select, text, true, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 
 from tests.shop import make_product
@@ -147,4 +147,36 @@ def test_a_lost_connection_is_invalidated_and_the_next_request_gets_a_fresh_one(
         with suppress(PendingRollbackError):
             db.session.remove()
         assert direct_sql.execute(touch, {"sku": product["sku_id"]}).rowcount == 1
+        db.session.rollback()
+
+
+def test_rows_are_what_sqlalchemy_reads_types_and_names_included(app: Flask) -> None:
+    product = make_product(app, price_fen=500, stock=3)
+    _users = User.__table__
+    statement = (
+        select(
+            _skus.c.id.label("sku_id"),
+            _skus.c.is_active,
+            _skus.c.price_fen,
+            _users.c.nickname,
+            _users.c.blocked_at,
+            _users.c.created_at,
+        )
+        .join_from(_skus, _users, true())
+        .where(_skus.c.id == bindparam("sku"), _users.c.id == bindparam("user"))
+    )
+    with app.app_context():
+        user_id = _user()
+        db.session.execute(
+            update(_users)
+            .values(blocked_at=datetime(2026, 12, 1, 8, 0, 0, 123456))
+            .where(_users.c.id == user_id)
+        )
+        params = {"sku": product["sku_id"], "user": user_id}
+        expected = db.session.connection().execute(statement, params).all()
+        got = direct_sql.rows(statement, params)
+        assert got == expected
+        assert [type(v) for v in got[0]] == [type(v) for v in expected[0]]
+        assert got[0].is_active is True and isinstance(got[0].blocked_at, datetime)
+        assert dict(got[0]._mapping) == dict(expected[0]._mapping)
         db.session.rollback()

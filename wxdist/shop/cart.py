@@ -352,13 +352,12 @@ def _selected(
     query. Raises Unauthorized, Conflict `cart_empty` (field `lines`) and `cart_unavailable`
     naming each line that is off sale (`lines.<id>.sku_id`) or short
     (`lines.<id>.quantity`). Rolls back on failure."""
-    conn = db.session.connection()
     params: dict[str, Any] = {"user_id": claims.user_id}
     held = offers.source().held_coupon_query() if coupon_id is not None else None
     if held is not None:
         params["coupon_id"] = coupon_id
-    rows = _newest_first(conn.execute(_read(held, selected_only=True), params).all())
-    version = rows[0].token_version if rows else conn.execute(_TOKEN_VERSION, params).scalar()
+    rows = _newest_first(direct_sql.rows(_read(held, selected_only=True), params))
+    version = rows[0].token_version if rows else db.session.scalar(_TOKEN_VERSION, params)
     try:
         check_claims(claims, version)
         if not rows:
