@@ -239,6 +239,10 @@ def seed(db: Database, opts: Options, workdir: Path) -> dict[str, float]:
                 "INSERT INTO product_images (product_id, url, sort) "
                 "SELECT id, CONCAT('https://img.example/p/', id, '.jpg'), 0 FROM products"
             )
+            # what wxdist.catalog.covers keeps from ORM writes; bulk SQL sets it itself
+            cur.execute(
+                "UPDATE products SET cover_url = CONCAT('https://img.example/p/', id, '.jpg')"
+            )
         timings["products, SKUs, pictures"] = time.perf_counter() - started
 
         started = time.perf_counter()

@@ -294,7 +294,7 @@ class Shop:
         load(
             "products",
             "id, category_id, title, subtitle, description, on_shelf, sort,"
-            " min_price_fen, max_price_fen, sales_count, created_at, updated_at",
+            " min_price_fen, max_price_fen, sales_count, cover_url, created_at, updated_at",
             (
                 (
                     p,
@@ -307,6 +307,7 @@ class Shop:
                     self.price[p],
                     self.price[p],
                     derived.units.get(p, 0),
+                    f"https://img.example/p/{p}.jpg",  # its one picture, below
                     _ts(self.start),
                     _ts(self.start),
                 )

@@ -64,8 +64,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _connect_receivers() -> None:
     """Each domain's reactions to `core.events`, lower domains first (the order receivers
-    run in), and the catalogue's flush listener (its search index). Idempotent: every app
-    built connects the same functions once."""
+    run in), and the catalogue's flush listeners (its search index, the products' covers).
+    Idempotent: every app built connects the same functions once."""
+    from wxdist.catalog import covers
     from wxdist.catalog import search as catalog
     from wxdist.customers import receivers as customers
     from wxdist.distribution import receivers as distribution
@@ -77,6 +78,7 @@ def _connect_receivers() -> None:
     from wxdist.shop import receivers as shop
 
     catalog.connect()
+    covers.connect()
     shop.connect()
     distribution.connect()
     marketing.connect()

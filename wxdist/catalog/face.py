@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from wxdist.core.extensions import db
-from wxdist.models import Product, ProductImage, Sku
+from wxdist.models import Product, Sku
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,9 @@ def lowest_price_column() -> Any:
 
 
 def first_image_column() -> Any:
-    """The URL of the first picture of the `Product` row in the enclosing query (or NULL)."""
-    return (
-        select(ProductImage.url)
-        .where(ProductImage.product_id == Product.id)
-        .order_by(ProductImage.sort, ProductImage.id)
-        .limit(1)
-        .scalar_subquery()
-    )
+    """The URL of the first picture of the `Product` row in the enclosing query ('' without
+    one): its cover, kept on the row (wxdist.catalog.covers)."""
+    return Product.cover_url
 
 
 def facts_from_row(

@@ -54,6 +54,9 @@ class Product(db.Model):
     min_price_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
     # The highest (0 without one), kept with it: what the ranking by earning reads.
     max_price_fen: Mapped[int] = mapped_column(Fen, default=0, server_default="0")
+    # The URL of its first picture ('' without one), kept by the catalogue's flush listener
+    # (wxdist.catalog.covers): what the cart, orders, posters and flash sales show.
+    cover_url: Mapped[str] = mapped_column(String(512), default="", server_default="")
     # Units paid, net of fully refunded lines; changed only by conditional atomic updates
     # (wxdist.catalog.sales) inside the payment's or the refund's transaction.
     sales_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")

@@ -17,7 +17,7 @@ from sqlalchemy import FromClause, Select, Subquery, Table, bindparam, select, t
 from wxdist.accounts.auth import TokenClaims, check_claims
 from wxdist.core.errors import Conflict, Unauthorized
 from wxdist.core.extensions import db
-from wxdist.models import Product, ProductImage, Sku, User
+from wxdist.models import Product, Sku, User
 from wxdist.shop import offers
 
 MAX_QUANTITY = 999
@@ -29,12 +29,7 @@ class LineRequest:
     quantity: int
 
 
-_skus, _products, _images, _users = (
-    Sku.__table__,
-    Product.__table__,
-    ProductImage.__table__,
-    User.__table__,
-)
+_skus, _products, _users = Sku.__table__, Product.__table__, User.__table__
 # The token's user, joined once to every line (`sku_line_join`): its token version, and when
 # staff blocked it (None if not), so placing an order refuses a revoked token or a blocked
 # user in the order's transaction from the rows this query read (`create_order`).
@@ -42,10 +37,11 @@ _user_on = _users.c.id == bindparam("user_id")
 
 
 def sku_line_columns(held: Subquery | None = None) -> tuple[Any, ...]:
-    """The columns an order reads of each SKU: the SKU (`id` is its id), its product, the
-    first picture, the user's token version and block time; with `held` (the offer source's coupon
-    query, at most one row) its columns labelled `offers.HELD` + name. The cart reads its
-    lines with these, so a checkout reads them once (see `LinesRead`)."""
+    """The columns an order reads of each SKU: the SKU (`id` is its id), its product and
+    its cover (first picture) as `image_url`, the user's token version and block time; with
+    `held` (the offer source's coupon query, at most one row) its columns labelled
+    `offers.HELD` + name. The cart reads its lines with these, so a checkout reads them once
+    (see `LinesRead`)."""
     extra = () if held is None else tuple(c.label(offers.HELD + c.name) for c in held.c)
     return (
         _skus.c.id,
@@ -59,12 +55,7 @@ def sku_line_columns(held: Subquery | None = None) -> tuple[Any, ...]:
         _products.c.category_id,
         _products.c.title,
         _products.c.on_shelf,
-        select(_images.c.url)
-        .where(_images.c.product_id == _products.c.id)
-        .order_by(_images.c.sort, _images.c.id)
-        .limit(1)
-        .scalar_subquery()
-        .label("image_url"),
+        _products.c.cover_url.label("image_url"),
         _users.c.token_version,
         _users.c.blocked_at,
         *extra,

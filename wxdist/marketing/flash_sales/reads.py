@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from wxdist.core.errors import NotFound
 from wxdist.core.extensions import db
-from wxdist.models import FlashActivity, FlashQuota, FlashSku, FlashSlot, Product, ProductImage, Sku
+from wxdist.models import FlashActivity, FlashQuota, FlashSku, FlashSlot, Product, Sku
 
 
 @dataclass(frozen=True)
@@ -95,13 +95,6 @@ def activity(activity_id: int, now: datetime) -> ActivityView:
 
 def items(activity_id: int) -> list[ItemView]:
     """The activity's SKUs with their product, list price and activity stock."""
-    image = (
-        select(ProductImage.url)
-        .where(ProductImage.product_id == Product.id)
-        .order_by(ProductImage.sort, ProductImage.id)
-        .limit(1)
-        .scalar_subquery()
-    )
     rows = db.session.execute(
         select(
             FlashSku.id,
@@ -109,7 +102,7 @@ def items(activity_id: int) -> list[ItemView]:
             Product.id,
             Product.title,
             Sku.name,
-            image,
+            Product.cover_url,
             FlashSku.price_fen,
             Sku.price_fen,
             FlashSku.stock,

@@ -20,7 +20,6 @@ from wxdist.models import (
     GroupStatus,
     MemberStatus,
     Product,
-    ProductImage,
     Sku,
     User,
 )
@@ -87,16 +86,6 @@ def activity(activity_id: int, now: datetime) -> ActivityView:
     return _view(row, now)
 
 
-def _image() -> Any:
-    return (
-        select(ProductImage.url)
-        .where(ProductImage.product_id == Product.id)
-        .order_by(ProductImage.sort, ProductImage.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 def items(activity_id: int) -> list[dict[str, Any]]:
     """The activity's SKUs with their product, group price, list price and stock."""
     rows = db.session.execute(
@@ -106,7 +95,7 @@ def items(activity_id: int) -> list[dict[str, Any]]:
             Product.id.label("product_id"),
             Product.title,
             Sku.name.label("sku_name"),
-            _image().label("image_url"),
+            Product.cover_url.label("image_url"),
             GroupSku.price_fen,
             Sku.price_fen.label("list_price_fen"),
             GroupSku.stock,
