@@ -12,6 +12,8 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +55,41 @@ def _mysql_database(base_url: str) -> tuple[str, Callable[[], None]]:
         server.dispose()
 
     return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+def own_database(
+    base_settings: dict[str, Any], directory: Path
+) -> tuple[str, dict[str, Any], Callable[[], None] | None]:
+    """A database of its own: a fresh MariaDB one when DATABASE_URL names MariaDB, else a
+    SQLite file in `directory`. Returns its URL, the engine options and how to drop it
+    (None for SQLite)."""
+    env_url = os.environ.get("DATABASE_URL", "")
+    if env_url.startswith("mysql"):
+        url, drop = _mysql_database(env_url)
+        return url, base_settings["SQLALCHEMY_ENGINE_OPTIONS"], drop
+    return f"sqlite:///{directory / 'test.db'}", {"connect_args": {"timeout": 30}}, None
+
+
+@contextmanager
+def unmigrated_app(base_settings: dict[str, Any], directory: Path) -> Iterator[Flask]:
+    """An app on a database of its own with no tables yet (a migration test walks it up
+    and down), the database dropped afterwards."""
+    url, options, drop = own_database(base_settings, directory)
+    app = create_app(
+        {
+            "WXDIST_ENV": "test",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": options,
+            "MEDIA_DIR": str(directory / "media"),
+        }
+    )
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        if drop is not None:
+            drop()
 
 
 class LiveServer:
@@ -101,14 +138,7 @@ def app(
     emulator: EmulatorServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Flask]:
-    env_url = os.environ.get("DATABASE_URL", "")
-    drop: Callable[[], None] | None = None
-    if env_url.startswith("mysql"):
-        database_url, drop = _mysql_database(env_url)
-        engine_options = base_settings["SQLALCHEMY_ENGINE_OPTIONS"]
-    else:
-        database_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        engine_options = {"connect_args": {"timeout": 30}}
+    database_url, engine_options, drop = own_database(base_settings, tmp_path_factory.mktemp("db"))
     application = create_app(
         {
             "WXDIST_ENV": "test",

@@ -5,8 +5,6 @@ when DATABASE_URL names MariaDB.)"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +13,7 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import insert, inspect, text
 
-from tests.conftest import _mysql_database
-from wxdist import create_app
+from tests.conftest import unmigrated_app
 from wxdist.core.extensions import db
 from wxdist.models import Order
 
@@ -60,26 +57,8 @@ def _order(number: int, user_id: int, paid: int, refunded: int, day: int, attrib
 def test_the_backfill_counts_history_and_the_migration_goes_down_and_up(
     tmp_path: Path, base_settings: dict[str, Any]
 ) -> None:
-    env_url = os.environ.get("DATABASE_URL", "")
-    drop: Callable[[], None] | None = None
-    if env_url.startswith("mysql"):
-        url, drop = _mysql_database(env_url)
-        options = base_settings["SQLALCHEMY_ENGINE_OPTIONS"]
-    else:
-        url, options = f"sqlite:///{tmp_path / 'migrate.db'}", {"connect_args": {"timeout": 30}}
-    app = create_app(
-        {
-            "WXDIST_ENV": "test",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": options,
-            "MEDIA_DIR": str(tmp_path / "media"),
-        }
-    )
-    try:
+    with unmigrated_app(base_settings, tmp_path) as app:
         _check(app)
-    finally:
-        if drop is not None:
-            drop()
 
 
 def _check(app: Flask) -> None:

@@ -4,8 +4,6 @@ and the product's face show."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +12,8 @@ from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
-from tests.conftest import _mysql_database
+from tests.conftest import unmigrated_app
 from tests.shop import ADDRESS, login, make_product
-from wxdist import create_app
 from wxdist.catalog.face import product_facts
 from wxdist.core.extensions import db
 from wxdist.models import OrderItem, Product, ProductImage
@@ -86,52 +83,33 @@ def test_the_cart_and_the_order_show_the_cover(app: Flask, client: FlaskClient) 
 def test_the_migration_backfills_covers_and_goes_down_and_up(
     tmp_path: Path, base_settings: dict[str, Any]
 ) -> None:
-    env_url = os.environ.get("DATABASE_URL", "")
-    drop: Callable[[], None] | None = None
-    if env_url.startswith("mysql"):
-        url, drop = _mysql_database(env_url)
-        options = base_settings["SQLALCHEMY_ENGINE_OPTIONS"]
-    else:
-        url, options = f"sqlite:///{tmp_path / 'migrate.db'}", {"connect_args": {"timeout": 30}}
-    app = create_app(
-        {
-            "WXDIST_ENV": "test",
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": options,
-            "MEDIA_DIR": str(tmp_path / "media"),
-        }
-    )
-    try:
-        with app.app_context():
-            upgrade(revision=BEFORE)
-            now = "2026-12-01 08:00:00"
-            for product_id in (1, 2):
-                db.session.execute(
-                    text(
-                        "INSERT INTO products (id, title, subtitle, description, on_shelf, sort,"
-                        " min_price_fen, max_price_fen, sales_count, created_at, updated_at)"
-                        " VALUES (:id, '商品', '', '', 1, 0, 0, 0, 0, :now, :now)"
-                    ),
-                    {"id": product_id, "now": now},
-                )
-            for url, sort in (("https://img.example/b.jpg", 1), ("https://img.example/a.jpg", 0)):
-                db.session.execute(
-                    text("INSERT INTO product_images (product_id, url, sort) VALUES (1, :u, :s)"),
-                    {"u": url, "s": sort},
-                )
-            db.session.commit()
-            upgrade()
-            covers = dict(
-                db.session.execute(text("SELECT id, cover_url FROM products ORDER BY id")).all()
+    with unmigrated_app(base_settings, tmp_path) as app, app.app_context():
+        upgrade(revision=BEFORE)
+        now = "2026-12-01 08:00:00"
+        for product_id in (1, 2):
+            db.session.execute(
+                text(
+                    "INSERT INTO products (id, title, subtitle, description, on_shelf, sort,"
+                    " min_price_fen, max_price_fen, sales_count, created_at, updated_at)"
+                    " VALUES (:id, '商品', '', '', 1, 0, 0, 0, 0, :now, :now)"
+                ),
+                {"id": product_id, "now": now},
             )
-            assert covers == {1: "https://img.example/a.jpg", 2: ""}
-            db.session.remove()
-            downgrade(revision=BEFORE)
-            upgrade()
-            assert db.session.scalar(text("SELECT cover_url FROM products WHERE id = 1")) == (
-                "https://img.example/a.jpg"
+        for url, sort in (("https://img.example/b.jpg", 1), ("https://img.example/a.jpg", 0)):
+            db.session.execute(
+                text("INSERT INTO product_images (product_id, url, sort) VALUES (1, :u, :s)"),
+                {"u": url, "s": sort},
             )
-            db.session.remove()
-    finally:
-        if drop is not None:
-            drop()
+        db.session.commit()
+        upgrade()
+        covers = dict(
+            db.session.execute(text("SELECT id, cover_url FROM products ORDER BY id")).all()
+        )
+        assert covers == {1: "https://img.example/a.jpg", 2: ""}
+        db.session.remove()
+        downgrade(revision=BEFORE)
+        upgrade()
+        assert db.session.scalar(text("SELECT cover_url FROM products WHERE id = 1")) == (
+            "https://img.example/a.jpg"
+        )
+        db.session.remove()

@@ -17,7 +17,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """
     from miniprogram_api import register_api
     from wxdist import cli, models  # noqa: F401  (models registers tables)
-    from wxdist.core import gateways, i18n, media_s3, pool_reset, sqlite_locks
+    from wxdist.core import gateways, i18n, media_s3, pool_reset, sessions, sqlite_locks
     from wxdist.core.errors import register_error_handlers
     from wxdist.core.extensions import db, migrate
     from wxdist.core.request_json import BoundedJSONRequest
@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             sqlite_locks.install(engine)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     gateways.init_app(app)
+    sessions.init_app(app)  # cookie sessions for the panel only
     i18n.init_app(app)  # zh_CN unless the staff member or Accept-Language asks for en
     media_s3.install(app)  # MEDIA_STORAGE_URL's bucket, if set (connects at first use)
     register_error_handlers(app)

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import bindparam, event, func, inspect, select, update
+from sqlalchemy import bindparam, func, inspect, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from wxdist.catalog import flushes
 from wxdist.models import Product, ProductImage
 
 _products, _images = Product.__table__, ProductImage.__table__
@@ -82,9 +83,4 @@ def _after_flush_postexec(session: Session, _context: Any) -> None:
 
 def connect() -> None:
     """Listen to every ORM flush (idempotent)."""
-    for name, listener in (
-        ("after_flush", _after_flush),
-        ("after_flush_postexec", _after_flush_postexec),
-    ):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    flushes.listen(_after_flush, _after_flush_postexec)

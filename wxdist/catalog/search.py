@@ -71,11 +71,12 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, inspect, select, true, update
+from sqlalchemy import delete, func, insert, inspect, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import operators
 
+from wxdist.catalog import flushes
 from wxdist.core.extensions import db
 from wxdist.models import Product, ProductImage, ProductTerm, Sku
 
@@ -280,12 +281,7 @@ def _after_flush_postexec(session: Session, _context: Any) -> None:
 
 def connect() -> None:
     """Listen to every ORM flush (idempotent)."""
-    for name, listener in (
-        ("after_flush", _after_flush),
-        ("after_flush_postexec", _after_flush_postexec),
-    ):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    flushes.listen(_after_flush, _after_flush_postexec)
 
 
 # ---- searching ----------------------------------------------------------------------------
