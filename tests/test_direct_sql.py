@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 from tests.shop import make_product
 from wxdist.core import direct_sql
 from wxdist.core.extensions import db
-from wxdist.models import Order, Sku, User
+from wxdist.models import Order, Product, Sku, User
 
 SHANGHAI = timezone(timedelta(hours=8))
 _orders, _skus = Order.__table__, Sku.__table__
@@ -179,4 +179,32 @@ def test_rows_are_what_sqlalchemy_reads_types_and_names_included(app: Flask) -> 
         assert [type(v) for v in got[0]] == [type(v) for v in expected[0]]
         assert got[0].is_active is True and isinstance(got[0].blocked_at, datetime)
         assert dict(got[0]._mapping) == dict(expected[0]._mapping)
+        db.session.rollback()
+
+
+def test_python_side_defaults_and_onupdates_are_filled_as_sqlalchemy_fills_them(
+    app: Flask,
+) -> None:
+    product = make_product(app, price_fen=500, stock=3)
+    _products = Product.__table__
+    bump = (
+        update(_products)
+        .where(_products.c.id == bindparam("pid"))
+        .values(sales_count=_products.c.sales_count + 1)
+    )
+    with app.app_context():
+        db.session.execute(
+            update(_products)
+            .where(_products.c.id == product["product_id"])
+            .values(updated_at=datetime(2020, 1, 1))
+        )
+        before = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
+        assert direct_sql.execute(bump, {"pid": product["product_id"]}).rowcount == 1
+        touched = db.session.scalar(
+            select(Product.updated_at).where(Product.id == product["product_id"])
+        )
+        assert touched is not None and touched >= before  # the column's onupdate=utcnow
+        user = direct_sql.execute(insert(User.__table__), {"openid": "defaults", "nickname": ""})
+        created = db.session.get(User, user.lastrowid)
+        assert created is not None and created.created_at >= before  # default=utcnow
         db.session.rollback()

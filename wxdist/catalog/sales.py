@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
+from wxdist.core import direct_sql
 from wxdist.core.extensions import db
 from wxdist.models import OrderItem, Product
 
@@ -30,22 +31,25 @@ def units(items: Iterable[OrderItem]) -> dict[int, int]:
     return counted
 
 
-def count_paid_order(order_id: int) -> None:
-    """Add the units of order `order_id`'s lines to their products' sales counts, in one
-    statement (the payment's hot path reads no line); no commit."""
-    items = OrderItem.__table__
-    of_order = items.c.order_id == order_id
-    added = (
-        select(func.sum(items.c.quantity))
-        .where(of_order, items.c.product_id == Product.id)
+_items, _products = OrderItem.__table__, Product.__table__
+_OF_ORDER = _items.c.order_id == bindparam("order_id")
+_COUNT_PAID = (
+    update(_products)
+    .where(_products.c.id.in_(select(_items.c.product_id).where(_OF_ORDER)))
+    .values(
+        sales_count=_products.c.sales_count
+        + select(func.sum(_items.c.quantity))
+        .where(_OF_ORDER, _items.c.product_id == _products.c.id)
         .scalar_subquery()
     )
-    db.session.execute(
-        update(Product)
-        .where(Product.id.in_(select(items.c.product_id).where(of_order)))
-        .values(sales_count=Product.sales_count + added)
-        .execution_options(synchronize_session=False)
-    )
+)
+
+
+def count_paid_order(order_id: int) -> None:
+    """Add the units of order `order_id`'s lines to their products' sales counts, in one
+    statement built once (the payment's hot path reads no line), on the cursor
+    (`direct_sql`); no commit. Loaded products keep their count until refreshed."""
+    direct_sql.execute(_COUNT_PAID, {"order_id": order_id})
 
 
 def count_refunded(units: Mapping[int, int]) -> None:

@@ -11,12 +11,14 @@ through SQLAlchemy as usual.
 What stays SQLAlchemy's: the SQL (each statement is compiled by SQLAlchemy once per dialect
 and set of parameter names, so MariaDB and SQLite each get their own), the parameters'
 order, their types' bind processors and the result columns' result processors (public
-`TypeEngine.bind_processor` / `result_processor`), rows as `Row`s (named, `_mapping`), the
-connection and its transaction (the session's, begun by SQLAlchemy, so the pool's reset
-bookkeeping in `wxdist.core.pool_reset` holds), the `before_cursor_execute` and
-`after_cursor_execute` events (fired when something listens, with no execution context),
-and the errors: a DBAPI error is raised as SQLAlchemy's (`IntegrityError`,
-`OperationalError`, … with `.orig`), and a disconnect invalidates the connection first.
+`TypeEngine.bind_processor` / `result_processor`), the columns' Python-side defaults and
+onupdates (`updated_at`; a callable one gets no execution context), rows as `Row`s (named,
+`_mapping`), the connection and its transaction (the session's, begun by SQLAlchemy, so
+the pool's reset bookkeeping in `wxdist.core.pool_reset` holds), the
+`before_cursor_execute` and `after_cursor_execute` events (fired when something listens,
+with no execution context), and the errors: a DBAPI error is raised as SQLAlchemy's
+(`IntegrityError`, `OperationalError`, … with `.orig`), and a disconnect invalidates the
+connection first.
 
 What is not: `execute` hands back RETURNING values raw (no result processing: return plain
 integers only), the `before_execute` event is not fired (nothing here may be a locking
@@ -56,6 +58,7 @@ class _Plan:
     compiled: Any  # SQLAlchemy's compiled statement
     positional: tuple[str, ...] | None  # parameter order for qmark/format drivers
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    defaults: tuple[tuple[str, Any], ...]  # Python-side column defaults and onupdates
     row: Callable[[Sequence[Any]], Row[Any]] | None  # a SELECT's Row maker
     columns: tuple[Callable[[Any], Any] | None, ...]  # a SELECT's result processors
 
@@ -66,19 +69,29 @@ def _plan(statement: Executable, dialect: Dialect, names: tuple[str, ...]) -> _P
     values writes those columns). Raises ValueError for an expanding parameter."""
     compiled = statement.compile(dialect=dialect, column_keys=list(names))  # type: ignore[attr-defined]
     processors = []
-    for name, bind in compiled.binds.items():
+    for bind, name in compiled.bind_names.items():  # names as rendered (anonymous ones too)
         if bind.expanding:
             raise ValueError(f"direct_sql cannot expand the IN parameter {name!r}")
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if processor is not None:
             processors.append((compiled.escaped_bind_names.get(name, name), processor))
     positional = tuple(compiled.positiontup) if compiled.positional else None
+    prefetched = [*compiled.insert_prefetch, *compiled.update_prefetch]
+    defaults = tuple(
+        (c.key, c.default if c in compiled.insert_prefetch else c.onupdate) for c in prefetched
+    )
     if not isinstance(statement, Select):
-        return _Plan(compiled, positional, tuple(processors), None, ())
+        return _Plan(compiled, positional, tuple(processors), defaults, None, ())
     selected = list(statement.selected_columns)
     columns = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in selected)
     row = result_tuple([c.key for c in selected])
-    return _Plan(compiled, positional, tuple(processors), row, columns)
+    return _Plan(compiled, positional, tuple(processors), defaults, row, columns)
+
+
+def _default_value(default: Any) -> Any:
+    """A Python-side column default's value as SQLAlchemy computes it before executing (a
+    callable gets no execution context: ours take none)."""
+    return default.arg(None) if default.is_callable else default.arg
 
 
 def execute(statement: Executable, params: Mapping[str, Any]) -> Outcome:
@@ -115,6 +128,11 @@ def _run(statement: Executable, params: Mapping[str, Any], read: Callable[[Any, 
     conn = db.session.connection()
     dialect = conn.dialect
     plan = _plan(statement, dialect, tuple(params))
+    if plan.defaults:
+        params = {
+            **{key: _default_value(d) for key, d in plan.defaults if key not in params},
+            **params,
+        }
     values = plan.compiled.construct_params(params)  # literal binds' defaults, checked
     for name, processor in plan.processors:
         values[name] = processor(values[name])

@@ -25,6 +25,7 @@ from sqlalchemy.orm.util import identity_key
 
 from payments.errors import GatewayUnavailable
 from wxdist.catalog import sales
+from wxdist.core import direct_sql
 from wxdist.core.errors import Conflict, GatewayFailed
 from wxdist.core.events import order_paid, order_paying, send_required
 from wxdist.core.extensions import db
@@ -224,9 +225,8 @@ def apply_payment(
             f"{out_trade_no}: gateway says {amount_fen}, we asked {payment.amount_fen}"
         )
 
-    conn = db.session.connection()
     paid_at = paid_at or utcnow()
-    moved = conn.execute(
+    moved = direct_sql.execute(
         _MARK_PAYMENT_PAID,
         {
             "payment_id": payment.id,
@@ -244,7 +244,7 @@ def apply_payment(
         and order_service.reserve_again(order.id)
     )
     if takes_it:
-        marked = conn.execute(
+        marked = direct_sql.execute(
             _MARK_ORDER_PAID,
             {
                 "order_id": order.id,
