@@ -4,7 +4,6 @@ lines; the service (`marketing.flash_sales.admin`) checks the rules."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
@@ -14,19 +13,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
-from wxdist.core.clock import from_local, to_local
-from wxdist.core.money import parse_yuan, yuan_text
+from wxdist.core.clock import to_local
+from wxdist.core.money import yuan_text
 from wxdist.marketing.flash_sales.admin import ActivitySpec, SkuSpec
 from wxdist.models import CommissionMode, FlashActivity, FlashSku, FlashSlot
-
-_SLOT = re.compile(
-    r"^\s*(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2})\s*[~～至到]\s*(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2})\s*$"
-)
-_SKU = re.compile(r"[\s,，]+")
-
-
-def _local(text: str) -> datetime:
-    return from_local(datetime.strptime(text.replace("T", " "), "%Y-%m-%d %H:%M"))
+from wxdist.panel.activity_lines import parse_window, read_sku_lines
 
 
 class FlashForm(FlaskForm):
@@ -84,34 +75,16 @@ class FlashForm(FlaskForm):
         for number, line in enumerate((self.slots.data or "").splitlines(), 1):
             if not line.strip():
                 continue
-            match = _SLOT.match(line)
             try:
-                if match is None:
-                    raise ValueError(line)
-                found.append((_local(match.group(1)), _local(match.group(2))))
+                found.append(parse_window(line))
             except ValueError:
                 problems["slots"] = _("Line %(number)s is not “start ~ end”.", number=number)
-        return found
-
-    def _read_skus(self, problems: dict[str, str]) -> list[SkuSpec]:
-        found = []
-        for number, line in enumerate((self.skus.data or "").splitlines(), 1):
-            parts = [p for p in _SKU.split(line.strip()) if p]
-            if not parts:
-                continue
-            try:
-                sku_id, price, stock = parts
-                found.append(SkuSpec(int(sku_id), parse_yuan(price), int(stock)))
-            except ValueError:
-                problems["skus"] = _(
-                    "Line %(number)s is not “SKU id, price, stock”.", number=number
-                )
         return found
 
     def spec(self) -> ActivitySpec:
         problems: dict[str, str] = {}
         slots = self._read_slots(problems)
-        skus = self._read_skus(problems)
+        skus = read_sku_lines(self.skus.data or "", problems, SkuSpec)
         return ActivitySpec(
             name=self.name.data or "",
             slots=slots,

@@ -17,7 +17,7 @@ from wxdist.core.money import parse_yuan, yuan_text
 from wxdist.marketing.group_buys.admin import ActivitySpec, SkuSpec
 from wxdist.models import CommissionMode, GroupActivity, GroupSku
 from wxdist.models.types import utcnow
-from wxdist.panel.flash_forms import _SKU, _SLOT, _local
+from wxdist.panel.activity_lines import parse_window, read_sku_lines
 
 
 class GroupForm(FlaskForm):
@@ -75,29 +75,11 @@ class GroupForm(FlaskForm):
             f"{s.sku_id}, {yuan_text(s.price_fen, symbol='')}, {s.stock}" for s in skus
         )
 
-    def _read_skus(self, problems: dict[str, str]) -> list[SkuSpec]:
-        found = []
-        for number, line in enumerate((self.skus.data or "").splitlines(), 1):
-            parts = [p for p in _SKU.split(line.strip()) if p]
-            if not parts:
-                continue
-            try:
-                sku_id, price, stock = parts
-                found.append(SkuSpec(int(sku_id), parse_yuan(price), int(stock)))
-            except ValueError:
-                problems["skus"] = _(
-                    "Line %(number)s is not “SKU id, price, stock”.", number=number
-                )
-        return found
-
     def spec(self) -> ActivitySpec:
         problems: dict[str, str] = {}
-        match = _SLOT.match(self.window.data or "")
         starts = ends = None
         try:
-            if match is None:
-                raise ValueError(self.window.data)
-            starts, ends = _local(match.group(1)), _local(match.group(2))
+            starts, ends = parse_window(self.window.data or "")
         except ValueError:
             problems["window"] = _("Not “start ~ end”.")
         reward = 0
@@ -105,7 +87,7 @@ class GroupForm(FlaskForm):
             reward = parse_yuan(self.leader_reward.data or "0")
         except ValueError:
             problems["leader_reward"] = _("Not an amount.")
-        skus = self._read_skus(problems)
+        skus = read_sku_lines(self.skus.data or "", problems, SkuSpec)
         return ActivitySpec(
             name=self.name.data or "",
             starts_at=starts or utcnow(),
