@@ -333,11 +333,7 @@ def refresh(db: Database) -> tuple[float, str]:
         from wxdist.recommendations.refresh import refresh_all
 
         r = refresh_all()
-    return r.seconds, (
-        f"{r.distributors:,} distributors, {r.rows:,} rows, {r.cold_start:,} cold: shared "
-        f"signals {r.model_seconds:.1f} s, audience and channel reads {r.read_seconds:.1f} s, "
-        f"ranking {r.rank_seconds:.1f} s, writes {r.write_seconds:.1f} s"
-    )
+    return r.seconds, r.summary()
 
 
 def report(results: list[PhaseResult], targets: dict[str, float]) -> bool:

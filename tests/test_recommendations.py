@@ -283,3 +283,55 @@ def test_a_reader_during_refreshes_sees_a_whole_list_old_or_new_never_a_mix(app:
         reader.join(timeout=30)
     assert {len(rows) for rows in stored} == {5, 6}
     assert seen and set(seen) <= set(stored)
+
+
+def test_the_audience_tables_count_each_buyer_once_and_only_what_counts(app: Flask) -> None:
+    """The per-distributor signals from the refresh's temporary tables: an audience is
+    the buyers bound to an approved distributor before the cut plus the buyers of orders
+    attributed to them, each counted once per product; the distributor's own purchases,
+    wholly refunded lines, bindings after the cut and unapproved distributors count for
+    nothing; a share code's funnel pairs its scans with the attributed orders."""
+    from wxdist.models import ShareCode
+    from wxdist.recommendations.audience_tables import AudienceTables
+    from wxdist.recommendations.signals import Window
+
+    ids = _catalogue(app)
+    seller = _approved(app, "tables-seller")
+    pending = _approved(app, "tables-pending")
+    regular = _buyer(app, seller)
+    _bought(app, regular, [ids["tea_a"]])  # bound, not attributed
+    _bought(app, regular, [ids["tea_a"], ids["snack"]])  # again: still one buyer of tea_a
+    walk_in = _buyer(app)
+    _bought(app, walk_in, [ids["tea_a"], ids["cup"]], referrer_id=seller)  # attributed only
+    _bought(app, seller, [ids["towel"]], referrer_id=seller)  # their own purchase
+    refunded = _buyer(app, seller)
+    _bought(app, refunded, [ids["tea_b"]])
+    late = _buyer(app, seller)
+    _bought(app, late, [ids["tea_c"]])
+    _bought(app, _buyer(app, pending), [ids["towel"]])
+    with app.app_context():
+        line = db.session.scalars(
+            select(OrderItem).join(Order).where(Order.user_id == refunded)
+        ).one()
+        line.refunded_fen = line.paid_fen
+        db.session.get(Referral, late).bound_at = utcnow() + timedelta(days=1)
+        db.session.get(Distributor, pending).status = "pending"
+        db.session.add_all(
+            ShareCode(scene=f"tables-{n}", distributor_id=distributor, product_id=product,
+                      product_key=product, channel=channel, scans=scans)
+            for n, (distributor, product, channel, scans) in enumerate((
+                (seller, ids["tea_a"], "", 10), (seller, ids["tea_a"], "moments", 5),
+                (seller, ids["towel"], "", 3), (pending, ids["towel"], "", 7),
+            ))
+        )  # fmt: skip
+        db.session.commit()
+        with AudienceTables(Window(utcnow())) as tables:
+            bought = tables.bought([seller, pending])
+            channels = tables.channels([seller, pending])
+        assert bought == {seller: {ids["tea_a"]: 2, ids["snack"]: 1, ids["cup"]: 1}}
+        # tea_a: 15 scans, one attributed order holding it; towel: the seller's own order
+        assert channels == {(seller, ids["tea_a"]): (15, 1), (seller, ids["towel"]): (3, 1)}
+        with AudienceTables(Window(utcnow(), since=utcnow())) as tables:  # an empty window
+            assert tables.bought([seller]) == {}
+            assert tables.channels([seller]) == {(seller, ids["tea_a"]): (15, 0),
+                                                 (seller, ids["towel"]): (3, 0)}  # fmt: skip

@@ -1,5 +1,6 @@
-"""What the ranking reads, in set-based SQL: a handful of aggregate queries per refresh
-and a few per batch of distributors, never one per distributor.
+"""What the ranking shares across distributors, in set-based SQL: a handful of aggregate
+queries per refresh (the per-distributor signals come from
+`recommendations.audience_tables`).
 
 Every signal counts paid order lines (order paid, shipped or completed; the line not wholly
 refunded) of orders paid in the window [since, as_of), so an offline evaluation can train
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true, union
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import aliased
 
 from wxdist.core.extensions import db
-from wxdist.models import Order, OrderItem, OrderStatus, Product, Referral, ShareCode, Sku
+from wxdist.models import Order, OrderItem, OrderStatus, Product, ShareCode, Sku
 
 PAID_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED)
 
@@ -29,14 +30,14 @@ class Window:
     since: datetime | None = None
 
 
-def _paid(window: Window, order: Any = Order) -> ColumnElement[bool]:
+def paid(window: Window, order: Any = Order) -> ColumnElement[bool]:
     where = [order.status.in_(PAID_STATUSES), order.paid_at < window.as_of]
     if window.since is not None:
         where.append(order.paid_at >= window.since)
     return and_(*where)
 
 
-def _line_kept(item: Any = OrderItem) -> ColumnElement[bool]:
+def line_kept(item: Any = OrderItem) -> ColumnElement[bool]:
     return or_(item.refunded_fen == 0, item.refunded_fen < item.paid_fen)
 
 
@@ -72,7 +73,7 @@ def catalogue(window: Window) -> Catalogue:
             func.count(func.distinct(OrderItem.order_id)),
         )
         .join(Order, Order.id == OrderItem.order_id)
-        .where(_paid(window), _line_kept())
+        .where(paid(window), line_kept())
         .group_by(OrderItem.product_id)
     )
     for product_id, quantity, n_orders in sold:
@@ -90,9 +91,9 @@ def co_purchases(window: Window, n_orders: dict[int, int], top_k: int) -> dict[i
         .join(Order, Order.id == OrderItem.order_id)
         .join(other, other.order_id == OrderItem.order_id)
         .where(
-            _paid(window),
-            _line_kept(),
-            _line_kept(other),
+            paid(window),
+            line_kept(),
+            line_kept(other),
             other.product_id != OrderItem.product_id,
         )
         .group_by(OrderItem.product_id, other.product_id)
@@ -103,35 +104,6 @@ def co_purchases(window: Window, n_orders: dict[int, int], top_k: int) -> dict[i
     return {i: sorted(partners, reverse=True)[:top_k] for i, partners in found.items()}
 
 
-def audiences(distributor_ids: Sequence[int], window: Window) -> dict[int, dict[int, int]]:
-    """distributor -> product -> how many of their audience bought it in the window. The
-    audience: buyers bound to the distributor (referrals.parent_id) and buyers of orders
-    attributed to them (orders.referrer_l1_id), before `as_of`."""
-    if not distributor_ids:
-        return {}
-    ids = list(distributor_ids)
-    bound = select(Referral.parent_id.label("d"), Referral.user_id.label("u")).where(
-        Referral.parent_id.in_(ids),
-        or_(Referral.bound_at.is_(None), Referral.bound_at < window.as_of),
-    )
-    attributed = select(Order.referrer_l1_id.label("d"), Order.user_id.label("u")).where(
-        Order.referrer_l1_id.in_(ids), _paid(window)
-    )
-    audience = union(bound, attributed).subquery()
-    rows = db.session.execute(
-        select(audience.c.d, OrderItem.product_id, func.count(func.distinct(Order.user_id)))
-        .select_from(audience)
-        .join(Order, Order.user_id == audience.c.u)
-        .join(OrderItem, OrderItem.order_id == Order.id)
-        .where(_paid(window), _line_kept(), Order.user_id != audience.c.d)
-        .group_by(audience.c.d, OrderItem.product_id)
-    )
-    found: dict[int, dict[int, int]] = defaultdict(dict)
-    for distributor_id, product_id, buyers in rows:
-        found[distributor_id][product_id] = int(buyers)
-    return found
-
-
 def global_conversion(window: Window) -> float:
     """Attributed paid orders per share-code scan over the whole programme, smoothed."""
     scans = db.session.scalar(select(func.coalesce(func.sum(ShareCode.scans), 0))) or 0
@@ -139,40 +111,11 @@ def global_conversion(window: Window) -> float:
         db.session.scalar(
             select(func.count())
             .select_from(Order)
-            .where(Order.referrer_l1_id.is_not(None), _paid(window))
+            .where(Order.referrer_l1_id.is_not(None), paid(window))
         )
         or 0
     )
     return (attributed + 1) / (int(scans) + 1)
-
-
-def channels(
-    distributor_ids: Sequence[int], window: Window
-) -> dict[tuple[int, int], tuple[int, int]]:
-    """(distributor, product) -> (scans of their codes for the product, their attributed
-    paid orders containing it), for products they have a share code for."""
-    if not distributor_ids:
-        return {}
-    ids = list(distributor_ids)
-    scans = db.session.execute(
-        select(ShareCode.distributor_id, ShareCode.product_id, func.sum(ShareCode.scans))
-        .where(ShareCode.distributor_id.in_(ids), ShareCode.product_id.is_not(None))
-        .group_by(ShareCode.distributor_id, ShareCode.product_id)
-    )
-    found = {(d, p): (int(n or 0), 0) for d, p, n in scans}
-    if not found:
-        return found
-    orders = db.session.execute(
-        select(Order.referrer_l1_id, OrderItem.product_id, func.count(func.distinct(Order.id)))
-        .join(OrderItem, OrderItem.order_id == Order.id)
-        .where(Order.referrer_l1_id.in_(ids), _paid(window), _line_kept())
-        .group_by(Order.referrer_l1_id, OrderItem.product_id)
-    )
-    for distributor_id, product_id, n in orders:
-        key = (distributor_id, product_id)
-        if key in found:
-            found[key] = (found[key][0], int(n))
-    return found
 
 
 def catalogue_now(product_ids: Sequence[int]) -> set[int]:
