@@ -358,6 +358,14 @@ def _fulfilment_settings(
         "SHIPPING_UPLOAD_MAX_ATTEMPTS": typed(
             "SHIPPING_UPLOAD_MAX_ATTEMPTS", 20, lambda n, r: _parse_int(n, r, 1)
         ),
+        # Outbound webhooks (wxdist/integrations/delivery.py): an attempt's time limit, and
+        # how long a worker holds a batch before another may take it (a lost worker's).
+        "WEBHOOK_TIMEOUT_SECONDS": typed(
+            "WEBHOOK_TIMEOUT_SECONDS", 15, lambda n, r: _parse_int(n, r, 1)
+        ),
+        "WEBHOOK_LEASE_SECONDS": typed(
+            "WEBHOOK_LEASE_SECONDS", 90, lambda n, r: _parse_int(n, r, 1)
+        ),
         "TRACKING_PROVIDER": provider,
         # Empty: Kuaidi100's own (live) or the emulator's EMULATOR_URL/kuaidi100.
         "KUAIDI100_URL": get("KUAIDI100_URL").rstrip("/"),

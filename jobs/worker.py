@@ -28,6 +28,7 @@ WARM_MODULES = (
     "wxdist.shop.payment_flow",
     "wxdist.distribution.commissions",
     "wxdist.shop.refunds",
+    "wxdist.integrations.delivery",
     "payments.wechat_transfer_v2",
     "payments.wechat_transfer_v3",
     "payments.alipay_transfer",

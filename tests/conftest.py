@@ -28,6 +28,8 @@ from payments.emulator import EmulatorServer, EmulatorSettings
 from wxdist import create_app
 from wxdist.core.extensions import db
 
+pytest_plugins = ("tests.workers",)  # the `workers` fixture of crash tests
+
 
 def _mysql_database(base_url: str) -> tuple[str, Callable[[], None]]:
     """A fresh database with the character set and collation of the one `base_url` names

@@ -380,6 +380,7 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         "campaign_id": _campaign(app),
         "activity_id": make_activity(app, world["sku_id"])["activity_id"],
         "group_activity_id": make_group_activity(app, world["sku_id"])["activity_id"],
+        "endpoint_id": _webhook_endpoint(app),
     }
     urls = [url for _endpoint, url, _area in panel_pages(app, ids)]
     urls += [f"/panel/distributors/{world['mid']['user_id']}", f"/panel/orders/{world['bought']}"]
@@ -469,3 +470,10 @@ def _shipping_template(app: Flask) -> int:
         saved = st.save_template(st.TemplateSpec("快递", False, st.RateSpec(1, 800, 1, 300), []))
         db.session.commit()
         return saved.id
+
+
+def _webhook_endpoint(app: Flask) -> int:
+    with app.app_context():
+        from wxdist.integrations import endpoints
+
+        return endpoints.create("https://erp.example.com/hooks", ["*"]).endpoint_id

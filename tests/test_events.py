@@ -48,4 +48,5 @@ def test_the_app_connects_distribution_before_reporting(app: Flask) -> None:
         "wxdist.marketing.receivers.coupon_after_refund",
         "wxdist.reporting.receivers.count_refund",
         "wxdist.customers.receivers.on_refund",  # the customer's row last, as attribution
+        "wxdist.integrations.receivers.refund_succeeded",  # the webhook sees it all done
     ]

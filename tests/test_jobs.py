@@ -91,6 +91,7 @@ JOB_MODULES = (
     "jobs.refunds",
     "jobs.shipping",
     "jobs.tracking",
+    "jobs.webhooks",
 )
 
 

@@ -138,7 +138,17 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         tag = tags.create_tag("高价值").id
     flash = make_activity(app, product["sku_ids"][1], price_fen=990, stock=5)["activity_id"]
     group = make_group_activity(app, product["sku_ids"][1], price_fen=990, stock=2)
+    with app.app_context():  # a webhook endpoint and a delivery to replay
+        from wxdist.integrations import endpoints, outbox
+        from wxdist.models import WebhookDelivery
+
+        endpoint = endpoints.create("http://127.0.0.1:9/hooks", ["*"]).endpoint_id
+        outbox.record("order.paid", {"order_no": "WXFUZZ"})
+        db.session.commit()
+        delivery = db.session.scalars(select(WebhookDelivery.id)).first()
     return {
+        "endpoint_id": [endpoint],
+        "delivery_id": [delivery],
         "activity_id": [flash],
         "group_activity_id": [group["activity_id"]],
         "campaign_id": [campaign],

@@ -117,7 +117,14 @@ def seed_objects(
         tags.set_tags(distributor["user_id"], [vip.id])
         tags.add_note(distributor["user_id"], "偏好长绒棉", "walk")
         bulk.start(CustomerFilter(tag_id=vip.id), template_id, "walk", "walk-bulk")
+    with app.app_context():  # a webhook endpoint with a delivery in its log
+        from wxdist.integrations import endpoints, outbox
+
+        webhook = endpoints.create("https://erp.example.com/hooks", ["*"], "ERP")
+        outbox.record("order.paid", {"order_no": "WXPAGES"})
+        db.session.commit()
     return {
+        "endpoint_id": webhook.endpoint_id,
         "activity_id": flash_sale["activity_id"],
         "group_activity_id": group_buy["activity_id"],
         "campaign_id": campaign_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import requests
@@ -14,41 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from payments.emulator import EmulatorServer
-from tests.shop import become_distributor, centre, login, make_product, pay_order, set_settings
+from tests.shop import centre, fund, login, set_settings, withdraw
 from wxdist.core.extensions import db
-from wxdist.distribution import settlement
 from wxdist.models import Withdrawal
 from wxdist.models.types import utcnow
 from wxdist.money import payouts, withdrawals
-from wxdist.shop.shipments import ship_whole_order
-
-
-def fund(
-    client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs, code: str, fen: int
-) -> dict:
-    """A distributor with `fen` available, earned the real way: a referred purchase at 10 %,
-    received, and settled after the freeze."""
-    set_settings(app, level1_rate_bp=1000, level2_rate_bp=0, freeze_days=0)
-    distributor = become_distributor(client, code)
-    buyer = login(client, f"{code}-buyer", scene=distributor["centre"]["scene"])
-    product = make_product(app, price_fen=fen * 10, stock=1)
-    order = pay_order(client, emulator.url, buyer, product["sku_id"])
-    run_jobs()  # attribution
-    with app.app_context():
-        ship_whole_order(order["id"], "SF", "SF")
-    client.post(f"/api/v1/orders/{order['id']}/confirm-receipt", headers=buyer)
-    with app.app_context():
-        settlement.settle_due(utcnow() + timedelta(seconds=1))
-    assert centre(client, distributor["headers"])["balances"]["available_fen"] == fen
-    return distributor
-
-
-def withdraw(client: FlaskClient, who: dict, amount: int, method: str = "wechat", **account: Any):
-    return client.post(
-        "/api/v1/distributor/withdrawals",
-        json={"amount_fen": amount, "method": method, "account": account},
-        headers=who["headers"],
-    )
 
 
 def balances(client: FlaskClient, who: dict) -> dict[str, int]:

@@ -71,6 +71,7 @@ def _connect_receivers() -> None:
     from wxdist.catalog import search as catalog
     from wxdist.customers import receivers as customers
     from wxdist.distribution import receivers as distribution
+    from wxdist.integrations import receivers as integrations
     from wxdist.marketing import receivers as marketing
     from wxdist.money import receivers as money
     from wxdist.notifications import receivers as notifications
@@ -87,6 +88,7 @@ def _connect_receivers() -> None:
     money.connect()
     reporting.connect()
     customers.connect()
+    integrations.connect()
     notifications.connect()
 
 

@@ -108,10 +108,10 @@ order_reviving = signals.signal(
 
 refund_applying = signals.signal(
     "refund_applying",
-    doc="""Inside the refund's transaction, with the order row locked. A refund of
+    doc="""Inside the refund's transaction, with the order row locked. Refund `refund_id` of
     `refund_fen` succeeded on `order` (its items already carry their refunded share).
     Distribution claws back the commission; then reporting counts the refund (its report
-    aggregates read the records distribution just clawed).""",
+    aggregates read the records distribution just clawed); integrations write the webhook.""",
 )
 
 
@@ -179,6 +179,33 @@ order_shipped = signals.signal(
     doc="""After commit. Shipment `shipment_id` of order `order_id` was recorded (one per
     package of a split delivery; `all_delivered` when it was the order's last). The shipping
     information upload and the shopper's shipping notice follow.""",
+)
+
+shipment_recording = signals.signal(
+    "shipment_recording",
+    doc="""Inside the shipment's transaction, before its commit. Shipment `shipment_id` of
+    order `order_id` is recorded (`all_delivered` when it ships the order's last item).
+    Integrations write the `order.shipped` webhook.""",
+)
+
+order_completing = signals.signal(
+    "order_completing",
+    doc="""Inside the transaction that moves order `order_id` shipped → completed (the
+    shopper confirmed receipt, WeChat's settlement said so, or the confirmation period ran
+    out), before its commit. Integrations write the `order.completed` webhook.""",
+)
+
+withdrawal_finishing = signals.signal(
+    "withdrawal_finishing",
+    doc="""Inside the transaction that ends withdrawal `withdrawal_id` of `user_id` `paid` or
+    `failed` (`status`), before its commit. Integrations write `withdrawal.paid`.""",
+)
+
+aftersale_moving = signals.signal(
+    "aftersale_moving",
+    doc="""Inside the transaction that opens after-sale `aftersale_id` of user `user_id` or
+    moves it to `status`, before its commit (`aftersale_changed` follows after it).
+    Integrations write the `aftersale.changed` webhook.""",
 )
 
 aftersale_changed = signals.signal(

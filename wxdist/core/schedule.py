@@ -28,6 +28,7 @@ SCHEDULE: tuple[Periodic, ...] = (
     Periodic("jobs.marketing.pay_group_rewards", every_seconds=600),
     Periodic("jobs.notifications.resend_messages", every_seconds=60),
     Periodic("jobs.shipping.sweep_shipping_uploads", every_seconds=60),
+    Periodic("jobs.webhooks.sweep_webhooks", every_seconds=15),
     Periodic("jobs.aftersales.sweep_aftersales", every_seconds=600),
     Periodic("jobs.recommendations.refresh_recommendations", every_seconds=6 * 3600),
     Periodic("jobs.incentives.pay_sales_bonuses", every_seconds=3600),

@@ -24,7 +24,7 @@ def on_attributed(_sender: Any, *, orders: list[AttributedOrder]) -> None:
     stats.attributed(orders)
 
 
-def on_refund(_sender: Any, *, order: Order, refund_fen: int) -> None:
+def on_refund(_sender: Any, *, order: Order, refund_fen: int, **_: Any) -> None:
     stats.refunded(order, refund_fen)
 
 

@@ -25,7 +25,7 @@ def queue_released(_sender: Any, *, order_ids: list[int]) -> None:
         attribution_queue.order_paid(order_id)
 
 
-def claw_back(_sender: Any, *, order: Order, refund_fen: int) -> None:
+def claw_back(_sender: Any, *, order: Order, refund_fen: int, **_: Any) -> None:
     clawback_locked(order)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from wxdist.accounts import ledger
 from wxdist.core.events import commission_clawed, commission_settled, send_required
@@ -33,6 +33,7 @@ from wxdist.models import (
     OrderStatus,
 )
 from wxdist.models.types import utcnow
+from wxdist.shop import completion
 from wxdist.shop.aftersales import rules as aftersale_rules
 from wxdist.shop.orders import lock_order
 
@@ -97,12 +98,7 @@ def auto_complete_orders(now: datetime | None = None, limit: int = 500) -> int:
     ).all()
     done = 0
     for order_id in ids:
-        moved = db.session.execute(
-            update(Order)
-            .where(Order.id == order_id, Order.status == OrderStatus.SHIPPED)
-            .values(status=OrderStatus.COMPLETED, completed_at=now)
-        )
-        done += moved.rowcount
+        done += completion.mark_completed(order_id, now)
     db.session.commit()
     return done
 

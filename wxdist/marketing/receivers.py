@@ -55,7 +55,7 @@ def group_again(_sender: Any, *, order_id: int) -> bool:
     return group_buys.take_again(order_id)
 
 
-def coupon_after_refund(_sender: Any, *, order: Order, refund_fen: int) -> None:
+def coupon_after_refund(_sender: Any, *, order: Order, refund_fen: int, **_: Any) -> None:
     if order.refunded_fen >= order.paid_fen:
         coupons.after_full_refund(order)
 

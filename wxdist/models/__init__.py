@@ -105,6 +105,14 @@ from wxdist.models.shipping import ShippingTemplate
 from wxdist.models.staff import AuditEntry, StaffRole, StaffUser
 from wxdist.models.stats import DailyStat
 from wxdist.models.user import User
+from wxdist.models.webhook import (
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    WebhookSecret,
+)
 from wxdist.models.withdrawal import Withdrawal, WithdrawalStatus
 
 __all__ = [
@@ -133,6 +141,7 @@ __all__ = [
     "CustomerTag",
     "DailyStat",
     "DeliveryCompany",
+    "DeliveryState",
     "DistributionSettings",
     "Distributor",
     "DistributorAccount",
@@ -199,6 +208,11 @@ __all__ = [
     "TrackingEvent",
     "User",
     "UserTag",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WebhookSecret",
     "WechatPushEvent",
     "Withdrawal",
     "WithdrawalStatus",

@@ -1,39 +1,28 @@
 """Payout account details (Alipay login, bank card numbers, names) encrypted at rest.
 
-Fernet (AES-128-CBC + HMAC-SHA256) with a key derived from `DATA_ENCRYPTION_KEY`, or from
-`SECRET_KEY` when that is not set. Only the payout job decrypts; everything shown to people
-is the masked form.
+Sealed by `wxdist.core.sealing` (Fernet, a key from `DATA_ENCRYPTION_KEY` or `SECRET_KEY`).
+Only the payout job decrypts; everything shown to people is the masked form.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app
+from wxdist.core import sealing
 
-
-def _fernet() -> Fernet:
-    secret = current_app.config.get("DATA_ENCRYPTION_KEY") or current_app.config["SECRET_KEY"]
-    digest = hashlib.sha256(f"wxdist-account-vault:{secret}".encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+PURPOSE = "account-vault"
 
 
 def seal(account: dict[str, Any]) -> str:
-    return _fernet().encrypt(json.dumps(account, ensure_ascii=False).encode()).decode()
+    return sealing.seal(PURPOSE, json.dumps(account, ensure_ascii=False).encode())
 
 
 def unseal(token: str) -> dict[str, Any]:
     """Raises ValueError if the token was not sealed with this key."""
     if not token:
         return {}
-    try:
-        return json.loads(_fernet().decrypt(token.encode()))
-    except InvalidToken:
-        raise ValueError("account details cannot be decrypted with this key") from None
+    return json.loads(sealing.unseal(PURPOSE, token))
 
 
 def mask_account(number: str) -> str:

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from wxdist.accounts import ledger
 from wxdist.core.errors import ApiError, Conflict, NotFound
-from wxdist.core.events import withdrawal_finished
+from wxdist.core.events import withdrawal_finished, withdrawal_finishing
 from wxdist.core.extensions import db
 from wxdist.models import LedgerBucket
 from wxdist.models.types import utcnow
@@ -40,6 +40,9 @@ def mark_paid(withdrawal: Held, reference: str, sources: tuple[str, ...]) -> boo
         key=round_key(withdrawal, "paid"),
         account_exists=True,  # the hold wrote to it
     )
+    withdrawal_finishing.send(
+        __name__, withdrawal_id=withdrawal.id, user_id=withdrawal.user_id, status="paid"
+    )
     db.session.commit()
     withdrawal_finished.send(
         __name__, withdrawal_id=withdrawal.id, user_id=withdrawal.user_id, status="paid"
@@ -61,6 +64,9 @@ def mark_failed(withdrawal: Held, reason: str, sources: tuple[str, ...]) -> bool
     ):
         return False
     return_money(withdrawal, "withdraw_failed")
+    withdrawal_finishing.send(
+        __name__, withdrawal_id=withdrawal.id, user_id=withdrawal.user_id, status="failed"
+    )
     db.session.commit()
     withdrawal_finished.send(
         __name__, withdrawal_id=withdrawal.id, user_id=withdrawal.user_id, status="failed"

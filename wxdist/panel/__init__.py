@@ -23,6 +23,7 @@ PAGE_MODULES = (
     "wxdist.panel.picture_views",
     "wxdist.panel.shipping_template_views",
     "wxdist.panel.settings_views",
+    "wxdist.panel.webhook_views",
     "wxdist.panel.distributor_views",
     "wxdist.panel.customer_views",
     "wxdist.panel.order_views",

@@ -53,6 +53,7 @@ NAV = (
     ("reports", "panel.reports_page", _l("Reports")),
     ("messages", "panel.messages", _l("Messages")),
     ("settings", "panel.settings", _l("Settings")),
+    ("settings", "panel.webhooks", _l("Webhooks")),
     ("staff", "panel.staff", _l("Staff")),
     ("audit", "panel.audit", _l("Audit log")),
 )

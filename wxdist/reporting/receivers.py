@@ -27,7 +27,7 @@ def count_attributed(_sender: Any, *, orders: list[AttributedOrder]) -> None:
     insight.record_orders(order.order_id for order in orders)
 
 
-def count_refund(_sender: Any, *, order: Order, refund_fen: int) -> None:
+def count_refund(_sender: Any, *, order: Order, refund_fen: int, **_: Any) -> None:
     daily_stats.add(None, order.id, refunds=1, refunded_fen=refund_fen)
     # Distribution's clawback ran before (receivers run in connection order): the order's
     # items and commission records already carry this refund.

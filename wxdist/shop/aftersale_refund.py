@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from sqlalchemy import select, update
 
-from wxdist.core.events import aftersale_changed
+from wxdist.core.events import aftersale_changed, aftersale_moving
 from wxdist.core.extensions import db
 from wxdist.models import AfterSale, AfterSaleLog, AfterSaleStatus, Order, OrderItem, Refund, Sku
 from wxdist.models.types import utcnow
@@ -20,6 +20,13 @@ class Moved(NamedTuple):
     aftersale_id: int
     user_id: int
     status: str
+
+
+def moving(aftersale_id: int, user_id: int, status: str) -> Moved:
+    """Inside the move's transaction: send `aftersale_moving`; the move to announce after
+    commit."""
+    aftersale_moving.send(__name__, aftersale_id=aftersale_id, user_id=user_id, status=status)
+    return Moved(aftersale_id, user_id, status)
 
 
 def follow_refund(
@@ -81,7 +88,7 @@ def follow_refund(
             created_at=now,
         )
     )
-    return Moved(sale.id, sale.user_id, AfterSaleStatus.REFUNDED)
+    return moving(sale.id, sale.user_id, AfterSaleStatus.REFUNDED)
 
 
 def restock_quantity(sale: AfterSale, quantity: int | None = None) -> None:

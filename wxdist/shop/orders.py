@@ -43,7 +43,7 @@ from wxdist.models import (
     Sku,
 )
 from wxdist.models.types import utcnow
-from wxdist.shop import offers, order_address, quotes
+from wxdist.shop import completion, offers, order_address, quotes
 from wxdist.shop.order_address import Address
 from wxdist.shop.order_lines import MAX_QUANTITY, LineRequest, LinesRead, read_lines
 from wxdist.shop.pricing import ActivityPrice, Offers, PricedOrder
@@ -448,12 +448,7 @@ def reserve_again(order_id: int) -> bool:
 def confirm_receipt(user_id: int, order_id: int) -> Order:
     """shipped → completed. Raises NotFound, Conflict if the order is not shipped."""
     order = get_user_order(user_id, order_id)
-    moved = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.status == OrderStatus.SHIPPED)
-        .values(status=OrderStatus.COMPLETED, completed_at=utcnow())
-    )
-    if moved.rowcount != 1:
+    if not completion.mark_completed(order.id):
         db.session.rollback()
         raise Conflict(
             _(

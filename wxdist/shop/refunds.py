@@ -206,7 +206,10 @@ def settle_refund(
             sales.count_refunded(sales.units(i for i in order.items if i.id in gone))
             db.session.flush()
             # Commission goes back (and the refund is counted) in the same transaction.
-            send_required(refund_applying, __name__, order=order, refund_fen=refund.amount_fen)
+            send_required(
+                refund_applying, __name__, order=order, refund_fen=refund.amount_fen,
+                refund_id=refund.id,
+            )  # fmt: skip
         fully = order.refunded_fen >= order.paid_fen
         order.status = (
             OrderStatus.REFUNDED if fully else order.status_before_refund or OrderStatus.PAID

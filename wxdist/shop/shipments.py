@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from payments.errors import GatewayRejected, GatewayUnavailable
 from wxdist.core.errors import ApiError, Conflict, GatewayFailed, NotFound
-from wxdist.core.events import order_shipped
+from wxdist.core.events import order_shipped, shipment_recording
 from wxdist.core.extensions import db
 from wxdist.core.gateways import gateways
 from wxdist.core.tasks import enqueue
@@ -247,6 +247,8 @@ def _record_package(order_id: int, package: Package) -> tuple[Shipment, bool, in
     )
     if last:
         _mark_shipped(order, package)
+    shipment_recording.send(__name__, order_id=order_id, shipment_id=shipment.id,
+                            all_delivered=last)  # fmt: skip
     return shipment, last, shipping_info.bump(order_id)
 
 

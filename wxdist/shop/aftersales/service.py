@@ -26,7 +26,7 @@ from wxdist.models import (
 )
 from wxdist.models.types import utcnow
 from wxdist.shop import refunds, shipments
-from wxdist.shop.aftersale_refund import Moved, announce, restock_quantity
+from wxdist.shop.aftersale_refund import Moved, announce, moving, restock_quantity
 from wxdist.shop.aftersales import rules
 from wxdist.shop.aftersales.evidence import check_evidence
 from wxdist.shop.orders import lock_order
@@ -95,7 +95,7 @@ def move(
         )
     )
     user_id = db.session.scalar(select(AfterSale.user_id).where(AfterSale.id == sale_id))
-    return Moved(sale_id, int(user_id or 0), new)
+    return moving(sale_id, int(user_id or 0), new)
 
 
 def commit_move(moved: Moved) -> AfterSale:
@@ -202,7 +202,7 @@ def apply(user_id: int, data: Application, now: datetime | None = None) -> After
             aftersale_id=sale.id, actor=BUYER, to_status=S.APPLIED, note="", created_at=now
         )
     )
-    return commit_move(Moved(sale.id, user_id, S.APPLIED))
+    return commit_move(moving(sale.id, user_id, S.APPLIED))
 
 
 def user_aftersale(user_id: int, sale_id: int) -> AfterSale:
