@@ -14,6 +14,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 resets connections in a burst of senders
+    daemon_threads = True
+
+
 def main(port: int, path: str) -> None:
     out = open(path, "a", buffering=1)  # noqa: SIM115 - open for the process's life
     lock = threading.Lock()
@@ -34,8 +39,7 @@ def main(port: int, path: str) -> None:
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", port), Handler)
     server.serve_forever()
 
 

@@ -13,6 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 resets connections in a burst of senders
+    daemon_threads = True
+
+
 @dataclass(frozen=True)
 class Hang:
     seconds: float  # answer 200 only after this long (the sender has given up)
@@ -66,8 +71,7 @@ class Receiver:
             def log_message(self, *_args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
