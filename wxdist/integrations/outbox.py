@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -58,10 +59,11 @@ def body(event_type: str, data: dict[str, Any], at: datetime) -> str:
     )
 
 
-def record(event_type: str, data: dict[str, Any]) -> int | None:
-    """Write `event_type` with `data` (JSON-able) to the outbox for every enabled endpoint
-    that takes it, in the session's transaction; the event id, None when no endpoint takes
-    it. Raises ValueError for an unknown type."""
+def record(event_type: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> int | None:
+    """Write `event_type` with `data` (JSON-able, or a function building it, called only
+    when some endpoint takes the type: a payment must not pay for a payload nobody gets) to
+    the outbox for every enabled endpoint that takes it, in the session's transaction; the
+    event id, None when no endpoint takes it. Raises ValueError for an unknown type."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type!r}")
     endpoints = [
@@ -75,6 +77,8 @@ def record(event_type: str, data: dict[str, Any]) -> int | None:
     ]
     if not endpoints:
         return None
+    if callable(data):
+        data = data()
     now = utcnow()
     event_id = db.session.execute(
         insert(WebhookEvent).values(

@@ -11,38 +11,38 @@ from wxdist.integrations import outbox, payloads
 
 
 def order_paid(_sender: Any, *, order_id: int, **_: Any) -> None:
-    outbox.record("order.paid", payloads.order(order_id))
+    outbox.record("order.paid", lambda: payloads.order(order_id))
 
 
 def order_ended(_sender: Any, *, order_id: int, **_: Any) -> None:
-    outbox.record("order.cancelled", payloads.order(order_id))
+    outbox.record("order.cancelled", lambda: payloads.order(order_id))
 
 
 def refund_succeeded(_sender: Any, *, refund_id: int, **_: Any) -> None:
-    outbox.record("refund.succeeded", payloads.refund(refund_id))
+    outbox.record("refund.succeeded", lambda: payloads.refund(refund_id))
 
 
 def distributor_approved(_sender: Any, *, user_id: int, **_: Any) -> None:
-    outbox.record("distributor.approved", payloads.distributor(user_id))
+    outbox.record("distributor.approved", lambda: payloads.distributor(user_id))
 
 
 def order_shipped(
     _sender: Any, *, order_id: int, shipment_id: int, all_delivered: bool, **_: Any
 ) -> None:
-    outbox.record("order.shipped", payloads.shipment(order_id, shipment_id, all_delivered))
+    outbox.record("order.shipped", lambda: payloads.shipment(order_id, shipment_id, all_delivered))
 
 
 def order_completed(_sender: Any, *, order_id: int, **_: Any) -> None:
-    outbox.record("order.completed", payloads.order(order_id))
+    outbox.record("order.completed", lambda: payloads.order(order_id))
 
 
 def withdrawal_paid(_sender: Any, *, withdrawal_id: int, status: str, **_: Any) -> None:
     if status == "paid":
-        outbox.record("withdrawal.paid", payloads.withdrawal(withdrawal_id))
+        outbox.record("withdrawal.paid", lambda: payloads.withdrawal(withdrawal_id))
 
 
 def aftersale_changed(_sender: Any, *, aftersale_id: int, **_: Any) -> None:
-    outbox.record("aftersale.changed", payloads.aftersale(aftersale_id))
+    outbox.record("aftersale.changed", lambda: payloads.aftersale(aftersale_id))
 
 
 def connect() -> None:
