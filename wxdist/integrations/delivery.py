@@ -299,11 +299,9 @@ def sweep() -> int:
     """Periodic: start a drain for what came due by time (a retry's backoff passed, a lost
     worker's lease ended). Inline (no Redis), deliver it here. Returns how many deliveries
     this call sent (0 on RQ, where the drain sends them)."""
-    if not is_due():
-        db.session.rollback()
-        return 0
+    due = is_due()
     db.session.rollback()
-    if DELIVERIES.schedule():
+    if not due or DELIVERIES.schedule():
         return 0
     sent = 0
     while claimed := deliver_batch():

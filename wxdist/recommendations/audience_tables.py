@@ -245,6 +245,7 @@ class AudienceTables:
         if not distributor_ids:
             return {}
         c, o = SCANS, CHANNEL_ORDERS
+        wanted = set(distributor_ids)
         rows = self._read(
             select(c.c.distributor_id, c.c.product_id, c.c.scans, func.coalesce(o.c.orders, 0))
             .select_from(c)
@@ -252,7 +253,6 @@ class AudienceTables:
                 o,
                 and_(o.c.distributor_id == c.c.distributor_id, o.c.product_id == c.c.product_id),
             )
-            .where(_among(c.c.distributor_id, set(distributor_ids)))
+            .where(_among(c.c.distributor_id, wanted))
         )
-        wanted = set(distributor_ids)
         return {(d, p): (int(s or 0), int(n)) for d, p, s, n in rows if d in wanted}
