@@ -70,6 +70,12 @@ def test_a_failed_delivery_is_logged_and_sent_again_on_request(app: Flask) -> No
     with app.app_context():
         assert not db.session.get(WebhookEndpoint, endpoint_id).enabled
         assert db.session.get(WebhookDelivery, delivery_id).state == DeliveryState.FAILED
+    refused = post_form(owner, detail, f"{PAGE}/deliveries/{delivery_id}/replay")
+    assert refused.status_code == 303
+    assert "turn it on before sending again" in owner.get(detail).get_data(as_text=True)
+    with app.app_context():  # still failed, not due: an endpoint that is off gets nothing
+        assert db.session.get(WebhookDelivery, delivery_id).state == DeliveryState.FAILED
+        assert not delivery.is_due()
     post_form(owner, detail, f"{detail}/enabled", action="enable")
     rotated = post_form(owner, detail, f"{detail}/rotate", overlap_hours="24")
     assert rotated.status_code == 200 and _secret(rotated.get_data(as_text=True))

@@ -113,6 +113,8 @@ SERVICE_CODES: dict[str, str] = {
     # subscribe messages
     "unknown_template": "a subscribe-message template id is not one of this store's notices "
     "(`fields` names each)",
+    # integrations
+    "endpoint_off": "the webhook endpoint is off: turn it on before sending a delivery again",
 }
 
 # HTTP errors that are not ours (an unknown route, a wrong method, a body too large, ...):

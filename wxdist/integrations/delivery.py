@@ -88,10 +88,15 @@ class Outcome:
 
 
 def _due(now: datetime) -> tuple[Any, ...]:
+    """Pending, its time come, not leased, and its endpoint on: a delivery written while
+    the endpoint was being turned off waits for it to come back on."""
     return (
         WebhookDelivery.state == DeliveryState.PENDING,
         WebhookDelivery.next_attempt_at <= now,
         or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
+        WebhookDelivery.endpoint_id.in_(
+            select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+        ),
     )
 
 

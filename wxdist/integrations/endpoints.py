@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from wxdist.core.errors import BadRequest, NotFound
+from wxdist.core.errors import BadRequest, Conflict, NotFound
 from wxdist.core.extensions import db
 from wxdist.integrations import delivery, webhook_secrets
 from wxdist.integrations.outbox import ALL, EVENT_TYPES
@@ -85,10 +85,15 @@ def rotate(endpoint_id: int, overlap_hours: int = 24) -> str:
 
 def replay(delivery_id: int) -> int:
     """Send a delivery again now, whatever became of it (same `webhook-id`); returns its
-    endpoint's id. Raises NotFound. Replaying a pending one only makes it due now."""
+    endpoint's id. Raises NotFound, or Conflict `endpoint_off` while its endpoint is off
+    (turn it on first). Replaying a pending one only makes it due now."""
     found = db.session.get(WebhookDelivery, delivery_id)
     if found is None:
         raise NotFound(_("No such delivery"))
+    if not _get(found.endpoint_id).enabled:
+        raise Conflict(
+            _("The endpoint is off: turn it on before sending again."), code="endpoint_off"
+        )
     db.session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.id == delivery_id)

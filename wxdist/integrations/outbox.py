@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
+from wxdist.core import direct_sql
 from wxdist.core.extensions import db
 from wxdist.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from wxdist.models.types import utcnow
@@ -59,6 +60,13 @@ def body(event_type: str, data: dict[str, Any], at: datetime) -> str:
     )
 
 
+# Read on every recorded change (a payment notify among them), so through `direct_sql`: the
+# ORM's execution would cost the notify more than the round trip itself.
+_ENABLED = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+    WebhookEndpoint.enabled.is_(True)
+)
+
+
 def record(event_type: str, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> int | None:
     """Write `event_type` with `data` (JSON-able, or a function building it, called only
     when some endpoint takes the type: a payment must not pay for a payload nobody gets) to
@@ -68,11 +76,7 @@ def record(event_type: str, data: dict[str, Any] | Callable[[], dict[str, Any]])
         raise ValueError(f"unknown webhook event type {event_type!r}")
     endpoints = [
         endpoint_id
-        for endpoint_id, filters in db.session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-                WebhookEndpoint.enabled.is_(True)
-            )
-        )
+        for endpoint_id, filters in direct_sql.rows(_ENABLED, {})
         if takes(filters or [], event_type)
     ]
     if not endpoints:

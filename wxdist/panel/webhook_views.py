@@ -15,11 +15,11 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length
 
-from wxdist.core.errors import ApiError
+from wxdist.core.errors import ApiError, Conflict
 from wxdist.integrations import endpoints as service
 from wxdist.integrations.outbox import ALL
 from wxdist.panel.access import area
-from wxdist.panel.blueprint import panel_bp
+from wxdist.panel.blueprint import panel_bp, panel_referrer
 from wxdist.panel.marketing_views import attach
 from wxdist.panel.queries import webhooks as queries
 from wxdist.panel.ui import audited
@@ -154,6 +154,9 @@ def webhook_replay(delivery_id: int):  # type: ignore[no-untyped-def]
     try:
         with audited("webhook.replay", "webhook_delivery", delivery_id):
             endpoint_id = service.replay(delivery_id)
+    except Conflict as refused:
+        flash(refused.message, "error")
+        return redirect(panel_referrer("panel.webhooks"), 303)
     except ApiError:
         abort(404)
     flash(_("The delivery will be sent again."), "success")
