@@ -321,7 +321,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "AFTERSALE_SHIPBACK_DAYS": typed(
             "AFTERSALE_SHIPBACK_DAYS", 7, lambda n, r: _parse_int(n, r, 1)
         ),
-        "PANEL_LOW_STOCK": typed("PANEL_LOW_STOCK", 10, lambda n, r: _parse_int(n, r, 0)),
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": public_base_url.startswith("https://"),
         **_wechat_pay_v3_settings(get, live=gateway == "live"),

@@ -25,6 +25,7 @@ NOTICE_KINDS = (
     "commission_settled",
     "withdrawal_finished",
     "distributor_approved",
+    "stock_alert",  # to staff who opted in (the panel's account page), not to shoppers
 )
 
 DEV_SUBSCRIBE_TEMPLATES = {
@@ -33,6 +34,7 @@ DEV_SUBSCRIBE_TEMPLATES = {
     "commission_settled": "wxdistDevTmplCommissionSettled0000000001",
     "withdrawal_finished": "wxdistDevTmplWithdrawalFinished000000001",
     "distributor_approved": "wxdistDevTmplDistributorApproved00000001",
+    "stock_alert": "wxdistDevTmplStockAlert000000000000000001",
 }
 
 MINIPROGRAM_STATES = ("developer", "trial", "formal")

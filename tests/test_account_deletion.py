@@ -381,6 +381,7 @@ def test_a_distributor_with_a_team_is_deleted_and_the_books_stay_whole(
         "activity_id": make_activity(app, world["sku_id"])["activity_id"],
         "group_activity_id": make_group_activity(app, world["sku_id"])["activity_id"],
         "endpoint_id": _webhook_endpoint(app),
+        "key_pk": _api_key(app),
     }
     urls = [url for _endpoint, url, _area in panel_pages(app, ids)]
     urls += [f"/panel/distributors/{world['mid']['user_id']}", f"/panel/orders/{world['bought']}"]
@@ -477,3 +478,10 @@ def _webhook_endpoint(app: Flask) -> int:
         from wxdist.integrations import endpoints
 
         return endpoints.create("https://erp.example.com/hooks", ["*"]).endpoint_id
+
+
+def _api_key(app: Flask) -> int:
+    with app.app_context():
+        from wxdist.integrations import api_keys
+
+        return api_keys.create("ERP", ["orders:read"], 60, None).key.id

@@ -146,7 +146,11 @@ def _seed(client: FlaskClient, app: Flask, emulator: EmulatorServer, run_jobs: A
         outbox.record("order.paid", {"order_no": "WXFUZZ"})
         db.session.commit()
         delivery = db.session.scalars(select(WebhookDelivery.id)).first()
+        from wxdist.integrations import api_keys
+
+        key = api_keys.create("ERP", ["orders:read"], 60, None).key.id
     return {
+        "key_pk": [key],
         "endpoint_id": [endpoint],
         "delivery_id": [delivery],
         "activity_id": [flash],
@@ -238,7 +242,8 @@ def test_no_panel_form_input_gives_a_500(
 ) -> None:
     seeded = _seed(client, app, emulator, run_jobs)
     owner = staff_client(app, "owner")
-    pages = ["/panel/settings", "/panel/products/new", "/panel/withdrawals"]
+    pages = ["/panel/settings", "/panel/settings/stock", "/panel/account"]
+    pages += ["/panel/products/new", "/panel/withdrawals"]
     pages += [f"/panel/withdrawals/{i}" for i in seeded["withdrawal_id"]]
     pages += [
         f"/panel/distributors/{seeded['user_id'][0]}",

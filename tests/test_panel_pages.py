@@ -123,7 +123,11 @@ def seed_objects(
         webhook = endpoints.create("https://erp.example.com/hooks", ["*"], "ERP")
         outbox.record("order.paid", {"order_no": "WXPAGES"})
         db.session.commit()
+        from wxdist.integrations import api_keys
+
+        key = api_keys.create("ERP", ["orders:read", "stock:write"], 600, None).key
     return {
+        "key_pk": key.id,
         "endpoint_id": webhook.endpoint_id,
         "activity_id": flash_sale["activity_id"],
         "group_activity_id": group_buy["activity_id"],

@@ -23,6 +23,7 @@ from wxdist.panel.labels import labelled
 # writes in Latin letters too.
 LATIN_IN_CHINESE = {"wxdist", "SKU", "ID", "CSV", "URL", "openid", "JPEG", "PNG", "WebP", "MB"}
 LATIN_IN_CHINESE |= {"IP"}  # as in "IP 地址" (the audit log)
+LATIN_IN_CHINESE |= {"API"}  # as in "API 密钥" (the open API's keys)
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 

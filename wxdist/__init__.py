@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from wxdist.core.errors import register_error_handlers
     from wxdist.core.extensions import db, migrate
     from wxdist.core.request_json import BoundedJSONRequest
+    from wxdist.open_api import register_open_api
     from wxdist.panel import register_panel
     from wxdist.web.media import media_bp
     from wxdist.web.notify import notify_bp
@@ -48,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     media_s3.install(app)  # MEDIA_STORAGE_URL's bucket, if set (connects at first use)
     register_error_handlers(app)
     register_api(app)
+    register_open_api(app)
     app.register_blueprint(notify_bp)
     app.register_blueprint(message_bp)
     app.register_blueprint(tracking_bp)

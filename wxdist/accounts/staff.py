@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.extensions import db
+from wxdist.models import User
 from wxdist.models.staff import StaffRole, StaffUser
 from wxdist.models.types import utcnow
 
@@ -183,6 +184,34 @@ def set_active(staff_id: int, active: bool) -> StaffUser:
     staff.active = active
     staff.session_version += 1
     db.session.commit()
+    return staff
+
+
+def set_stock_alerts(staff_id: int, alert_user_id: int | None, on: bool) -> StaffUser:
+    """Set the mini-program account (a user id) that receives the staff member's stock
+    alerts, and switch them on or off; the caller commits (the panel's audit does). Raises
+    ApiError naming `alert_user_id` for no such account (or a deleted one), or for alerts
+    on without an account; NotFound for an unknown staff account."""
+    if alert_user_id is not None:
+        found = db.session.scalar(
+            select(User.id).where(User.id == alert_user_id, User.deleted_at.is_(None))
+        )
+        if found is None:
+            raise ApiError(
+                _("no such mini-program account"),
+                code="invalid",
+                fields={"alert_user_id": _("no shopper has this id")},
+            )
+    elif on:
+        raise ApiError(
+            _("stock alerts need an account"),
+            code="invalid",
+            fields={"alert_user_id": _("give the user id of your mini-program account")},
+        )
+    staff = db.session.get(StaffUser, staff_id)
+    if staff is None:
+        raise NotFound(_("no such staff account"))
+    staff.alert_user_id, staff.stock_alerts = alert_user_id, on
     return staff
 
 

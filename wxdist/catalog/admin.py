@@ -8,7 +8,11 @@ under the staff member's feet. Each function commits.
 Stock is never overwritten with a number read earlier: `adjust_stock` takes the stock the
 staff member saw and the stock they want, and applies the difference relatively
 (`stock = stock + (wanted - seen)`), so a reservation made by an order in between is kept;
-if that would take the stock below zero it refuses with Conflict and changes nothing.
+if that would take the stock below zero it refuses with Conflict and changes nothing. The
+SKU's stock alert state follows in the same transaction (`stock_alerts.check`).
+
+A SKU's code (商家编码) is optional and unique (`sku_codes`); a duplicate is an ApiError
+naming the field, also when the database's constraint is what caught it (a race).
 
 Posters are keyed by their content (title, lowest active price, first image), so a stale
 poster is never served once the product changes; when a change alters what an on-shelf
@@ -22,8 +26,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
+from wxdist.catalog import sku_codes, stock_alerts
 from wxdist.catalog.face import ProductFacts, product_facts
+from wxdist.catalog.stock_settings import threshold_errors
 from wxdist.core.errors import ApiError, Conflict, NotFound
 from wxdist.core.events import product_shelved
 from wxdist.core.extensions import db
@@ -62,6 +69,15 @@ class SkuInput:
     stock: int = 0
     is_active: bool = True
     weight_g: int = 0  # for shipping templates by weight
+    code: str | None = None  # the merchant's SKU code; None: none
+    low_stock_threshold: int | None = None  # None: the store's default
+
+
+class _Keep:
+    """`update_sku`'s "leave this field as it is" (None is a value there)."""
+
+
+KEEP = _Keep()
 
 
 @dataclass(frozen=True)
@@ -148,7 +164,24 @@ def _sku_errors(sku: SkuInput, prefix: str = "") -> dict[str, str]:
         errors[f"{prefix}stock"] = _("from %(low)s to %(high)s", low=0, high=MAX_STOCK)
     if not 0 <= sku.weight_g <= MAX_WEIGHT_G:
         errors[f"{prefix}weight_g"] = _("from %(low)s to %(high)s", low=0, high=MAX_WEIGHT_G)
+    errors.update(threshold_errors(sku.low_stock_threshold, f"{prefix}low_stock_threshold"))
     return errors
+
+
+def _commit_codes(names: list[str]) -> None:
+    """Commit; a SKU code the unique constraint refused (a race with another save) becomes
+    an ApiError naming the code fields `names`."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if not names:
+            raise
+        raise ApiError(
+            _("the SKU code is already used"),
+            code="sku_code_taken",
+            fields=dict.fromkeys(names, sku_codes.taken_message()),
+        ) from None
 
 
 def _refuse(errors: dict[str, str]) -> None:
@@ -209,6 +242,9 @@ def create_product(data: ProductInput, skus: list[SkuInput]) -> Product:
         errors["skus"] = _("at least one SKU")
     for index, sku in enumerate(skus):
         errors.update(_sku_errors(sku, f"skus.{index}."))
+    codes = [sku_codes.clean(s.code) for s in skus]
+    code_names = [f"skus.{index}.code" for index in range(len(skus))]
+    errors.update(sku_codes.errors(codes, code_names))
     _refuse(errors)
     product = Product(
         title=data.title.strip(),
@@ -228,12 +264,14 @@ def create_product(data: ProductInput, skus: list[SkuInput]) -> Product:
                 stock=s.stock,
                 is_active=s.is_active,
                 weight_g=s.weight_g,
+                code=code,
+                low_stock_threshold=s.low_stock_threshold,
             )
-            for s in skus
+            for s, code in zip(skus, codes, strict=True)
         ],
     )
     db.session.add(product)
-    db.session.commit()
+    _commit_codes([name for name, code in zip(code_names, codes, strict=True) if code])
     return product
 
 
@@ -275,9 +313,10 @@ def get_product(product_id: int) -> Product:
 
 def add_sku(product_id: int, sku: SkuInput) -> Sku:
     """Add a SKU to a product; commits. Raises NotFound, or ApiError naming `name`,
-    `price_fen` or `stock`."""
+    `price_fen`, `stock`, `low_stock_threshold` or `code` (bad form, or taken)."""
     get_product(product_id)
-    _refuse(_sku_errors(sku))
+    code = sku_codes.clean(sku.code)
+    _refuse({**_sku_errors(sku), **sku_codes.errors([code], ["code"])})
     facts = product_facts(product_id)
     row = Sku(
         product_id=product_id,
@@ -286,9 +325,11 @@ def add_sku(product_id: int, sku: SkuInput) -> Sku:
         stock=sku.stock,
         is_active=sku.is_active,
         weight_g=sku.weight_g,
+        code=code,
+        low_stock_threshold=sku.low_stock_threshold,
     )
     db.session.add(row)
-    db.session.commit()
+    _commit_codes(["code"] if code else [])
     refresh_posters(product_id, facts)
     return row
 
@@ -308,29 +349,55 @@ def update_sku(
     price_fen: int,
     is_active: bool,
     weight_g: int | None = None,
+    code: str | _Keep | None = KEEP,
+    low_stock_threshold: int | _Keep | None = KEEP,
 ) -> SkuChange:
-    """Change a SKU's name, price, whether it is sold and its weight (None: unchanged;
-    never its stock: see `adjust_stock`); commits. Raises NotFound, or ApiError naming
-    `name` / `price_fen` / `weight_g`."""
+    """Change a SKU's name, price, whether it is sold, its weight (None: unchanged), its
+    code and its low-stock threshold (None: none / the store's default; KEEP: unchanged);
+    never its stock (see `adjust_stock`). Commits. Raises NotFound, or ApiError naming
+    `name` / `price_fen` / `weight_g` / `low_stock_threshold` / `code` (bad form, taken)."""
     sku = _get_sku(product_id, sku_id)
     weight = sku.weight_g if weight_g is None else weight_g
-    _refuse(_sku_errors(SkuInput(name=name, price_fen=price_fen, weight_g=weight)))
+    new_code = sku.code if isinstance(code, _Keep) else sku_codes.clean(code)
+    threshold = (
+        sku.low_stock_threshold if isinstance(low_stock_threshold, _Keep) else low_stock_threshold
+    )
+    checked = SkuInput(
+        name=name, price_fen=price_fen, weight_g=weight, low_stock_threshold=threshold
+    )
+    errors = _sku_errors(checked)
+    if new_code != sku.code:
+        errors.update(sku_codes.errors([new_code], ["code"], except_sku_id=sku_id))
+    _refuse(errors)
     facts = product_facts(product_id)
     before = {
         "name": sku.name,
         "price_fen": sku.price_fen,
         "is_active": sku.is_active,
         "weight_g": sku.weight_g,
+        "code": sku.code,
+        "low_stock_threshold": sku.low_stock_threshold,
     }
-    after = {"name": name.strip(), "price_fen": price_fen, "is_active": is_active}
-    after["weight_g"] = weight
+    after = {
+        "name": name.strip(),
+        "price_fen": price_fen,
+        "is_active": is_active,
+        "weight_g": weight,
+        "code": new_code,
+        "low_stock_threshold": threshold,
+    }
     changed = {k for k in before if before[k] != after[k]}
     if not changed:
         db.session.rollback()
         return SkuChange()
-    sku.name, sku.price_fen, sku.is_active = after["name"], price_fen, is_active
-    sku.weight_g = weight
-    db.session.commit()
+    for key in changed:
+        setattr(sku, key, after[key])
+    changes: list[stock_alerts.Change] = []
+    if "low_stock_threshold" in changed or "is_active" in changed:
+        db.session.flush()
+        changes = stock_alerts.check([sku_id])
+    _commit_codes(["code"] if "code" in changed else [])
+    stock_alerts.announce(changes)
     refresh_posters(product_id, facts)
     return SkuChange({k: before[k] for k in changed}, {k: after[k] for k in changed})
 
@@ -376,7 +443,9 @@ def adjust_stock(product_id: int, sku_id: int, *, seen: int, wanted: int) -> int
             },
         )
     stock = int(db.session.scalar(select(Sku.stock).where(Sku.id == sku_id)) or 0)
+    changes = stock_alerts.check([sku_id])
     db.session.commit()
+    stock_alerts.announce(changes)
     return stock
 
 

@@ -18,13 +18,17 @@ def bad_shelf_request() -> ApiError:
 
 def set_on_shelf(product_id: int, on_shelf: bool) -> bool:
     """Put a product on or off the shelf; commits. Returns True if it changed. Going on
-    shelf has its posters drawn ahead (an RQ job) when POSTER_PREDRAW is on."""
+    shelf has its posters drawn ahead (an RQ job) when POSTER_PREDRAW is on. Staff's choice
+    ends an auto-pause (`stock_alerts`): a product they keep off shelf stays off."""
     if db.session.get(Product, product_id) is None:
         raise NotFound(_("no such product"), fields={"product_id": _("not found")})
+    moves = Product.on_shelf.is_(not on_shelf)
+    if not on_shelf:
+        moves = moves | Product.paused_for_stock.is_(True)
     changed = db.session.execute(
         update(Product)
-        .where(Product.id == product_id, Product.on_shelf.is_(not on_shelf))
-        .values(on_shelf=on_shelf)
+        .where(Product.id == product_id, moves)
+        .values(on_shelf=on_shelf, paused_for_stock=False)
     ).rowcount
     db.session.commit()
     if changed and on_shelf:

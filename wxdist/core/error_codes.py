@@ -33,6 +33,7 @@ SERVICE_CODES: dict[str, str] = {
     "(withdrawal_open, aftersale_open, order_open, order_unpaid, balance_held, balance_owed)",
     # catalogue
     "stock_changed": "the stock moved since the page was read; reload and retry",
+    "sku_code_taken": "another SKU already has this SKU code (`fields` names the code field)",
     "unsupported_picture": "the upload is not a readable JPEG, PNG or WebP picture",
     "picture_too_large": "the picture file is larger than allowed",
     "picture_too_many_pixels": "the picture has more pixels than allowed",
@@ -115,6 +116,17 @@ SERVICE_CODES: dict[str, str] = {
     "(`fields` names each)",
     # integrations
     "endpoint_off": "the webhook endpoint is off: turn it on before sending a delivery again",
+    # the open API (wxdist.integrations.request_signing)
+    "signature_missing": "an X-Wxdist-Key, -Timestamp, -Nonce or -Signature header is missing",
+    "unknown_key": "no API key has this id",
+    "key_revoked": "the API key was revoked",
+    "stale_timestamp": "the request's timestamp is too far from the server's clock",
+    "bad_signature": "the signature does not match the request (or the nonce is malformed)",
+    "replayed_nonce": "the key already used this nonce: a replayed request",
+    "wrong_scope": "the API key does not have the scope this operation needs",
+    "rate_limited": "too many requests for the key this minute; see Retry-After",
+    "request_id_reused": "the request id was already used for another request",
+    "stock_below_zero": "a stock delta would take a SKU below 0; nothing was applied",
 }
 
 # HTTP errors that are not ours (an unknown route, a wrong method, a body too large, ...):

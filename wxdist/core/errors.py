@@ -79,6 +79,16 @@ class GatewayFailed(ApiError):
     status, code = 502, "gateway_error"
 
 
+class RateLimited(ApiError):
+    """Too many requests in the window; `Retry-After` says when to come back."""
+
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, data={"retry_after": retry_after})
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def error_body(
     code: str,
     message: Any,
@@ -143,7 +153,10 @@ def http_message(status: int) -> str:
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api") or request.accept_mimetypes.best == "application/json"
+    return (
+        request.path.startswith(("/api", "/open/"))
+        or request.accept_mimetypes.best == "application/json"
+    )
 
 
 def error_response(
@@ -168,9 +181,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):  # type: ignore[no-untyped-def]
         db.session.rollback()
-        return error_response(
+        response = error_response(
             exc.status, code=exc.code, message=exc.message, fields=exc.fields, data=exc.data
         )
+        response.headers.update(getattr(exc, "headers", {}))
+        return response
 
     @app.errorhandler(ValidationError)
     def handle_validation(exc: ValidationError):  # type: ignore[no-untyped-def]

@@ -170,6 +170,21 @@ product_shelved = signals.signal(
     ahead.""",
 )
 
+stock_alerting = signals.signal(
+    "stock_alerting",
+    doc="""Inside the transaction of a stock check (`catalog.stock_alerts.check`), once per
+    alert state a SKU for sale actually moved to: SKU `sku_id` of product `product_id` went
+    from `previous` to `state` ("ok", "low" or "out") with `stock` left against its
+    `threshold`. Integrations write `stock.low` (ok → low) or `stock.out`.""",
+)
+
+stock_alerted = signals.signal(
+    "stock_alerted",
+    doc="""After commit, sent by the caller of the stock check (`stock_alerts.announce`),
+    with the same arguments as `stock_alerting`. Notifications tell the staff who opted in
+    (low from ok, and out).""",
+)
+
 # Fulfilment, after-sales and the notices they and the money flow owe shoppers and
 # distributors (issue 14). Senders: shop (shipments, after-sales), distribution
 # (settlement), money (payouts); receivers: notifications, integrations.

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
 
 from wxdist.core.extensions import db
 from wxdist.models import (
@@ -15,9 +16,11 @@ from wxdist.models import (
     Distributor,
     Order,
     OrderItem,
+    Product,
     Refund,
     Shipment,
     ShipmentItem,
+    Sku,
     User,
     Withdrawal,
 )
@@ -63,22 +66,42 @@ def _row(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
 
 def order(order_id: int) -> dict[str, Any]:
     """An order with its lines and buyer's openid. Raises NoResultFound for no such order."""
-    found = _current(
-        select(*(getattr(Order, f) for f in _ORDER_FIELDS), Order.id, User.openid)
+    db.session.flush()
+    found = orders([order_id])
+    if not found:
+        raise NoResultFound(f"no order {order_id}")
+    return found[0]
+
+
+def orders(order_ids: list[int]) -> list[dict[str, Any]]:
+    """Orders as `order` gives them, in the order of `order_ids`, in two reads (the open
+    API's feed); ids that name no order are left out."""
+    if not order_ids:
+        return []
+    heads = db.session.execute(
+        select(*(getattr(Order, f) for f in _ORDER_FIELDS), Order.id, Order.updated_at,
+               User.openid)
         .join(User, User.id == Order.user_id)
-        .where(Order.id == order_id)
-    )
-    lines = db.session.execute(
-        select(OrderItem.id, *(getattr(OrderItem, f) for f in _ITEM_FIELDS))
-        .where(OrderItem.order_id == order_id)
+        .where(Order.id.in_(order_ids))
+    ).all()  # fmt: skip
+    lines: dict[int, list[dict[str, Any]]] = {}
+    for line in db.session.execute(
+        select(OrderItem.id, OrderItem.order_id, *(getattr(OrderItem, f) for f in _ITEM_FIELDS))
+        .where(OrderItem.order_id.in_(order_ids))
         .order_by(OrderItem.id)
-    )
-    return {
-        "id": found.id,
-        **_row(found, _ORDER_FIELDS),
-        "buyer_openid": found.openid,
-        "items": [{"id": line.id, **_row(line, _ITEM_FIELDS)} for line in lines],
+    ):
+        lines.setdefault(line.order_id, []).append({"id": line.id, **_row(line, _ITEM_FIELDS)})
+    by_id = {
+        head.id: {
+            "id": head.id,
+            **_row(head, _ORDER_FIELDS),
+            "updated_at": _json(head.updated_at),
+            "buyer_openid": head.openid,
+            "items": lines.get(head.id, []),
+        }
+        for head in heads
     }
+    return [by_id[i] for i in order_ids if i in by_id]
 
 
 def refund(refund_id: int) -> dict[str, Any]:
@@ -149,3 +172,21 @@ def aftersale(aftersale_id: int) -> dict[str, Any]:
         .where(AfterSale.id == aftersale_id)
     )
     return {**_row(found, _AFTERSALE_FIELDS), "order_no": found.order_no}
+
+
+def stock(sku_id: int, state: str, stock: int, threshold: int) -> dict[str, Any]:
+    """A SKU whose stock crossed its threshold (`state` low) or ran out (`state` out): its
+    code (商家编码, None when it has none), name, product, the stock the check saw and the
+    threshold, and whether the product is on shelf now (auto-pause takes a sold-out one
+    off)."""
+    found = _current(
+        select(Sku.id, Sku.code, Sku.name, Sku.product_id, Product.title, Product.on_shelf)
+        .join(Product, Product.id == Sku.product_id)
+        .where(Sku.id == sku_id)
+    )
+    return {
+        "sku_id": found.id, "sku_code": found.code, "sku_name": found.name,
+        "product_id": found.product_id, "product_title": found.title,
+        "product_on_shelf": bool(found.on_shelf), "stock": stock, "threshold": threshold,
+        "state": state,
+    }  # fmt: skip

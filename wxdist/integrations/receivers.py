@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wxdist.catalog.stock_alerts import OUT, warns
 from wxdist.core import events
 from wxdist.integrations import outbox, payloads
 
@@ -45,6 +46,15 @@ def aftersale_changed(_sender: Any, *, aftersale_id: int, **_: Any) -> None:
     outbox.record("aftersale.changed", lambda: payloads.aftersale(aftersale_id))
 
 
+def stock_alerting(
+    _sender: Any, *, sku_id: int, state: str, previous: str, stock: int, threshold: int, **_: Any
+) -> None:
+    if not warns(state, previous):
+        return
+    event_type = "stock.out" if state == OUT else "stock.low"
+    outbox.record(event_type, lambda: payloads.stock(sku_id, state, stock, threshold))
+
+
 def connect() -> None:
     events.order_paying.connect(order_paid, weak=False)
     events.order_ending.connect(order_ended, weak=False)
@@ -54,4 +64,5 @@ def connect() -> None:
     events.order_completing.connect(order_completed, weak=False)
     events.withdrawal_finishing.connect(withdrawal_paid, weak=False)
     events.aftersale_moving.connect(aftersale_changed, weak=False)
+    events.stock_alerting.connect(stock_alerting, weak=False)
     outbox.connect()

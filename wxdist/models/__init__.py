@@ -7,7 +7,14 @@ May import: `core` (the `db` extension). Nothing above it.
 from wxdist.models.address import Address
 from wxdist.models.aftersale import AfterSale, AfterSaleKind, AfterSaleLog, AfterSaleStatus
 from wxdist.models.cart import CartLine
-from wxdist.models.catalog import Category, Product, ProductImage, ProductTerm, Sku
+from wxdist.models.catalog import (
+    Category,
+    Product,
+    ProductImage,
+    ProductTerm,
+    Sku,
+    StockSettings,
+)
 from wxdist.models.commission import (
     AttributionFailure,
     Commission,
@@ -80,6 +87,7 @@ from wxdist.models.notification import (
     SubscribeConsent,
     WechatPushEvent,
 )
+from wxdist.models.open_api import ApiKey, ApiNonce, ApiRequest
 from wxdist.models.order import (
     Order,
     OrderItem,
@@ -121,6 +129,9 @@ __all__ = [
     "AfterSaleKind",
     "AfterSaleLog",
     "AfterSaleStatus",
+    "ApiKey",
+    "ApiNonce",
+    "ApiRequest",
     "AttributionFailure",
     "AuditEntry",
     "BonusTier",
@@ -202,6 +213,7 @@ __all__ = [
     "Sku",
     "StaffRole",
     "StaffUser",
+    "StockSettings",
     "SubscribeConsent",
     "SyncState",
     "TimedDiscountRecord",

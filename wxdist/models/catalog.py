@@ -43,6 +43,9 @@ class Product(db.Model):
     subtitle: Mapped[str] = mapped_column(String(255), default="")
     description: Mapped[str] = mapped_column(Text, default="")
     on_shelf: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Taken off shelf by the stock alerts (auto-pause) when it sold out, not by staff: it
+    # goes back on when stock returns.
+    paused_for_stock: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     sort: Mapped[int] = mapped_column(Integer, default=0)
     # The product's own commission rates per depth (basis points); None: use the level's.
     commission_l1_bp: Mapped[int | None] = mapped_column(Integer)
@@ -100,6 +103,12 @@ class Sku(db.Model):
     sold: Mapped[int] = mapped_column(Integer, default=0)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     weight_g: Mapped[int] = mapped_column(Integer, default=0)  # for templates by weight
+    # The merchant's own code for the SKU (商家编码): how an ERP names it in the open API.
+    code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Stock at or below this is low; None: the store's default (StockSettings).
+    low_stock_threshold: Mapped[int | None] = mapped_column(Integer)
+    # ok | low | out: the alert state last acted on, so each crossing alerts once.
+    stock_alert: Mapped[str] = mapped_column(String(8), default="ok", server_default="ok")
 
     product: Mapped[Product] = relationship(back_populates="skus")
 
@@ -115,3 +124,15 @@ class ProductTerm(db.Model):
     product_id: Mapped[int] = mapped_column(
         ForeignKey("products.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class StockSettings(db.Model):
+    """One row (id 1): the store's stock alert defaults."""
+
+    __tablename__ = "stock_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    low_stock_threshold: Mapped[int] = mapped_column(Integer, default=10)
+    # Take a product off shelf when all its active SKUs are sold out, and back on when
+    # stock returns.
+    auto_pause: Mapped[bool] = mapped_column(Boolean, default=False)

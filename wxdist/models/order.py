@@ -41,6 +41,8 @@ class Order(db.Model):
         # The panel's order list, newest first (created_at, then id): unfiltered, by
         # status, and by the receiver's phone (exact match), each from its own index.
         Index("ix_orders_created", "created_at"),
+        # The open API's "orders changed since a cursor" (wxdist.integrations.order_feed).
+        Index("ix_orders_updated", "updated_at", "id"),
         Index("ix_orders_status_created", "status", "created_at"),
         Index("ix_orders_receiver_phone_created", "receiver_phone", "created_at"),
         # Sales bonuses and their leaderboards: each direct referrer's net sales in a
@@ -87,6 +89,8 @@ class Order(db.Model):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # cancelled or closed
+    # Every change of the row moves it (an onupdate, filled by the ORM, Core and direct_sql).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     items: Mapped[list[OrderItem]] = relationship(order_by="OrderItem.id", back_populates="order")
 

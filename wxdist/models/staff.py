@@ -35,6 +35,10 @@ class StaffUser(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Stock alerts as a subscribe message to the staff member's own mini-program account
+    # (opted in from the panel; the account must also have accepted the template).
+    alert_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    stock_alerts: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     def get_id(self) -> str:
         """The login cookie's value: id and session version (see wxdist.accounts.staff)."""

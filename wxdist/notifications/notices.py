@@ -17,13 +17,23 @@ from wxdist.core.clock import to_local
 from wxdist.core.extensions import db
 from wxdist.core.i18n import DEFAULT_LOCALE
 from wxdist.core.money import yuan_text
-from wxdist.models import DeliveryCompany, Order, Shipment, Withdrawal
+from wxdist.models import (
+    DeliveryCompany,
+    Order,
+    Product,
+    Shipment,
+    Sku,
+    StaffUser,
+    User,
+    Withdrawal,
+)
 from wxdist.models.types import utcnow
 from wxdist.notifications.sender import queue_notice
 
 ORDER_PAGE = "pages/order/detail?id={id}"
 AFTERSALE_PAGE = "pages/aftersale/detail?id={id}"
 DISTRIBUTOR_PAGE = "pages/distributor/index"
+STOCK_PAGE = "pages/index/index"
 
 
 def _when(moment: datetime | None) -> str:
@@ -144,3 +154,52 @@ def distributor_approved(user_id: int) -> int | None:
     return queue_notice(
         "distributor_approved", user_id, values, DISTRIBUTOR_PAGE, f"approved:{user_id}"
     )
+
+
+def stock_alert_recipients() -> list[int]:
+    """The mini-program accounts of active staff who switched stock alerts on (each once;
+    a deleted account is left out)."""
+    return list(
+        db.session.scalars(
+            select(StaffUser.alert_user_id)
+            .join(User, User.id == StaffUser.alert_user_id)
+            .where(
+                StaffUser.active.is_(True),
+                StaffUser.stock_alerts.is_(True),
+                User.deleted_at.is_(None),
+            )
+            .distinct()
+            .order_by(StaffUser.alert_user_id)
+        )
+    )
+
+
+def stock_alert(sku_id: int, state: str, stock: int, threshold: int) -> list[int]:
+    """A SKU ran low or out: a notice to each staff member who opted in (sent where their
+    account has a consent for the template, as for shoppers). Returns the log rows'
+    ids."""
+    recipients = stock_alert_recipients()
+    found = db.session.execute(
+        select(Sku.name, Sku.code, Product.title, Product.paused_for_stock)
+        .join(Product, Product.id == Sku.product_id)
+        .where(Sku.id == sku_id)
+    ).first()
+    if not recipients or found is None:
+        db.session.rollback()
+        return []
+    with force_locale(DEFAULT_LOCALE):
+        if state != "out":
+            what = _("Low stock (alert at %(threshold)s)", threshold=threshold)
+        elif found.paused_for_stock:
+            what = _("Sold out, taken off shelf")
+        else:
+            what = _("Sold out")
+        values = {
+            "thing1": found.title,
+            "thing2": f"{found.name} {found.code}" if found.code else found.name,
+            "number3": str(max(stock, 0)),
+            "thing4": what,
+            "time5": _when(None),
+        }
+    ids = [queue_notice("stock_alert", user_id, values, STOCK_PAGE) for user_id in recipients]
+    return [log_id for log_id in ids if log_id is not None]

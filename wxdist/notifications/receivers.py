@@ -1,7 +1,8 @@
 """Notifications listen (all after commit, see `core.events`): each event that owes a
-shopper or a distributor a subscribe message queues it. A deleted account's consents and
-message data go inside the deletion's transaction (`privacy`). A receiver never raises into the
-sender: a database failure is logged and the notice is lost (the event itself stands)."""
+shopper, a distributor or a staff member (stock alerts) a subscribe message queues it. A
+deleted account's consents and message data go inside the deletion's transaction
+(`privacy`). A receiver never raises into the sender: a database failure is logged and the
+notice is lost (the event itself stands)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from wxdist.catalog.stock_alerts import warns
 from wxdist.core import events
 from wxdist.core.extensions import db
 from wxdist.notifications import notices, privacy
@@ -65,6 +67,13 @@ def on_distributor_approved(_sender: Any, *, user_id: int, **_extra: Any) -> Non
     _quietly("distributor_approved", lambda: notices.distributor_approved(user_id))
 
 
+def on_stock_alerted(
+    _sender: Any, *, sku_id: int, state: str, previous: str, stock: int, threshold: int, **_: Any
+) -> None:
+    if warns(state, previous):
+        _quietly("stock_alert", lambda: notices.stock_alert(sku_id, state, stock, threshold))
+
+
 def connect() -> None:
     """Connect the notices (idempotent; `create_app` calls it)."""
     events.order_shipped.connect(on_order_shipped, weak=False)
@@ -72,4 +81,5 @@ def connect() -> None:
     events.commission_settled.connect(on_commission_settled, weak=False)
     events.withdrawal_finished.connect(on_withdrawal_finished, weak=False)
     events.distributor_approved.connect(on_distributor_approved, weak=False)
+    events.stock_alerted.connect(on_stock_alerted, weak=False)
     events.connect_privacy(privacy)

@@ -53,7 +53,9 @@ NAV = (
     ("reports", "panel.reports_page", _l("Reports")),
     ("messages", "panel.messages", _l("Messages")),
     ("settings", "panel.settings", _l("Settings")),
+    ("settings", "panel.stock_settings_page", _l("Stock alerts")),
     ("settings", "panel.webhooks", _l("Webhooks")),
+    ("settings", "panel.api_keys", _l("Open API")),
     ("staff", "panel.staff", _l("Staff")),
     ("audit", "panel.audit", _l("Audit log")),
 )

@@ -16,67 +16,24 @@
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
+from limits import parse
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from wxdist.accounts.staff import authenticate
+from wxdist.core.rate_limits import app_limiter
 from wxdist.panel.blueprint import panel_bp
 from wxdist.panel.ui import client_ip
-
-log = logging.getLogger(__name__)
 
 
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
-
-
-class _Limiter:
-    """Fixed-window counts of failed sign-ins: in Redis when REDIS_URL is set (shared by
-    every process), else, and while Redis is unreachable, in this process's memory
-    (policy: `wxdist.core.redis_conn`)."""
-
-    def __init__(self, redis_url: str | None) -> None:
-        self.memory = FixedWindowRateLimiter(MemoryStorage())
-        self.shared: FixedWindowRateLimiter | None = None
-        if redis_url:
-            from wxdist.core.redis_conn import redis_client
-
-            pool = redis_client(redis_url).connection_pool  # short timeouts, one pool
-            self.shared = FixedWindowRateLimiter(
-                storage_from_string(redis_url, connection_pool=pool)
-            )
-
-    def _call(self, method: str, *args: Any) -> Any:
-        if self.shared is not None:
-            from wxdist.core.redis_conn import UNAVAILABLE
-
-            try:
-                return getattr(self.shared, method)(*args)
-            except UNAVAILABLE as exc:
-                log.warning("Redis unreachable (%s): sign-in limits in this process", exc)
-        return getattr(self.memory, method)(*args)
-
-    def test(self, limit: RateLimitItem, key: str) -> bool:
-        return bool(self._call("test", limit, key))
-
-    def hit(self, limit: RateLimitItem, key: str) -> None:
-        self._call("hit", limit, key)
-
-    def used(self, limit: RateLimitItem, key: str) -> int:
-        """How much of `limit` the window of `key` has used."""
-        return int(limit.amount - self._call("get_window_stats", limit, key).remaining)
 
 
 UNDER_ATTACK_TRIES = 3
@@ -87,7 +44,7 @@ class _Throttle:
 
     def __init__(self, username: str) -> None:
         config = current_app.config
-        self.limiter = _limiter()
+        self.limiter = app_limiter("panel_login")
         self.limit = parse(config["PANEL_LOGIN_LIMIT"])
         self.address_limit = parse(config["PANEL_LOGIN_ADDRESS_LIMIT"])
         name, address = username.strip().lower(), client_ip()
@@ -108,15 +65,6 @@ class _Throttle:
         self.limiter.hit(self.address_limit, self.address_key)
         self.limiter.hit(self.limit, self.pair_key)
         self.limiter.hit(self.limit, self.user_key)
-
-
-def _limiter() -> _Limiter:
-    """One limiter per app."""
-    limiter = current_app.extensions.get("panel_login_limiter")
-    if limiter is None:
-        limiter = _Limiter(current_app.config.get("REDIS_URL"))
-        current_app.extensions["panel_login_limiter"] = limiter
-    return limiter
 
 
 @panel_bp.route("/login", methods=["GET", "POST"])

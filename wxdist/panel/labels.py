@@ -186,7 +186,11 @@ AUDIT_ACTIONS: dict[str, LazyString] = {
     "webhook.disable": _l("turn webhook endpoint off"),
     "webhook.rotate": _l("new webhook secret"),
     "webhook.replay": _l("send webhook again"),
+    "api_key.create": _l("make API key"),
+    "api_key.revoke": _l("revoke API key"),
     "shipping_template.update": _l("change shipping template"),
+    "stock_settings.update": _l("change stock alert settings"),
+    "staff.stock_alerts": _l("set stock alerts of a staff member"),
     "notices.switch": _l("switch notices on or off"),
     "aftersale.agree": _l("agree to after-sale"),
     "aftersale.refuse": _l("refuse after-sale"),
@@ -227,8 +231,10 @@ AUDIT_TARGETS: dict[str, LazyString] = {
     "group_buy": _l("group buy"),
     "full_reduction": _l("full reduction"),
     "shipping_template": _l("shipping template"),
+    "stock_settings": _l("stock alert settings"),
     "webhook_endpoint": _l("webhook endpoint"),
     "webhook_delivery": _l("webhook delivery"),
+    "api_key": _l("API key"),
     "aftersale": _l("after-sale"),
     "material": _l("material"),
     "user": _l("customer"),
@@ -306,6 +312,14 @@ NOTICE_KIND_LABELS: dict[str, LazyString] = {
     "commission_settled": _l("commission settled"),
     "withdrawal_finished": _l("withdrawal paid or failed"),
     "distributor_approved": _l("distributor approved"),
+    "stock_alert": _l("stock alert (to staff)"),
+}
+
+# A SKU's stock alert state (`Sku.stock_alert`), prefixed: "ok" alone is too common a code.
+STOCK_ALERT_STATES: dict[str, LazyString] = {
+    "stock_ok": _l("stock ok"),
+    "stock_low": _l("low stock"),
+    "stock_out": _l("sold out"),
 }
 
 # ---- Codes of the incentive campaign pages ----------------------------------------------
@@ -329,6 +343,7 @@ for _table in (
     MESSAGE_STATUSES,
     PUSH_LABELS,
     NOTICE_KIND_LABELS,
+    STOCK_ALERT_STATES,
     LEDGER_BUCKETS,
     LEDGER_KINDS,
     COMMISSION_RATE_SOURCES,

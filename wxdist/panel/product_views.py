@@ -11,127 +11,29 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (
-    BooleanField,
-    FieldList,
-    FormField,
-    HiddenField,
-    IntegerField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from wxdist.catalog import admin as catalog_admin
-from wxdist.catalog.admin import MAX_SORT, MAX_STOCK, MAX_WEIGHT_G, ProductInput, SkuInput
+from wxdist.catalog.admin import ProductInput, SkuInput
 from wxdist.catalog.products import bad_shelf_request, set_on_shelf
 from wxdist.core.errors import ApiError
 from wxdist.models import Product, Sku
 from wxdist.panel.access import area
 from wxdist.panel.blueprint import panel_bp
-from wxdist.panel.decimal_fields import REQUIRED, PercentField, YuanField
+from wxdist.panel.decimal_fields import REQUIRED
+from wxdist.panel.product_forms import (
+    CategoryForm,
+    NewProductForm,
+    NewSkuForm,
+    ProductForm,
+    ShelfForm,
+    SkuForm,
+    SkuRow,
+    sku_code,
+)
 from wxdist.panel.queries import products as queries
 from wxdist.panel.queries import shipping as shipping_queries
-from wxdist.panel.ui import SubForm, audited, choice_arg, int_arg, page_arg
-
-NEW_SKU_ROWS = 3
-
-
-def _category_or_none(value: Any) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1  # not among the choices: refused by the field
-
-
-class ProductForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=128)])
-    subtitle = StringField(_l("Subtitle"), validators=[Length(max=255)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=60_000)])
-    category_id = SelectField(_l("Category"), coerce=_category_or_none, validate_choice=True)
-    new_category = StringField(
-        _l("Or a new category"),
-        validators=[Length(max=64)],
-        description=_l("Typing a name here creates the category (or reuses one of that name)."),
-    )
-    sort = IntegerField(
-        _l("Sort"),
-        default=0,
-        validators=[Optional(), NumberRange(-MAX_SORT, MAX_SORT)],
-        description=_l("Higher comes first in the shop."),
-    )
-    image_urls = TextAreaField(
-        _l("Image URLs"),
-        description=_l(
-            "One https:// URL per line (uploaded pictures show as /media/…); "
-            "the first is the cover."
-        ),
-    )
-    commission_l1_bp = PercentField(
-        _l("Level 1 commission (%)"),
-        optional=True,
-        description=_l("Blank: the distributor's level or the programme default."),
-    )
-    commission_l2_bp = PercentField(
-        _l("Level 2 commission (%)"),
-        optional=True,
-        description=_l("Blank: default. Level 1 + level 2 may not exceed 100 %."),
-    )
-    shipping_template_id = SelectField(
-        _l("Shipping template"), coerce=_category_or_none, validate_choice=True
-    )
-
-
-def _weight() -> IntegerField:
-    return IntegerField(
-        _l("Weight (g)"), default=0, validators=[Optional(), NumberRange(0, MAX_WEIGHT_G)]
-    )
-
-
-class SkuRow(SubForm):
-    name = StringField(_l("Name"), validators=[Length(max=128)])
-    price_fen = YuanField(_l("Price (¥)"), optional=True)
-    stock = IntegerField(_l("Stock"), validators=[Optional(), NumberRange(0, MAX_STOCK)])
-    is_active = BooleanField(_l("On sale"), default=True)
-    weight_g = _weight()
-
-
-class NewProductForm(ProductForm):
-    skus = FieldList(FormField(SkuRow), min_entries=NEW_SKU_ROWS, max_entries=20)
-    on_shelf = BooleanField(_l("Put on shelf now"))
-
-
-class SkuForm(FlaskForm):
-    """One existing SKU (prefixed `sku<id>-`); `stock_seen` is the stock the page showed."""
-
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
-    price_fen = YuanField(_l("Price (¥)"))
-    is_active = BooleanField(_l("On sale"))
-    stock = IntegerField(_l("Stock"), validators=[InputRequired(), NumberRange(0, MAX_STOCK)])
-    stock_seen = HiddenField()
-    weight_g = _weight()
-
-
-class NewSkuForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=128)])
-    price_fen = YuanField(_l("Price (¥)"))
-    stock = IntegerField(_l("Stock"), default=0, validators=[Optional(), NumberRange(0, MAX_STOCK)])
-    is_active = BooleanField(_l("On sale"), default=True)
-    weight_g = _weight()
-
-
-class ShelfForm(FlaskForm):
-    on_shelf = HiddenField()
-
-
-class CategoryForm(FlaskForm):
-    name = StringField(_l("New category"), validators=[DataRequired(), Length(max=64)])
-
+from wxdist.panel.ui import audited, choice_arg, int_arg, page_arg
 
 # ---- helpers -----------------------------------------------------------------------------
 
@@ -155,7 +57,7 @@ def _sku_row_blank(row: SkuRow) -> bool:
     name = (row.name.data or "").strip()
     raw_price = (row.price_fen.raw_data or [""])[0].strip()
     raw_stock = (row.stock.raw_data or [""])[0].strip()
-    return not name and not raw_price and not raw_stock
+    return not name and not raw_price and not raw_stock and not sku_code(row.code)
 
 
 def _product_input(form: ProductForm) -> ProductInput:
@@ -257,13 +159,15 @@ def product_new():  # type: ignore[no-untyped-def]
                     stock=row.stock.data or 0,
                     is_active=bool(row.is_active.data),
                     weight_g=row.weight_g.data or 0,
+                    code=sku_code(row.code),
+                    low_stock_threshold=row.low_stock_threshold.data,
                 )
                 for _index, row in filled
             ]
             aliases = {
                 f"skus.{position}.{name}": f"skus.{index}.{name}"
                 for position, (index, _row) in enumerate(filled)
-                for name in ("name", "price_fen", "stock")
+                for name in ("name", "price_fen", "stock", "code", "low_stock_threshold")
             }
             try:
                 with audited("product.create", "product", "new") as note:
@@ -272,7 +176,13 @@ def product_new():  # type: ignore[no-untyped-def]
                     note.after = {
                         **catalog_admin.product_state(product),
                         "skus": [
-                            {"id": s.id, "name": s.name, "price_fen": s.price_fen, "stock": s.stock}
+                            {
+                                "id": s.id,
+                                "name": s.name,
+                                "price_fen": s.price_fen,
+                                "stock": s.stock,
+                                "code": s.code,
+                            }
                             for s in product.skus
                         ],
                     }
@@ -407,6 +317,8 @@ def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
         stock=form.stock.data or 0,
         is_active=bool(form.is_active.data),
         weight_g=form.weight_g.data or 0,
+        code=sku_code(form.code),
+        low_stock_threshold=form.low_stock_threshold.data,
     )
     try:
         with audited("sku.create", "product", product_id) as note:
@@ -417,6 +329,8 @@ def product_sku_add(product_id: int):  # type: ignore[no-untyped-def]
                 "price_fen": sku.price_fen,
                 "stock": sku.stock,
                 "is_active": sku.is_active,
+                "code": sku.code,
+                "low_stock_threshold": sku.low_stock_threshold,
             }
     except ApiError as exc:
         product = queries.product(product_id) or abort(404)
@@ -460,12 +374,16 @@ def product_sku_edit(product_id: int, sku_id: int):  # type: ignore[no-untyped-d
             "price_fen": sku.price_fen,
             "is_active": sku.is_active,
             "weight_g": sku.weight_g,
+            "code": sku.code,
+            "low_stock_threshold": sku.low_stock_threshold,
         }
         proposed = {
             "name": (form.name.data or "").strip(),
             "price_fen": form.price_fen.data or 0,
             "is_active": bool(form.is_active.data),
             "weight_g": form.weight_g.data or 0,
+            "code": sku_code(form.code),
+            "low_stock_threshold": form.low_stock_threshold.data,
         }
         if proposed != before:
             with audited(

@@ -14,6 +14,7 @@ unknown code is refused, naming `delivery_id`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -197,15 +198,19 @@ def _choose_items(order_id: int, wanted: dict[int, int]) -> tuple[dict[int, int]
     return chosen, last
 
 
-def ship(order_id: int, package: Package) -> Shipment:
+def ship(
+    order_id: int, package: Package, before_commit: Callable[[Shipment], None] | None = None
+) -> Shipment:
     """Record one package of paid order `order_id`; with its last item the order moves
-    paid → shipped. After commit: the shipping information upload is queued and
-    `order_shipped` sent. Raises ApiError (fields named), NotFound, Conflict
-    (`invalid_status` when not paid, `nothing_to_ship`, `mixed_shipment_kinds`), each after
-    rolling back."""
+    paid → shipped. `before_commit` writes in the same transaction (the open API stores its
+    answer). After commit: the shipping information upload is queued and `order_shipped`
+    sent. Raises ApiError (fields named), NotFound, Conflict (`invalid_status` when not
+    paid, `nothing_to_ship`, `mixed_shipment_kinds`), each after rolling back."""
     package = _check_package(package)
     try:
         shipment, last, sync_payment = _record_package(order_id, package)
+        if before_commit is not None:
+            before_commit(shipment)
     except ApiError:
         db.session.rollback()
         raise
