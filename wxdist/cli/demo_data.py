@@ -152,7 +152,11 @@ def seed_demo_catalogue() -> int:
                 sort=100 - index,
                 shipping_template_id=shipping.id,
                 images=[ProductImage(url=demo_picture_url(title, created), sort=0)],
-                skus=[Sku(name=name, price_fen=price, stock=stock) for name, price, stock in skus],
+                skus=[
+                    # SKU codes as an ERP would know them (the open API's stock batches).
+                    Sku(name=name, price_fen=price, stock=stock, code=f"DEMO-{created + 1:03d}-{n}")
+                    for n, (name, price, stock) in enumerate(skus, start=1)
+                ],
             )
             db.session.add(product)
             created += 1
