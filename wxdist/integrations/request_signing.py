@@ -23,6 +23,7 @@ import hmac
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
@@ -63,7 +64,17 @@ def _refuse(*, code: str, message: str, field: str) -> Unauthorized:
     return Unauthorized(message, code=code, fields={field: message})
 
 
-def verify(headers: Mapping[str, str], method: str, path: str, body: bytes) -> ApiKey:
+@dataclass(frozen=True)
+class Caller:
+    """The key a request was signed with, as it was when checked."""
+
+    id: int
+    key_id: str
+    scopes: tuple[str, ...]
+    rate_per_minute: int
+
+
+def verify(headers: Mapping[str, str], method: str, path: str, body: bytes) -> Caller:
     """The key that signed this request, its nonce now spent (committed). Raises
     Unauthorized naming the reason and the header."""
     values = {name: (headers.get(name) or "").strip() for name in (KEY, TIMESTAMP, NONCE,
@@ -90,8 +101,9 @@ def verify(headers: Mapping[str, str], method: str, path: str, body: bytes) -> A
     if not hmac.compare_digest(wanted.encode(), values[SIGNATURE].encode()):
         message = _("the signature does not match the request")
         raise _refuse(code="bad_signature", message=message, field=SIGNATURE)
+    caller = Caller(key.id, key.key_id, tuple(key.scopes or ()), key.rate_per_minute)
     _spend(key, nonce)
-    return key
+    return caller
 
 
 def _spend(key: ApiKey, nonce: str) -> None:
@@ -127,15 +139,15 @@ def _spend(key: ApiKey, nonce: str) -> None:
     db.session.commit()
 
 
-def require_scope(key: ApiKey, scope: str) -> None:
+def require_scope(key: Caller, scope: str) -> None:
     """Raises Forbidden `wrong_scope` unless the key has `scope`."""
-    if scope not in (key.scopes or []):
+    if scope not in key.scopes:
         raise Forbidden(
             _("this API key does not have the %(scope)s scope", scope=scope), code="wrong_scope"
         )
 
 
-def count_request(key: ApiKey) -> None:
+def count_request(key: Caller) -> None:
     """Count one request of the key's per-minute rate. Raises RateLimited past it."""
     limit = RateLimitItemPerMinute(key.rate_per_minute)
     limiter = app_limiter("open_api")

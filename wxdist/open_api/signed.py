@@ -14,7 +14,6 @@ from pydantic import BaseModel, ValidationError
 from wxdist.core.errors import ApiError, validation_fields
 from wxdist.core.request_json import MAX_JSON_DEPTH, JSONDepthError, loads_bounded
 from wxdist.integrations import request_signing
-from wxdist.models import ApiKey
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -55,7 +54,7 @@ def operation(
     return mark
 
 
-def current_key() -> ApiKey:
+def current_key() -> request_signing.Caller:
     return g.api_key
 
 
