@@ -89,18 +89,14 @@ class Outcome:
 
 def _due(now: datetime) -> tuple[Any, ...]:
     """Pending, its time come, not leased, and its endpoint on: a delivery written while
-    the endpoint was being turned off waits for it to come back on. The endpoints that are
-    off are read first, plainly: named in a subquery of the claim's FOR UPDATE, MariaDB
-    would lock the endpoint's row too, and SKIP LOCKED then skipped every delivery while
-    an event's insert held its foreign-key lock on that row."""
-    off = list(
-        db.session.scalars(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(False)))
-    )
+    the endpoint was being turned off waits for it to come back on."""
     return (
         WebhookDelivery.state == DeliveryState.PENDING,
         WebhookDelivery.next_attempt_at <= now,
         or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-        *([WebhookDelivery.endpoint_id.not_in(off)] if off else []),
+        WebhookDelivery.endpoint_id.in_(
+            select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+        ),
     )
 
 
