@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from wxdist.core import sealing
 from wxdist.core.errors import ApiError, NotFound
@@ -82,7 +81,3 @@ def revoke(key_pk: int) -> None:
     if key.revoked_at is None:
         key.enabled, key.revoked_at = False, utcnow()
     db.session.commit()
-
-
-def all_keys() -> list[ApiKey]:
-    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
